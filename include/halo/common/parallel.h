@@ -1,0 +1,39 @@
+// Splits index ranges across threads for the batch APIs of the crypto and
+// protocol libraries.
+#ifndef HALO_COMMON_PARALLEL_H_
+#define HALO_COMMON_PARALLEL_H_
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/types/span.h"
+
+namespace halo {
+
+// Calls `body(begin, end)` on disjoint contiguous ranges that cover [0, n),
+// using up to `threads` threads (the calling thread is one of them). Returns
+// after every range is done. `threads` < 1 is treated as 1. `body` must be
+// safe to call concurrently on disjoint ranges.
+void ParallelFor(size_t n, int threads,
+                 const std::function<void(size_t begin, size_t end)>& body);
+
+// Returns fn(inputs[i]) for every i, in order, computed on up to `threads`
+// threads.
+template <typename Out, typename In, typename Fn>
+std::vector<Out> ParallelMap(absl::Span<const In> inputs, int threads, const Fn& fn) {
+  std::vector<std::optional<Out>> slots(inputs.size());
+  ParallelFor(inputs.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) slots[i].emplace(fn(inputs[i]));
+  });
+  std::vector<Out> out;
+  out.reserve(slots.size());
+  for (std::optional<Out>& slot : slots) out.push_back(std::move(*slot));
+  return out;
+}
+
+}  // namespace halo
+
+#endif  // HALO_COMMON_PARALLEL_H_

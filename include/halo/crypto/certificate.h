@@ -1,0 +1,82 @@
+// X.509 identities: one certificate authority per entity (or a dev CA for a
+// local deployment) issues P-256 certificates whose subject names a halo
+// resource ("dataProviders/abc"), so a server can map a TLS peer or a signer
+// to the resource it acts for.
+#ifndef HALO_CRYPTO_CERTIFICATE_H_
+#define HALO_CRYPTO_CERTIFICATE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "halo/crypto/signing.h"
+
+struct x509_st;
+
+namespace halo::crypto {
+
+class Certificate {
+ public:
+  static absl::StatusOr<Certificate> FromPem(absl::string_view pem);
+  static absl::StatusOr<Certificate> FromDer(absl::string_view der);
+
+  std::string ToPem() const;
+  std::string ToDer() const;
+  // The subject common name: the resource name for entity certificates.
+  std::string SubjectName() const;
+  // Lower-case hex serial number.
+  std::string SerialHex() const;
+  bool IsCertificateAuthority() const;
+  absl::Time NotBefore() const;
+  absl::Time NotAfter() const;
+  const VerifyingKey& public_key() const { return public_key_; }
+
+  // OK when `issuer` signed this certificate and both are valid at `now`;
+  // otherwise INVALID_ARGUMENT naming the reason (wrong CA, expired, ...).
+  absl::Status VerifyIssuedBy(const Certificate& issuer, absl::Time now) const;
+
+  x509_st* raw() const { return cert_.get(); }
+
+ private:
+  Certificate(std::shared_ptr<x509_st> cert, VerifyingKey public_key)
+      : cert_(std::move(cert)), public_key_(std::move(public_key)) {}
+  std::shared_ptr<x509_st> cert_;
+  VerifyingKey public_key_;
+};
+
+struct CertificateRequest {
+  // Subject common name, e.g. "dataProviders/abc" or "duchies/worker1".
+  std::string subject_name;
+  // For TLS servers: names and addresses the certificate is valid for.
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  absl::Duration validity = absl::Hours(24 * 365);
+};
+
+class CertificateAuthority {
+ public:
+  // A self-signed CA with a fresh key.
+  static absl::StatusOr<CertificateAuthority> Create(absl::string_view name,
+                                                     absl::Duration validity);
+  static absl::StatusOr<CertificateAuthority> Load(absl::string_view certificate_pem,
+                                                   absl::string_view private_key_pem);
+
+  absl::StatusOr<Certificate> Issue(const CertificateRequest& request,
+                                    const VerifyingKey& subject_key) const;
+
+  const Certificate& certificate() const { return certificate_; }
+  const SigningKey& key() const { return key_; }
+
+ private:
+  CertificateAuthority(Certificate certificate, SigningKey key)
+      : certificate_(std::move(certificate)), key_(std::move(key)) {}
+  Certificate certificate_;
+  SigningKey key_;
+};
+
+}  // namespace halo::crypto
+
+#endif  // HALO_CRYPTO_CERTIFICATE_H_

@@ -1,0 +1,75 @@
+#include "halo/crypto/certificate.h"
+
+#include <catch2/catch.hpp>
+
+namespace halo::crypto {
+namespace {
+
+TEST_CASE("A CA issues entity certificates that name their resource and verify under it") {
+  auto ca = CertificateAuthority::Create("halo dev CA", absl::Hours(24));
+  REQUIRE(ca.ok());
+  CHECK(ca->certificate().IsCertificateAuthority());
+  const SigningKey entity = SigningKey::Generate();
+  CertificateRequest request;
+  request.subject_name = "dataProviders/edp1";
+  request.dns_names = {"localhost"};
+  request.ip_addresses = {"127.0.0.1"};
+  auto cert = ca->Issue(request, entity.verifying_key());
+  REQUIRE(cert.ok());
+  CHECK(cert->SubjectName() == "dataProviders/edp1");
+  CHECK_FALSE(cert->IsCertificateAuthority());
+  CHECK(cert->public_key().point() == entity.verifying_key().point());
+  CHECK(cert->VerifyIssuedBy(ca->certificate(), absl::Now()).ok());
+  CHECK(cert->public_key().Verify("result", entity.Sign("result")).ok());
+  CHECK(cert->SerialHex().size() >= 30);
+}
+
+TEST_CASE("A certificate from another CA is refused") {
+  auto ca = CertificateAuthority::Create("ca one", absl::Hours(24));
+  auto other = CertificateAuthority::Create("ca two", absl::Hours(24));
+  REQUIRE((ca.ok() && other.ok()));
+  auto cert = other->Issue({.subject_name = "measurementConsumers/mc1"},
+                           SigningKey::Generate().verifying_key());
+  REQUIRE(cert.ok());
+  auto refused = cert->VerifyIssuedBy(ca->certificate(), absl::Now());
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.message()), Catch::Contains("measurementConsumers/mc1"));
+}
+
+TEST_CASE("An expired certificate is refused") {
+  auto ca = CertificateAuthority::Create("ca", absl::Hours(24 * 30));
+  REQUIRE(ca.ok());
+  auto cert = ca->Issue({.subject_name = "duchies/worker1", .validity = absl::Hours(1)},
+                        SigningKey::Generate().verifying_key());
+  REQUIRE(cert.ok());
+  auto refused = cert->VerifyIssuedBy(ca->certificate(), absl::Now() + absl::Hours(2));
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.message()), Catch::Contains("expired"));
+}
+
+TEST_CASE("Certificates and CAs survive PEM round trips and refuse bad input") {
+  auto ca = CertificateAuthority::Create("ca", absl::Hours(24));
+  REQUIRE(ca.ok());
+  auto loaded = CertificateAuthority::Load(ca->certificate().ToPem(), ca->key().ToPrivateKeyPem());
+  REQUIRE(loaded.ok());
+  auto cert = loaded->Issue({.subject_name = "duchies/aggregator"}, SigningKey::Generate().verifying_key());
+  REQUIRE(cert.ok());
+  auto reread = Certificate::FromPem(cert->ToPem());
+  REQUIRE(reread.ok());
+  CHECK(reread->ToDer() == cert->ToDer());
+  CHECK(reread->VerifyIssuedBy(ca->certificate(), absl::Now()).ok());
+
+  CHECK_FALSE(Certificate::FromPem("not a certificate").ok());
+  CHECK_FALSE(Certificate::FromDer(cert->ToDer().substr(0, 100)).ok());
+  CHECK_FALSE(Certificate::FromDer(cert->ToDer() + "x").ok());
+  auto wrong_key = CertificateAuthority::Load(ca->certificate().ToPem(),
+                                              SigningKey::Generate().ToPrivateKeyPem());
+  REQUIRE_FALSE(wrong_key.ok());
+  CHECK_THAT(std::string(wrong_key.status().message()), Catch::Contains("does not match"));
+  auto not_ca = CertificateAuthority::Load(cert->ToPem(), ca->key().ToPrivateKeyPem());
+  CHECK_FALSE(not_ca.ok());
+  CHECK_FALSE(ca->Issue({.subject_name = ""}, SigningKey::Generate().verifying_key()).ok());
+}
+
+}  // namespace
+}  // namespace halo::crypto
