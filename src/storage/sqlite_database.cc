@@ -1,0 +1,216 @@
+#include "halo/storage/sqlite_database.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "halo/common/status_macros.h"
+
+namespace halo::storage {
+namespace {
+
+absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
+  const std::string message =
+      absl::StrCat("SQLite ", what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(message);
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+}  // namespace
+
+// ---- SqliteStatement ----
+
+SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)),
+      bind_error_(std::move(other.bind_error_)) {}
+
+SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
+  std::swap(db_, other.db_);
+  std::swap(stmt_, other.stmt_);
+  std::swap(bind_error_, other.bind_error_);
+  return *this;
+}
+
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+
+SqliteStatement& SqliteStatement::Bind(int index, int64_t value) {
+  if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK && bind_error_.ok()) {
+    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
+  }
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::Bind(int index, absl::string_view text) {
+  if (int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                                   SQLITE_UTF8);
+      rc != SQLITE_OK && bind_error_.ok()) {
+    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
+  }
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {
+  if (int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+      rc != SQLITE_OK && bind_error_.ok()) {
+    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
+  }
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::BindNull(int index) {
+  if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK && bind_error_.ok()) {
+    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
+  }
+  return *this;
+}
+
+absl::StatusOr<bool> SqliteStatement::Step() {
+  RETURN_IF_ERROR(bind_error_);
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(db_, rc, absl::StrCat("executing \"", sqlite3_sql(stmt_), "\""));
+}
+
+absl::Status SqliteStatement::Run() {
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return absl::OkStatus();
+  }
+}
+
+int64_t SqliteStatement::ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string SqliteStatement::ColumnText(int column) const {
+  const auto* text = sqlite3_column_text(stmt_, column);
+  return text == nullptr ? std::string()
+                         : std::string(reinterpret_cast<const char*>(text),
+                                       sqlite3_column_bytes(stmt_, column));
+}
+
+std::string SqliteStatement::ColumnBlob(int column) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  return blob == nullptr ? std::string()
+                         : std::string(static_cast<const char*>(blob),
+                                       sqlite3_column_bytes(stmt_, column));
+}
+
+bool SqliteStatement::ColumnIsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+void SqliteStatement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_error_ = absl::OkStatus();
+}
+
+// ---- SqliteDatabase ----
+
+absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
+                                                                     Options options) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = SqliteError(db, rc, absl::StrCat("opening ", path));
+    sqlite3_close(db);
+    return status;
+  }
+  std::unique_ptr<SqliteDatabase> database(new SqliteDatabase(db));
+  sqlite3_busy_timeout(db, static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
+  // journal_mode returns a row, so it goes through Prepare to check the mode.
+  ASSIGN_OR_RETURN(SqliteStatement wal, database->Prepare("PRAGMA journal_mode=WAL"));
+  ASSIGN_OR_RETURN(bool row, wal.Step());
+  if (!row || wal.ColumnText(0) != "wal") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("SQLite database ", path, " could not switch to WAL mode"));
+  }
+  RETURN_IF_ERROR(database->Execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  return database;
+}
+
+SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
+
+absl::Status SqliteDatabase::Execute(absl::string_view sql) {
+  std::string owned(sql);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    absl::Status status = SqliteError(db_, rc, absl::StrCat("executing \"", sql.substr(0, 200), "\""));
+    sqlite3_free(error);
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SqliteStatement> SqliteDatabase::Prepare(absl::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return SqliteError(db_, rc, absl::StrCat("preparing \"", sql.substr(0, 200), "\""));
+  }
+  return SqliteStatement(db_, stmt);
+}
+
+absl::Status SqliteDatabase::Transaction(const std::function<absl::Status()>& body) {
+  absl::MutexLock lock(&transaction_mutex_);
+  RETURN_IF_ERROR(Execute("BEGIN IMMEDIATE"));
+  absl::Status status = body();
+  if (status.ok()) status = Execute("COMMIT");
+  if (!status.ok()) {
+    // Harmless when COMMIT already ended the transaction.
+    if (!sqlite3_get_autocommit(db_)) Execute("ROLLBACK").IgnoreError();
+  }
+  return status;
+}
+
+absl::StatusOr<int> SqliteDatabase::SchemaVersion() {
+  RETURN_IF_ERROR(Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  return row ? static_cast<int>(select.ColumnInt64(0)) : 0;
+}
+
+absl::Status SqliteDatabase::Migrate(absl::Span<const Migration> migrations) {
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i) + 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "migration at position ", i, " has version ", migrations[i].version, "; expected ", i + 1));
+    }
+  }
+  ASSIGN_OR_RETURN(int current, SchemaVersion());
+  if (current > static_cast<int>(migrations.size())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database schema version ", current,
+                     " is newer than this halo binary knows (", migrations.size(), ")"));
+  }
+  for (size_t i = current; i < migrations.size(); ++i) {
+    RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
+      RETURN_IF_ERROR(Execute(migrations[i].sql));
+      ASSIGN_OR_RETURN(SqliteStatement record,
+                       Prepare("INSERT INTO schema_version (version) VALUES (?)"));
+      return record.Bind(1, int64_t{migrations[i].version}).Run();
+    }));
+  }
+  return absl::OkStatus();
+}
+
+int64_t SqliteDatabase::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int SqliteDatabase::ChangedRows() const { return sqlite3_changes(db_); }
+
+}  // namespace halo::storage

@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include "halo/crypto/random.h"
+#include "halo/storage/blob_store.h"
+#include "testing/temp_dir.h"
+
+namespace halo::storage {
+namespace {
+
+TEST_CASE("Blobs persist across closing and reopening the store") {
+  testing::TempDir dir;
+  const std::string big = crypto::SecureRandomBytes(3 * (1 << 20) + 12345);
+  {
+    auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+    REQUIRE(store.ok());
+    REQUIRE((*store)->Put("computations/1/setup", "small").ok());
+    REQUIRE((*store)->Put("computations/1/phase1", big).ok());
+  }
+  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  REQUIRE(store.ok());
+  CHECK(*(*store)->Get("computations/1/setup") == "small");
+  auto read = (*store)->Get("computations/1/phase1");
+  REQUIRE(read.ok());
+  CHECK(*read == big);
+}
+
+TEST_CASE("Large blobs stream in chunks without the whole blob in one piece") {
+  testing::TempDir dir;
+  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  REQUIRE(store.ok());
+  auto writer = (*store)->OpenWriter("sketch");
+  REQUIRE(writer.ok());
+  const std::string piece = crypto::SecureRandomBytes(300000);
+  for (int i = 0; i < 10; ++i) REQUIRE((*writer)->Append(piece).ok());
+  REQUIRE((*writer)->Commit().ok());
+  auto reader = (*store)->OpenReader("sketch");
+  REQUIRE(reader.ok());
+  CHECK((*reader)->size() == 3000000);
+  std::string streamed;
+  int pieces = 0;
+  while (true) {
+    auto chunk = (*reader)->Next();
+    REQUIRE(chunk.ok());
+    if (!*chunk) break;
+    CHECK((*chunk)->size() <= (1 << 20));
+    streamed += **chunk;
+    ++pieces;
+  }
+  std::string expected;
+  for (int i = 0; i < 10; ++i) expected += piece;
+  CHECK(streamed == expected);
+  CHECK(pieces == 3);
+}
+
+TEST_CASE("An uncommitted blob is invisible and a reader keeps its version") {
+  testing::TempDir dir;
+  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  REQUIRE(store.ok());
+  REQUIRE((*store)->Put("k", "version one").ok());
+  auto reader = (*store)->OpenReader("k");
+  REQUIRE(reader.ok());
+  {
+    auto writer = (*store)->OpenWriter("k");
+    REQUIRE((*writer)->Append("version two").ok());
+    CHECK(*(*store)->Get("k") == "version one");
+    REQUIRE((*writer)->Commit().ok());
+  }
+  REQUIRE((*store)->Delete("k").ok());
+  auto chunk = (*reader)->Next();
+  REQUIRE(chunk.ok());
+  CHECK(**chunk == "version one");
+  {
+    auto abandoned = (*store)->OpenWriter("never");
+    REQUIRE((*abandoned)->Append("partial").ok());
+  }
+  CHECK((*store)->Get("never").status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("List returns keys under a prefix in order; delete is idempotent") {
+  testing::TempDir dir;
+  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  REQUIRE(store.ok());
+  for (const char* key : {"exchanges/2026-11-02/a", "exchanges/2026-11-01/b", "other/c"}) {
+    REQUIRE((*store)->Put(key, key).ok());
+  }
+  auto keys = (*store)->List("exchanges/");
+  REQUIRE(keys.ok());
+  CHECK(*keys == std::vector<std::string>{"exchanges/2026-11-01/b", "exchanges/2026-11-02/a"});
+  REQUIRE((*store)->Delete("other/c").ok());
+  REQUIRE((*store)->Delete("other/c").ok());
+  auto missing = (*store)->Get("other/c");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK_THAT(std::string(missing.status().message()), Catch::Contains("other/c"));
+}
+
+TEST_CASE("Bad keys are refused") {
+  testing::TempDir dir;
+  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  REQUIRE(store.ok());
+  CHECK((*store)->Put("", "x").code() == absl::StatusCode::kInvalidArgument);
+  CHECK((*store)->Put(std::string("a\0b", 3), "x").code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("A second process cannot open the same blob store") {
+  testing::TempDir dir;
+  auto first = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  REQUIRE(first.ok());
+  auto second = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  REQUIRE_FALSE(second.ok());
+  CHECK_THAT(std::string(second.status().message()), Catch::Contains("lock"));
+}
+
+}  // namespace
+}  // namespace halo::storage
