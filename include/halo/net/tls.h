@@ -1,0 +1,38 @@
+// mTLS material for gRPC servers and channels, checked before use so that a
+// wrong path, a key that does not match its certificate, or a certificate
+// from another CA is reported at start-up, naming the file, instead of as an
+// opaque handshake failure later.
+#ifndef HALO_NET_TLS_H_
+#define HALO_NET_TLS_H_
+
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "halo/config/config.pb.h"
+
+namespace halo::net {
+
+struct TlsMaterial {
+  std::string certificate_pem;
+  std::string private_key_pem;
+  std::string trusted_ca_pem;
+  // The subject name of our certificate: the resource this process acts as.
+  std::string identity;
+};
+
+// Reads the three files and checks that the key matches the certificate and
+// that the certificate is currently valid under the trusted CA.
+absl::StatusOr<TlsMaterial> LoadTlsMaterial(const config::TlsConfig& tls);
+
+// Servers require and verify a client certificate from the trusted CA.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsMaterial& tls);
+// Channels present our certificate and verify the server's.
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TlsMaterial& tls);
+
+}  // namespace halo::net
+
+#endif  // HALO_NET_TLS_H_

@@ -1,0 +1,115 @@
+#include "cli/certs_command.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/certificate.h"
+
+namespace halo::cli {
+namespace {
+
+struct CreateCaOptions {
+  std::string out_dir;
+  std::string name = "halo development CA";
+  int validity_days = 365;
+};
+
+struct IssueOptions {
+  std::string ca_dir;
+  std::string subject;
+  std::string out_prefix;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  int validity_days = 365;
+};
+
+absl::Status WriteFile(const std::string& path, const std::string& contents, bool secret) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
+                                          ? std::filesystem::path(".")
+                                          : std::filesystem::path(path).parent_path());
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+    if (secret) chmod(temp.c_str(), 0600);
+    out << contents;
+    if (!out.flush()) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  }
+  std::filesystem::rename(temp, path);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::Status CreateCa(const CreateCaOptions& options) {
+  ASSIGN_OR_RETURN(crypto::CertificateAuthority ca,
+                   crypto::CertificateAuthority::Create(options.name,
+                                                        absl::Hours(24 * options.validity_days)));
+  RETURN_IF_ERROR(WriteFile(options.out_dir + "/ca.pem", ca.certificate().ToPem(), false));
+  RETURN_IF_ERROR(WriteFile(options.out_dir + "/ca.key", ca.key().ToPrivateKeyPem(), true));
+  std::cout << "wrote " << options.out_dir << "/ca.pem and " << options.out_dir << "/ca.key\n";
+  return absl::OkStatus();
+}
+
+absl::Status Issue(const IssueOptions& options) {
+  ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(options.ca_dir + "/ca.pem"));
+  ASSIGN_OR_RETURN(std::string ca_key, ReadFile(options.ca_dir + "/ca.key"));
+  ASSIGN_OR_RETURN(crypto::CertificateAuthority ca, crypto::CertificateAuthority::Load(ca_pem, ca_key));
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::CertificateRequest request;
+  request.subject_name = options.subject;
+  request.dns_names = options.dns_names;
+  request.ip_addresses = options.ip_addresses;
+  request.validity = absl::Hours(24 * options.validity_days);
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ca.Issue(request, key.verifying_key()));
+  RETURN_IF_ERROR(WriteFile(options.out_prefix + ".pem", certificate.ToPem(), false));
+  RETURN_IF_ERROR(WriteFile(options.out_prefix + ".key", key.ToPrivateKeyPem(), true));
+  std::cout << "wrote " << options.out_prefix << ".pem and " << options.out_prefix << ".key for "
+            << options.subject << "\n";
+  return absl::OkStatus();
+}
+
+int Report(const absl::Status& status) {
+  if (status.ok()) return 0;
+  std::cerr << "halo certs: " << status.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+void AddCertsCommand(CLI::App& app, int& exit_code) {
+  CLI::App* certs = app.add_subcommand("certs", "Make a development CA and entity certificates");
+  certs->require_subcommand(1);
+
+  auto create_ca = std::make_shared<CreateCaOptions>();
+  CLI::App* create = certs->add_subcommand("create-ca", "Create a self-signed CA (ca.pem, ca.key)");
+  create->add_option("--out", create_ca->out_dir, "Directory to write to")->required();
+  create->add_option("--name", create_ca->name, "CA subject name");
+  create->add_option("--validity-days", create_ca->validity_days)->check(CLI::PositiveNumber);
+  create->callback([create_ca, &exit_code] { exit_code = Report(CreateCa(*create_ca)); });
+
+  auto issue = std::make_shared<IssueOptions>();
+  CLI::App* issue_cmd = certs->add_subcommand("issue", "Issue a certificate for a halo resource");
+  issue_cmd->add_option("--ca-dir", issue->ca_dir, "Directory with ca.pem and ca.key")->required();
+  issue_cmd->add_option("--subject", issue->subject,
+                        "Resource name, e.g. dataProviders/edp1 or duchies/worker1")->required();
+  issue_cmd->add_option("--out", issue->out_prefix, "Writes OUT.pem and OUT.key")->required();
+  issue_cmd->add_option("--dns", issue->dns_names, "DNS name a server answers to (repeatable)");
+  issue_cmd->add_option("--ip", issue->ip_addresses, "IP address a server answers on (repeatable)");
+  issue_cmd->add_option("--validity-days", issue->validity_days)->check(CLI::PositiveNumber);
+  issue_cmd->callback([issue, &exit_code] { exit_code = Report(Issue(*issue)); });
+}
+
+}  // namespace halo::cli

@@ -1,0 +1,15 @@
+// `halo --role=exchange-daemon`: one party's Panel Exchange step runner.
+#ifndef HALO_ROLES_EXCHANGE_EXCHANGE_DAEMON_ROLE_H_
+#define HALO_ROLES_EXCHANGE_EXCHANGE_DAEMON_ROLE_H_
+
+#include "absl/status/status.h"
+#include "halo/common/shutdown.h"
+#include "halo/config/config.pb.h"
+
+namespace halo::exchange {
+
+absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownSignal& shutdown);
+
+}  // namespace halo::exchange
+
+#endif  // HALO_ROLES_EXCHANGE_EXCHANGE_DAEMON_ROLE_H_

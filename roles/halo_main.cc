@@ -1,0 +1,124 @@
+// The one `halo` executable: a daemon role (--role/--config) or a client
+// command (halo certs ...).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "cli/certs_command.h"
+#include "duchy/duchy_role.h"
+#include "edp/edp_agent_role.h"
+#include "exchange/exchange_daemon_role.h"
+#include "halo/common/config.h"
+#include "halo/common/logging.h"
+#include "halo/common/shutdown.h"
+#include "kingdom/kingdom_role.h"
+
+namespace halo {
+namespace {
+
+// Exit codes: 0 done, 1 a role failed while running, 2 bad usage or config.
+constexpr int kExitRuntimeError = 1;
+constexpr int kExitUsageError = 2;
+
+struct DaemonFlags {
+  std::string role;
+  std::string config_path;
+  std::string log_level;
+  std::string log_format;
+};
+
+absl::Status RunRole(const config::HaloConfig& config, const ShutdownSignal& shutdown) {
+  switch (config.role()) {
+    case config::KINGDOM:
+      return kingdom::RunKingdom(config, shutdown);
+    case config::DUCHY:
+    case config::DUCHY_HERALD:
+    case config::DUCHY_MILL:
+      return duchy::RunDuchy(config, shutdown);
+    case config::EDP_AGENT:
+      return edp::RunEdpAgent(config, shutdown);
+    case config::EXCHANGE_DAEMON:
+      return exchange::RunExchangeDaemon(config, shutdown);
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("no runner for role ", RoleName(config.role())));
+  }
+}
+
+// Flags override the config file's logging section.
+absl::StatusOr<config::LoggingConfig> EffectiveLogging(const config::HaloConfig& config,
+                                                       const DaemonFlags& flags) {
+  config::LoggingConfig logging = config.logging();
+  if (!flags.log_level.empty()) {
+    auto level = ParseLogLevel(flags.log_level);
+    if (!level.ok()) return level.status();
+    logging.set_level(*level);
+  }
+  if (!flags.log_format.empty()) {
+    auto format = ParseLogFormat(flags.log_format);
+    if (!format.ok()) return format.status();
+    logging.set_format(*format);
+  }
+  return logging;
+}
+
+int RunDaemon(const DaemonFlags& flags) {
+  if (flags.config_path.empty()) {
+    std::cerr << "halo: --config FILE is required to run a role (see halo --help)\n";
+    return kExitUsageError;
+  }
+  auto config = LoadConfig(flags.config_path, flags.role);
+  if (!config.ok()) {
+    std::cerr << "halo: " << config.status().message() << "\n";
+    return kExitUsageError;
+  }
+  auto logging = EffectiveLogging(*config, flags);
+  if (!logging.ok()) {
+    std::cerr << "halo: " << logging.status().message() << "\n";
+    return kExitUsageError;
+  }
+  // Before any thread starts, so every thread inherits the signal mask.
+  ShutdownSignal shutdown;
+  ShutdownSignal::InstallProcessHandlers(shutdown);
+  ConfigureLogging(*logging);
+  spdlog::info("halo {} starting role {} from {}", HALO_VERSION, RoleName(config->role()),
+               flags.config_path);
+  absl::Status status = RunRole(*config, shutdown);
+  if (!status.ok()) {
+    spdlog::error("{} failed: {}", RoleName(config->role()), std::string(status.message()));
+    return kExitRuntimeError;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace halo
+
+int main(int argc, char** argv) {
+  CLI::App app{"halo: privacy-preserving cross-media measurement.\n"
+               "Run a role:    halo --role=ROLE --config=FILE\n"
+               "Or a command:  halo COMMAND ...",
+               "halo"};
+  app.set_version_flag("--version", std::string("halo ") + HALO_VERSION);
+  halo::DaemonFlags flags;
+  app.add_option("--role", flags.role,
+                 "kingdom, duchy, duchy-herald, duchy-mill, edp-agent or exchange-daemon "
+                 "(or set role in the config)");
+  app.add_option("--config", flags.config_path, "Config file in protobuf text format");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error");
+  app.add_option("--log-format", flags.log_format, "text or json");
+
+  int command_exit_code = 0;
+  halo::cli::AddCertsCommand(app, command_exit_code);
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : halo::kExitUsageError;
+  }
+  if (!app.get_subcommands().empty()) return command_exit_code;
+  return halo::RunDaemon(flags);
+}

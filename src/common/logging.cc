@@ -1,0 +1,96 @@
+#include "halo/common/logging.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace halo {
+namespace {
+
+// %* in a pattern: the message, escaped for a JSON string.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string escaped = JsonEscape(absl::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+spdlog::level::level_enum ToSpdlog(config::LoggingConfig::Level level) {
+  switch (level) {
+    case config::LoggingConfig::TRACE: return spdlog::level::trace;
+    case config::LoggingConfig::DEBUG: return spdlog::level::debug;
+    case config::LoggingConfig::WARN: return spdlog::level::warn;
+    case config::LoggingConfig::ERROR: return spdlog::level::err;
+    default: return spdlog::level::info;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<config::LoggingConfig::Level> ParseLogLevel(absl::string_view name) {
+  config::LoggingConfig::Level level;
+  if (name != "LEVEL_UNSPECIFIED" &&
+      config::LoggingConfig::Level_Parse(absl::AsciiStrToUpper(name), &level)) {
+    return level;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown log level \"", name, "\"; use trace, debug, info, warn or error"));
+}
+
+absl::StatusOr<config::LoggingConfig::Format> ParseLogFormat(absl::string_view name) {
+  config::LoggingConfig::Format format;
+  if (name != "FORMAT_UNSPECIFIED" &&
+      config::LoggingConfig::Format_Parse(absl::AsciiStrToUpper(name), &format)) {
+    return format;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown log format \"", name, "\"; use text or json"));
+}
+
+std::string JsonEscape(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  return out;
+}
+
+void ConfigureLogging(const config::LoggingConfig& logging) {
+  auto logger = spdlog::stderr_logger_mt("halo");
+  spdlog::drop("halo");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(ToSpdlog(logging.level()));
+  if (logging.format() == config::LoggingConfig::JSON) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","logger":"%n","thread":%t,"message":"%*"})");
+    spdlog::set_formatter(std::move(formatter));
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  }
+  spdlog::flush_on(spdlog::level::info);
+}
+
+}  // namespace halo

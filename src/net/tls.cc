@@ -1,0 +1,70 @@
+#include "halo/net/tls.h"
+
+#include <grpcpp/security/server_credentials.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/certificate.h"
+
+namespace halo::net {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(what, " file ", path, " cannot be read"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, ": ", status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<TlsMaterial> LoadTlsMaterial(const config::TlsConfig& tls) {
+  TlsMaterial material;
+  ASSIGN_OR_RETURN(material.certificate_pem, ReadFile(tls.certificate_file(), "certificate"));
+  ASSIGN_OR_RETURN(material.private_key_pem, ReadFile(tls.private_key_file(), "private key"));
+  ASSIGN_OR_RETURN(material.trusted_ca_pem, ReadFile(tls.trusted_ca_file(), "trusted CA"));
+
+  auto certificate = crypto::Certificate::FromPem(material.certificate_pem);
+  RETURN_IF_ERROR(Annotate(certificate.status(), tls.certificate_file()));
+  auto key = crypto::SigningKey::FromPrivateKeyPem(material.private_key_pem);
+  RETURN_IF_ERROR(Annotate(key.status(), tls.private_key_file()));
+  auto ca = crypto::Certificate::FromPem(material.trusted_ca_pem);
+  RETURN_IF_ERROR(Annotate(ca.status(), tls.trusted_ca_file()));
+
+  if (certificate->public_key().point() != key->verifying_key().point()) {
+    return absl::InvalidArgumentError(absl::StrCat("private key ", tls.private_key_file(),
+                                                   " does not match certificate ",
+                                                   tls.certificate_file()));
+  }
+  RETURN_IF_ERROR(Annotate(certificate->VerifyIssuedBy(*ca, absl::Now()), tls.certificate_file()));
+  material.identity = certificate->SubjectName();
+  return material;
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsMaterial& tls) {
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = tls.trusted_ca_pem;
+  options.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.certificate_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TlsMaterial& tls) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls.trusted_ca_pem;
+  options.pem_private_key = tls.private_key_pem;
+  options.pem_cert_chain = tls.certificate_pem;
+  return grpc::SslCredentials(options);
+}
+
+}  // namespace halo::net
