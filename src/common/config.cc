@@ -108,6 +108,19 @@ void LocateEnumValue(absl::string_view text, const std::string& message, int& li
   column = static_cast<int>(line_start == std::string::npos ? offset : offset - line_start - 1);
 }
 
+// The parser reports an unknown field at the token after its name; this moves
+// the column back to the name on the same line.
+void LocateUnknownField(absl::string_view text, const std::string& message, int line, int& column) {
+  static const std::regex kUnknownField(R"re(has no field named "(\w+)")re");
+  std::smatch match;
+  if (!std::regex_search(message, match, kUnknownField)) return;
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  if (line < 0 || line >= static_cast<int>(lines.size())) return;
+  const absl::string_view line_text = lines[line];
+  const size_t at = line_text.rfind(match[1].str(), column);
+  if (at != absl::string_view::npos) column = static_cast<int>(at);
+}
+
 class CollectErrors : public google::protobuf::io::ErrorCollector {
  public:
   CollectErrors(absl::string_view file_name, absl::string_view text)
@@ -117,6 +130,7 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
                 const std::string& message) override {
     if (!first_error_.empty()) return;
     LocateEnumValue(text_, message, line, column);
+    LocateUnknownField(text_, message, line, column);
     first_error_ = absl::StrCat(file_name_, ":", line + 1, ":", column + 1, ": ", message,
                                 SuggestField(message));
   }

@@ -38,8 +38,8 @@ spdlog::level::level_enum ToSpdlog(config::LoggingConfig::Level level) {
 
 absl::StatusOr<config::LoggingConfig::Level> ParseLogLevel(absl::string_view name) {
   config::LoggingConfig::Level level;
-  if (name != "LEVEL_UNSPECIFIED" &&
-      config::LoggingConfig::Level_Parse(absl::AsciiStrToUpper(name), &level)) {
+  const std::string upper = absl::AsciiStrToUpper(name);
+  if (upper != "LEVEL_UNSPECIFIED" && config::LoggingConfig::Level_Parse(upper, &level)) {
     return level;
   }
   return absl::InvalidArgumentError(
@@ -48,8 +48,8 @@ absl::StatusOr<config::LoggingConfig::Level> ParseLogLevel(absl::string_view nam
 
 absl::StatusOr<config::LoggingConfig::Format> ParseLogFormat(absl::string_view name) {
   config::LoggingConfig::Format format;
-  if (name != "FORMAT_UNSPECIFIED" &&
-      config::LoggingConfig::Format_Parse(absl::AsciiStrToUpper(name), &format)) {
+  const std::string upper = absl::AsciiStrToUpper(name);
+  if (upper != "FORMAT_UNSPECIFIED" && config::LoggingConfig::Format_Parse(upper, &format)) {
     return format;
   }
   return absl::InvalidArgumentError(

@@ -1,0 +1,88 @@
+#include "halo/net/server.h"
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "halo/net/peer.h"
+#include "halo/net/tls.h"
+#include "testing/temp_dir.h"
+#include "testing/tls_fixture.h"
+
+namespace halo::net {
+namespace {
+
+struct LoopbackServer {
+  testing::TempDir dir;
+  testing::TlsFixture ca{dir, "main"};
+  TlsMaterial server_tls = *LoadTlsMaterial(ca.Issue("kingdom"));
+  std::unique_ptr<Server> server = *Server::Start({"127.0.0.1:0"}, server_tls, {});
+  std::string target() const { return absl::StrCat("127.0.0.1:", server->ports()[0]); }
+};
+
+TEST_CASE("A client with a certificate from the trusted CA gets SERVING over mTLS") {
+  LoopbackServer s;
+  auto client_tls = LoadTlsMaterial(s.ca.Issue("dataProviders/edp1"));
+  REQUIRE(client_tls.ok());
+  CHECK(client_tls->identity == "dataProviders/edp1");
+  auto channel = OpenChannel(s.target(), *client_tls);
+  CHECK(CheckHealth(*channel, absl::Seconds(5)).ok());
+}
+
+TEST_CASE("A client whose certificate comes from another CA is refused") {
+  LoopbackServer s;
+  testing::TlsFixture other(s.dir, "other");
+  TlsMaterial client_tls = *LoadTlsMaterial(other.Issue("dataProviders/intruder"));
+  // Trust the server's CA so only the client side of the handshake is wrong.
+  client_tls.trusted_ca_pem = s.server_tls.trusted_ca_pem;
+  auto channel = OpenChannel(s.target(), client_tls);
+  CHECK_FALSE(CheckHealth(*channel, absl::Seconds(3)).ok());
+}
+
+TEST_CASE("A client without a certificate is refused") {
+  LoopbackServer s;
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = s.server_tls.trusted_ca_pem;
+  auto channel = grpc::CreateChannel(s.target(), grpc::SslCredentials(options));
+  CHECK_FALSE(CheckHealth(*channel, absl::Seconds(3)).ok());
+}
+
+TEST_CASE("A plaintext client is refused") {
+  LoopbackServer s;
+  auto channel = grpc::CreateChannel(s.target(), grpc::InsecureChannelCredentials());
+  CHECK_FALSE(CheckHealth(*channel, absl::Seconds(3)).ok());
+}
+
+TEST_CASE("A busy port is reported with its address") {
+  LoopbackServer s;
+  auto second = Server::Start({s.target()}, s.server_tls, {});
+  REQUIRE_FALSE(second.ok());
+  CHECK_THAT(std::string(second.status().message()), Catch::Contains(s.target()));
+}
+
+TEST_CASE("Bad TLS material is refused at load time, naming the file") {
+  testing::TempDir dir;
+  testing::TlsFixture ca(dir, "main");
+  testing::TlsFixture other(dir, "other");
+  config::TlsConfig good = ca.Issue("duchies/worker1");
+
+  config::TlsConfig missing = good;
+  missing.set_private_key_file(dir.Sub("nope.key"));
+  CHECK_THAT(std::string(LoadTlsMaterial(missing).status().message()), Catch::Contains("nope.key"));
+
+  config::TlsConfig mismatched = good;
+  mismatched.set_private_key_file(ca.Issue("duchies/worker2").private_key_file());
+  CHECK_THAT(std::string(LoadTlsMaterial(mismatched).status().message()),
+             Catch::Contains("does not match certificate"));
+
+  config::TlsConfig wrong_ca = good;
+  wrong_ca.set_trusted_ca_file(other.ca_file());
+  CHECK_THAT(std::string(LoadTlsMaterial(wrong_ca).status().message()),
+             Catch::Contains("is not valid under CA"));
+
+  config::TlsConfig garbage = good;
+  garbage.set_certificate_file(good.trusted_ca_file() + ".missing");
+  CHECK_FALSE(LoadTlsMaterial(garbage).ok());
+}
+
+}  // namespace
+}  // namespace halo::net

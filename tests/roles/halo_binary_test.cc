@@ -1,0 +1,155 @@
+// Drives the `halo` executable as an operator would.
+#include "absl/strings/str_replace.h"
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "testing/subprocess.h"
+#include "testing/temp_dir.h"
+
+namespace halo {
+namespace {
+
+using testing::ChildProcess;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+const absl::Duration kTimeout = absl::Seconds(30);
+
+ProcessResult Halo(std::vector<std::string> args) {
+  args.insert(args.begin(), HALO_BINARY);
+  return RunProcess(args, kTimeout);
+}
+
+void WriteFile(const std::string& path, const std::string& contents) { std::ofstream(path) << contents; }
+
+// A directory with a dev CA and certificates made by `halo certs`.
+struct Deployment {
+  testing::TempDir dir;
+  Deployment() {
+    REQUIRE(Halo({"certs", "create-ca", "--out", dir.Sub("ca")}).exit_code == 0);
+    for (const char* entity : {"kingdom", "duchies/worker1"}) {
+      const std::string file = absl::StrReplaceAll(entity, {{"/", "_"}});
+      ProcessResult issued = Halo({"certs", "issue", "--ca-dir", dir.Sub("ca"), "--subject", entity,
+                                   "--out", dir.Sub(file), "--dns", "localhost", "--ip", "127.0.0.1"});
+      REQUIRE(issued.exit_code == 0);
+    }
+  }
+
+  std::string Tls(const std::string& file) const {
+    return absl::StrCat("tls { certificate_file: \"", dir.Sub(file + ".pem"), "\" private_key_file: \"",
+                        dir.Sub(file + ".key"), "\" trusted_ca_file: \"", dir.Sub("ca/ca.pem"), "\" }");
+  }
+
+  std::string KingdomConfig(int public_port, int system_port) const {
+    const std::string path = dir.Sub("kingdom.textproto");
+    WriteFile(path, absl::StrCat("role: KINGDOM\ndata_dir: \"", dir.Sub("kingdom-data"), "\"\n",
+                                 "kingdom {\n  public_api_address: \"127.0.0.1:", public_port,
+                                 "\"\n  system_api_address: \"127.0.0.1:", system_port, "\"\n  ",
+                                 Tls("kingdom"), "\n}\n"));
+    return path;
+  }
+
+  std::string DuchyConfig(int kingdom_system_port) const {
+    const std::string path = dir.Sub("duchy.textproto");
+    WriteFile(path, absl::StrCat(
+                        "data_dir: \"", dir.Sub("duchy-data"), "\"\nduchy {\n  duchy_id: \"worker1\"\n",
+                        "  kingdom_system_api_target: \"localhost:", kingdom_system_port, "\"\n",
+                        "  computation_control_address: \"127.0.0.1:", testing::FreeLoopbackPort(), "\"\n",
+                        "  requisition_fulfillment_address: \"127.0.0.1:", testing::FreeLoopbackPort(),
+                        "\"\n  ", Tls("duchies_worker1"), "\n}\n"));
+    return path;
+  }
+};
+
+TEST_CASE("halo --version and --help") {
+  ProcessResult version = Halo({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK_THAT(version.out, Catch::StartsWith("halo "));
+  ProcessResult help = Halo({"--help"});
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, Catch::Contains("--role") && Catch::Contains("exchange-daemon") &&
+                           Catch::Contains("certs"));
+}
+
+TEST_CASE("halo without a config or with bad usage exits 2") {
+  ProcessResult no_config = Halo({"--role=kingdom"});
+  CHECK(no_config.exit_code == 2);
+  CHECK_THAT(no_config.err, Catch::Contains("--config"));
+  CHECK(Halo({"--no-such-flag"}).exit_code == 2);
+  CHECK(Halo({"certs", "issue"}).exit_code == 2);
+}
+
+TEST_CASE("Config errors exit 2 naming file, line, column and field") {
+  testing::TempDir dir;
+  struct Case {
+    std::string text;
+    std::string role_flag;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"role: KINGDOM\ndata_dri: \"x\"\n", "", ":2:1: Message type \"halo.config.HaloConfig\" has no field named \"data_dri\""},
+      {"role: KINGDOM\nflavour: 1\n", "", ":2:1: Message type \"halo.config.HaloConfig\" has no field named \"flavour\""},
+      {"role: KINGDON\n", "", ":1:7: Unknown enumeration value of \"KINGDON\" for field \"role\""},
+      {"role: KINGDOM\nkingdom {}\n", "", ":1:1: field \"data_dir\": missing required value"},
+      {"data_dir: \"d\"\nkingdom {\n  public_api_address: \"h:1\"\n}\n", "kingdom",
+       ":2:1: field \"kingdom.system_api_address\": missing required value"},
+      {"data_dir: \"d\"\n", "dutchy", "unknown role \"dutchy\""},
+      {"role: DUCHY\ndata_dir: \"d\"\n", "kingdom", ":1:1: field \"role\": the config says duchy but --role says kingdom"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string path = dir.Sub(absl::StrCat("case", i, ".textproto"));
+    WriteFile(path, cases[i].text);
+    std::vector<std::string> args = {"--config", path};
+    if (!cases[i].role_flag.empty()) args.push_back("--role=" + cases[i].role_flag);
+    ProcessResult result = Halo(args);
+    INFO("case " << i << ": " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains(cases[i].expected));
+    if (cases[i].role_flag != "dutchy") CHECK_THAT(result.err, Catch::Contains(path + ":"));
+  }
+}
+
+TEST_CASE("halo certs refuses a missing CA with a clear message") {
+  testing::TempDir dir;
+  ProcessResult result = Halo({"certs", "issue", "--ca-dir", dir.Sub("none"), "--subject", "x",
+                               "--out", dir.Sub("x")});
+  CHECK(result.exit_code == 1);
+  CHECK_THAT(result.err, Catch::Contains("cannot read") && Catch::Contains("ca.pem"));
+}
+
+TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds it") {
+  Deployment d;
+  const int system_port = testing::FreeLoopbackPort();
+  const std::string config = d.KingdomConfig(testing::FreeLoopbackPort(), system_port);
+  ChildProcess kingdom({HALO_BINARY, "--config", config, "--log-format=json"});
+  REQUIRE(kingdom.WaitForStderr("serving", kTimeout));
+
+  SECTION("a second kingdom on the same data directory is refused") {
+    ProcessResult second = Halo({"--config", config});
+    CHECK(second.exit_code == 1);
+    CHECK_THAT(second.err, Catch::Contains("in use by another halo process"));
+  }
+  SECTION("a duchy reaches the kingdom over mTLS and stops on SIGINT") {
+    ChildProcess duchy({HALO_BINARY, "--role=duchy", "--config", d.DuchyConfig(system_port)});
+    CHECK(duchy.WaitForStderr("is reachable", kTimeout));
+    duchy.Signal(SIGINT);
+    CHECK(duchy.Wait(kTimeout) == 0);
+    CHECK_THAT(duchy.err(), Catch::Contains("duchy worker1 stopped"));
+  }
+
+  kingdom.Signal(SIGTERM);
+  CHECK(kingdom.Wait(kTimeout) == 0);
+  CHECK_THAT(kingdom.err(), Catch::Contains("kingdom stopped"));
+  // JSON logging: every log line is one JSON object.
+  for (absl::string_view line : absl::StrSplit(kingdom.err(), '\n', absl::SkipEmpty())) {
+    if (line.find("\"logger\":\"halo\"") == absl::string_view::npos) continue;
+    CHECK_THAT(std::string(line), Catch::StartsWith("{\"time\":\"") && Catch::EndsWith("\"}"));
+  }
+}
+
+}  // namespace
+}  // namespace halo

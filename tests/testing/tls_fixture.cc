@@ -1,0 +1,40 @@
+#include "testing/tls_fixture.h"
+
+#include <fstream>
+
+#include "absl/strings/str_replace.h"
+
+namespace halo::testing {
+namespace {
+
+void Write(const std::string& path, const std::string& contents) {
+  std::ofstream(path) << contents;
+}
+
+}  // namespace
+
+TlsFixture::TlsFixture(const TempDir& dir, const std::string& ca_name)
+    : dir_(dir), ca_name_(ca_name),
+      ca_(*crypto::CertificateAuthority::Create(ca_name, absl::Hours(24))),
+      ca_file_(dir.Sub(ca_name + "-ca.pem")) {
+  Write(ca_file_, ca_.certificate().ToPem());
+}
+
+config::TlsConfig TlsFixture::Issue(const std::string& subject) const {
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::CertificateRequest request;
+  request.subject_name = subject;
+  request.dns_names = {"localhost"};
+  request.ip_addresses = {"127.0.0.1"};
+  const crypto::Certificate cert = *ca_.Issue(request, key.verifying_key());
+  const std::string stem = dir_.Sub(ca_name_ + "-" + absl::StrReplaceAll(subject, {{"/", "_"}}));
+  Write(stem + ".pem", cert.ToPem());
+  Write(stem + ".key", key.ToPrivateKeyPem());
+  config::TlsConfig tls;
+  tls.set_certificate_file(stem + ".pem");
+  tls.set_private_key_file(stem + ".key");
+  tls.set_trusted_ca_file(ca_file_);
+  return tls;
+}
+
+}  // namespace halo::testing

@@ -1,0 +1,33 @@
+// Writes a CA and certificates for loopback mTLS tests into a temp dir.
+#ifndef HALO_TESTS_TESTING_TLS_FIXTURE_H_
+#define HALO_TESTS_TESTING_TLS_FIXTURE_H_
+
+#include <string>
+
+#include "halo/config/config.pb.h"
+#include "halo/crypto/certificate.h"
+#include "testing/temp_dir.h"
+
+namespace halo::testing {
+
+class TlsFixture {
+ public:
+  // A fresh CA named `ca_name` under `dir`.
+  TlsFixture(const TempDir& dir, const std::string& ca_name);
+
+  // Issues a certificate for `subject`, valid for localhost and 127.0.0.1,
+  // and returns the TlsConfig naming its files.
+  config::TlsConfig Issue(const std::string& subject) const;
+
+  const std::string& ca_file() const { return ca_file_; }
+
+ private:
+  const TempDir& dir_;
+  std::string ca_name_;
+  crypto::CertificateAuthority ca_;
+  std::string ca_file_;
+};
+
+}  // namespace halo::testing
+
+#endif  // HALO_TESTS_TESTING_TLS_FIXTURE_H_
