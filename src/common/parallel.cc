@@ -1,33 +1,32 @@
 #include "halo/common/parallel.h"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 #include <vector>
 
 namespace halo {
 
-void ParallelFor(size_t n, int threads,
-                 const std::function<void(size_t, size_t)>& body) {
+void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& body) {
   if (n == 0) return;
-  size_t workers = std::clamp<size_t>(threads < 1 ? 1 : threads, 1, n);
+  const size_t workers = std::clamp<size_t>(threads < 1 ? 1 : threads, 1, n);
   if (workers == 1) {
     body(0, n);
     return;
   }
+  // Threads claim small chunks rather than fixed shares, so that a core
+  // slowed by other load (common on VMs) does not hold up the rest.
+  const size_t chunk = std::max<size_t>(1, n / (workers * 32));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t begin = next.fetch_add(chunk); begin < n; begin = next.fetch_add(chunk)) {
+      body(begin, std::min(n, begin + chunk));
+    }
+  };
   std::vector<std::thread> pool;
   pool.reserve(workers - 1);
-  size_t chunk = n / workers;
-  size_t extra = n % workers;
-  size_t begin = 0;
-  for (size_t w = 0; w < workers; ++w) {
-    size_t end = begin + chunk + (w < extra ? 1 : 0);
-    if (w + 1 == workers) {
-      body(begin, end);
-    } else {
-      pool.emplace_back(body, begin, end);
-    }
-    begin = end;
-  }
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
   for (std::thread& t : pool) t.join();
 }
 

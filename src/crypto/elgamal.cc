@@ -27,13 +27,14 @@ absl::StatusOr<ElGamalCiphertext> ElGamalCiphertext::Decode(absl::string_view by
 
 absl::StatusOr<ElGamalPublicKey> ElGamalPublicKey::FromPoint(EcPoint y) {
   if (y.IsIdentity()) return absl::InvalidArgumentError("ElGamal public key is the identity");
-  return ElGamalPublicKey(std::move(y));
+  // Every encryption multiplies y; an affine base makes its table cheaper.
+  return ElGamalPublicKey(y.Affine());
 }
 
 absl::StatusOr<ElGamalPublicKey> ElGamalPublicKey::Decode(absl::string_view bytes) {
   auto y = EcPoint::Decode(bytes);
   if (!y.ok()) return absl::InvalidArgumentError(absl::StrCat("ElGamal public key: ", y.status().message()));
-  return ElGamalPublicKey(*std::move(y));
+  return FromPoint(*std::move(y));
 }
 
 absl::StatusOr<ElGamalPublicKey> ElGamalPublicKey::Combine(absl::Span<const ElGamalPublicKey> keys) {

@@ -225,6 +225,14 @@ absl::StatusOr<std::string> EcPoint::AffineX() const {
   return Encode(PointEncoding::kCompressed).substr(1);
 }
 
+EcPoint EcPoint::Affine() const {
+  EcPoint out(*this);
+  if (!IsIdentity() && !EC_POINT_make_affine(P256Group(), out.point_, ThreadBnCtx())) {
+    OpenSslFatal("EC_POINT_make_affine");
+  }
+  return out;
+}
+
 EcPoint EcPoint::Add(const EcPoint& other) const {
   internal::EcPointPtr p = NewPoint();
   if (!EC_POINT_add(P256Group(), p.get(), point_, other.point_, ThreadBnCtx())) {

@@ -1,6 +1,7 @@
 #include "halo/common/parallel.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -19,9 +20,20 @@ TEST_CASE("ParallelFor covers every index exactly once on several threads") {
       ids.insert(std::this_thread::get_id());
     });
     for (int h : hits) REQUIRE(h == 1);
-    CHECK(ids.size() == static_cast<size_t>(threads));
+    CHECK(ids.size() <= static_cast<size_t>(threads));
   }
   ParallelFor(0, 4, [](size_t, size_t) { FAIL("called for an empty range"); });
+}
+
+TEST_CASE("ParallelFor shares slow work between threads") {
+  std::mutex mu;
+  std::set<std::thread::id> ids;
+  ParallelFor(64, 2, [&](size_t, size_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::lock_guard<std::mutex> lock(mu);
+    ids.insert(std::this_thread::get_id());
+  });
+  CHECK(ids.size() == 2);
 }
 
 TEST_CASE("ParallelMap keeps input order") {

@@ -14,7 +14,8 @@
 namespace halo {
 
 // Calls `body(begin, end)` on disjoint contiguous ranges that cover [0, n),
-// using up to `threads` threads (the calling thread is one of them). Returns
+// using up to `threads` threads (the calling thread is one of them); threads
+// take small ranges as they finish, which balances uneven cores. Returns
 // after every range is done. `threads` < 1 is treated as 1. `body` must be
 // safe to call concurrently on disjoint ranges.
 void ParallelFor(size_t n, int threads,

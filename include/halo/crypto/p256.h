@@ -98,6 +98,9 @@ class EcPoint {
   // The affine x coordinate as 32 big-endian bytes; the identity has none.
   absl::StatusOr<std::string> AffineX() const;
 
+  // The same point with Z = 1, for a point that will be a base many times.
+  EcPoint Affine() const;
+
   EcPoint Add(const EcPoint& other) const;
   EcPoint Sub(const EcPoint& other) const;
   EcPoint Negate() const;
