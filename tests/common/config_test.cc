@@ -1,6 +1,7 @@
 #include "halo/common/config.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "testing/temp_dir.h"
 
@@ -120,6 +121,25 @@ TEST_CASE("Role names round-trip") {
     REQUIRE(role.ok());
     CHECK(RoleName(*role) == name);
   }
+}
+
+}  // namespace
+}  // namespace halo
+
+namespace halo {
+namespace {
+
+TEST_CASE("Every example config in config/ parses") {
+  int parsed = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(std::string(HALO_SOURCE_DIR) + "/config")) {
+    if (entry.path().extension() != ".textproto") continue;
+    INFO(entry.path());
+    auto config = LoadConfig(entry.path().string(), "");
+    CHECK(config.ok());
+    ++parsed;
+  }
+  CHECK(parsed >= 6);
 }
 
 }  // namespace
