@@ -34,26 +34,29 @@ spdlog::level::level_enum ToSpdlog(config::LoggingConfig::Level level) {
   }
 }
 
+// A flag value such as "debug" as the enum value DEBUG; the zero
+// (unspecified) value is not a choice.
+template <typename Enum>
+absl::StatusOr<Enum> ParseEnumName(absl::string_view name, absl::string_view what,
+                                   absl::string_view choices) {
+  const google::protobuf::EnumValueDescriptor* value =
+      google::protobuf::GetEnumDescriptor<Enum>()->FindValueByName(absl::AsciiStrToUpper(name));
+  if (value == nullptr || value->number() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown ", what, " \"", name, "\"; use ", choices));
+  }
+  return static_cast<Enum>(value->number());
+}
+
 }  // namespace
 
 absl::StatusOr<config::LoggingConfig::Level> ParseLogLevel(absl::string_view name) {
-  config::LoggingConfig::Level level;
-  const std::string upper = absl::AsciiStrToUpper(name);
-  if (upper != "LEVEL_UNSPECIFIED" && config::LoggingConfig::Level_Parse(upper, &level)) {
-    return level;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown log level \"", name, "\"; use trace, debug, info, warn or error"));
+  return ParseEnumName<config::LoggingConfig::Level>(name, "log level",
+                                                     "trace, debug, info, warn or error");
 }
 
 absl::StatusOr<config::LoggingConfig::Format> ParseLogFormat(absl::string_view name) {
-  config::LoggingConfig::Format format;
-  const std::string upper = absl::AsciiStrToUpper(name);
-  if (upper != "FORMAT_UNSPECIFIED" && config::LoggingConfig::Format_Parse(upper, &format)) {
-    return format;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown log format \"", name, "\"; use text or json"));
+  return ParseEnumName<config::LoggingConfig::Format>(name, "log format", "text or json");
 }
 
 std::string JsonEscape(absl::string_view text) {
