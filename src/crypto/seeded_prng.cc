@@ -73,14 +73,6 @@ uint64_t SeededPrng::NextUint64() {
   return value;
 }
 
-uint64_t SeededPrng::UniformBelow(uint64_t bound) {
-  // Reject the top partial range so every residue is equally likely.
-  const uint64_t limit = UINT64_MAX - (UINT64_MAX % bound + 1) % bound;
-  uint64_t value;
-  do {
-    value = NextUint64();
-  } while (value > limit);
-  return value % bound;
-}
+uint64_t SeededPrng::BlocksLeft() const { return kMaxBlocks - next_block_; }
 
 }  // namespace halo::crypto

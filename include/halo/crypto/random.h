@@ -3,12 +3,30 @@
 #define HALO_CRYPTO_RANDOM_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace halo::crypto {
 
 std::string SecureRandomBytes(size_t size);
 uint64_t SecureRandomUint64();
+
+// A source of uniform 64-bit values. Samplers take one so that tests can fix
+// the seed (SeededPrng) and production uses SecureRandomSource.
+class RandomSource {
+ public:
+  virtual ~RandomSource() = default;
+  virtual uint64_t NextUint64() = 0;
+  // Uniform in [0, bound) by rejection; bound must be > 0.
+  uint64_t UniformBelow(uint64_t bound);
+  // Uniform in [0, 1) with 53 random bits.
+  double UniformDouble();
+};
+
+// A RandomSource that is secure: the ChaCha20 keystream under a key drawn
+// from the operating system, re-keyed before its counter could wrap. Not
+// thread-safe; make one per thread.
+std::unique_ptr<RandomSource> NewSecureRandomSource();
 
 }  // namespace halo::crypto
 

@@ -12,10 +12,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "halo/crypto/random.h"
 
 namespace halo::crypto {
 
-class SeededPrng {
+class SeededPrng : public RandomSource {
  public:
   static constexpr size_t kSeedBytes = 32;
 
@@ -26,9 +27,9 @@ class SeededPrng {
   // The next bytes of the keystream.
   void Fill(absl::Span<uint8_t> out);
   std::string NextBytes(size_t size);
-  uint64_t NextUint64();
-  // Uniform in [0, bound) by rejection sampling; bound must be > 0.
-  uint64_t UniformBelow(uint64_t bound);
+  uint64_t NextUint64() override;
+  // Blocks left before the 32-bit block counter would wrap.
+  uint64_t BlocksLeft() const;
 
  private:
   explicit SeededPrng(absl::string_view seed);
