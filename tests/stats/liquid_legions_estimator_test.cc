@@ -1,0 +1,83 @@
+#include "halo/stats/liquid_legions_estimator.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+
+namespace halo::stats {
+namespace {
+
+using sketch::LiquidLegionsParams;
+using sketch::RegisterProbability;
+
+// sum_i 1 - exp(-n p_i), straight from the register probabilities.
+double PoissonOccupancy(const LiquidLegionsParams& params, double n) {
+  double total = 0;
+  for (uint64_t i = 0; i < params.size; ++i) total += -std::expm1(-n * RegisterProbability(i, params));
+  return total;
+}
+
+TEST_CASE("The closed-form occupancy matches the sum over registers") {
+  for (const auto& params : {*LiquidLegionsParams::Create(12, 100000, 0),
+                             *LiquidLegionsParams::Create(5.6, 1000000, 0)}) {
+    for (double n : {1.0, 37.0, 1e3, 1e5, 1e6, 1e7, 1e9}) {
+      const double closed = ExpectedActiveRegisters(params.decay_rate, params.size, n);
+      const double summed = PoissonOccupancy(params, n);
+      INFO("a " << params.decay_rate << " m " << params.size << " n " << n);
+      CHECK(closed == Approx(summed).epsilon(1e-4));
+    }
+  }
+  CHECK(ExpectedActiveRegisters(12, 100000, 1) == Approx(1.0).epsilon(1e-4));
+  CHECK(ExpectedActiveRegisters(12, 100000, 0) == 0);
+}
+
+TEST_CASE("Cardinality inversion is exact to 1e-9 relative") {
+  for (double n : {1.0, 12.5, 1e3, 1e5, 1e6, 1e7, 1e8}) {
+    const double active = ExpectedActiveRegisters(12, 100000, n);
+    auto back = EstimateCardinality(12, 100000, active);
+    REQUIRE(back.ok());
+    CHECK(std::abs(*back - n) <= 1e-9 * n);
+  }
+  CHECK(*EstimateCardinality(5.6, 1e6, 0) == 0);
+}
+
+TEST_CASE("A saturated or negative count is refused") {
+  auto saturated = EstimateCardinality(12, 100, 100);
+  REQUIRE_FALSE(saturated.ok());
+  CHECK_THAT(std::string(saturated.status().message()), Catch::Contains("saturated"));
+  CHECK_FALSE(EstimateCardinality(12, 100, -1).ok());
+  CHECK_FALSE(LiquidLegionsReach(*LiquidLegionsParams::Create(12, 100, 0), {.active_registers = 5, .sampling_width = 0}).ok());
+}
+
+TEST_CASE("Reach error bars grow with noise and shrink with the sampling width's inverse") {
+  const auto params = *LiquidLegionsParams::Create(12, 100000, 0);
+  const double active = ExpectedActiveRegisters(12, 100000, 1e6);
+  auto plain = LiquidLegionsReach(params, {.active_registers = active});
+  auto noisy = LiquidLegionsReach(params, {.active_registers = active, .noise_variance = 1e4});
+  auto sampled = LiquidLegionsReach(params, {.active_registers = active, .sampling_width = 0.1});
+  REQUIRE((plain.ok() && noisy.ok() && sampled.ok()));
+  CHECK(plain->value == Approx(1e6).epsilon(1e-9));
+  CHECK(noisy->std_error > plain->std_error);
+  CHECK(sampled->value == Approx(1e7).epsilon(1e-9));
+  CHECK(sampled->std_error > 10 * plain->std_error);
+  // The Liquid Legions paper's relative error for a=12, m=100,000 at 1e6 is about 1%.
+  CHECK(plain->std_error / plain->value == Approx(0.01).epsilon(0.5));
+}
+
+TEST_CASE("Frequency comes from non-destroyed registers, capped at max frequency") {
+  std::vector<sketch::Register> registers = {
+      {1, false, 11, 1}, {2, false, 12, 1}, {3, false, 13, 2}, {4, true, 0, 0},
+      {5, false, 15, 7}, {6, false, 16, 3}};
+  auto frequency = LiquidLegionsFrequency(registers, 3, {1000, 10});
+  REQUIRE(frequency.ok());
+  CHECK(frequency->sampled_registers == 5);
+  CHECK(frequency->relative[0].value == Approx(0.4));
+  CHECK(frequency->relative[1].value == Approx(0.2));
+  CHECK(frequency->relative[2].value == Approx(0.4));
+  CHECK(frequency->reach[0].value == Approx(400));
+  CHECK(frequency->relative[0].std_error == Approx(std::sqrt(0.4 * 0.6 / 5)));
+  CHECK_FALSE(LiquidLegionsFrequency(registers, 0, {1000, 10}).ok());
+  CHECK_FALSE(LiquidLegionsFrequency({{4, true, 0, 0}}, 3, {1000, 10}).ok());
+}
+
+}  // namespace
+}  // namespace halo::stats
