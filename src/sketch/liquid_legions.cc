@@ -14,7 +14,9 @@ constexpr char kMagic[] = "HLLS";
 constexpr uint8_t kVersion = 1;
 constexpr size_t kHeaderBytes = 4 + 1 + 8 + 8 + 8 + 8;
 constexpr size_t kRegisterBytes = 4 + 1 + 8 + 8;
-constexpr size_t kChunkEvents = 1 << 18;
+// Each chunk is merged into the active registers, so a chunk should be large
+// next to them; 2^20 events hold 16 MiB while sorted.
+constexpr size_t kChunkEvents = 1 << 20;
 
 uint64_t Fmix64(uint64_t x) {
   x ^= x >> 33;
@@ -81,14 +83,6 @@ uint64_t Fingerprint(uint64_t vid, uint64_t seed) {
   return Fmix64(Fmix64(vid ^ seed) + (seed | 1));
 }
 
-uint32_t RegisterIndex(uint64_t fingerprint, const LiquidLegionsParams& params) {
-  const double u = static_cast<double>(fingerprint >> 11) * 0x1.0p-53;
-  const double a = params.decay_rate;
-  const double x = -std::log1p(-u * -std::expm1(-a)) / a;
-  const uint64_t index = static_cast<uint64_t>(x * static_cast<double>(params.size));
-  return static_cast<uint32_t>(std::min<uint64_t>(index, params.size - 1));
-}
-
 double RegisterProbability(uint64_t index, const LiquidLegionsParams& params) {
   const double a = params.decay_rate;
   const double m = static_cast<double>(params.size);
@@ -99,12 +93,13 @@ double RegisterProbability(uint64_t index, const LiquidLegionsParams& params) {
 void LiquidLegionsSketch::AddEvents(absl::Span<const VidEvent> events) {
   std::vector<Entry> entries, scratch;
   std::vector<Register> collapsed;
+  const RegisterIndexer indexer(params_);
   for (size_t begin = 0; begin < events.size(); begin += kChunkEvents) {
     const size_t end = std::min(events.size(), begin + kChunkEvents);
     entries.resize(end - begin);
     for (size_t i = begin; i < end; ++i) {
       const uint64_t key = Fingerprint(events[i].vid, params_.seed);
-      entries[i - begin] = {key, RegisterIndex(key, params_), events[i].count};
+      entries[i - begin] = {key, indexer(key), events[i].count};
     }
     RadixSortByIndex(entries, scratch, params_.size);
     collapsed.clear();

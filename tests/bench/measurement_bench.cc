@@ -1,0 +1,54 @@
+// Measurement math: sketch and frequency-vector building per core, and the
+// estimators. Run through scripts/bench.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "halo/crypto/seeded_prng.h"
+#include "halo/sketch/liquid_legions.h"
+#include "halo/stats/liquid_legions_estimator.h"
+
+namespace halo {
+namespace {
+
+std::vector<sketch::VidEvent> RandomEvents(size_t n, uint64_t vid_range) {
+  crypto::SeededPrng prng = *crypto::SeededPrng::Create(std::string(32, 'b'));
+  std::vector<sketch::VidEvent> events(n);
+  for (auto& e : events) e = {prng.UniformBelow(vid_range), 1};
+  return events;
+}
+
+// range(0): decay rate x10, range(1): registers.
+void BM_LiquidLegionsBuild(benchmark::State& state) {
+  const auto params = *sketch::LiquidLegionsParams::Create(state.range(0) / 10.0, state.range(1), 1);
+  const auto events = RandomEvents(4'000'000, 1'000'000);
+  for (auto _ : state) {
+    sketch::LiquidLegionsSketch sketch(params);
+    sketch.AddEvents(events);
+    benchmark::DoNotOptimize(sketch.ActiveRegisterCount());
+  }
+  state.SetItemsProcessed(state.iterations() * events.size());
+}
+BENCHMARK(BM_LiquidLegionsBuild)->Args({120, 100000})->Args({56, 1000000})->Unit(benchmark::kMillisecond);
+
+// The parts of building, per event.
+void BM_FingerprintAndIndex(benchmark::State& state) {
+  const auto params = *sketch::LiquidLegionsParams::Create(5.6, 1000000, 1);
+  const sketch::RegisterIndexer indexer(params);
+  uint64_t vid = 0, sink = 0;
+  for (auto _ : state) sink += indexer(sketch::Fingerprint(vid++, params.seed));
+  benchmark::DoNotOptimize(sink);
+}
+BENCHMARK(BM_FingerprintAndIndex);
+
+void BM_ReachEstimator(benchmark::State& state) {
+  const auto params = *sketch::LiquidLegionsParams::Create(5.6, 1000000, 1);
+  const double active = stats::ExpectedActiveRegisters(5.6, 1e6, 3e6);
+  for (auto _ : state) benchmark::DoNotOptimize(stats::LiquidLegionsReach(params, {.active_registers = active}));
+}
+BENCHMARK(BM_ReachEstimator)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace halo
+
+BENCHMARK_MAIN();
