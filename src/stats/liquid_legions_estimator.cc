@@ -81,8 +81,11 @@ absl::StatusOr<Estimate> LiquidLegionsReach(const sketch::LiquidLegionsParams& p
   const double active = std::max(0.0, inputs.active_registers);
   ASSIGN_OR_RETURN(double n, EstimateCardinality(a, m, active));
   const double w = inputs.sampling_width;
-  const double active_variance = ExpectedActiveRegisters(a, m, 2 * n) - ExpectedActiveRegisters(a, m, n);
+  // Poissonised variance E(2n) - E(n) less the part due to a random number
+  // of VIDs, n E'(n)^2: the variance for exactly n VIDs.
   const double slope = Derivative(a, m, n);
+  const double active_variance = std::max(
+      0.0, ExpectedActiveRegisters(a, m, 2 * n) - ExpectedActiveRegisters(a, m, n) - n * slope * slope);
   const double sampled_variance = (active_variance + inputs.noise_variance) / (slope * slope);
   const double variance = sampled_variance / (w * w) + n * (1 - w) / (w * w);
   return Estimate{n / w, std::sqrt(variance)};
@@ -94,8 +97,9 @@ absl::StatusOr<FrequencyDistribution> LiquidLegionsFrequency(
     return absl::InvalidArgumentError(absl::StrCat("max frequency must be >= 1, got ", max_frequency));
   }
   std::vector<double> counts(max_frequency, 0);
-  uint64_t sampled = 0;
+  uint64_t sampled = 0, destroyed = 0;
   for (const sketch::Register& r : registers) {
+    if (r.destroyed) ++destroyed;
     if (r.destroyed || r.count == 0) continue;
     ++counts[std::min<uint64_t>(r.count, max_frequency) - 1];
     ++sampled;
@@ -105,9 +109,15 @@ absl::StatusOr<FrequencyDistribution> LiquidLegionsFrequency(
   }
   FrequencyDistribution out;
   out.sampled_registers = sampled;
+  // The sampled registers are drawn without replacement from the reached
+  // people, so a sketch that sees most of its audience pins the shares down.
+  // The audience is at least the sampled people plus two for each destroyed
+  // register, which bounds it even when noise pulls the reach estimate low.
+  const double audience = std::max(reach.value, static_cast<double>(sampled + 2 * destroyed));
+  const double population_correction = 1 - static_cast<double>(sampled) / audience;
   for (int k = 0; k < max_frequency; ++k) {
     const double p = counts[k] / sampled;
-    const double p_variance = p * (1 - p) / sampled;
+    const double p_variance = p * (1 - p) / sampled * population_correction;
     const double r_variance = reach.std_error * reach.std_error;
     out.relative.push_back({p, std::sqrt(p_variance)});
     out.reach.push_back({p * reach.value,

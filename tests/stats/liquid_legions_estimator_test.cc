@@ -74,7 +74,13 @@ TEST_CASE("Frequency comes from non-destroyed registers, capped at max frequency
   CHECK(frequency->relative[1].value == Approx(0.2));
   CHECK(frequency->relative[2].value == Approx(0.4));
   CHECK(frequency->reach[0].value == Approx(400));
-  CHECK(frequency->relative[0].std_error == Approx(std::sqrt(0.4 * 0.6 / 5)));
+  // Five people sampled out of a reach of 1000: the finite-population
+  // correction is 1 - 5/1000.
+  CHECK(frequency->relative[0].std_error == Approx(std::sqrt(0.4 * 0.6 / 5 * (1 - 5.0 / 1000))));
+  // No destroyed register and a reach no larger than the sample: exact.
+  auto exact = LiquidLegionsFrequency({{1, false, 11, 1}, {2, false, 12, 2}}, 2, {2, 1});
+  REQUIRE(exact.ok());
+  CHECK(exact->relative[0].std_error == 0);
   CHECK_FALSE(LiquidLegionsFrequency(registers, 0, {1000, 10}).ok());
   CHECK_FALSE(LiquidLegionsFrequency({{4, true, 0, 0}}, 3, {1000, 10}).ok());
 }

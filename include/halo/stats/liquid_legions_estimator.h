@@ -3,9 +3,10 @@
 // Reach inverts the expected number of active registers for n VIDs,
 //   E(n) = m (1 - (E1(n c1) - E1(n c2)) / a),  c1 = a / (m (e^a - 1)),  c2 = c1 e^a,
 // the closed form of sum_i 1 - exp(-n p_i) for the legionary distribution.
-// Its standard error is the delta method on the (Poissonised) variance of
-// the active count, Var = E(2n) - E(n), plus any DP noise added to that count,
-// divided by E'(n); a VID sampling interval of width w scales reach by 1/w and
+// Its standard error is the delta method on the variance of the active count
+// for exactly n VIDs, Var = E(2n) - E(n) - n E'(n)^2 (the Poissonised
+// variance less the part a random n would add), plus any DP noise added to
+// that count, divided by E'(n); a VID sampling interval of width w scales reach by 1/w and
 // adds the binomial sampling variance R (1 - w) / w.
 #ifndef HALO_STATS_LIQUID_LEGIONS_ESTIMATOR_H_
 #define HALO_STATS_LIQUID_LEGIONS_ESTIMATOR_H_
@@ -49,8 +50,8 @@ struct FrequencyDistribution {
 };
 
 // The frequency distribution from the counts of non-destroyed active
-// registers (each holds one VID, a uniform sample of the reached VIDs),
-// scaled by `reach`. Refuses max_frequency < 1 and a sketch with no
+// registers (each holds one VID, a uniform sample without replacement of the
+// reached VIDs, hence a finite-population correction), scaled by `reach`. Refuses max_frequency < 1 and a sketch with no
 // non-destroyed register.
 absl::StatusOr<FrequencyDistribution> LiquidLegionsFrequency(
     absl::Span<const sketch::Register> registers, int max_frequency, const Estimate& reach);
