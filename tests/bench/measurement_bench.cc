@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "halo/crypto/seeded_prng.h"
+#include "halo/sketch/frequency_vector.h"
 #include "halo/sketch/liquid_legions.h"
 #include "halo/stats/liquid_legions_estimator.h"
 
@@ -47,6 +48,49 @@ void BM_ReachEstimator(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(stats::LiquidLegionsReach(params, {.active_registers = active}));
 }
 BENCHMARK(BM_ReachEstimator)->Unit(benchmark::kMicrosecond);
+
+void BM_FrequencyEstimator(benchmark::State& state) {
+  const auto params = *sketch::LiquidLegionsParams::Create(5.6, 1000000, 1);
+  sketch::LiquidLegionsSketch sketch(params);
+  sketch.AddEvents(RandomEvents(4'000'000, 3'000'000));
+  const stats::Estimate reach = *stats::LiquidLegionsReach(
+      params, {.active_registers = static_cast<double>(sketch.ActiveRegisterCount())});
+  for (auto _ : state) benchmark::DoNotOptimize(stats::LiquidLegionsFrequency(sketch.registers(), 10, reach));
+  state.counters["active_registers"] = static_cast<double>(sketch.ActiveRegisterCount());
+}
+BENCHMARK(BM_FrequencyEstimator)->Unit(benchmark::kMillisecond);
+
+// 10 million slots (a population of 20 million, interval width 0.5),
+// 20 million events over the population.
+sketch::FrequencyVectorSpec TenMillionSlots() {
+  return *sketch::FrequencyVectorSpec::Create(20'000'000, {0.25, 0.5}, 10, 127);
+}
+
+void BM_FrequencyVectorBuild(benchmark::State& state) {
+  const auto spec = TenMillionSlots();
+  const auto events = RandomEvents(20'000'000, 20'000'000);
+  for (auto _ : state) {
+    sketch::FrequencyVector vector(spec);
+    vector.AddEvents(events);
+    benchmark::DoNotOptimize(vector.values().data());
+  }
+  state.SetItemsProcessed(state.iterations() * events.size());
+}
+BENCHMARK(BM_FrequencyVectorBuild)->Unit(benchmark::kMillisecond);
+
+void BM_FrequencyVectorSplit(benchmark::State& state) {
+  sketch::FrequencyVector vector(TenMillionSlots());
+  for (auto _ : state) benchmark::DoNotOptimize(vector.Split());
+  state.SetItemsProcessed(state.iterations() * vector.values().size());
+}
+BENCHMARK(BM_FrequencyVectorSplit)->Unit(benchmark::kMillisecond);
+
+void BM_ExpandShareSeed(benchmark::State& state) {
+  const std::string seed(32, 'x');
+  for (auto _ : state) benchmark::DoNotOptimize(sketch::ExpandShareSeed(seed, 10'000'000, 127));
+  state.SetItemsProcessed(state.iterations() * 10'000'000);
+}
+BENCHMARK(BM_ExpandShareSeed)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace halo

@@ -12,7 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "halo/crypto/seeded_prng.h"
 #include "halo/dp/noise.h"
+#include "halo/sketch/frequency_vector.h"
 #include "halo/stats/liquid_legions_estimator.h"
+#include "halo/stats/sampled_estimators.h"
 #include "testing/synthetic_audience.h"
 
 namespace halo::stats {
@@ -149,6 +151,56 @@ TEST_CASE("Reach and frequency lie within 3 standard errors (reach 1e3 to 1e7, 5
   // configuration (2 misses have probability 1.4e-3), 100 elsewhere.
   CheckCoverage(Configs({1000, 10000, 100000, 1000000, 10000000}, {1, 2, 3, 4, 5, 6}),
                 [](uint64_t reach) { return reach >= 10000000 ? 20 : 100; }, 0.95);
+}
+
+// Frequency vectors over a VID sampling interval, as HMSS combines them:
+// reach and frequency from the noisy histogram of the combined vector.
+TEST_CASE("Frequency-vector reach and frequency lie within 3 standard errors") {
+  crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'f'));
+  constexpr uint64_t kPopulation = 1'000'000;
+  auto noise = dp::DiscreteGaussian(30.0);
+  Coverage total;
+  for (double width : {0.1, 0.5, 1.0}) {
+    for (uint64_t reach : {1000ULL, 10000ULL, 100000ULL}) {
+      const auto spec = *sketch::FrequencyVectorSpec::Create(kPopulation, {0.7, width}, kMaxFrequency, 127);
+      for (int t = 0; t < 100; ++t) {
+        const testing::Audience audience =
+            testing::MakeAudience(reach, 3, kOverlap, kMaxFrequency, random, kPopulation);
+        sketch::FrequencyVector vector(spec);
+        for (const auto& events : audience.events_by_edp) vector.AddEvents(events);
+        const std::vector<uint64_t> histogram = FrequencyHistogram(vector.values(), kMaxFrequency);
+        std::vector<SampledCount> counts;
+        double sampled_reach = 0;
+        for (uint64_t c : histogram) {
+          counts.push_back({static_cast<double>(c) + (*noise)->Sample(random), (*noise)->Variance()});
+          sampled_reach += c;
+        }
+        auto estimate = SampledReach({sampled_reach + (*noise)->Sample(random), (*noise)->Variance()},
+                                     width, kPopulation);
+        auto frequency = SampledFrequency(counts, width, kPopulation);
+        REQUIRE((estimate.ok() && frequency.ok()));
+        ++total.trials;
+        total.reach_covered += estimate->Covers(static_cast<double>(reach), 3);
+        total.reach_z2 += Z2(*estimate, static_cast<double>(reach));
+        for (int k = 0; k < kMaxFrequency; ++k) {
+          const double truth = static_cast<double>(audience.union_frequency[k]);
+          ++total.buckets;
+          total.buckets_covered += frequency->reach[k].Covers(truth, 3);
+          total.bucket_z2 += Z2(frequency->reach[k], truth);
+        }
+      }
+    }
+  }
+  INFO("reach " << total.reach_covered << "/" << total.trials << " z " << total.ReachZ()
+                << ", frequency " << total.buckets_covered << "/" << total.buckets << " z "
+                << total.BucketZ());
+  std::printf("frequency vectors: reach %d/%d RMS z %.3f, frequency %d/%d RMS z %.3f\n",
+              total.reach_covered, total.trials, total.ReachZ(), total.buckets_covered, total.buckets,
+              total.BucketZ());
+  CHECK(total.reach_covered >= 0.99 * total.trials);
+  CHECK(total.buckets_covered >= 0.99 * total.buckets);
+  CHECK((total.ReachZ() >= 0.8 && total.ReachZ() <= 1.25));
+  CHECK((total.BucketZ() >= 0.8 && total.BucketZ() <= 1.25));
 }
 
 }  // namespace
