@@ -38,10 +38,10 @@ double DiscreteGaussianDelta(double sigma, double epsilon, double sensitivity);
 // calibrated noise. Geometric: each share is the difference of two Polya
 // (negative binomial with shape 1/n) draws, and the sum is exactly two-sided
 // geometric. Discrete Gaussian: each share is N_Z(0, sigma^2/n); the sum has
-// variance n * Var(N_Z(0, sigma^2/n)), which is sigma^2 within 3e-7 relative
-// once sigma^2/n >= 1, and to double precision once sigma^2/n >= 2 (CKS 4.5: the sum is not exactly a discrete
-// Gaussian, but within a Renyi divergence that vanishes as e^{-2 pi^2
-// sigma^2/n}). The share's Sample() uses floating point for the Polya draws.
+// variance n * Var(N_Z(0, sigma^2/n)), which is sigma^2 within 3e-7
+// relative once sigma^2/n >= 1, and to double precision once sigma^2/n >= 2
+// (CKS section 4.5: the sum is not exactly a discrete Gaussian, but within a
+// Renyi divergence that vanishes as e^{-2 pi^2 sigma^2/n}). The share's Sample() uses floating point for the Polya draws.
 absl::StatusOr<std::unique_ptr<IntegerNoise>> DistributedNoiseShare(NoiseMechanism mechanism,
                                                                     PrivacyBudget budget,
                                                                     double sensitivity,
