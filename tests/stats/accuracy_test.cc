@@ -121,8 +121,8 @@ void CheckCoverage(const std::vector<Config>& configs, const std::function<int(u
                          << total.buckets_covered << "/" << total.buckets);
   CHECK(total.reach_covered >= 0.99 * total.trials);
   CHECK(total.buckets_covered >= 0.99 * total.buckets);
-  std::printf("overall RMS z: reach %.3f, frequency %.3f over %d trials\n", total.ReachZ(),
-              total.BucketZ(), total.trials);
+  std::printf("overall: reach %d/%d RMS z %.3f, frequency %d/%d RMS z %.3f\n", total.reach_covered,
+              total.trials, total.ReachZ(), total.buckets_covered, total.buckets, total.BucketZ());
   CHECK(total.ReachZ() >= 0.8);
   CHECK(total.ReachZ() <= 1.25);
   CHECK(total.BucketZ() >= 0.8);
