@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <mutex>
 #include <cmath>
-#include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "halo/common/cpu_timer.h"
@@ -121,13 +120,30 @@ absl::StatusOr<std::vector<uint8_t>> OwnNoiseShare(const NoisePlan& plan, const 
   return block;
 }
 
-// Fisher-Yates from the common seed: both workers draw the same permutation.
-std::vector<uint32_t> CommonPermutation(absl::string_view common_seed, uint64_t size) {
-  crypto::SeededPrng prng = *crypto::SeededPrng::Create(Subkey(common_seed, "permutation"));
-  std::vector<uint32_t> permutation(size);
-  std::iota(permutation.begin(), permutation.end(), 0);
-  for (uint64_t i = size - 1; i > 0; --i) std::swap(permutation[i], permutation[prng.UniformBelow(i + 1)]);
-  return permutation;
+// Shuffles `values` by a permutation both workers derive from the common
+// seed: each slot goes to one of 256 buckets by one keystream byte, then each
+// bucket is shuffled (Fisher-Yates) by its own derived key. A uniformly
+// random bucket assignment followed by uniform shuffles within buckets is a
+// uniformly random permutation; buckets fit in cache and shuffle in
+// parallel, and the result does not depend on the number of threads.
+std::vector<uint8_t> CommonShuffle(const std::vector<uint8_t>& values, absl::string_view common_seed,
+                                   int threads) {
+  constexpr int kBuckets = 256;
+  const std::vector<uint8_t> bucket_of = Expand(Subkey(common_seed, "shuffle buckets"), values.size(), kBuckets);
+  std::vector<uint64_t> start(kBuckets + 1, 0);
+  for (uint8_t b : bucket_of) ++start[b + 1];
+  for (int b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
+  std::vector<uint64_t> next(start.begin(), start.end() - 1);
+  std::vector<uint8_t> shuffled(values.size());
+  for (size_t i = 0; i < values.size(); ++i) shuffled[next[bucket_of[i]]++] = values[i];
+  ParallelFor(kBuckets, threads, [&](size_t begin, size_t end) {
+    for (size_t b = begin; b < end; ++b) {
+      crypto::SeededPrng prng = *crypto::SeededPrng::Create(Subkey(common_seed, absl::StrCat("shuffle bucket ", b)));
+      uint8_t* bucket = shuffled.data() + start[b];
+      for (uint64_t i = start[b + 1] - start[b]; i > 1; --i) std::swap(bucket[i - 1], bucket[prng.UniformBelow(i)]);
+    }
+  });
+  return shuffled;
 }
 
 }  // namespace
@@ -223,7 +239,9 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
   }
 
   // Permute and re-mask: FIRST adds the common mask, SECOND subtracts it.
-  const std::vector<uint32_t> permutation = CommonPermutation(request.common_seed(), total);
+  const std::vector<uint8_t> permuted = CommonShuffle(combined, request.common_seed(), threads);
+  combined.clear();
+  combined.shrink_to_fit();
   std::string shuffled(total, '\0');
   const uint64_t chunks = (total + kMaskChunk - 1) / kMaskChunk;
   const bool add_mask = request.order() == FIRST;
@@ -235,7 +253,7 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
           Expand(Subkey(request.common_seed(), absl::StrCat("mask ", c)), to - from, q);
       for (uint64_t s = from; s < to; ++s) {
         const uint32_t m = add_mask ? mask[s - from] : q - mask[s - from];
-        shuffled[s] = static_cast<char>((combined[permutation[s]] + m) % q);
+        shuffled[s] = static_cast<char>((permuted[s] + m) % q);
       }
     }
   });
