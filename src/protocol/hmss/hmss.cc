@@ -125,21 +125,31 @@ absl::StatusOr<std::vector<uint8_t>> OwnNoiseShare(const NoisePlan& plan, const 
 // bucket is shuffled (Fisher-Yates) by its own derived key. A uniformly
 // random bucket assignment followed by uniform shuffles within buckets is a
 // uniformly random permutation; buckets fit in cache and shuffle in
-// parallel, and the result does not depend on the number of threads.
-std::vector<uint8_t> CommonShuffle(const std::vector<uint8_t>& values, absl::string_view common_seed,
-                                   int threads) {
+// parallel, and the result does not depend on the number of threads. The
+// bucket bytes are streamed twice (count, then scatter) rather than stored,
+// so the stage holds just the input and the output.
+std::string CommonShuffle(const std::vector<uint8_t>& values, absl::string_view common_seed, int threads) {
   constexpr int kBuckets = 256;
-  const std::vector<uint8_t> bucket_of = Expand(Subkey(common_seed, "shuffle buckets"), values.size(), kBuckets);
+  const std::string bucket_key = Subkey(common_seed, "shuffle buckets");
+  auto for_each_bucket_byte = [&](const auto& visit) {
+    crypto::SeededPrng prng = *crypto::SeededPrng::Create(bucket_key);
+    uint8_t buffer[4096];
+    for (size_t i = 0; i < values.size(); i += sizeof(buffer)) {
+      const size_t n = std::min(sizeof(buffer), values.size() - i);
+      prng.Fill(absl::MakeSpan(buffer, n));
+      for (size_t j = 0; j < n; ++j) visit(i + j, buffer[j]);
+    }
+  };
   std::vector<uint64_t> start(kBuckets + 1, 0);
-  for (uint8_t b : bucket_of) ++start[b + 1];
+  for_each_bucket_byte([&](size_t, uint8_t b) { ++start[b + 1]; });
   for (int b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
   std::vector<uint64_t> next(start.begin(), start.end() - 1);
-  std::vector<uint8_t> shuffled(values.size());
-  for (size_t i = 0; i < values.size(); ++i) shuffled[next[bucket_of[i]]++] = values[i];
+  std::string shuffled(values.size(), '\0');
+  for_each_bucket_byte([&](size_t i, uint8_t b) { shuffled[next[b]++] = static_cast<char>(values[i]); });
   ParallelFor(kBuckets, threads, [&](size_t begin, size_t end) {
     for (size_t b = begin; b < end; ++b) {
       crypto::SeededPrng prng = *crypto::SeededPrng::Create(Subkey(common_seed, absl::StrCat("shuffle bucket ", b)));
-      uint8_t* bucket = shuffled.data() + start[b];
+      char* bucket = shuffled.data() + start[b];
       for (uint64_t i = start[b + 1] - start[b]; i > 1; --i) std::swap(bucket[i - 1], bucket[prng.UniformBelow(i)]);
     }
   });
@@ -239,10 +249,9 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
   }
 
   // Permute and re-mask: FIRST adds the common mask, SECOND subtracts it.
-  const std::vector<uint8_t> permuted = CommonShuffle(combined, request.common_seed(), threads);
+  std::string shuffled = CommonShuffle(combined, request.common_seed(), threads);
   combined.clear();
   combined.shrink_to_fit();
-  std::string shuffled(total, '\0');
   const uint64_t chunks = (total + kMaskChunk - 1) / kMaskChunk;
   const bool add_mask = request.order() == FIRST;
   ParallelFor(chunks, threads, [&](size_t begin, size_t end) {
@@ -253,7 +262,7 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
           Expand(Subkey(request.common_seed(), absl::StrCat("mask ", c)), to - from, q);
       for (uint64_t s = from; s < to; ++s) {
         const uint32_t m = add_mask ? mask[s - from] : q - mask[s - from];
-        shuffled[s] = static_cast<char>((permuted[s] + m) % q);
+        shuffled[s] = static_cast<char>((static_cast<uint8_t>(shuffled[s]) + m) % q);
       }
     }
   });
