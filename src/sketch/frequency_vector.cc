@@ -64,24 +64,30 @@ FrequencyVectorShares FrequencyVector::Split() const {
   return shares;
 }
 
-absl::StatusOr<std::vector<uint8_t>> ExpandShareSeed(absl::string_view seed, uint64_t slots,
-                                                     uint32_t modulus) {
+absl::StatusOr<ShareSeedExpander> ShareSeedExpander::Create(absl::string_view seed, uint32_t modulus) {
   if (modulus < 2 || modulus > 256) {
     return absl::InvalidArgumentError(absl::StrCat("ring modulus must be 2 to 256, got ", modulus));
   }
   ASSIGN_OR_RETURN(crypto::SeededPrng prng, crypto::SeededPrng::Create(seed));
-  const uint32_t limit = 256 - 256 % modulus;
-  std::vector<uint8_t> out(slots);
-  uint8_t buffer[4096];
-  size_t at = sizeof(buffer);
-  for (uint64_t i = 0; i < slots;) {
-    if (at == sizeof(buffer)) {
-      prng.Fill(absl::MakeSpan(buffer));
-      at = 0;
+  return ShareSeedExpander(std::move(prng), modulus);
+}
+
+void ShareSeedExpander::Next(absl::Span<uint8_t> out) {
+  for (size_t i = 0; i < out.size();) {
+    if (at_ == sizeof(buffer_)) {
+      prng_.Fill(absl::MakeSpan(buffer_));
+      at_ = 0;
     }
-    const uint8_t b = buffer[at++];
-    if (b < limit) out[i++] = static_cast<uint8_t>(b % modulus);
+    const uint8_t b = buffer_[at_++];
+    if (b < limit_) out[i++] = static_cast<uint8_t>(b % modulus_);
   }
+}
+
+absl::StatusOr<std::vector<uint8_t>> ExpandShareSeed(absl::string_view seed, uint64_t slots,
+                                                     uint32_t modulus) {
+  ASSIGN_OR_RETURN(ShareSeedExpander expander, ShareSeedExpander::Create(seed, modulus));
+  std::vector<uint8_t> out(slots);
+  expander.Next(absl::MakeSpan(out));
   return out;
 }
 

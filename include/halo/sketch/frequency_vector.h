@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "halo/crypto/seeded_prng.h"
 #include "halo/sketch/liquid_legions.h"
 
 namespace halo::sketch {
@@ -90,6 +91,25 @@ class FrequencyVector {
 // multiple of q that fits in a byte gives b mod q; other bytes are skipped.
 absl::StatusOr<std::vector<uint8_t>> ExpandShareSeed(absl::string_view seed, uint64_t slots,
                                                      uint32_t modulus);
+
+// The same values in pieces, for consumers that should not hold a whole
+// expanded share.
+class ShareSeedExpander {
+ public:
+  // Refuses a seed that is not 32 bytes and a modulus outside [2, 256].
+  static absl::StatusOr<ShareSeedExpander> Create(absl::string_view seed, uint32_t modulus);
+  // Fills `out` with the next values.
+  void Next(absl::Span<uint8_t> out);
+
+ private:
+  ShareSeedExpander(crypto::SeededPrng prng, uint32_t modulus)
+      : prng_(std::move(prng)), modulus_(modulus), limit_(256 - 256 % modulus) {}
+  crypto::SeededPrng prng_;
+  uint32_t modulus_;
+  uint32_t limit_;
+  uint8_t buffer_[4096];
+  size_t at_ = sizeof(buffer_);
+};
 
 // Slot-wise (a + b) mod q; refuses shares of different lengths or values
 // not below q, naming the slot.

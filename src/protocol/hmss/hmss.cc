@@ -217,26 +217,28 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
   }
   ASSIGN_OR_RETURN(NoisePlan noise, PlanNoise(p));
 
-  // Expand seeds, one EDP a thread.
-  std::vector<std::vector<uint8_t>> expanded(request.shares_size());
-  ParallelFor(request.shares_size(), threads, [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      if (request.shares(i).has_seed()) expanded[i] = Expand(request.shares(i).seed(), n, q);
-    }
-  });
-
-  // Sum the shares; append FIRST's noise block then SECOND's.
+  // Sum the shares: data shares in parallel over slot ranges, seed shares
+  // streamed through a small buffer (their expansion is sequential), so no
+  // share is ever held expanded in full. FIRST's noise block, then SECOND's,
+  // follow the vector.
   const uint64_t total = n + 2 * noise.block_size;
   std::vector<uint8_t> combined(total, 0);
-  ParallelFor(n, threads, [&](size_t begin, size_t end) {
-    for (int i = 0; i < request.shares_size(); ++i) {
-      const uint8_t* values = request.shares(i).has_seed()
-                                  ? expanded[i].data()
-                                  : reinterpret_cast<const uint8_t*>(request.shares(i).data().data());
-      for (size_t s = begin; s < end; ++s) combined[s] = static_cast<uint8_t>((combined[s] + values[s]) % q);
+  for (const FrequencyVectorShare& share : request.shares()) {
+    if (share.has_data()) {
+      const auto* values = reinterpret_cast<const uint8_t*>(share.data().data());
+      ParallelFor(n, threads, [&](size_t begin, size_t end) {
+        for (size_t s = begin; s < end; ++s) combined[s] = static_cast<uint8_t>((combined[s] + values[s]) % q);
+      });
+      continue;
     }
-  });
-  expanded.clear();
+    sketch::ShareSeedExpander expander = *sketch::ShareSeedExpander::Create(share.seed(), q);
+    uint8_t buffer[4096];
+    for (uint64_t s = 0; s < n; s += sizeof(buffer)) {
+      const size_t take = std::min<uint64_t>(sizeof(buffer), n - s);
+      expander.Next(absl::MakeSpan(buffer, take));
+      for (size_t j = 0; j < take; ++j) combined[s + j] = static_cast<uint8_t>((combined[s + j] + buffer[j]) % q);
+    }
+  }
   if (noise.block_size > 0) {
     const WorkerOrder peer = request.order() == FIRST ? SECOND : FIRST;
     ASSIGN_OR_RETURN(std::vector<uint8_t> own, OwnNoiseShare(noise, p, request.common_seed(), request.order()));

@@ -1,0 +1,124 @@
+// MPC stage costs: HMSS shuffle and aggregation phases over large frequency
+// vectors on 1 and 2 threads. Run through scripts/bench.
+#include <benchmark/benchmark.h>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "halo/protocol/hmss.h"
+
+namespace halo::protocol::hmss {
+
+constexpr uint64_t kSlots = 10'000'000;
+
+HmssParameters Parameters() {
+  HmssParameters p;
+  p.set_ring_modulus(127);
+  p.set_max_frequency(10);
+  p.set_vector_size(kSlots);
+  p.set_noise_mechanism(DISCRETE_GAUSSIAN);
+  p.mutable_bucket_noise()->set_epsilon(1.0);
+  p.mutable_bucket_noise()->set_delta(1e-9);
+  return p;
+}
+
+// Three EDPs: this worker holds two data shares and one seed.
+ShufflePhaseRequest ShuffleRequest(int threads) {
+  ShufflePhaseRequest r;
+  r.set_stage(SHUFFLE_PHASE);
+  *r.mutable_parameters() = Parameters();
+  r.set_order(FIRST);
+  r.set_common_seed(std::string(32, 'c'));
+  r.add_shares()->set_data(std::string(kSlots, '\3'));
+  r.add_shares()->set_data(std::string(kSlots, '\5'));
+  r.add_shares()->set_seed(std::string(32, 's'));
+  r.set_parallelism(threads);
+  return r;
+}
+
+void BM_HmssShufflePhase(benchmark::State& state) {
+  const ShufflePhaseRequest request = ShuffleRequest(state.range(0));
+  int64_t cpu = 0;
+  for (auto _ : state) {
+    auto response = CompleteShufflePhase(request);
+    cpu += response->cpu_micros();
+    benchmark::DoNotOptimize(response);
+  }
+  state.counters["cpu_ms"] = cpu / 1000.0 / state.iterations();
+  state.SetItemsProcessed(state.iterations() * kSlots);
+}
+BENCHMARK(BM_HmssShufflePhase)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_HmssAggregationPhase(benchmark::State& state) {
+  const ShufflePhaseResponse first = *CompleteShufflePhase(ShuffleRequest(2));
+  AggregationPhaseRequest request;
+  request.set_stage(AGGREGATION_PHASE);
+  *request.mutable_parameters() = Parameters();
+  request.set_first_share(first.shuffled_share());
+  request.set_second_share(first.shuffled_share());
+  request.set_parallelism(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(CompleteAggregationPhase(request));
+  state.SetItemsProcessed(state.iterations() * kSlots);
+}
+BENCHMARK(BM_HmssAggregationPhase)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace halo::protocol::hmss
+
+namespace {
+
+double PeakMib() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+// A stage's own peak memory: in a fresh child, max RSS after its inputs are
+// built against max RSS after it ran.
+template <typename Stage>
+void ReportStagePeak(const char*, const Stage& stage) {
+  std::fflush(stdout);
+  if (pid_t child = fork(); child == 0) {
+    stage();
+    std::fflush(stdout);
+    _exit(0);
+  } else {
+    waitpid(child, nullptr, 0);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace halo::protocol::hmss;
+  benchmark::Initialize(&argc, argv);
+  // Before any benchmark: a forked child starts from its parent's peak.
+  ReportStagePeak("shuffle", [] {
+    const ShufflePhaseRequest request = ShuffleRequest(2);
+    const double before = PeakMib();
+    const auto response = CompleteShufflePhase(request);
+    std::printf("shuffle phase, 10M slots: inputs %.0f MiB, stage peak above inputs %.0f MiB "
+                "(output %.0f MiB), cpu %.0f ms\n",
+                before, PeakMib() - before, response->shuffled_share().size() / 1048576.0,
+                response->cpu_micros() / 1000.0);
+  });
+  ReportStagePeak("aggregation", [] {
+    AggregationPhaseRequest request;
+    request.set_stage(AGGREGATION_PHASE);
+    *request.mutable_parameters() = Parameters();
+    const std::string share = CompleteShufflePhase(ShuffleRequest(2))->shuffled_share();
+    request.set_first_share(share);
+    request.set_second_share(share);
+    request.set_parallelism(2);
+    const double before = PeakMib();
+    const auto response = CompleteAggregationPhase(request);
+    std::printf("aggregation phase, 10M slots: inputs %.0f MiB, stage peak above inputs %.0f MiB, "
+                "cpu %.0f ms\n",
+                before, PeakMib() - before, response->cpu_micros() / 1000.0);
+  });
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
