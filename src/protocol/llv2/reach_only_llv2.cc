@@ -1,0 +1,255 @@
+#include "halo/protocol/reach_only_llv2.h"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "halo/common/cpu_timer.h"
+#include "halo/common/parallel.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/hash_to_curve.h"
+#include "halo/crypto/random.h"
+#include "halo/dp/calibration.h"
+#include "halo/stats/liquid_legions_estimator.h"
+
+namespace halo::protocol::llv2 {
+namespace {
+
+using crypto::EcPoint;
+using crypto::ElGamalCiphertext;
+
+constexpr absl::string_view kIndexDst = "HALO-LLV2-V01-register-index";
+constexpr absl::string_view kNoiseDst = "HALO-LLV2-V01-noise-index";
+constexpr absl::string_view kPaddingDst = "HALO-LLV2-V01-padding-index";
+
+struct ReachNoisePlan {
+  uint64_t shift = 0;  // each duchy adds shift + X noise registers, X in [-shift, shift]
+  std::unique_ptr<dp::IntegerNoise> share;
+  double total_variance = 0;
+  int duchies = 0;
+};
+
+absl::StatusOr<ReachNoisePlan> PlanReachNoise(const ReachNoiseParameters& p) {
+  if (p.duchy_count() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("noise.duchy_count must be >= 1, got ", p.duchy_count()));
+  }
+  ReachNoisePlan plan;
+  plan.duchies = p.duchy_count();
+  if (p.mechanism() == NONE) return plan;
+  if (p.mechanism() != GEOMETRIC && p.mechanism() != DISCRETE_GAUSSIAN) {
+    return absl::InvalidArgumentError("noise.mechanism is unspecified");
+  }
+  auto share = dp::DistributedNoiseShare(
+      p.mechanism() == GEOMETRIC ? dp::NoiseMechanism::kGeometric : dp::NoiseMechanism::kDiscreteGaussian,
+      {.epsilon = p.epsilon(), .delta = p.delta()}, 1, p.duchy_count());
+  if (!share.ok()) return absl::InvalidArgumentError(absl::StrCat("noise: ", share.status().message()));
+  plan.share = *std::move(share);
+  // Truncation at 20 standard deviations changes the noise with probability
+  // below 1e-12.
+  plan.shift = static_cast<uint64_t>(std::ceil(20 * std::sqrt(plan.share->Variance()))) + 1;
+  plan.total_variance = plan.duchies * plan.share->Variance();
+  return plan;
+}
+
+absl::StatusOr<int> Threads(int32_t parallelism) {
+  if (parallelism < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("parallelism must be >= 0, got ", parallelism));
+  }
+  return std::max(1, parallelism);
+}
+
+// Decodes a register vector, refusing a partial register and naming the
+// first register that is not a valid ciphertext.
+absl::StatusOr<std::vector<ElGamalCiphertext>> DecodeRegisters(absl::string_view bytes, int threads,
+                                                               absl::string_view what) {
+  if (bytes.size() % kBytesPerRegister != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is ", bytes.size(),
+                                                   " bytes, not a whole number of ",
+                                                   kBytesPerRegister, "-byte registers"));
+  }
+  const size_t n = bytes.size() / kBytesPerRegister;
+  std::vector<std::optional<ElGamalCiphertext>> slots(n);
+  std::mutex mu;
+  size_t first_bad = n;
+  absl::Status first_error;
+  ParallelFor(n, threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      auto c = ElGamalCiphertext::Decode(bytes.substr(i * kBytesPerRegister, kBytesPerRegister));
+      if (c.ok()) {
+        slots[i].emplace(*std::move(c));
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (i < first_bad) {
+        first_bad = i;
+        first_error = c.status();
+      }
+      return;
+    }
+  });
+  if (first_bad < n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": register ", first_bad, ": ", first_error.message()));
+  }
+  std::vector<ElGamalCiphertext> out;
+  out.reserve(n);
+  for (auto& slot : slots) out.push_back(*std::move(slot));
+  return out;
+}
+
+std::string EncodeRegisters(absl::Span<const ElGamalCiphertext> registers, int threads) {
+  std::string out(registers.size() * kBytesPerRegister, '\0');
+  ParallelFor(registers.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const std::string c = registers[i].Encode(crypto::PointEncoding::kUncompressed);
+      std::copy(c.begin(), c.end(), out.begin() + i * kBytesPerRegister);
+    }
+  });
+  return out;
+}
+
+// A uniformly random order from the operating system's randomness.
+template <typename T>
+void SecureShuffle(std::vector<T>& values) {
+  auto random = crypto::NewSecureRandomSource();
+  for (size_t i = values.size(); i > 1; --i) std::swap(values[i - 1], values[random->UniformBelow(i)]);
+}
+
+absl::StatusOr<crypto::ElGamalKeyPair> KeyPairFrom(absl::string_view secret) {
+  auto scalar = crypto::Scalar::FromBytes(secret);
+  if (!scalar.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", scalar.status().message()));
+  auto key = crypto::ElGamalKeyPair::FromSecret(*scalar);
+  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", key.status().message()));
+  return key;
+}
+
+}  // namespace
+
+EcPoint IndexPoint(uint32_t index) {
+  const char bytes[4] = {static_cast<char>(index >> 24), static_cast<char>(index >> 16),
+                         static_cast<char>(index >> 8), static_cast<char>(index)};
+  return *crypto::HashToCurve(absl::string_view(bytes, 4), kIndexDst);
+}
+
+absl::StatusOr<std::string> EncryptReachOnlySketch(const sketch::LiquidLegionsSketch& sketch,
+                                                   const crypto::ElGamalPublicKey& combined_key,
+                                                   int parallelism) {
+  ASSIGN_OR_RETURN(int threads, Threads(parallelism));
+  const auto registers = sketch.registers();
+  std::vector<ElGamalCiphertext> encrypted = ParallelMap<ElGamalCiphertext>(
+      registers, threads,
+      [&](const sketch::Register& r) { return combined_key.Encrypt(IndexPoint(r.index)); });
+  return EncodeRegisters(encrypted, threads);
+}
+
+absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
+    const ReachOnlySetupPhaseRequest& request) {
+  const CpuTimer cpu;
+  if (request.stage() != REACH_ONLY_SETUP_PHASE) {
+    return absl::InvalidArgumentError(absl::StrCat("request is for stage ", Stage_Name(request.stage()),
+                                                   ", not REACH_ONLY_SETUP_PHASE"));
+  }
+  ASSIGN_OR_RETURN(int threads, Threads(request.parallelism()));
+  auto combined = crypto::ElGamalPublicKey::Decode(request.combined_public_key());
+  if (!combined.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("combined_public_key: ", combined.status().message()));
+  }
+  ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
+
+  std::vector<ElGamalCiphertext> registers;
+  for (int v = 0; v < request.register_vectors_size(); ++v) {
+    ASSIGN_OR_RETURN(std::vector<ElGamalCiphertext> decoded,
+                     DecodeRegisters(request.register_vectors(v), threads,
+                                     absl::StrCat("register_vectors[", v, "]")));
+    std::move(decoded.begin(), decoded.end(), std::back_inserter(registers));
+  }
+
+  // shift + X registers of fresh random indexes, then padding up to
+  // 2 shift + 1 so every duchy adds the same number whatever X is; the
+  // padding shares one index, so it always forms exactly one group.
+  auto random = crypto::NewSecureRandomSource();
+  int64_t noise_count = 0;
+  if (noise.share != nullptr) {
+    ASSIGN_OR_RETURN(noise_count, dp::SampleTruncatedShifted(*noise.share, noise.shift, *random));
+  }
+  const int64_t padding_count = static_cast<int64_t>(2 * noise.shift + 1) - noise_count;
+  std::vector<EcPoint> noise_points;
+  for (int64_t i = 0; i < noise_count; ++i) {
+    noise_points.push_back(*crypto::HashToCurve(crypto::SecureRandomBytes(32), kNoiseDst));
+  }
+  const EcPoint padding = *crypto::HashToCurve("padding", kPaddingDst);
+  for (int64_t i = 0; i < padding_count; ++i) noise_points.push_back(padding);
+  std::vector<ElGamalCiphertext> noise_registers = crypto::EncryptBatch(*combined, noise_points, threads);
+  std::move(noise_registers.begin(), noise_registers.end(), std::back_inserter(registers));
+
+  SecureShuffle(registers);
+  ReachOnlySetupPhaseResponse response;
+  response.set_registers(EncodeRegisters(registers, threads));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
+    const ReachOnlyExecutionPhaseRequest& request) {
+  const CpuTimer cpu;
+  if (request.stage() != REACH_ONLY_EXECUTION_PHASE) {
+    return absl::InvalidArgumentError(absl::StrCat("request is for stage ", Stage_Name(request.stage()),
+                                                   ", not REACH_ONLY_EXECUTION_PHASE"));
+  }
+  ASSIGN_OR_RETURN(int threads, Threads(request.parallelism()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
+  ASSIGN_OR_RETURN(std::vector<ElGamalCiphertext> registers,
+                   DecodeRegisters(request.registers(), threads, "registers"));
+  // (k u, k (e - x u)): this duchy's layer removed, its blinding added.
+  const crypto::Scalar blinding = crypto::Scalar::Random();
+  const crypto::Scalar neg_x = key.secret().Negate();
+  std::vector<ElGamalCiphertext> blinded = ParallelMap<ElGamalCiphertext>(
+      absl::MakeConstSpan(registers), threads, [&](const ElGamalCiphertext& c) {
+        const EcPoint u = c.u.Mul(blinding);
+        return ElGamalCiphertext{u, c.e.Mul(blinding).Add(u.Mul(neg_x))};
+      });
+  SecureShuffle(blinded);
+  ReachOnlyExecutionPhaseResponse response;
+  response.set_registers(EncodeRegisters(blinded, threads));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+absl::StatusOr<ReachOnlyAggregationResponse> CompleteReachOnlyExecutionPhaseAtAggregator(
+    const ReachOnlyAggregationRequest& request) {
+  const CpuTimer cpu;
+  if (request.stage() != REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR) {
+    return absl::InvalidArgumentError(absl::StrCat("request is for stage ", Stage_Name(request.stage()),
+                                                   ", not REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR"));
+  }
+  ASSIGN_OR_RETURN(int threads, Threads(request.parallelism()));
+  ASSIGN_OR_RETURN(sketch::LiquidLegionsParams params,
+                   sketch::LiquidLegionsParams::Create(request.decay_rate(), request.sketch_size(), 0));
+  ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
+  ASSIGN_OR_RETURN(std::vector<ElGamalCiphertext> registers,
+                   DecodeRegisters(request.registers(), threads, "registers"));
+
+  std::vector<std::string> blinded_indexes = ParallelMap<std::string>(
+      absl::MakeConstSpan(registers), threads,
+      [&](const ElGamalCiphertext& c) { return key.Decrypt(c).Encode(); });
+  const absl::flat_hash_set<std::string> distinct(blinded_indexes.begin(), blinded_indexes.end());
+  // Less the padding group and each duchy's noise offset.
+  const int64_t noisy_active = static_cast<int64_t>(distinct.size()) - 1 -
+                               static_cast<int64_t>(noise.duchies * noise.shift);
+  ASSIGN_OR_RETURN(stats::Estimate reach,
+                   stats::LiquidLegionsReach(params, {.active_registers = static_cast<double>(noisy_active),
+                                                      .noise_variance = noise.total_variance,
+                                                      .sampling_width = request.vid_sampling_width()}));
+  ReachOnlyAggregationResponse response;
+  response.set_reach(reach.value);
+  response.set_reach_std_error(reach.std_error);
+  response.set_noisy_active_registers(noisy_active);
+  response.set_noise_variance(noise.total_variance);
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+}  // namespace halo::protocol::llv2
