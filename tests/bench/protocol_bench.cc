@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "halo/protocol/hmss.h"
+#include "halo/protocol/reach_only_llv2.h"
 
 namespace halo::protocol::hmss {
 
@@ -66,6 +67,62 @@ void BM_HmssAggregationPhase(benchmark::State& state) {
 BENCHMARK(BM_HmssAggregationPhase)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace halo::protocol::hmss
+
+namespace halo::protocol::llv2 {
+
+constexpr int kRegisters = 20000;
+
+// A register vector as the ring carries it.
+std::string RegisterVector(const crypto::ElGamalPublicKey& key) {
+  std::vector<crypto::EcPoint> points;
+  for (int i = 0; i < kRegisters; ++i) points.push_back(crypto::EcPoint::MulGenerator(crypto::Scalar::Random()));
+  std::string out;
+  for (const auto& c : crypto::EncryptBatch(key, points, 2)) out += c.Encode(crypto::PointEncoding::kUncompressed);
+  return out;
+}
+
+void BM_P256VariableBaseMulReference(benchmark::State& state) {
+  const auto p = crypto::EcPoint::MulGenerator(crypto::Scalar::Random()).Affine();
+  const auto k = crypto::Scalar::Random();
+  for (auto _ : state) benchmark::DoNotOptimize(p.Mul(k));
+}
+BENCHMARK(BM_P256VariableBaseMulReference)->Unit(benchmark::kMicrosecond);
+
+// Per register: decode, 3 variable-base multiplications (blind u and e,
+// remove the layer), an addition, encode; then a shuffle.
+void BM_ReachOnlyExecutionPhase(benchmark::State& state) {
+  const auto key = crypto::ElGamalKeyPair::Generate();
+  ReachOnlyExecutionPhaseRequest request;
+  request.set_stage(REACH_ONLY_EXECUTION_PHASE);
+  request.set_registers(RegisterVector(key.public_key()));
+  request.set_secret_key(key.secret().ToBytes());
+  request.set_parallelism(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(CompleteReachOnlyExecutionPhase(request));
+  state.counters["ms_per_1000_registers"] =
+      benchmark::Counter(kRegisters / 1000.0, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ReachOnlyExecutionPhase)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Per register: decode, 1 variable-base multiplication (decrypt), encode.
+void BM_ReachOnlyAggregation(benchmark::State& state) {
+  const auto key = crypto::ElGamalKeyPair::Generate();
+  ReachOnlyAggregationRequest request;
+  request.set_stage(REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR);
+  request.set_registers(RegisterVector(key.public_key()));
+  request.set_secret_key(key.secret().ToBytes());
+  request.set_decay_rate(12);
+  request.set_sketch_size(100000);
+  request.mutable_noise()->set_mechanism(NONE);
+  request.mutable_noise()->set_duchy_count(3);
+  request.set_vid_sampling_width(1);
+  request.set_parallelism(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(CompleteReachOnlyExecutionPhaseAtAggregator(request));
+  state.counters["ms_per_1000_registers"] =
+      benchmark::Counter(kRegisters / 1000.0, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ReachOnlyAggregation)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace halo::protocol::llv2
 
 namespace {
 
