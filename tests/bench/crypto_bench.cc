@@ -2,7 +2,6 @@
 // the EC operations it is made of (its floor). Run through scripts/bench.
 #include <benchmark/benchmark.h>
 
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -14,6 +13,7 @@
 #include "halo/crypto/elgamal.h"
 #include "halo/crypto/hash_to_curve.h"
 #include "halo/crypto/p256.h"
+#include "paired_ratio.h"
 
 namespace halo::crypto {
 namespace {
@@ -178,26 +178,7 @@ void BM_BlindBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_BlindBatch)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// Runs `op` and `floor` alternately in blocks of `block` calls for `rounds`
-// rounds and returns total(op) / total(floor). Alternating in short blocks
-// cancels the slow drift of this machine's speed that separate benchmark
-// runs suffer from.
-template <typename Op, typename Floor>
-double PairedRatio(const Op& op, const Floor& floor, int rounds = 40, int block = 50) {
-  using Clock = std::chrono::steady_clock;
-  Clock::duration op_total{}, floor_total{};
-  for (int r = 0; r < rounds; ++r) {
-    auto t0 = Clock::now();
-    for (int i = 0; i < block; ++i) op();
-    auto t1 = Clock::now();
-    for (int i = 0; i < block; ++i) floor();
-    auto t2 = Clock::now();
-    op_total += t1 - t0;
-    floor_total += t2 - t1;
-  }
-  return std::chrono::duration<double>(op_total).count() /
-         std::chrono::duration<double>(floor_total).count();
-}
+using bench::PairedRatio;
 
 void PrintPairedFloors() {
   const ElGamalKeyPair key = ElGamalKeyPair::Generate();

@@ -10,6 +10,7 @@
 
 #include "halo/protocol/hmss.h"
 #include "halo/protocol/reach_only_llv2.h"
+#include "paired_ratio.h"
 
 namespace halo::protocol::hmss {
 
@@ -122,6 +123,47 @@ void BM_ReachOnlyAggregation(benchmark::State& state) {
 }
 BENCHMARK(BM_ReachOnlyAggregation)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+// Each stage against its EC floor, paired and interleaved: the stage over 200
+// registers, then the floor's multiplications for 200 registers.
+void PrintReachOnlyFloors() {
+  constexpr int kFloorRegisters = 200;
+  const auto key = crypto::ElGamalKeyPair::Generate();
+  std::vector<crypto::EcPoint> points;
+  for (int i = 0; i < kFloorRegisters; ++i) points.push_back(crypto::EcPoint::MulGenerator(crypto::Scalar::Random()));
+  std::string registers;
+  for (const auto& c : crypto::EncryptBatch(key.public_key(), points, 1)) {
+    registers += c.Encode(crypto::PointEncoding::kUncompressed);
+  }
+  const auto base = crypto::EcPoint::MulGenerator(crypto::Scalar::Random()).Affine();
+  const auto k = crypto::Scalar::Random();
+  auto muls = [&](int per_register) {
+    for (int i = 0; i < kFloorRegisters * per_register; ++i) benchmark::DoNotOptimize(base.Mul(k));
+  };
+  ReachOnlyExecutionPhaseRequest execution;
+  execution.set_stage(REACH_ONLY_EXECUTION_PHASE);
+  execution.set_registers(registers);
+  execution.set_secret_key(key.secret().ToBytes());
+  execution.set_parallelism(1);
+  ReachOnlyAggregationRequest aggregation;
+  aggregation.set_stage(REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR);
+  aggregation.set_registers(registers);
+  aggregation.set_secret_key(key.secret().ToBytes());
+  aggregation.set_decay_rate(12);
+  aggregation.set_sketch_size(100000);
+  aggregation.mutable_noise()->set_mechanism(NONE);
+  aggregation.mutable_noise()->set_duchy_count(3);
+  aggregation.set_vid_sampling_width(1);
+  aggregation.set_parallelism(1);
+  const double execution_ratio = bench::PairedRatio(
+      [&] { benchmark::DoNotOptimize(CompleteReachOnlyExecutionPhase(execution)); }, [&] { muls(3); }, 10, 1);
+  const double aggregation_ratio = bench::PairedRatio(
+      [&] { benchmark::DoNotOptimize(CompleteReachOnlyExecutionPhaseAtAggregator(aggregation)); },
+      [&] { muls(1); }, 10, 1);
+  std::printf("reach-only LLv2 against its EC floor (paired, one thread):\n");
+  std::printf("  execution phase, non-aggregator   3 var a register   ratio %.3f\n", execution_ratio);
+  std::printf("  execution phase at the aggregator 1 var a register   ratio %.3f\n", aggregation_ratio);
+}
+
 }  // namespace halo::protocol::llv2
 
 namespace {
@@ -175,6 +217,7 @@ int main(int argc, char** argv) {
                 "cpu %.0f ms\n",
                 before, PeakMib() - before, response->cpu_micros() / 1000.0);
   });
+  halo::protocol::llv2::PrintReachOnlyFloors();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,6 +1,7 @@
 #include "halo/protocol/reach_only_llv2.h"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <mutex>
 
@@ -60,61 +61,57 @@ absl::StatusOr<int> Threads(int32_t parallelism) {
   return std::max(1, parallelism);
 }
 
-// Decodes a register vector, refusing a partial register and naming the
-// first register that is not a valid ciphertext.
-absl::StatusOr<std::vector<ElGamalCiphertext>> DecodeRegisters(absl::string_view bytes, int threads,
-                                                               absl::string_view what) {
+absl::Status CheckWholeRegisters(absl::string_view bytes, absl::string_view what) {
   if (bytes.size() % kBytesPerRegister != 0) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is ", bytes.size(),
                                                    " bytes, not a whole number of ",
                                                    kBytesPerRegister, "-byte registers"));
   }
-  const size_t n = bytes.size() / kBytesPerRegister;
-  std::vector<std::optional<ElGamalCiphertext>> slots(n);
+  return absl::OkStatus();
+}
+
+// A uniformly random permutation of [0, n) from the operating system's
+// randomness: where each input register goes in the output.
+std::vector<uint32_t> SecurePermutation(size_t n) {
+  std::vector<uint32_t> permutation(n);
+  for (size_t i = 0; i < n; ++i) permutation[i] = static_cast<uint32_t>(i);
+  auto random = crypto::NewSecureRandomSource();
+  for (size_t i = n; i > 1; --i) std::swap(permutation[i - 1], permutation[random->UniformBelow(i)]);
+  return permutation;
+}
+
+// Streams registers through `transform`: register i of `input` is decoded,
+// transformed to a record of `record_bytes` and written at slot
+// destination[i] of `output`. Nothing but the bytes in and out is held, so a
+// stage's memory is the two vectors. Refuses the first register (lowest
+// index) that does not decode.
+absl::Status TransformRegisters(absl::string_view input, absl::string_view what,
+                                absl::Span<const uint32_t> destination, std::string& output,
+                                size_t record_bytes, int threads,
+                                const std::function<std::string(const ElGamalCiphertext&)>& transform) {
+  const size_t n = input.size() / kBytesPerRegister;
   std::mutex mu;
   size_t first_bad = n;
   absl::Status first_error;
   ParallelFor(n, threads, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      auto c = ElGamalCiphertext::Decode(bytes.substr(i * kBytesPerRegister, kBytesPerRegister));
-      if (c.ok()) {
-        slots[i].emplace(*std::move(c));
-        continue;
+      auto c = ElGamalCiphertext::Decode(input.substr(i * kBytesPerRegister, kBytesPerRegister));
+      if (!c.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (i < first_bad) {
+          first_bad = i;
+          first_error = c.status();
+        }
+        return;
       }
-      std::lock_guard<std::mutex> lock(mu);
-      if (i < first_bad) {
-        first_bad = i;
-        first_error = c.status();
-      }
-      return;
+      const std::string record = transform(*c);
+      std::copy(record.begin(), record.end(), output.begin() + destination[i] * record_bytes);
     }
   });
   if (first_bad < n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": register ", first_bad, ": ", first_error.message()));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": register ", first_bad, ": ", first_error.message()));
   }
-  std::vector<ElGamalCiphertext> out;
-  out.reserve(n);
-  for (auto& slot : slots) out.push_back(*std::move(slot));
-  return out;
-}
-
-std::string EncodeRegisters(absl::Span<const ElGamalCiphertext> registers, int threads) {
-  std::string out(registers.size() * kBytesPerRegister, '\0');
-  ParallelFor(registers.size(), threads, [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      const std::string c = registers[i].Encode(crypto::PointEncoding::kUncompressed);
-      std::copy(c.begin(), c.end(), out.begin() + i * kBytesPerRegister);
-    }
-  });
-  return out;
-}
-
-// A uniformly random order from the operating system's randomness.
-template <typename T>
-void SecureShuffle(std::vector<T>& values) {
-  auto random = crypto::NewSecureRandomSource();
-  for (size_t i = values.size(); i > 1; --i) std::swap(values[i - 1], values[random->UniformBelow(i)]);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<crypto::ElGamalKeyPair> KeyPairFrom(absl::string_view secret) {
@@ -138,10 +135,15 @@ absl::StatusOr<std::string> EncryptReachOnlySketch(const sketch::LiquidLegionsSk
                                                    int parallelism) {
   ASSIGN_OR_RETURN(int threads, Threads(parallelism));
   const auto registers = sketch.registers();
-  std::vector<ElGamalCiphertext> encrypted = ParallelMap<ElGamalCiphertext>(
-      registers, threads,
-      [&](const sketch::Register& r) { return combined_key.Encrypt(IndexPoint(r.index)); });
-  return EncodeRegisters(encrypted, threads);
+  std::string out(registers.size() * kBytesPerRegister, '\0');
+  ParallelFor(registers.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const std::string c = combined_key.Encrypt(IndexPoint(registers[i].index))
+                                .Encode(crypto::PointEncoding::kUncompressed);
+      std::copy(c.begin(), c.end(), out.begin() + i * kBytesPerRegister);
+    }
+  });
+  return out;
 }
 
 absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
@@ -158,12 +160,10 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
   }
   ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
 
-  std::vector<ElGamalCiphertext> registers;
+  size_t input_registers = 0;
   for (int v = 0; v < request.register_vectors_size(); ++v) {
-    ASSIGN_OR_RETURN(std::vector<ElGamalCiphertext> decoded,
-                     DecodeRegisters(request.register_vectors(v), threads,
-                                     absl::StrCat("register_vectors[", v, "]")));
-    std::move(decoded.begin(), decoded.end(), std::back_inserter(registers));
+    RETURN_IF_ERROR(CheckWholeRegisters(request.register_vectors(v), absl::StrCat("register_vectors[", v, "]")));
+    input_registers += request.register_vectors(v).size() / kBytesPerRegister;
   }
 
   // shift + X registers of fresh random indexes, then padding up to
@@ -174,19 +174,35 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
   if (noise.share != nullptr) {
     ASSIGN_OR_RETURN(noise_count, dp::SampleTruncatedShifted(*noise.share, noise.shift, *random));
   }
-  const int64_t padding_count = static_cast<int64_t>(2 * noise.shift + 1) - noise_count;
-  std::vector<EcPoint> noise_points;
-  for (int64_t i = 0; i < noise_count; ++i) {
-    noise_points.push_back(*crypto::HashToCurve(crypto::SecureRandomBytes(32), kNoiseDst));
-  }
+  const size_t noise_registers = 2 * noise.shift + 1;
   const EcPoint padding = *crypto::HashToCurve("padding", kPaddingDst);
-  for (int64_t i = 0; i < padding_count; ++i) noise_points.push_back(padding);
-  std::vector<ElGamalCiphertext> noise_registers = crypto::EncryptBatch(*combined, noise_points, threads);
-  std::move(noise_registers.begin(), noise_registers.end(), std::back_inserter(registers));
 
-  SecureShuffle(registers);
+  // Inputs are checked and copied, noise encrypted, all to shuffled places.
+  const size_t total = input_registers + noise_registers;
+  const std::vector<uint32_t> destination = SecurePermutation(total);
+  std::string output(total * kBytesPerRegister, '\0');
+  size_t at = 0;
+  for (int v = 0; v < request.register_vectors_size(); ++v) {
+    const absl::string_view vector = request.register_vectors(v);
+    RETURN_IF_ERROR(TransformRegisters(vector, absl::StrCat("register_vectors[", v, "]"),
+                                       absl::MakeConstSpan(destination).subspan(at), output,
+                                       kBytesPerRegister, threads, [](const ElGamalCiphertext& c) {
+                                         return c.Encode(crypto::PointEncoding::kUncompressed);
+                                       }));
+    at += vector.size() / kBytesPerRegister;
+  }
+  ParallelFor(noise_registers, threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const EcPoint point = static_cast<int64_t>(i) < noise_count
+                                ? *crypto::HashToCurve(crypto::SecureRandomBytes(32), kNoiseDst)
+                                : padding;
+      const std::string c = combined->Encrypt(point).Encode(crypto::PointEncoding::kUncompressed);
+      std::copy(c.begin(), c.end(), output.begin() + destination[at + i] * kBytesPerRegister);
+    }
+  });
+
   ReachOnlySetupPhaseResponse response;
-  response.set_registers(EncodeRegisters(registers, threads));
+  response.set_registers(std::move(output));
   response.set_cpu_micros(cpu.ElapsedMicros());
   return response;
 }
@@ -200,19 +216,22 @@ absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
   }
   ASSIGN_OR_RETURN(int threads, Threads(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
-  ASSIGN_OR_RETURN(std::vector<ElGamalCiphertext> registers,
-                   DecodeRegisters(request.registers(), threads, "registers"));
-  // (k u, k (e - x u)): this duchy's layer removed, its blinding added.
+  RETURN_IF_ERROR(CheckWholeRegisters(request.registers(), "registers"));
+  // (k u, k (e - x u)): this duchy's layer removed, its blinding added; each
+  // register lands at a secret random place.
   const crypto::Scalar blinding = crypto::Scalar::Random();
   const crypto::Scalar neg_x = key.secret().Negate();
-  std::vector<ElGamalCiphertext> blinded = ParallelMap<ElGamalCiphertext>(
-      absl::MakeConstSpan(registers), threads, [&](const ElGamalCiphertext& c) {
+  const std::vector<uint32_t> destination = SecurePermutation(request.registers().size() / kBytesPerRegister);
+  std::string output(request.registers().size(), '\0');
+  RETURN_IF_ERROR(TransformRegisters(
+      request.registers(), "registers", destination, output, kBytesPerRegister, threads,
+      [&](const ElGamalCiphertext& c) {
         const EcPoint u = c.u.Mul(blinding);
-        return ElGamalCiphertext{u, c.e.Mul(blinding).Add(u.Mul(neg_x))};
-      });
-  SecureShuffle(blinded);
+        return ElGamalCiphertext{u, c.e.Mul(blinding).Add(u.Mul(neg_x))}.Encode(
+            crypto::PointEncoding::kUncompressed);
+      }));
   ReachOnlyExecutionPhaseResponse response;
-  response.set_registers(EncodeRegisters(blinded, threads));
+  response.set_registers(std::move(output));
   response.set_cpu_micros(cpu.ElapsedMicros());
   return response;
 }
@@ -229,13 +248,21 @@ absl::StatusOr<ReachOnlyAggregationResponse> CompleteReachOnlyExecutionPhaseAtAg
                    sketch::LiquidLegionsParams::Create(request.decay_rate(), request.sketch_size(), 0));
   ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
-  ASSIGN_OR_RETURN(std::vector<ElGamalCiphertext> registers,
-                   DecodeRegisters(request.registers(), threads, "registers"));
-
-  std::vector<std::string> blinded_indexes = ParallelMap<std::string>(
-      absl::MakeConstSpan(registers), threads,
-      [&](const ElGamalCiphertext& c) { return key.Decrypt(c).Encode(); });
-  const absl::flat_hash_set<std::string> distinct(blinded_indexes.begin(), blinded_indexes.end());
+  RETURN_IF_ERROR(CheckWholeRegisters(request.registers(), "registers"));
+  // Decrypted blinded index points, compressed, in place of each register.
+  const size_t n = request.registers().size() / kBytesPerRegister;
+  std::vector<uint32_t> identity(n);
+  for (size_t i = 0; i < n; ++i) identity[i] = static_cast<uint32_t>(i);
+  std::string decrypted(n * crypto::kCompressedPointBytes, '\0');
+  RETURN_IF_ERROR(TransformRegisters(request.registers(), "registers", identity, decrypted,
+                                     crypto::kCompressedPointBytes, threads,
+                                     [&](const ElGamalCiphertext& c) { return key.Decrypt(c).Encode(); }));
+  std::vector<absl::string_view> blinded_indexes(n);
+  for (size_t i = 0; i < n; ++i) {
+    blinded_indexes[i] = absl::string_view(decrypted).substr(i * crypto::kCompressedPointBytes,
+                                                             crypto::kCompressedPointBytes);
+  }
+  const absl::flat_hash_set<absl::string_view> distinct(blinded_indexes.begin(), blinded_indexes.end());
   // Less the padding group and each duchy's noise offset.
   const int64_t noisy_active = static_cast<int64_t>(distinct.size()) - 1 -
                                static_cast<int64_t>(noise.duchies * noise.shift);
