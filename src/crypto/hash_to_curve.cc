@@ -31,62 +31,103 @@ std::string Sha256(absl::string_view data) {
   return out;
 }
 
-// Field arithmetic modulo p for the simplified SWU map.
-class FieldOps {
- public:
-  FieldOps() : ctx_(ThreadBnCtx()) {}
+// Constants of the P-256 SSWU map, computed once: A = -3, B, Z = -10,
+// c1 = (p - 3) / 4 and c2 = sqrt(-Z) for sqrt_ratio, and a Montgomery
+// context for the exponentiation.
+struct SswuConstants {
+  BIGNUM* a;
+  BIGNUM* b;
+  BIGNUM* z;
+  BIGNUM* c1;
+  BIGNUM* c2;
+  BN_MONT_CTX* mont;
+};
 
-  BnPtr FromHex(const char* hex) const {
-    BIGNUM* bn = nullptr;
-    if (!BN_hex2bn(&bn, hex)) OpenSslFatal("BN_hex2bn");
-    return BnPtr(bn);
-  }
-  BnPtr Mul(const BIGNUM* a, const BIGNUM* b) const {
-    BnPtr r = NewBn();
-    if (!BN_mod_mul(r.get(), a, b, P256Prime(), ctx_)) OpenSslFatal("BN_mod_mul");
+const SswuConstants& Constants() {
+  static const SswuConstants constants = [] {
+    SswuConstants c;
+    BN_CTX* ctx = ThreadBnCtx();
+    const BIGNUM* p = P256Prime();
+    c.a = BN_new();
+    c.b = nullptr;
+    c.z = BN_new();
+    c.c1 = BN_dup(p);
+    c.c2 = BN_new();
+    BIGNUM* minus_z = BN_new();
+    c.mont = BN_MONT_CTX_new();
+    if (!BN_hex2bn(&c.b, "5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B") ||
+        !BN_set_word(c.a, 3) || !BN_sub(c.a, p, c.a) ||            // A = p - 3
+        !BN_set_word(c.z, 10) || !BN_sub(c.z, p, c.z) ||            // Z = p - 10
+        !BN_sub_word(c.c1, 3) || !BN_rshift(c.c1, c.c1, 2) ||       // (p - 3) / 4
+        !BN_set_word(minus_z, 10) || !BN_mod_sqrt(c.c2, minus_z, p, ctx) ||
+        !BN_MONT_CTX_set(c.mont, p, ctx)) {
+      OpenSslFatal("SSWU constants");
+    }
+    BN_free(minus_z);
+    return c;
+  }();
+  return constants;
+}
+
+// Arithmetic modulo p on a small pool of BIGNUMs from the thread's BN_CTX.
+class Field {
+ public:
+  Field() : ctx_(ThreadBnCtx()) { BN_CTX_start(ctx_); }
+  ~Field() { BN_CTX_end(ctx_); }
+
+  BIGNUM* New() {
+    BIGNUM* r = BN_CTX_get(ctx_);
+    if (r == nullptr) OpenSslFatal("BN_CTX_get");
     return r;
   }
-  BnPtr Add(const BIGNUM* a, const BIGNUM* b) const {
-    BnPtr r = NewBn();
-    if (!BN_mod_add(r.get(), a, b, P256Prime(), ctx_)) OpenSslFatal("BN_mod_add");
-    return r;
+  void Mul(BIGNUM* r, const BIGNUM* a, const BIGNUM* b) { Check(BN_mod_mul(r, a, b, P256Prime(), ctx_)); }
+  void Sqr(BIGNUM* r, const BIGNUM* a) { Check(BN_mod_sqr(r, a, P256Prime(), ctx_)); }
+  void Add(BIGNUM* r, const BIGNUM* a, const BIGNUM* b) { Check(BN_mod_add(r, a, b, P256Prime(), ctx_)); }
+  void Neg(BIGNUM* r, const BIGNUM* a) {
+    if (BN_is_zero(a)) {
+      BN_zero(r);
+    } else {
+      Check(BN_sub(r, P256Prime(), a));
+    }
   }
-  BnPtr Neg(const BIGNUM* a) const {
-    BnPtr zero = NewBn();
-    BnPtr r = NewBn();
-    if (!BN_mod_sub(r.get(), zero.get(), a, P256Prime(), ctx_)) OpenSslFatal("BN_mod_sub");
-    return r;
+  void Inv(BIGNUM* r, const BIGNUM* a) { Check(BN_mod_inverse(r, a, P256Prime(), ctx_) != nullptr); }
+  void Pow(BIGNUM* r, const BIGNUM* a, const BIGNUM* e) {
+    Check(BN_mod_exp_mont(r, a, e, P256Prime(), ctx_, Constants().mont));
   }
-  // inv0: the inverse, with inv0(0) = 0.
-  BnPtr Inv0(const BIGNUM* a) const {
-    BnPtr r = NewBn();
-    if (BN_is_zero(a)) return r;
-    if (BN_mod_inverse(r.get(), a, P256Prime(), ctx_) == nullptr) OpenSslFatal("BN_mod_inverse");
-    return r;
-  }
-  // For p = 3 mod 4, a^((p+1)/4) is a square root of a whenever one exists.
-  BnPtr SqrtCandidate(const BIGNUM* a) const {
-    static const BIGNUM* exponent = [] {
-      BIGNUM* e = BN_dup(P256Prime());
-      if (e == nullptr || !BN_add_word(e, 1) || !BN_rshift(e, e, 2)) OpenSslFatal("sqrt exponent");
-      return e;
-    }();
-    BnPtr r = NewBn();
-    if (!BN_mod_exp(r.get(), a, exponent, P256Prime(), ctx_)) OpenSslFatal("BN_mod_exp");
-    return r;
-  }
-  // g(x) = x^3 + A x + B.
-  BnPtr CurveEquation(const BIGNUM* x, const BIGNUM* a, const BIGNUM* b) const {
-    BnPtr x2 = Mul(x, x);
-    BnPtr x3 = Mul(x2.get(), x);
-    BnPtr ax = Mul(a, x);
-    BnPtr sum = Add(x3.get(), ax.get());
-    return Add(sum.get(), b);
-  }
+  void Copy(BIGNUM* r, const BIGNUM* a) { Check(BN_copy(r, a) != nullptr); }
+  BN_CTX* ctx() { return ctx_; }
 
  private:
+  static void Check(int ok) {
+    if (!ok) OpenSslFatal("field arithmetic");
+  }
   BN_CTX* ctx_;
 };
+
+// sqrt_ratio for p = 3 mod 4 (RFC 9380 F.2.1.2): returns whether u/v is a
+// square, and sets y to sqrt(u/v) if so, else to sqrt(Z u/v). One
+// exponentiation.
+bool SqrtRatio(Field& f, BIGNUM* y, const BIGNUM* u, const BIGNUM* v) {
+  const SswuConstants& k = Constants();
+  BIGNUM* tv1 = f.New();
+  BIGNUM* tv2 = f.New();
+  BIGNUM* tv3 = f.New();
+  BIGNUM* y1 = f.New();
+  f.Sqr(tv1, v);
+  f.Mul(tv2, u, v);
+  f.Mul(tv1, tv1, tv2);
+  f.Pow(y1, tv1, k.c1);
+  f.Mul(y1, y1, tv2);
+  f.Sqr(tv3, y1);
+  f.Mul(tv3, tv3, v);
+  const bool is_square = BN_cmp(tv3, u) == 0;
+  if (is_square) {
+    f.Copy(y, y1);
+  } else {
+    f.Mul(y, y1, k.c2);
+  }
+  return is_square;
+}
 
 // hash_to_field with count = 2, m = 1.
 absl::StatusOr<std::array<BnPtr, 2>> HashToField(absl::string_view message,
@@ -104,39 +145,58 @@ absl::StatusOr<std::array<BnPtr, 2>> HashToField(absl::string_view message,
   return u;
 }
 
-// Simplified Shallue-van de Woestijne-Ulas map (RFC 9380 section 6.6.2) with
-// A = -3, B = the P-256 constant, Z = -10.
+// The simplified Shallue-van de Woestijne-Ulas map, straight-line form
+// (RFC 9380 section 6.6.2 and appendix F.2): one exponentiation and one
+// inversion.
 EcPoint MapToCurveSswu(const BIGNUM* u) {
-  FieldOps f;
-  BnPtr a = f.Neg(f.FromHex("3").get());
-  BnPtr b = f.FromHex("5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B");
-  BnPtr z = f.Neg(f.FromHex("A").get());
-  BnPtr one = f.FromHex("1");
+  const SswuConstants& k = Constants();
+  Field f;
+  BIGNUM* tv1 = f.New();
+  BIGNUM* tv2 = f.New();
+  BIGNUM* tv3 = f.New();
+  BIGNUM* tv4 = f.New();
+  BIGNUM* tv5 = f.New();
+  BIGNUM* tv6 = f.New();
+  BIGNUM* x = f.New();
+  BIGNUM* y = f.New();
+  BIGNUM* y1 = f.New();
+  BIGNUM* one = f.New();
+  BN_one(one);
 
-  BnPtr u2 = f.Mul(u, u);
-  BnPtr z_u2 = f.Mul(z.get(), u2.get());
-  BnPtr tv1 = f.Inv0(f.Add(f.Mul(z_u2.get(), z_u2.get()).get(), z_u2.get()).get());
-  BnPtr minus_b_over_a = f.Mul(f.Neg(b.get()).get(), f.Inv0(a.get()).get());
-  BnPtr x1 = BN_is_zero(tv1.get())
-                 ? f.Mul(b.get(), f.Inv0(f.Mul(z.get(), a.get()).get()).get())
-                 : f.Mul(minus_b_over_a.get(), f.Add(one.get(), tv1.get()).get());
-  BnPtr gx1 = f.CurveEquation(x1.get(), a.get(), b.get());
-  BnPtr y1 = f.SqrtCandidate(gx1.get());
-
-  BnPtr x;
-  BnPtr y;
-  if (BN_cmp(f.Mul(y1.get(), y1.get()).get(), gx1.get()) == 0) {
-    x = std::move(x1);
-    y = std::move(y1);
+  f.Sqr(tv1, u);
+  f.Mul(tv1, k.z, tv1);        // Z u^2
+  f.Sqr(tv2, tv1);
+  f.Add(tv2, tv2, tv1);        // Z^2 u^4 + Z u^2
+  f.Add(tv3, tv2, one);
+  f.Mul(tv3, k.b, tv3);        // B (tv2 + 1)
+  if (BN_is_zero(tv2)) {
+    f.Copy(tv4, k.z);
   } else {
-    x = f.Mul(z_u2.get(), x1.get());
-    y = f.SqrtCandidate(f.CurveEquation(x.get(), a.get(), b.get()).get());
+    f.Neg(tv4, tv2);
   }
-  if (BN_is_odd(u) != BN_is_odd(y.get())) y = f.Neg(y.get());
+  f.Mul(tv4, k.a, tv4);        // denominator of x
+  f.Sqr(tv2, tv3);
+  f.Sqr(tv6, tv4);
+  f.Mul(tv5, k.a, tv6);
+  f.Add(tv2, tv2, tv5);
+  f.Mul(tv2, tv2, tv3);
+  f.Mul(tv6, tv6, tv4);
+  f.Mul(tv5, k.b, tv6);
+  f.Add(tv2, tv2, tv5);        // numerator of g(x1), with tv6 its denominator
+  f.Mul(x, tv1, tv3);
+  const bool gx1_is_square = SqrtRatio(f, y1, tv2, tv6);
+  f.Mul(y, tv1, u);
+  f.Mul(y, y, y1);
+  if (gx1_is_square) {
+    f.Copy(x, tv3);
+    f.Copy(y, y1);
+  }
+  if (BN_is_odd(u) != BN_is_odd(y)) f.Neg(y, y);
+  f.Inv(tv4, tv4);
+  f.Mul(x, x, tv4);
 
   internal::EcPointPtr p = internal::NewPoint();
-  if (!EC_POINT_set_affine_coordinates(internal::P256Group(), p.get(), x.get(), y.get(),
-                                       ThreadBnCtx())) {
+  if (!EC_POINT_set_affine_coordinates(internal::P256Group(), p.get(), x, y, f.ctx())) {
     OpenSslFatal("SSWU produced a point off the curve");
   }
   return internal::Access::Wrap(std::move(p));
