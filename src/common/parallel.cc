@@ -5,6 +5,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 namespace halo {
 
 void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)>& body) {
@@ -28,6 +30,13 @@ void ParallelFor(size_t n, int threads, const std::function<void(size_t, size_t)
   for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
   work();
   for (std::thread& t : pool) t.join();
+}
+
+absl::StatusOr<int> ThreadsForParallelism(int32_t parallelism) {
+  if (parallelism < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("parallelism must be >= 0, got ", parallelism));
+  }
+  return std::max(1, static_cast<int>(parallelism));
 }
 
 }  // namespace halo

@@ -45,3 +45,17 @@ TEST_CASE("ParallelMap keeps input order") {
 
 }  // namespace
 }  // namespace halo
+
+namespace halo {
+namespace {
+
+TEST_CASE("A request's parallelism becomes a thread count; negative is refused") {
+  CHECK(*ThreadsForParallelism(0) == 1);
+  CHECK(*ThreadsForParallelism(3) == 3);
+  auto refused = ThreadsForParallelism(-2);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.status().message()), Catch::Contains("parallelism"));
+}
+
+}  // namespace
+}  // namespace halo

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
 namespace halo {
@@ -20,6 +21,10 @@ namespace halo {
 // safe to call concurrently on disjoint ranges.
 void ParallelFor(size_t n, int threads,
                  const std::function<void(size_t begin, size_t end)>& body);
+
+// The threads a stage request's `parallelism` asks for: 0 means 1; negative
+// values are refused, naming the field.
+absl::StatusOr<int> ThreadsForParallelism(int32_t parallelism);
 
 // Returns fn(inputs[i]) for every i, in order, computed on up to `threads`
 // threads.

@@ -72,13 +72,6 @@ absl::Status CheckParameters(const HmssParameters& p) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> CheckParallelism(int32_t parallelism) {
-  if (parallelism < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("parallelism must be >= 0, got ", parallelism));
-  }
-  return std::max(1, parallelism);
-}
-
 absl::Status CheckValues(absl::string_view values, uint32_t modulus, absl::string_view what) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (static_cast<uint8_t>(values[i]) >= modulus) {
@@ -182,7 +175,7 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
   const CpuTimer cpu;
   const HmssParameters& p = request.parameters();
   RETURN_IF_ERROR(CheckParameters(p));
-  ASSIGN_OR_RETURN(int threads, CheckParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   if (request.order() != FIRST && request.order() != SECOND) {
     return absl::InvalidArgumentError("order must be FIRST or SECOND");
   }
@@ -279,7 +272,7 @@ absl::StatusOr<AggregationPhaseResponse> CompleteAggregationPhase(const Aggregat
   const CpuTimer cpu;
   const HmssParameters& p = request.parameters();
   RETURN_IF_ERROR(CheckParameters(p));
-  ASSIGN_OR_RETURN(int threads, CheckParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(NoisePlan noise, PlanNoise(p));
   const uint64_t total = p.vector_size() + 2 * noise.block_size;
   const uint32_t q = p.ring_modulus();

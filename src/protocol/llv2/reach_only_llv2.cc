@@ -54,11 +54,10 @@ absl::StatusOr<ReachNoisePlan> PlanReachNoise(const ReachNoiseParameters& p) {
   return plan;
 }
 
-absl::StatusOr<int> Threads(int32_t parallelism) {
-  if (parallelism < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("parallelism must be >= 0, got ", parallelism));
-  }
-  return std::max(1, parallelism);
+absl::Status CheckStage(Stage actual, Stage expected) {
+  if (actual == expected) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("request is for stage ", Stage_Name(actual), ", not ", Stage_Name(expected)));
 }
 
 absl::Status CheckWholeRegisters(absl::string_view bytes, absl::string_view what) {
@@ -133,7 +132,7 @@ EcPoint IndexPoint(uint32_t index) {
 absl::StatusOr<std::string> EncryptReachOnlySketch(const sketch::LiquidLegionsSketch& sketch,
                                                    const crypto::ElGamalPublicKey& combined_key,
                                                    int parallelism) {
-  ASSIGN_OR_RETURN(int threads, Threads(parallelism));
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(parallelism));
   const auto registers = sketch.registers();
   std::string out(registers.size() * kBytesPerRegister, '\0');
   ParallelFor(registers.size(), threads, [&](size_t begin, size_t end) {
@@ -149,11 +148,8 @@ absl::StatusOr<std::string> EncryptReachOnlySketch(const sketch::LiquidLegionsSk
 absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
     const ReachOnlySetupPhaseRequest& request) {
   const CpuTimer cpu;
-  if (request.stage() != REACH_ONLY_SETUP_PHASE) {
-    return absl::InvalidArgumentError(absl::StrCat("request is for stage ", Stage_Name(request.stage()),
-                                                   ", not REACH_ONLY_SETUP_PHASE"));
-  }
-  ASSIGN_OR_RETURN(int threads, Threads(request.parallelism()));
+  RETURN_IF_ERROR(CheckStage(request.stage(), REACH_ONLY_SETUP_PHASE));
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   auto combined = crypto::ElGamalPublicKey::Decode(request.combined_public_key());
   if (!combined.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("combined_public_key: ", combined.status().message()));
@@ -210,11 +206,8 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
 absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
     const ReachOnlyExecutionPhaseRequest& request) {
   const CpuTimer cpu;
-  if (request.stage() != REACH_ONLY_EXECUTION_PHASE) {
-    return absl::InvalidArgumentError(absl::StrCat("request is for stage ", Stage_Name(request.stage()),
-                                                   ", not REACH_ONLY_EXECUTION_PHASE"));
-  }
-  ASSIGN_OR_RETURN(int threads, Threads(request.parallelism()));
+  RETURN_IF_ERROR(CheckStage(request.stage(), REACH_ONLY_EXECUTION_PHASE));
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
   RETURN_IF_ERROR(CheckWholeRegisters(request.registers(), "registers"));
   // (k u, k (e - x u)): this duchy's layer removed, its blinding added; each
@@ -239,11 +232,8 @@ absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
 absl::StatusOr<ReachOnlyAggregationResponse> CompleteReachOnlyExecutionPhaseAtAggregator(
     const ReachOnlyAggregationRequest& request) {
   const CpuTimer cpu;
-  if (request.stage() != REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR) {
-    return absl::InvalidArgumentError(absl::StrCat("request is for stage ", Stage_Name(request.stage()),
-                                                   ", not REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR"));
-  }
-  ASSIGN_OR_RETURN(int threads, Threads(request.parallelism()));
+  RETURN_IF_ERROR(CheckStage(request.stage(), REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR));
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(sketch::LiquidLegionsParams params,
                    sketch::LiquidLegionsParams::Create(request.decay_rate(), request.sketch_size(), 0));
   ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
