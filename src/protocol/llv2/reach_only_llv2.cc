@@ -14,9 +14,15 @@
 #include "halo/crypto/random.h"
 #include "halo/dp/calibration.h"
 #include "halo/stats/liquid_legions_estimator.h"
+#include "register_vectors.h"
 
 namespace halo::protocol::llv2 {
 namespace {
+
+using internal::CheckWholeRecords;
+using internal::EncodeRecord;
+using internal::SecurePermutation;
+using internal::TransformRecords;
 
 using crypto::EcPoint;
 using crypto::ElGamalCiphertext;
@@ -60,59 +66,6 @@ absl::Status CheckStage(Stage actual, Stage expected) {
       absl::StrCat("request is for stage ", Stage_Name(actual), ", not ", Stage_Name(expected)));
 }
 
-absl::Status CheckWholeRegisters(absl::string_view bytes, absl::string_view what) {
-  if (bytes.size() % kBytesPerRegister != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is ", bytes.size(),
-                                                   " bytes, not a whole number of ",
-                                                   kBytesPerRegister, "-byte registers"));
-  }
-  return absl::OkStatus();
-}
-
-// A uniformly random permutation of [0, n) from the operating system's
-// randomness: where each input register goes in the output.
-std::vector<uint32_t> SecurePermutation(size_t n) {
-  std::vector<uint32_t> permutation(n);
-  for (size_t i = 0; i < n; ++i) permutation[i] = static_cast<uint32_t>(i);
-  auto random = crypto::NewSecureRandomSource();
-  for (size_t i = n; i > 1; --i) std::swap(permutation[i - 1], permutation[random->UniformBelow(i)]);
-  return permutation;
-}
-
-// Streams registers through `transform`: register i of `input` is decoded,
-// transformed to a record of `record_bytes` and written at slot
-// destination[i] of `output`. Nothing but the bytes in and out is held, so a
-// stage's memory is the two vectors. Refuses the first register (lowest
-// index) that does not decode.
-absl::Status TransformRegisters(absl::string_view input, absl::string_view what,
-                                absl::Span<const uint32_t> destination, std::string& output,
-                                size_t record_bytes, int threads,
-                                const std::function<std::string(const ElGamalCiphertext&)>& transform) {
-  const size_t n = input.size() / kBytesPerRegister;
-  std::mutex mu;
-  size_t first_bad = n;
-  absl::Status first_error;
-  ParallelFor(n, threads, [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      auto c = ElGamalCiphertext::Decode(input.substr(i * kBytesPerRegister, kBytesPerRegister));
-      if (!c.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (i < first_bad) {
-          first_bad = i;
-          first_error = c.status();
-        }
-        return;
-      }
-      const std::string record = transform(*c);
-      std::copy(record.begin(), record.end(), output.begin() + destination[i] * record_bytes);
-    }
-  });
-  if (first_bad < n) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": register ", first_bad, ": ", first_error.message()));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<crypto::ElGamalKeyPair> KeyPairFrom(absl::string_view secret) {
   auto scalar = crypto::Scalar::FromBytes(secret);
   if (!scalar.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", scalar.status().message()));
@@ -137,8 +90,7 @@ absl::StatusOr<std::string> EncryptReachOnlySketch(const sketch::LiquidLegionsSk
   std::string out(registers.size() * kBytesPerRegister, '\0');
   ParallelFor(registers.size(), threads, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      const std::string c = combined_key.Encrypt(IndexPoint(registers[i].index))
-                                .Encode(crypto::PointEncoding::kUncompressed);
+      const std::string c = EncodeRecord({combined_key.Encrypt(IndexPoint(registers[i].index))});
       std::copy(c.begin(), c.end(), out.begin() + i * kBytesPerRegister);
     }
   });
@@ -158,7 +110,7 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
 
   size_t input_registers = 0;
   for (int v = 0; v < request.register_vectors_size(); ++v) {
-    RETURN_IF_ERROR(CheckWholeRegisters(request.register_vectors(v), absl::StrCat("register_vectors[", v, "]")));
+    RETURN_IF_ERROR(CheckWholeRecords(request.register_vectors(v), kBytesPerRegister, absl::StrCat("register_vectors[", v, "]")));
     input_registers += request.register_vectors(v).size() / kBytesPerRegister;
   }
 
@@ -180,11 +132,9 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
   size_t at = 0;
   for (int v = 0; v < request.register_vectors_size(); ++v) {
     const absl::string_view vector = request.register_vectors(v);
-    RETURN_IF_ERROR(TransformRegisters(vector, absl::StrCat("register_vectors[", v, "]"),
-                                       absl::MakeConstSpan(destination).subspan(at), output,
-                                       kBytesPerRegister, threads, [](const ElGamalCiphertext& c) {
-                                         return c.Encode(crypto::PointEncoding::kUncompressed);
-                                       }));
+    RETURN_IF_ERROR(TransformRecords(vector, 1, absl::StrCat("register_vectors[", v, "]"),
+                                     absl::MakeConstSpan(destination).subspan(at), output, kBytesPerRegister,
+                                     threads, [](absl::Span<const ElGamalCiphertext> c) { return EncodeRecord(c); }));
     at += vector.size() / kBytesPerRegister;
   }
   ParallelFor(noise_registers, threads, [&](size_t begin, size_t end) {
@@ -192,7 +142,7 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
       const EcPoint point = static_cast<int64_t>(i) < noise_count
                                 ? *crypto::HashToCurve(crypto::SecureRandomBytes(32), kNoiseDst)
                                 : padding;
-      const std::string c = combined->Encrypt(point).Encode(crypto::PointEncoding::kUncompressed);
+      const std::string c = EncodeRecord({combined->Encrypt(point)});
       std::copy(c.begin(), c.end(), output.begin() + destination[at + i] * kBytesPerRegister);
     }
   });
@@ -209,18 +159,18 @@ absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
   RETURN_IF_ERROR(CheckStage(request.stage(), REACH_ONLY_EXECUTION_PHASE));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
-  RETURN_IF_ERROR(CheckWholeRegisters(request.registers(), "registers"));
+  RETURN_IF_ERROR(CheckWholeRecords(request.registers(), kBytesPerRegister, "registers"));
   // (k u, k (e - x u)): this duchy's layer removed, its blinding added; each
   // register lands at a secret random place.
   const crypto::Scalar blinding = crypto::Scalar::Random();
   const crypto::Scalar neg_x = key.secret().Negate();
   const std::vector<uint32_t> destination = SecurePermutation(request.registers().size() / kBytesPerRegister);
   std::string output(request.registers().size(), '\0');
-  RETURN_IF_ERROR(TransformRegisters(
-      request.registers(), "registers", destination, output, kBytesPerRegister, threads,
-      [&](const ElGamalCiphertext& c) {
-        const EcPoint u = c.u.Mul(blinding);
-        return ElGamalCiphertext{u, c.e.Mul(blinding).Add(u.Mul(neg_x))}.Encode(
+  RETURN_IF_ERROR(TransformRecords(
+      request.registers(), 1, "registers", destination, output, kBytesPerRegister, threads,
+      [&](absl::Span<const ElGamalCiphertext> c) {
+        const EcPoint u = c[0].u.Mul(blinding);
+        return ElGamalCiphertext{u, c[0].e.Mul(blinding).Add(u.Mul(neg_x))}.Encode(
             crypto::PointEncoding::kUncompressed);
       }));
   ReachOnlyExecutionPhaseResponse response;
@@ -238,15 +188,15 @@ absl::StatusOr<ReachOnlyAggregationResponse> CompleteReachOnlyExecutionPhaseAtAg
                    sketch::LiquidLegionsParams::Create(request.decay_rate(), request.sketch_size(), 0));
   ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
-  RETURN_IF_ERROR(CheckWholeRegisters(request.registers(), "registers"));
+  RETURN_IF_ERROR(CheckWholeRecords(request.registers(), kBytesPerRegister, "registers"));
   // Decrypted blinded index points, compressed, in place of each register.
   const size_t n = request.registers().size() / kBytesPerRegister;
   std::vector<uint32_t> identity(n);
   for (size_t i = 0; i < n; ++i) identity[i] = static_cast<uint32_t>(i);
   std::string decrypted(n * crypto::kCompressedPointBytes, '\0');
-  RETURN_IF_ERROR(TransformRegisters(request.registers(), "registers", identity, decrypted,
-                                     crypto::kCompressedPointBytes, threads,
-                                     [&](const ElGamalCiphertext& c) { return key.Decrypt(c).Encode(); }));
+  RETURN_IF_ERROR(TransformRecords(request.registers(), 1, "registers", identity, decrypted,
+                                   crypto::kCompressedPointBytes, threads,
+                                   [&](absl::Span<const ElGamalCiphertext> c) { return key.Decrypt(c[0]).Encode(); }));
   std::vector<absl::string_view> blinded_indexes(n);
   for (size_t i = 0; i < n; ++i) {
     blinded_indexes[i] = absl::string_view(decrypted).substr(i * crypto::kCompressedPointBytes,

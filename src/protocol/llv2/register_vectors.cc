@@ -1,0 +1,75 @@
+#include "register_vectors.h"
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "halo/common/parallel.h"
+#include "halo/crypto/random.h"
+
+namespace halo::protocol::llv2::internal {
+
+absl::Status CheckWholeRecords(absl::string_view bytes, size_t record_bytes, absl::string_view what) {
+  if (bytes.size() % record_bytes != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is ", bytes.size(), " bytes, not a whole number of ",
+                                                   record_bytes, "-byte registers"));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<uint32_t> SecurePermutation(size_t n) {
+  std::vector<uint32_t> permutation(n);
+  for (size_t i = 0; i < n; ++i) permutation[i] = static_cast<uint32_t>(i);
+  auto random = crypto::NewSecureRandomSource();
+  for (size_t i = n; i > 1; --i) std::swap(permutation[i - 1], permutation[random->UniformBelow(i)]);
+  return permutation;
+}
+
+std::string EncodeRecord(absl::Span<const crypto::ElGamalCiphertext> ciphertexts) {
+  std::string out;
+  out.reserve(ciphertexts.size() * kBytesPerCiphertext);
+  for (const auto& c : ciphertexts) out += c.Encode(crypto::PointEncoding::kUncompressed);
+  return out;
+}
+
+absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_record,
+                              absl::string_view what, absl::Span<const uint32_t> destination,
+                              std::string& output, size_t output_record_bytes, int threads,
+                              const RecordTransform& transform) {
+  const size_t record_bytes = ciphertexts_per_record * kBytesPerCiphertext;
+  const size_t n = input.size() / record_bytes;
+  std::mutex mu;
+  size_t first_bad = n;
+  absl::Status first_error;
+  ParallelFor(n, threads, [&](size_t begin, size_t end) {
+    std::vector<crypto::ElGamalCiphertext> record;
+    for (size_t i = begin; i < end; ++i) {
+      record.clear();
+      for (size_t c = 0; c < ciphertexts_per_record; ++c) {
+        auto decoded = crypto::ElGamalCiphertext::Decode(
+            input.substr(i * record_bytes + c * kBytesPerCiphertext, kBytesPerCiphertext));
+        if (!decoded.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (i < first_bad) {
+            first_bad = i;
+            first_error = ciphertexts_per_record == 1
+                              ? decoded.status()
+                              : absl::InvalidArgumentError(
+                                    absl::StrCat("ciphertext ", c, ": ", decoded.status().message()));
+          }
+          return;
+        }
+        record.push_back(*std::move(decoded));
+      }
+      const std::string out = transform(record);
+      std::copy(out.begin(), out.end(), output.begin() + destination[i] * output_record_bytes);
+    }
+  });
+  if (first_bad < n) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": register ", first_bad, ": ", first_error.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace halo::protocol::llv2::internal

@@ -1,0 +1,45 @@
+// Register vectors as the LLv2 stages carry them: records of one or more
+// ElGamal ciphertexts, each 130 bytes uncompressed (no square roots to
+// decode). Stages stream records through a transform into their (shuffled)
+// places, holding only the bytes in and out.
+#ifndef HALO_SRC_PROTOCOL_LLV2_REGISTER_VECTORS_H_
+#define HALO_SRC_PROTOCOL_LLV2_REGISTER_VECTORS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "halo/crypto/elgamal.h"
+
+namespace halo::protocol::llv2::internal {
+
+inline constexpr size_t kBytesPerCiphertext = 2 * crypto::kUncompressedPointBytes;
+
+// Refuses a vector that is not a whole number of `record_bytes` records.
+absl::Status CheckWholeRecords(absl::string_view bytes, size_t record_bytes, absl::string_view what);
+
+// A uniformly random permutation of [0, n) from the operating system's
+// randomness: where each input record goes in the output.
+std::vector<uint32_t> SecurePermutation(size_t n);
+
+// Record i of `input` (`ciphertexts_per_record` ciphertexts) is decoded,
+// passed to `transform`, and the `output_record_bytes` it returns are written
+// at record destination[i] of `output`. Refuses the first record (lowest
+// index) holding a ciphertext that does not decode, naming record and
+// ciphertext.
+using RecordTransform = std::function<std::string(absl::Span<const crypto::ElGamalCiphertext>)>;
+absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_record,
+                              absl::string_view what, absl::Span<const uint32_t> destination,
+                              std::string& output, size_t output_record_bytes, int threads,
+                              const RecordTransform& transform);
+
+// Uncompressed encodings of ciphertexts, back to back.
+std::string EncodeRecord(absl::Span<const crypto::ElGamalCiphertext> ciphertexts);
+
+}  // namespace halo::protocol::llv2::internal
+
+#endif  // HALO_SRC_PROTOCOL_LLV2_REGISTER_VECTORS_H_
