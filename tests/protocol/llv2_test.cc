@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 
+#include "halo/crypto/hash_to_curve.h"
 #include "halo/crypto/seeded_prng.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "testing/synthetic_audience.h"
@@ -38,6 +40,15 @@ std::vector<std::vector<ElGamalCiphertext>> Registers(const std::string& bytes) 
     std::vector<ElGamalCiphertext> r;
     for (size_t c = 0; c < 3; ++c) r.push_back(*ElGamalCiphertext::Decode(bytes.substr(at + c * kCiphertext, kCiphertext)));
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string EncodeRegister(const crypto::ElGamalPublicKey& key, const crypto::EcPoint& index,
+                           const crypto::EcPoint& register_key, const crypto::EcPoint& count) {
+  std::string out;
+  for (const auto* p : {&index, &register_key, &count}) {
+    out += key.Encrypt(*p).Encode(crypto::PointEncoding::kUncompressed);
   }
   return out;
 }
@@ -134,6 +145,122 @@ TEST_CASE("Execution phase one keeps registers whole and groups them by blinded 
     INFO(k << " duchies");
     CHECK(before == after);
   }
+}
+
+// Runs phase one through the non-aggregators and then the aggregator.
+std::string PhaseOne(const std::vector<ElGamalKeyPair>& duchies, std::string registers, int total_sketches) {
+  const auto combined = Combined(duchies);
+  for (size_t d = 0; d + 1 < duchies.size(); ++d) {
+    ExecutionPhaseOneRequest request;
+    request.set_registers(registers);
+    request.set_secret_key(duchies[d].secret().ToBytes());
+    request.set_combined_public_key(combined.Encode());
+    request.set_parallelism(2);
+    registers = CompleteExecutionPhaseOne(request)->registers();
+  }
+  ExecutionPhaseOneAtAggregatorRequest request;
+  request.set_registers(registers);
+  request.set_secret_key(duchies.back().secret().ToBytes());
+  request.set_combined_public_key(combined.Encode());
+  request.set_total_sketches_count(total_sketches);
+  request.set_parallelism(2);
+  auto response = CompleteExecutionPhaseOneAtAggregator(request);
+  REQUIRE(response.ok());
+  return response->flag_count_tuples();
+}
+
+// What a group's tuple must decrypt to: which flags are the identity, and the
+// group's total count when every key is equal.
+std::string Outcome(bool a_zero, bool b_zero, bool c_zero, const std::string& count) {
+  return std::string(a_zero ? "a0" : "a*") + (b_zero ? "b0" : "b*") + (c_zero ? "c0" : "c*") +
+         (a_zero ? count : std::string("garbage"));
+}
+
+TEST_CASE("Phase one at the aggregator turns each group into its same-key aggregation tuple") {
+  crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'k'));
+  const auto duchies = Duchies(3);
+  const auto combined = Combined(duchies);
+  // A small sketch, so that registers collide within and across EDPs.
+  const auto params = *sketch::LiquidLegionsParams::Create(5, 120, random.NextUint64());
+  const auto audience = testing::MakeAudience(150, 3, 0.4, 4, random);
+  std::string vector;
+  std::map<uint32_t, std::vector<sketch::Register>> groups;
+  for (const auto& events : audience.events_by_edp) {
+    sketch::LiquidLegionsSketch sketch(params);
+    sketch.AddEvents(events);
+    vector += *EncryptSketch(sketch, combined, 2);
+    for (const auto& r : sketch.registers()) groups[r.index].push_back(r);
+  }
+  std::multiset<std::string> expected;
+  int clean = 0, mixed = 0, destroyed_only = 0;
+  for (const auto& [index, registers] : groups) {
+    bool same = true, all_destroyed = true;
+    uint64_t total = 0;
+    for (const auto& r : registers) {
+      same = same && r.destroyed == registers[0].destroyed && r.key == registers[0].key;
+      all_destroyed = all_destroyed && r.destroyed;
+      total += r.count;
+    }
+    clean += same && !all_destroyed;
+    mixed += !same;
+    destroyed_only += all_destroyed;
+    const std::string count =
+        all_destroyed ? DestroyedKey().Mul(crypto::Scalar::FromUint64(registers.size())).Encode()
+                      : CountUnit().Mul(crypto::Scalar::FromUint64(total)).Encode();
+    expected.insert(Outcome(same, same && all_destroyed, false, count));
+  }
+  REQUIRE((clean > 10 && mixed > 3 && destroyed_only > 0));
+
+  const std::string tuples = PhaseOne(duchies, vector, 3);
+  REQUIRE(tuples.size() == groups.size() * kBytesPerFlagCountTuple);
+  std::multiset<std::string> actual;
+  for (size_t at = 0; at < tuples.size(); at += kBytesPerFlagCountTuple) {
+    bool zero[3];
+    for (int f = 0; f < 3; ++f) {
+      zero[f] = DecryptAll(duchies, *ElGamalCiphertext::Decode(tuples.substr(at + f * 130, 130))).IsIdentity();
+    }
+    const std::string count = DecryptAll(duchies, *ElGamalCiphertext::Decode(tuples.substr(at + 390, 130))).Encode();
+    actual.insert(Outcome(zero[0], zero[1], zero[2], count));
+  }
+  CHECK(actual == expected);
+
+  // With one sketch counted, every group of two or more is noise: skipped.
+  size_t singletons = 0;
+  for (const auto& [index, registers] : groups) singletons += registers.size() == 1;
+  CHECK(PhaseOne(duchies, vector, 1).size() == singletons * kBytesPerFlagCountTuple);
+}
+
+TEST_CASE("Blinded-histogram noise registers are marked by flag_c") {
+  const auto duchies = Duchies(3);
+  const auto combined = Combined(duchies);
+  // Two registers sharing a noise index, keyed with the blinded-histogram key.
+  const crypto::EcPoint index = *crypto::HashToCurve("some noise index", "HALO-TEST");
+  std::string vector;
+  for (int i = 0; i < 2; ++i) {
+    vector += EncodeRegister(combined, index, BlindedHistogramKey(), BlindedHistogramKey());
+  }
+  const std::string tuples = PhaseOne(duchies, vector, 3);
+  REQUIRE(tuples.size() == kBytesPerFlagCountTuple);
+  CHECK(DecryptAll(duchies, *ElGamalCiphertext::Decode(tuples.substr(0, 130))).IsIdentity());
+  CHECK_FALSE(DecryptAll(duchies, *ElGamalCiphertext::Decode(tuples.substr(130, 130))).IsIdentity());
+  CHECK(DecryptAll(duchies, *ElGamalCiphertext::Decode(tuples.substr(260, 130))).IsIdentity());
+}
+
+TEST_CASE("Phase one at the aggregator refuses bad input") {
+  const auto duchies = Duchies(3);
+  ExecutionPhaseOneAtAggregatorRequest request;
+  request.set_registers(std::string(390, '\0'));
+  request.set_secret_key(duchies[2].secret().ToBytes());
+  request.set_combined_public_key(Combined(duchies).Encode());
+  request.set_total_sketches_count(0);
+  CHECK_THAT(std::string(CompleteExecutionPhaseOneAtAggregator(request).status().message()),
+             Catch::Contains("total_sketches_count"));
+  request.set_total_sketches_count(2);
+  CHECK_THAT(std::string(CompleteExecutionPhaseOneAtAggregator(request).status().message()),
+             Catch::Contains("register 0"));
+  request.set_registers(std::string(100, '\0'));
+  CHECK_THAT(std::string(CompleteExecutionPhaseOneAtAggregator(request).status().message()),
+             Catch::Contains("not a whole number"));
 }
 
 TEST_CASE("Execution phase one refuses bad input, naming it") {

@@ -8,8 +8,8 @@
 // A register the EDP's own sketch destroyed (two of its VIDs in it) carries
 // the constant DestroyedKey() as key and count, which same-key aggregation
 // recognises.
-// So far: the EDP's encryption, initialization, and execution phase one at a
-// non-aggregator. Setup noise, phase one at the aggregator and phases two and
+// So far: the EDP's encryption, initialization, and execution phase one at
+// the non-aggregators and at the aggregator. Setup noise and phases two and
 // three follow.
 #ifndef HALO_PROTOCOL_LLV2_H_
 #define HALO_PROTOCOL_LLV2_H_
@@ -29,6 +29,10 @@ inline constexpr size_t kBytesPerFullRegister = kCiphertextsPerRegister * 2 * cr
 crypto::EcPoint KeyPoint(uint64_t fingerprint);
 const crypto::EcPoint& CountUnit();
 const crypto::EcPoint& DestroyedKey();
+// The key of blinded-histogram noise registers.
+const crypto::EcPoint& BlindedHistogramKey();
+
+inline constexpr size_t kBytesPerFlagCountTuple = 4 * 2 * crypto::kUncompressedPointBytes;
 
 // Encrypts every active register of a sketch.
 absl::StatusOr<std::string> EncryptSketch(const sketch::LiquidLegionsSketch& sketch,
@@ -41,6 +45,18 @@ absl::StatusOr<InitializationPhaseResponse> CompleteInitializationPhase(
 // fresh Pohlig-Hellman blinding; re-randomises key and count under the
 // combined key; shuffles whole registers.
 absl::StatusOr<ExecutionPhaseOneResponse> CompleteExecutionPhaseOne(const ExecutionPhaseOneRequest& request);
+
+// At the aggregator: decrypts the blinded indexes, groups registers by them,
+// and turns each group of at most total_sketches_count registers into a
+// (flag_a, flag_b, flag_c, count) tuple under the combined key (same-key
+// aggregation):
+//   flag_a = sum_i r_i (K_i - K_0)          identity iff every key is equal
+//   count  = sum_i C_i + r flag_a           the group's count iff flag_a is
+//   flag_b = r' (D + flag_a - K_0)          identity iff the keys are all D
+//   flag_c = r'' (B + flag_a - K_0)         identity iff the keys are all B
+// with D = DestroyedKey(), B = BlindedHistogramKey() and fresh r's a group.
+absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneAtAggregator(
+    const ExecutionPhaseOneAtAggregatorRequest& request);
 
 }  // namespace halo::protocol::llv2
 

@@ -1,6 +1,7 @@
 #include "halo/protocol/llv2.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "halo/common/cpu_timer.h"
@@ -56,6 +57,11 @@ const EcPoint& DestroyedKey() {
   return destroyed;
 }
 
+const EcPoint& BlindedHistogramKey() {
+  static const EcPoint key = *crypto::HashToCurve("blinded histogram noise register key", kConstantDst);
+  return key;
+}
+
 absl::StatusOr<std::string> EncryptSketch(const sketch::LiquidLegionsSketch& sketch,
                                           const crypto::ElGamalPublicKey& combined_key, int parallelism) {
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(parallelism));
@@ -97,13 +103,103 @@ absl::StatusOr<ExecutionPhaseOneResponse> CompleteExecutionPhaseOne(const Execut
   std::string output(request.registers().size(), '\0');
   RETURN_IF_ERROR(TransformRecords(
       request.registers(), kCiphertextsPerRegister, "registers", destination, output, kBytesPerFullRegister,
-      threads, [&](absl::Span<const ElGamalCiphertext> r) {
+      threads, [&](size_t, absl::Span<const ElGamalCiphertext> r) {
         const EcPoint u = r[0].u.Mul(blinding);
         return EncodeRecord({ElGamalCiphertext{u, r[0].e.Mul(blinding).Add(u.Mul(neg_x))},
                              combined.ReRandomize(r[1]), combined.ReRandomize(r[2])});
       }));
   ExecutionPhaseOneResponse response;
   response.set_registers(std::move(output));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+namespace {
+
+ElGamalCiphertext NegateCiphertext(const ElGamalCiphertext& c) { return {c.u.Negate(), c.e.Negate()}; }
+
+// Same-key aggregation of one group of registers (see the header).
+std::string FlagCountTuple(absl::Span<const ElGamalCiphertext* const> keys,
+                           absl::Span<const ElGamalCiphertext* const> counts,
+                           const crypto::ElGamalPublicKey& combined, const ElGamalCiphertext& destroyed,
+                           const ElGamalCiphertext& blinded_histogram) {
+  const ElGamalCiphertext minus_k0 = NegateCiphertext(*keys[0]);
+  ElGamalCiphertext flag_a = combined.Encrypt(EcPoint::Identity());
+  ElGamalCiphertext total = *counts[0];
+  for (size_t i = 1; i < keys.size(); ++i) {
+    flag_a = crypto::AddCiphertexts(flag_a, crypto::Blind(crypto::AddCiphertexts(*keys[i], minus_k0),
+                                                          crypto::Scalar::Random()));
+    total = crypto::AddCiphertexts(total, *counts[i]);
+  }
+  const ElGamalCiphertext count = crypto::AddCiphertexts(total, crypto::Blind(flag_a, crypto::Scalar::Random()));
+  const ElGamalCiphertext a_minus_k0 = crypto::AddCiphertexts(flag_a, minus_k0);
+  const ElGamalCiphertext flag_b =
+      crypto::Blind(crypto::AddCiphertexts(destroyed, a_minus_k0), crypto::Scalar::Random());
+  const ElGamalCiphertext flag_c =
+      crypto::Blind(crypto::AddCiphertexts(blinded_histogram, a_minus_k0), crypto::Scalar::Random());
+  return EncodeRecord({flag_a, flag_b, flag_c, count});
+}
+
+}  // namespace
+
+absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneAtAggregator(
+    const ExecutionPhaseOneAtAggregatorRequest& request) {
+  const CpuTimer cpu;
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
+  ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
+                   DecodePublicKey(request.combined_public_key(), "combined_public_key"));
+  if (request.total_sketches_count() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("total_sketches_count must be >= 1, got ", request.total_sketches_count()));
+  }
+  RETURN_IF_ERROR(CheckWholeRecords(request.registers(), kBytesPerFullRegister, "registers"));
+  const size_t n = request.registers().size() / kBytesPerFullRegister;
+
+  // Decode every register, decrypting its index to the blinded point.
+  std::vector<std::string> blinded(n);
+  std::vector<std::optional<ElGamalCiphertext>> keys(n), counts(n);
+  std::vector<uint32_t> identity(n);
+  for (size_t i = 0; i < n; ++i) identity[i] = static_cast<uint32_t>(i);
+  std::string no_output;
+  RETURN_IF_ERROR(TransformRecords(request.registers(), kCiphertextsPerRegister, "registers", identity, no_output,
+                                   0, threads, [&](size_t i, absl::Span<const ElGamalCiphertext> r) {
+                                     blinded[i] = key.Decrypt(r[0]).Encode();
+                                     keys[i].emplace(r[1]);
+                                     counts[i].emplace(r[2]);
+                                     return std::string();
+                                   }));
+
+  // Group by blinded index.
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return blinded[a] < blinded[b]; });
+  std::vector<std::pair<size_t, size_t>> groups;  // [begin, end) in `order`
+  for (size_t begin = 0; begin < n;) {
+    size_t end = begin + 1;
+    while (end < n && blinded[order[end]] == blinded[order[begin]]) ++end;
+    if (end - begin <= static_cast<size_t>(request.total_sketches_count())) groups.emplace_back(begin, end);
+    begin = end;
+  }
+
+  const ElGamalCiphertext destroyed = combined.Encrypt(DestroyedKey());
+  const ElGamalCiphertext blinded_histogram = combined.Encrypt(BlindedHistogramKey());
+  std::string tuples(groups.size() * kBytesPerFlagCountTuple, '\0');
+  ParallelFor(groups.size(), threads, [&](size_t begin, size_t end) {
+    std::vector<const ElGamalCiphertext*> group_keys, group_counts;
+    for (size_t g = begin; g < end; ++g) {
+      group_keys.clear();
+      group_counts.clear();
+      for (size_t j = groups[g].first; j < groups[g].second; ++j) {
+        group_keys.push_back(&*keys[order[j]]);
+        group_counts.push_back(&*counts[order[j]]);
+      }
+      const std::string tuple = FlagCountTuple(group_keys, group_counts, combined, destroyed, blinded_histogram);
+      std::copy(tuple.begin(), tuple.end(), tuples.begin() + g * kBytesPerFlagCountTuple);
+    }
+  });
+  ExecutionPhaseOneAtAggregatorResponse response;
+  response.set_flag_count_tuples(std::move(tuples));
   response.set_cpu_micros(cpu.ElapsedMicros());
   return response;
 }

@@ -134,7 +134,7 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
     const absl::string_view vector = request.register_vectors(v);
     RETURN_IF_ERROR(TransformRecords(vector, 1, absl::StrCat("register_vectors[", v, "]"),
                                      absl::MakeConstSpan(destination).subspan(at), output, kBytesPerRegister,
-                                     threads, [](absl::Span<const ElGamalCiphertext> c) { return EncodeRecord(c); }));
+                                     threads, [](size_t, absl::Span<const ElGamalCiphertext> c) { return EncodeRecord(c); }));
     at += vector.size() / kBytesPerRegister;
   }
   ParallelFor(noise_registers, threads, [&](size_t begin, size_t end) {
@@ -168,7 +168,7 @@ absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
   std::string output(request.registers().size(), '\0');
   RETURN_IF_ERROR(TransformRecords(
       request.registers(), 1, "registers", destination, output, kBytesPerRegister, threads,
-      [&](absl::Span<const ElGamalCiphertext> c) {
+      [&](size_t, absl::Span<const ElGamalCiphertext> c) {
         const EcPoint u = c[0].u.Mul(blinding);
         return ElGamalCiphertext{u, c[0].e.Mul(blinding).Add(u.Mul(neg_x))}.Encode(
             crypto::PointEncoding::kUncompressed);
@@ -196,7 +196,7 @@ absl::StatusOr<ReachOnlyAggregationResponse> CompleteReachOnlyExecutionPhaseAtAg
   std::string decrypted(n * crypto::kCompressedPointBytes, '\0');
   RETURN_IF_ERROR(TransformRecords(request.registers(), 1, "registers", identity, decrypted,
                                    crypto::kCompressedPointBytes, threads,
-                                   [&](absl::Span<const ElGamalCiphertext> c) { return key.Decrypt(c[0]).Encode(); }));
+                                   [&](size_t, absl::Span<const ElGamalCiphertext> c) { return key.Decrypt(c[0]).Encode(); }));
   std::vector<absl::string_view> blinded_indexes(n);
   for (size_t i = 0; i < n; ++i) {
     blinded_indexes[i] = absl::string_view(decrypted).substr(i * crypto::kCompressedPointBytes,

@@ -62,8 +62,10 @@ absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_re
         }
         record.push_back(*std::move(decoded));
       }
-      const std::string out = transform(record);
-      std::copy(out.begin(), out.end(), output.begin() + destination[i] * output_record_bytes);
+      const std::string out = transform(i, record);
+      if (output_record_bytes > 0) {
+        std::copy(out.begin(), out.end(), output.begin() + destination[i] * output_record_bytes);
+      }
     }
   });
   if (first_bad < n) {

@@ -27,11 +27,12 @@ absl::Status CheckWholeRecords(absl::string_view bytes, size_t record_bytes, abs
 std::vector<uint32_t> SecurePermutation(size_t n);
 
 // Record i of `input` (`ciphertexts_per_record` ciphertexts) is decoded,
-// passed to `transform`, and the `output_record_bytes` it returns are written
-// at record destination[i] of `output`. Refuses the first record (lowest
+// passed with i to `transform`, and the `output_record_bytes` it returns are
+// written at record destination[i] of `output` (nothing, for 0 bytes). Refuses the first record (lowest
 // index) holding a ciphertext that does not decode, naming record and
 // ciphertext.
-using RecordTransform = std::function<std::string(absl::Span<const crypto::ElGamalCiphertext>)>;
+using RecordTransform =
+    std::function<std::string(size_t index, absl::Span<const crypto::ElGamalCiphertext> record)>;
 absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_record,
                               absl::string_view what, absl::Span<const uint32_t> destination,
                               std::string& output, size_t output_record_bytes, int threads,
