@@ -17,6 +17,8 @@ namespace {
 using crypto::EcPoint;
 using crypto::ElGamalCiphertext;
 using internal::CheckWholeRecords;
+using internal::DecodePublicKey;
+using internal::DecodeSecretKey;
 using internal::EncodeRecord;
 using internal::SecurePermutation;
 using internal::TransformRecords;
@@ -24,20 +26,6 @@ using internal::TransformRecords;
 constexpr absl::string_view kKeyDst = "HALO-LLV2-V01-register-key";
 constexpr absl::string_view kCountUnitDst = "HALO-LLV2-V01-count-unit";
 constexpr absl::string_view kConstantDst = "HALO-LLV2-V01-constant";
-
-absl::StatusOr<crypto::ElGamalPublicKey> DecodePublicKey(absl::string_view bytes, absl::string_view what) {
-  auto key = crypto::ElGamalPublicKey::Decode(bytes);
-  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat(what, ": ", key.status().message()));
-  return key;
-}
-
-absl::StatusOr<crypto::ElGamalKeyPair> DecodeSecretKey(absl::string_view bytes) {
-  auto scalar = crypto::Scalar::FromBytes(bytes);
-  if (!scalar.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", scalar.status().message()));
-  auto key = crypto::ElGamalKeyPair::FromSecret(*scalar);
-  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", key.status().message()));
-  return key;
-}
 
 }  // namespace
 

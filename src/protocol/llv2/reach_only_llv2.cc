@@ -20,6 +20,8 @@ namespace halo::protocol::llv2 {
 namespace {
 
 using internal::CheckWholeRecords;
+using internal::DecodePublicKey;
+using internal::DecodeSecretKey;
 using internal::EncodeRecord;
 using internal::SecurePermutation;
 using internal::TransformRecords;
@@ -66,13 +68,6 @@ absl::Status CheckStage(Stage actual, Stage expected) {
       absl::StrCat("request is for stage ", Stage_Name(actual), ", not ", Stage_Name(expected)));
 }
 
-absl::StatusOr<crypto::ElGamalKeyPair> KeyPairFrom(absl::string_view secret) {
-  auto scalar = crypto::Scalar::FromBytes(secret);
-  if (!scalar.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", scalar.status().message()));
-  auto key = crypto::ElGamalKeyPair::FromSecret(*scalar);
-  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", key.status().message()));
-  return key;
-}
 
 }  // namespace
 
@@ -102,10 +97,8 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
   const CpuTimer cpu;
   RETURN_IF_ERROR(CheckStage(request.stage(), REACH_ONLY_SETUP_PHASE));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
-  auto combined = crypto::ElGamalPublicKey::Decode(request.combined_public_key());
-  if (!combined.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("combined_public_key: ", combined.status().message()));
-  }
+  ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
+                   DecodePublicKey(request.combined_public_key(), "combined_public_key"));
   ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
 
   size_t input_registers = 0;
@@ -142,7 +135,7 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
       const EcPoint point = static_cast<int64_t>(i) < noise_count
                                 ? *crypto::HashToCurve(crypto::SecureRandomBytes(32), kNoiseDst)
                                 : padding;
-      const std::string c = EncodeRecord({combined->Encrypt(point)});
+      const std::string c = EncodeRecord({combined.Encrypt(point)});
       std::copy(c.begin(), c.end(), output.begin() + destination[at + i] * kBytesPerRegister);
     }
   });
@@ -158,7 +151,7 @@ absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
   const CpuTimer cpu;
   RETURN_IF_ERROR(CheckStage(request.stage(), REACH_ONLY_EXECUTION_PHASE));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
-  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   RETURN_IF_ERROR(CheckWholeRecords(request.registers(), kBytesPerRegister, "registers"));
   // (k u, k (e - x u)): this duchy's layer removed, its blinding added; each
   // register lands at a secret random place.
@@ -187,7 +180,7 @@ absl::StatusOr<ReachOnlyAggregationResponse> CompleteReachOnlyExecutionPhaseAtAg
   ASSIGN_OR_RETURN(sketch::LiquidLegionsParams params,
                    sketch::LiquidLegionsParams::Create(request.decay_rate(), request.sketch_size(), 0));
   ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
-  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyPairFrom(request.secret_key()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   RETURN_IF_ERROR(CheckWholeRecords(request.registers(), kBytesPerRegister, "registers"));
   // Decrypted blinded index points, compressed, in place of each register.
   const size_t n = request.registers().size() / kBytesPerRegister;

@@ -26,6 +26,20 @@ std::vector<uint32_t> SecurePermutation(size_t n) {
   return permutation;
 }
 
+absl::StatusOr<crypto::ElGamalKeyPair> DecodeSecretKey(absl::string_view bytes) {
+  auto scalar = crypto::Scalar::FromBytes(bytes);
+  if (!scalar.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", scalar.status().message()));
+  auto key = crypto::ElGamalKeyPair::FromSecret(*scalar);
+  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", key.status().message()));
+  return key;
+}
+
+absl::StatusOr<crypto::ElGamalPublicKey> DecodePublicKey(absl::string_view bytes, absl::string_view field) {
+  auto key = crypto::ElGamalPublicKey::Decode(bytes);
+  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", key.status().message()));
+  return key;
+}
+
 std::string EncodeRecord(absl::Span<const crypto::ElGamalCiphertext> ciphertexts) {
   std::string out;
   out.reserve(ciphertexts.size() * kBytesPerCiphertext);

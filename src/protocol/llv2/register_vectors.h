@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "halo/crypto/elgamal.h"
@@ -37,6 +38,11 @@ absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_re
                               absl::string_view what, absl::Span<const uint32_t> destination,
                               std::string& output, size_t output_record_bytes, int threads,
                               const RecordTransform& transform);
+
+// A duchy's key pair from a request's 32-byte secret_key, and a public key
+// from its bytes; refusals name the field.
+absl::StatusOr<crypto::ElGamalKeyPair> DecodeSecretKey(absl::string_view bytes);
+absl::StatusOr<crypto::ElGamalPublicKey> DecodePublicKey(absl::string_view bytes, absl::string_view field);
 
 // Uncompressed encodings of ciphertexts, back to back.
 std::string EncodeRecord(absl::Span<const crypto::ElGamalCiphertext> ciphertexts);
