@@ -132,4 +132,13 @@ absl::StatusOr<std::unique_ptr<IntegerNoise>> DistributedNoiseShare(NoiseMechani
   return DiscreteGaussian(parameter / std::sqrt(static_cast<double>(contributors)));
 }
 
+absl::StatusOr<CountNoise> PlanCountNoise(NoiseMechanism mechanism, PrivacyBudget budget,
+                                          double sensitivity, int contributors) {
+  CountNoise plan;
+  ASSIGN_OR_RETURN(plan.share, DistributedNoiseShare(mechanism, budget, sensitivity, contributors));
+  plan.shift = static_cast<int64_t>(std::ceil(20 * std::sqrt(plan.share->Variance()))) + 1;
+  plan.total_variance = contributors * plan.share->Variance();
+  return plan;
+}
+
 }  // namespace halo::dp

@@ -68,3 +68,17 @@ TEST_CASE("Distributed discrete Gaussian shares sum to the calibrated variance")
 
 }  // namespace
 }  // namespace halo::dp
+
+namespace halo::dp {
+namespace {
+
+TEST_CASE("Count noise is shifted by 20 standard deviations of its share") {
+  auto plan = PlanCountNoise(NoiseMechanism::kDiscreteGaussian, {.epsilon = 1, .delta = 1e-6}, 1, 3);
+  REQUIRE(plan.ok());
+  CHECK(plan->shift == static_cast<int64_t>(std::ceil(20 * std::sqrt(plan->share->Variance()))) + 1);
+  CHECK(plan->total_variance == Approx(3 * plan->share->Variance()));
+  CHECK_FALSE(PlanCountNoise(NoiseMechanism::kGeometric, {.epsilon = 0}, 1, 3).ok());
+}
+
+}  // namespace
+}  // namespace halo::dp

@@ -47,6 +47,20 @@ absl::StatusOr<std::unique_ptr<IntegerNoise>> DistributedNoiseShare(NoiseMechani
                                                                     double sensitivity,
                                                                     int contributors);
 
+// Noise that each of `contributors` parties adds as a count of fake items:
+// shift + X with X a distributed share truncated to [-shift, shift], so the
+// count is never negative and at most 2 shift. The shift is 20 standard
+// deviations of the share, so the truncation changes the noise with
+// probability below 1e-12; subtracting contributors * shift from a total
+// leaves noise of variance total_variance.
+struct CountNoise {
+  std::unique_ptr<IntegerNoise> share;
+  int64_t shift = 0;
+  double total_variance = 0;
+};
+absl::StatusOr<CountNoise> PlanCountNoise(NoiseMechanism mechanism, PrivacyBudget budget,
+                                          double sensitivity, int contributors);
+
 }  // namespace halo::dp
 
 #endif  // HALO_DP_CALIBRATION_H_

@@ -42,17 +42,15 @@ absl::StatusOr<NoisePlan> PlanNoise(const HmssParameters& p) {
   const dp::NoiseMechanism mechanism = p.noise_mechanism() == GEOMETRIC
                                            ? dp::NoiseMechanism::kGeometric
                                            : dp::NoiseMechanism::kDiscreteGaussian;
-  auto share = dp::DistributedNoiseShare(
+  auto noise = dp::PlanCountNoise(
       mechanism, {.epsilon = p.bucket_noise().epsilon(), .delta = p.bucket_noise().delta()}, 1, 2);
-  if (!share.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("parameters.bucket_noise: ", share.status().message()));
+  if (!noise.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("parameters.bucket_noise: ", noise.status().message()));
   }
-  plan.share = *std::move(share);
-  // Truncation at 20 standard deviations changes the noise with probability
-  // below 1e-12.
-  plan.shift = static_cast<uint64_t>(std::ceil(20 * std::sqrt(plan.share->Variance()))) + 1;
+  plan.share = std::move(noise->share);
+  plan.shift = noise->shift;
   plan.block_size = uint64_t{p.max_frequency()} * 2 * plan.shift;
-  plan.bucket_variance = 2 * plan.share->Variance();
+  plan.bucket_variance = noise->total_variance;
   return plan;
 }
 

@@ -50,15 +50,13 @@ absl::StatusOr<ReachNoisePlan> PlanReachNoise(const ReachNoiseParameters& p) {
   if (p.mechanism() != GEOMETRIC && p.mechanism() != DISCRETE_GAUSSIAN) {
     return absl::InvalidArgumentError("noise.mechanism is unspecified");
   }
-  auto share = dp::DistributedNoiseShare(
+  auto noise = dp::PlanCountNoise(
       p.mechanism() == GEOMETRIC ? dp::NoiseMechanism::kGeometric : dp::NoiseMechanism::kDiscreteGaussian,
       {.epsilon = p.epsilon(), .delta = p.delta()}, 1, p.duchy_count());
-  if (!share.ok()) return absl::InvalidArgumentError(absl::StrCat("noise: ", share.status().message()));
-  plan.share = *std::move(share);
-  // Truncation at 20 standard deviations changes the noise with probability
-  // below 1e-12.
-  plan.shift = static_cast<uint64_t>(std::ceil(20 * std::sqrt(plan.share->Variance()))) + 1;
-  plan.total_variance = plan.duchies * plan.share->Variance();
+  if (!noise.ok()) return absl::InvalidArgumentError(absl::StrCat("noise: ", noise.status().message()));
+  plan.share = std::move(noise->share);
+  plan.shift = noise->shift;
+  plan.total_variance = noise->total_variance;
   return plan;
 }
 
