@@ -263,6 +263,122 @@ TEST_CASE("Phase one at the aggregator refuses bad input") {
              Catch::Contains("not a whole number"));
 }
 
+RegisterNoiseParameters SetupNoiseParameters(NoiseMechanism mechanism) {
+  RegisterNoiseParameters noise;
+  noise.set_mechanism(mechanism);
+  for (DpParams* p : {noise.mutable_blinded_histogram(), noise.mutable_publisher_noise(), noise.mutable_global_reach()}) {
+    p->set_epsilon(1.0);
+    p->set_delta(1e-6);
+  }
+  noise.set_duchy_count(3);
+  noise.set_total_sketches_count(3);
+  return noise;
+}
+
+TEST_CASE("Setup passes registers through, shuffled, and adds each kind of noise within its bounds") {
+  const auto duchies = Duchies(3);
+  const auto combined = Combined(duchies);
+  const auto params = *sketch::LiquidLegionsParams::Create(12, 1000, 3);
+  sketch::LiquidLegionsSketch sketch(params);
+  sketch.AddEvents({{1, 1}, {2, 2}, {3, 1}, {4, 5}, {5, 1}});
+  const std::string input = *EncryptSketch(sketch, combined, 2);
+  std::multiset<std::string> input_plain;
+  for (const auto& r : Registers(input)) {
+    input_plain.insert(DecryptAll(duchies, r[0]).Encode() + DecryptAll(duchies, r[1]).Encode() +
+                       DecryptAll(duchies, r[2]).Encode());
+  }
+  for (NoiseMechanism mechanism : {NONE, DISCRETE_GAUSSIAN, GEOMETRIC}) {
+    SetupPhaseRequest request;
+    request.set_combined_public_key(combined.Encode());
+    request.add_register_vectors(input);
+    *request.mutable_noise() = SetupNoiseParameters(mechanism);
+    request.set_parallelism(2);
+    auto response = CompleteSetupPhase(request);
+    REQUIRE(response.ok());
+    const SetupNoiseBounds bounds = *SetupNoise(request.noise());
+    const auto registers = Registers(response->registers());
+    INFO(NoiseMechanism_Name(mechanism));
+    REQUIRE(registers.size() == sketch.registers().size() + bounds.total_registers);
+
+    std::multiset<std::string> passed_through;
+    std::map<std::string, int64_t> blinded_histogram_groups;
+    int64_t publisher = 0, padding = 0, global_reach = 0;
+    for (const auto& r : registers) {
+      const crypto::EcPoint index = DecryptAll(duchies, r[0]);
+      const crypto::EcPoint key = DecryptAll(duchies, r[1]);
+      const crypto::EcPoint count = DecryptAll(duchies, r[2]);
+      const std::string plain = index.Encode() + key.Encode() + count.Encode();
+      if (input_plain.count(plain) > passed_through.count(plain)) {
+        passed_through.insert(plain);
+      } else if (index == PublisherNoiseIndex()) {
+        ++publisher;
+      } else if (index == PaddingIndex()) {
+        ++padding;
+      } else if (key == BlindedHistogramKey()) {
+        ++blinded_histogram_groups[index.Encode()];
+      } else if (key == DestroyedKey()) {
+        ++global_reach;
+      } else {
+        FAIL("a register that is neither input nor noise");
+      }
+    }
+    CHECK(passed_through == input_plain);
+    CHECK(publisher <= 2 * bounds.publisher_shift);
+    CHECK(global_reach <= 2 * bounds.global_reach_shift);
+    std::map<int64_t, int64_t> groups_of_size;
+    for (const auto& [index, size] : blinded_histogram_groups) ++groups_of_size[size];
+    for (const auto& [size, groups] : groups_of_size) {
+      CHECK((size >= 1 && size <= 3));
+      CHECK(groups <= 2 * bounds.blinded_histogram_shift);
+    }
+    if (mechanism == NONE) {
+      CHECK(bounds.total_registers == 0);
+    } else {
+      // The noise is centred on its shift: far from both ends in practice.
+      CHECK(publisher > 0);
+      CHECK(global_reach > 0);
+      CHECK(groups_of_size.size() == 3);
+      CHECK(padding > 0);
+    }
+  }
+}
+
+TEST_CASE("Setup refuses bad parameters and bad registers, naming them") {
+  const auto duchies = Duchies(3);
+  SetupPhaseRequest request;
+  request.set_combined_public_key(Combined(duchies).Encode());
+  *request.mutable_noise() = SetupNoiseParameters(DISCRETE_GAUSSIAN);
+  auto error_of = [](const SetupPhaseRequest& r) {
+    auto out = CompleteSetupPhase(r);
+    REQUIRE_FALSE(out.ok());
+    return std::string(out.status().message());
+  };
+  SetupPhaseRequest r = request;
+  r.mutable_noise()->set_duchy_count(0);
+  CHECK_THAT(error_of(r), Catch::Contains("noise.duchy_count"));
+  r = request;
+  r.mutable_noise()->set_total_sketches_count(0);
+  CHECK_THAT(error_of(r), Catch::Contains("noise.total_sketches_count"));
+  r = request;
+  r.mutable_noise()->mutable_publisher_noise()->set_epsilon(0);
+  CHECK_THAT(error_of(r), Catch::Contains("noise.publisher_noise"));
+  r = request;
+  r.mutable_noise()->mutable_global_reach()->set_delta(0);
+  CHECK_THAT(error_of(r), Catch::Contains("noise.global_reach"));
+  r = request;
+  r.mutable_noise()->set_mechanism(NOISE_MECHANISM_UNSPECIFIED);
+  CHECK_THAT(error_of(r), Catch::Contains("noise.mechanism"));
+  r = request;
+  r.set_combined_public_key("x");
+  CHECK_THAT(error_of(r), Catch::Contains("combined_public_key"));
+  r = request;
+  r.add_register_vectors(std::string(391, '\0'));
+  CHECK_THAT(error_of(r), Catch::Contains("register_vectors[0]"));
+  r = request;
+  r.add_register_vectors(std::string(390, '\0'));
+  CHECK_THAT(error_of(r), Catch::Contains("register_vectors[0]: register 0"));
+}
+
 TEST_CASE("Execution phase one refuses bad input, naming it") {
   const auto duchies = Duchies(3);
   const auto combined = Combined(duchies);

@@ -8,9 +8,9 @@
 // A register the EDP's own sketch destroyed (two of its VIDs in it) carries
 // the constant DestroyedKey() as key and count, which same-key aggregation
 // recognises.
-// So far: the EDP's encryption, initialization, and execution phase one at
-// the non-aggregators and at the aggregator. Setup noise and phases two and
-// three follow.
+// So far: the EDP's encryption, initialization, setup with register noise,
+// and execution phase one at the non-aggregators and at the aggregator.
+// Phases two and three follow.
 #ifndef HALO_PROTOCOL_LLV2_H_
 #define HALO_PROTOCOL_LLV2_H_
 
@@ -37,6 +37,31 @@ inline constexpr size_t kBytesPerFlagCountTuple = 4 * 2 * crypto::kUncompressedP
 // Encrypts every active register of a sketch.
 absl::StatusOr<std::string> EncryptSketch(const sketch::LiquidLegionsSketch& sketch,
                                           const crypto::ElGamalPublicKey& combined_key, int parallelism);
+
+// The constant indexes of publisher-noise and padding registers.
+const crypto::EcPoint& PublisherNoiseIndex();
+const crypto::EcPoint& PaddingIndex();
+
+// How many registers each kind of setup noise adds at one duchy, at most,
+// and the fixed total it pads to.
+struct SetupNoiseBounds {
+  int64_t blinded_histogram_shift = 0;  // per group size k: shift + X groups of k registers
+  int64_t publisher_shift = 0;
+  int64_t global_reach_shift = 0;
+  int64_t total_registers = 0;          // what every duchy adds, padding included
+};
+absl::StatusOr<SetupNoiseBounds> SetupNoise(const RegisterNoiseParameters& noise);
+
+// Every duchy: passes its input registers through and adds, shuffled with
+// them, encrypted under the combined key:
+//  - blinded-histogram noise: for each k in 1..total_sketches_count,
+//    shift + X fresh indexes with k registers each, keyed BlindedHistogramKey();
+//  - publisher noise: shift + X registers at PublisherNoiseIndex(), random keys;
+//  - global reach noise: shift + X fresh indexes keyed DestroyedKey();
+//  - padding at PaddingIndex(), random keys, up to a fixed total, so the
+//    number added reveals none of the noise.
+// Mechanism NONE adds nothing (tests only).
+absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& request);
 
 absl::StatusOr<InitializationPhaseResponse> CompleteInitializationPhase(
     const InitializationPhaseRequest& request);

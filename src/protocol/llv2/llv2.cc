@@ -8,6 +8,8 @@
 #include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/hash_to_curve.h"
+#include "halo/crypto/random.h"
+#include "halo/dp/calibration.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "register_vectors.h"
 
@@ -48,6 +50,138 @@ const EcPoint& DestroyedKey() {
 const EcPoint& BlindedHistogramKey() {
   static const EcPoint key = *crypto::HashToCurve("blinded histogram noise register key", kConstantDst);
   return key;
+}
+
+const EcPoint& PublisherNoiseIndex() {
+  static const EcPoint index = *crypto::HashToCurve("publisher noise register index", kConstantDst);
+  return index;
+}
+
+const EcPoint& PaddingIndex() {
+  static const EcPoint index = *crypto::HashToCurve("padding register index", kConstantDst);
+  return index;
+}
+
+namespace {
+
+struct SetupNoisePlan {
+  SetupNoiseBounds bounds;
+  std::optional<dp::CountNoise> blinded_histogram, publisher, global_reach;
+};
+
+absl::StatusOr<SetupNoisePlan> PlanSetupNoise(const RegisterNoiseParameters& p) {
+  if (p.duchy_count() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("noise.duchy_count must be >= 1, got ", p.duchy_count()));
+  }
+  if (p.total_sketches_count() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("noise.total_sketches_count must be >= 1, got ", p.total_sketches_count()));
+  }
+  SetupNoisePlan plan;
+  if (p.mechanism() == NONE) return plan;
+  if (p.mechanism() != GEOMETRIC && p.mechanism() != DISCRETE_GAUSSIAN) {
+    return absl::InvalidArgumentError("noise.mechanism is unspecified");
+  }
+  const dp::NoiseMechanism mechanism =
+      p.mechanism() == GEOMETRIC ? dp::NoiseMechanism::kGeometric : dp::NoiseMechanism::kDiscreteGaussian;
+  auto plan_one = [&](const DpParams& dp_params, absl::string_view field) -> absl::StatusOr<dp::CountNoise> {
+    auto noise = dp::PlanCountNoise(mechanism, {.epsilon = dp_params.epsilon(), .delta = dp_params.delta()}, 1,
+                                    p.duchy_count());
+    if (!noise.ok()) return absl::InvalidArgumentError(absl::StrCat("noise.", field, ": ", noise.status().message()));
+    return noise;
+  };
+  ASSIGN_OR_RETURN(plan.blinded_histogram, plan_one(p.blinded_histogram(), "blinded_histogram"));
+  ASSIGN_OR_RETURN(plan.publisher, plan_one(p.publisher_noise(), "publisher_noise"));
+  ASSIGN_OR_RETURN(plan.global_reach, plan_one(p.global_reach(), "global_reach"));
+  const int64_t t = p.total_sketches_count();
+  plan.bounds.blinded_histogram_shift = plan.blinded_histogram->shift;
+  plan.bounds.publisher_shift = plan.publisher->shift;
+  plan.bounds.global_reach_shift = plan.global_reach->shift;
+  // Groups of size k at most 2 shift each: sum_k k 2 shift = shift t (t+1).
+  plan.bounds.total_registers = plan.blinded_histogram->shift * t * (t + 1) + 2 * plan.publisher->shift +
+                                2 * plan.global_reach->shift;
+  return plan;
+}
+
+// A register (index, key, count) of noise, as points to encrypt.
+struct NoiseRegister {
+  EcPoint index, key, count;
+};
+
+EcPoint FreshIndex() { return *crypto::HashToCurve(crypto::SecureRandomBytes(32), "HALO-LLV2-V01-noise-index"); }
+EcPoint RandomPoint() { return EcPoint::MulGenerator(crypto::Scalar::Random()); }
+
+absl::StatusOr<std::vector<NoiseRegister>> DrawSetupNoise(const SetupNoisePlan& plan, int64_t total_sketches) {
+  std::vector<NoiseRegister> noise;
+  if (!plan.blinded_histogram) return noise;
+  auto random = crypto::NewSecureRandomSource();
+  for (int64_t k = 1; k <= total_sketches; ++k) {
+    ASSIGN_OR_RETURN(int64_t groups, dp::SampleTruncatedShifted(*plan.blinded_histogram->share,
+                                                                plan.blinded_histogram->shift, *random));
+    for (int64_t g = 0; g < groups; ++g) {
+      const EcPoint index = FreshIndex();
+      for (int64_t j = 0; j < k; ++j) noise.push_back({index, BlindedHistogramKey(), BlindedHistogramKey()});
+    }
+  }
+  ASSIGN_OR_RETURN(int64_t publisher, dp::SampleTruncatedShifted(*plan.publisher->share, plan.publisher->shift, *random));
+  for (int64_t i = 0; i < publisher; ++i) {
+    const EcPoint key = RandomPoint();
+    noise.push_back({PublisherNoiseIndex(), key, key});
+  }
+  ASSIGN_OR_RETURN(int64_t reach, dp::SampleTruncatedShifted(*plan.global_reach->share, plan.global_reach->shift, *random));
+  for (int64_t i = 0; i < reach; ++i) noise.push_back({FreshIndex(), DestroyedKey(), DestroyedKey()});
+  while (static_cast<int64_t>(noise.size()) < plan.bounds.total_registers) {
+    const EcPoint key = RandomPoint();
+    noise.push_back({PaddingIndex(), key, key});
+  }
+  return noise;
+}
+
+}  // namespace
+
+absl::StatusOr<SetupNoiseBounds> SetupNoise(const RegisterNoiseParameters& noise) {
+  ASSIGN_OR_RETURN(SetupNoisePlan plan, PlanSetupNoise(noise));
+  return plan.bounds;
+}
+
+absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& request) {
+  const CpuTimer cpu;
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
+                   DecodePublicKey(request.combined_public_key(), "combined_public_key"));
+  ASSIGN_OR_RETURN(SetupNoisePlan plan, PlanSetupNoise(request.noise()));
+  size_t input_registers = 0;
+  for (int v = 0; v < request.register_vectors_size(); ++v) {
+    RETURN_IF_ERROR(CheckWholeRecords(request.register_vectors(v), kBytesPerFullRegister,
+                                      absl::StrCat("register_vectors[", v, "]")));
+    input_registers += request.register_vectors(v).size() / kBytesPerFullRegister;
+  }
+  ASSIGN_OR_RETURN(std::vector<NoiseRegister> noise, DrawSetupNoise(plan, request.noise().total_sketches_count()));
+
+  const size_t total = input_registers + noise.size();
+  const std::vector<uint32_t> destination = SecurePermutation(total);
+  std::string output(total * kBytesPerFullRegister, '\0');
+  size_t at = 0;
+  for (int v = 0; v < request.register_vectors_size(); ++v) {
+    const absl::string_view vector = request.register_vectors(v);
+    RETURN_IF_ERROR(TransformRecords(vector, kCiphertextsPerRegister, absl::StrCat("register_vectors[", v, "]"),
+                                     absl::MakeConstSpan(destination).subspan(at), output, kBytesPerFullRegister,
+                                     threads, [](size_t, absl::Span<const ElGamalCiphertext> r) {
+                                       return EncodeRecord(r);
+                                     }));
+    at += vector.size() / kBytesPerFullRegister;
+  }
+  ParallelFor(noise.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const std::string record = EncodeRecord(
+          {combined.Encrypt(noise[i].index), combined.Encrypt(noise[i].key), combined.Encrypt(noise[i].count)});
+      std::copy(record.begin(), record.end(), output.begin() + destination[at + i] * kBytesPerFullRegister);
+    }
+  });
+  SetupPhaseResponse response;
+  response.set_registers(std::move(output));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
 }
 
 absl::StatusOr<std::string> EncryptSketch(const sketch::LiquidLegionsSketch& sketch,
