@@ -8,9 +8,9 @@
 // A register the EDP's own sketch destroyed (two of its VIDs in it) carries
 // the constant DestroyedKey() as key and count, which same-key aggregation
 // recognises.
-// So far: the EDP's encryption, initialization, setup with register noise,
-// and execution phase one at the non-aggregators and at the aggregator.
-// Phases two and three follow.
+// Stages: the EDP's encryption, initialization, setup with register noise,
+// and execution phases one, two and three at the non-aggregators and at the
+// aggregator.
 #ifndef HALO_PROTOCOL_LLV2_H_
 #define HALO_PROTOCOL_LLV2_H_
 
@@ -49,6 +49,7 @@ struct SetupNoiseBounds {
   int64_t publisher_shift = 0;
   int64_t global_reach_shift = 0;
   int64_t total_registers = 0;          // what every duchy adds, padding included
+  double global_reach_variance = 0;     // of the reach noise summed over duchies
 };
 absl::StatusOr<SetupNoiseBounds> SetupNoise(const RegisterNoiseParameters& noise);
 
@@ -82,6 +83,39 @@ absl::StatusOr<ExecutionPhaseOneResponse> CompleteExecutionPhaseOne(const Execut
 // with D = DestroyedKey(), B = BlindedHistogramKey() and fresh r's a group.
 absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneAtAggregator(
     const ExecutionPhaseOneAtAggregatorRequest& request);
+
+// The flag-count tuples each non-aggregator adds in phase two (a fixed
+// number), the per-bucket noise offset and its variance.
+struct FlagCountNoiseBounds {
+  int64_t frequency_shift = 0;
+  int64_t tuples_per_duchy = 0;
+  double bucket_variance = 0;
+};
+absl::StatusOr<FlagCountNoiseBounds> FlagCountNoise(const FlagCountNoiseParameters& noise);
+
+// Phase two at a non-aggregator: removes its layer from the three flags,
+// re-randomises each count under the combined key, adds noise tuples with
+// flags under the partial composite key (frequency (0, R, R | f U) for each
+// f, destroyed (R, R, R | R), padding (0, 0, R | R) to a fixed number), and
+// shuffles.
+absl::StatusOr<ExecutionPhaseTwoResponse> CompleteExecutionPhaseTwo(const ExecutionPhaseTwoRequest& request);
+
+// Phase two at the aggregator: decrypts the flags. Reach counts every tuple
+// except blinded-histogram noise (flag_a = flag_c = 0), less the fixed
+// phase-two noise and the setup reach-noise offsets. Tuples whose keys all
+// agreed (flag_a = 0, flag_b and flag_c not) give the same-key-aggregator
+// matrix for phase three.
+absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoAtAggregator(
+    const ExecutionPhaseTwoAtAggregatorRequest& request);
+
+// Phase three at a non-aggregator: removes its layer from the matrix.
+absl::StatusOr<ExecutionPhaseThreeResponse> CompleteExecutionPhaseThree(const ExecutionPhaseThreeRequest& request);
+
+// Phase three at the aggregator: a row whose entry v decrypts to the identity
+// is frequency v, a row with none is maximum_frequency or more; the histogram
+// less the frequency-noise offsets.
+absl::StatusOr<ExecutionPhaseThreeAtAggregatorResponse> CompleteExecutionPhaseThreeAtAggregator(
+    const ExecutionPhaseThreeAtAggregatorRequest& request);
 
 }  // namespace halo::protocol::llv2
 

@@ -10,6 +10,7 @@
 #include "halo/crypto/hash_to_curve.h"
 #include "halo/crypto/random.h"
 #include "halo/dp/calibration.h"
+#include "halo/stats/liquid_legions_estimator.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "register_vectors.h"
 
@@ -100,6 +101,7 @@ absl::StatusOr<SetupNoisePlan> PlanSetupNoise(const RegisterNoiseParameters& p) 
   // Groups of size k at most 2 shift each: sum_k k 2 shift = shift t (t+1).
   plan.bounds.total_registers = plan.blinded_histogram->shift * t * (t + 1) + 2 * plan.publisher->shift +
                                 2 * plan.global_reach->shift;
+  plan.bounds.global_reach_variance = plan.global_reach->total_variance;
   return plan;
 }
 
@@ -322,6 +324,243 @@ absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneA
   });
   ExecutionPhaseOneAtAggregatorResponse response;
   response.set_flag_count_tuples(std::move(tuples));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+namespace {
+
+constexpr size_t kBytesPerCiphertext = internal::kBytesPerCiphertext;
+
+struct FlagCountNoisePlan {
+  FlagCountNoiseBounds bounds;
+  std::optional<dp::CountNoise> frequency;
+};
+
+absl::StatusOr<FlagCountNoisePlan> PlanFlagCountNoise(const FlagCountNoiseParameters& p) {
+  if (p.maximum_frequency() < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("noise.maximum_frequency must be >= 2, got ", p.maximum_frequency()));
+  }
+  if (p.non_aggregator_count() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("noise.non_aggregator_count must be >= 1, got ", p.non_aggregator_count()));
+  }
+  FlagCountNoisePlan plan;
+  if (p.mechanism() == NONE) return plan;
+  if (p.mechanism() != GEOMETRIC && p.mechanism() != DISCRETE_GAUSSIAN) {
+    return absl::InvalidArgumentError("noise.mechanism is unspecified");
+  }
+  auto frequency = dp::PlanCountNoise(
+      p.mechanism() == GEOMETRIC ? dp::NoiseMechanism::kGeometric : dp::NoiseMechanism::kDiscreteGaussian,
+      {.epsilon = p.frequency().epsilon(), .delta = p.frequency().delta()}, 1, p.non_aggregator_count());
+  if (!frequency.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("noise.frequency: ", frequency.status().message()));
+  }
+  plan.frequency = *std::move(frequency);
+  plan.bounds.frequency_shift = plan.frequency->shift;
+  // Frequency noise for each f, destroyed noise, then padding: 2 shift each.
+  plan.bounds.tuples_per_duchy = plan.frequency->shift * 2 * (p.maximum_frequency() + 1);
+  plan.bounds.bucket_variance = plan.frequency->total_variance;
+  return plan;
+}
+
+// (u, e - M): the ciphertext of the plaintext less a known point.
+ElGamalCiphertext SubtractPlaintext(const ElGamalCiphertext& c, const EcPoint& m) { return {c.u, c.e.Sub(m)}; }
+
+absl::Status CheckCiphertexts(absl::string_view bytes, size_t per_record, absl::string_view what) {
+  return CheckWholeRecords(bytes, per_record * kBytesPerCiphertext, what);
+}
+
+}  // namespace
+
+absl::StatusOr<FlagCountNoiseBounds> FlagCountNoise(const FlagCountNoiseParameters& noise) {
+  ASSIGN_OR_RETURN(FlagCountNoisePlan plan, PlanFlagCountNoise(noise));
+  return plan.bounds;
+}
+
+absl::StatusOr<ExecutionPhaseTwoResponse> CompleteExecutionPhaseTwo(const ExecutionPhaseTwoRequest& request) {
+  const CpuTimer cpu;
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
+  ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
+                   DecodePublicKey(request.combined_public_key(), "combined_public_key"));
+  ASSIGN_OR_RETURN(crypto::ElGamalPublicKey partial,
+                   DecodePublicKey(request.partial_composite_public_key(), "partial_composite_public_key"));
+  ASSIGN_OR_RETURN(FlagCountNoisePlan plan, PlanFlagCountNoise(request.noise()));
+  RETURN_IF_ERROR(CheckCiphertexts(request.flag_count_tuples(), 4, "flag_count_tuples"));
+  const size_t n = request.flag_count_tuples().size() / kBytesPerFlagCountTuple;
+
+  // Noise tuples: (flag_a, flag_b, flag_c) under the partial key, count under
+  // the combined key; identity flags are zeros, random points are "R".
+  struct NoiseTuple {
+    bool a_zero, b_zero, c_zero;
+    std::optional<int> frequency;  // count f U, or a random count
+  };
+  std::vector<NoiseTuple> noise;
+  if (plan.frequency) {
+    auto random = crypto::NewSecureRandomSource();
+    for (int f = 1; f <= request.noise().maximum_frequency(); ++f) {
+      ASSIGN_OR_RETURN(int64_t count, dp::SampleTruncatedShifted(*plan.frequency->share, plan.frequency->shift, *random));
+      for (int64_t i = 0; i < count; ++i) noise.push_back({true, false, false, f});
+    }
+    ASSIGN_OR_RETURN(int64_t destroyed, dp::SampleTruncatedShifted(*plan.frequency->share, plan.frequency->shift, *random));
+    for (int64_t i = 0; i < destroyed; ++i) noise.push_back({false, false, false, std::nullopt});
+    while (static_cast<int64_t>(noise.size()) < plan.bounds.tuples_per_duchy) noise.push_back({true, true, false, std::nullopt});
+  }
+
+  const std::vector<uint32_t> destination = SecurePermutation(n + noise.size());
+  std::string output((n + noise.size()) * kBytesPerFlagCountTuple, '\0');
+  RETURN_IF_ERROR(TransformRecords(request.flag_count_tuples(), 4, "flag_count_tuples", destination, output,
+                                   kBytesPerFlagCountTuple, threads,
+                                   [&](size_t, absl::Span<const ElGamalCiphertext> t) {
+                                     return EncodeRecord({key.RemoveLayer(t[0]), key.RemoveLayer(t[1]),
+                                                          key.RemoveLayer(t[2]), combined.ReRandomize(t[3])});
+                                   }));
+  ParallelFor(noise.size(), threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const NoiseTuple& t = noise[i];
+      auto flag = [&](bool zero) { return partial.Encrypt(zero ? EcPoint::Identity() : RandomPoint()); };
+      const EcPoint count = t.frequency ? CountUnit().Mul(crypto::Scalar::FromUint64(*t.frequency)) : RandomPoint();
+      const std::string record = EncodeRecord({flag(t.a_zero), flag(t.b_zero), flag(t.c_zero), combined.Encrypt(count)});
+      std::copy(record.begin(), record.end(), output.begin() + destination[n + i] * kBytesPerFlagCountTuple);
+    }
+  });
+  ExecutionPhaseTwoResponse response;
+  response.set_flag_count_tuples(std::move(output));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoAtAggregator(
+    const ExecutionPhaseTwoAtAggregatorRequest& request) {
+  const CpuTimer cpu;
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
+  ASSIGN_OR_RETURN(sketch::LiquidLegionsParams params,
+                   sketch::LiquidLegionsParams::Create(request.decay_rate(), request.sketch_size(), 0));
+  ASSIGN_OR_RETURN(SetupNoisePlan setup, PlanSetupNoise(request.register_noise()));
+  ASSIGN_OR_RETURN(FlagCountNoisePlan flag_count, PlanFlagCountNoise(request.flag_count_noise()));
+  RETURN_IF_ERROR(CheckCiphertexts(request.flag_count_tuples(), 4, "flag_count_tuples"));
+  const size_t n = request.flag_count_tuples().size() / kBytesPerFlagCountTuple;
+  const int max_frequency = request.flag_count_noise().maximum_frequency();
+
+  // Classify every tuple by its decrypted flags; keep the counts of the
+  // clean ones.
+  enum class Kind : uint8_t { kBlindedHistogram, kClean, kOther };
+  std::vector<Kind> kinds(n);
+  std::vector<std::optional<ElGamalCiphertext>> counts(n);
+  std::vector<uint32_t> identity(n);
+  for (size_t i = 0; i < n; ++i) identity[i] = static_cast<uint32_t>(i);
+  std::string no_output;
+  RETURN_IF_ERROR(TransformRecords(request.flag_count_tuples(), 4, "flag_count_tuples", identity, no_output, 0,
+                                   threads, [&](size_t i, absl::Span<const ElGamalCiphertext> t) {
+                                     const bool a = key.Decrypt(t[0]).IsIdentity();
+                                     const bool b = key.Decrypt(t[1]).IsIdentity();
+                                     const bool c = key.Decrypt(t[2]).IsIdentity();
+                                     kinds[i] = a && c ? Kind::kBlindedHistogram
+                                                       : (a && !b && !c ? Kind::kClean : Kind::kOther);
+                                     if (kinds[i] == Kind::kClean) counts[i].emplace(t[3]);
+                                     return std::string();
+                                   }));
+  int64_t blinded_histogram = 0;
+  std::vector<size_t> clean;
+  for (size_t i = 0; i < n; ++i) {
+    if (kinds[i] == Kind::kBlindedHistogram) ++blinded_histogram;
+    if (kinds[i] == Kind::kClean) clean.push_back(i);
+  }
+  const int64_t duchies = request.register_noise().duchy_count();
+  const int64_t noisy_active = static_cast<int64_t>(n) - blinded_histogram -
+                               request.flag_count_noise().non_aggregator_count() * flag_count.bounds.tuples_per_duchy -
+                               duchies * setup.bounds.global_reach_shift;
+  ASSIGN_OR_RETURN(stats::Estimate reach,
+                   stats::LiquidLegionsReach(params, {.active_registers = static_cast<double>(noisy_active),
+                                                      .noise_variance = setup.bounds.global_reach_variance,
+                                                      .sampling_width = request.vid_sampling_width()}));
+
+  // The same-key-aggregator matrix: E(r_v (count - v U)), v = 1 .. max - 1.
+  const size_t row_bytes = (max_frequency - 1) * kBytesPerCiphertext;
+  std::string matrix(clean.size() * row_bytes, '\0');
+  ParallelFor(clean.size(), threads, [&](size_t begin, size_t end) {
+    std::vector<ElGamalCiphertext> row;
+    for (size_t j = begin; j < end; ++j) {
+      row.clear();
+      const ElGamalCiphertext& count = *counts[clean[j]];
+      for (int v = 1; v < max_frequency; ++v) {
+        row.push_back(crypto::Blind(SubtractPlaintext(count, CountUnit().Mul(crypto::Scalar::FromUint64(v))),
+                                    crypto::Scalar::Random()));
+      }
+      const std::string bytes = EncodeRecord(row);
+      std::copy(bytes.begin(), bytes.end(), matrix.begin() + j * row_bytes);
+    }
+  });
+  ExecutionPhaseTwoAtAggregatorResponse response;
+  response.set_reach(reach.value);
+  response.set_reach_std_error(reach.std_error);
+  response.set_noisy_active_registers(noisy_active);
+  response.set_same_key_aggregator_matrix(std::move(matrix));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+absl::StatusOr<ExecutionPhaseThreeResponse> CompleteExecutionPhaseThree(const ExecutionPhaseThreeRequest& request) {
+  const CpuTimer cpu;
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
+  if (request.maximum_frequency() < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("maximum_frequency must be >= 2, got ", request.maximum_frequency()));
+  }
+  const size_t per_row = request.maximum_frequency() - 1;
+  RETURN_IF_ERROR(CheckCiphertexts(request.same_key_aggregator_matrix(), per_row, "same_key_aggregator_matrix"));
+  const size_t rows = request.same_key_aggregator_matrix().size() / (per_row * kBytesPerCiphertext);
+  std::vector<uint32_t> identity(rows);
+  for (size_t i = 0; i < rows; ++i) identity[i] = static_cast<uint32_t>(i);
+  std::string output(request.same_key_aggregator_matrix().size(), '\0');
+  RETURN_IF_ERROR(TransformRecords(request.same_key_aggregator_matrix(), per_row, "same_key_aggregator_matrix",
+                                   identity, output, per_row * kBytesPerCiphertext, threads,
+                                   [&](size_t, absl::Span<const ElGamalCiphertext> row) {
+                                     std::vector<ElGamalCiphertext> out;
+                                     for (const auto& c : row) out.push_back(key.RemoveLayer(c));
+                                     return EncodeRecord(out);
+                                   }));
+  ExecutionPhaseThreeResponse response;
+  response.set_same_key_aggregator_matrix(std::move(output));
+  response.set_cpu_micros(cpu.ElapsedMicros());
+  return response;
+}
+
+absl::StatusOr<ExecutionPhaseThreeAtAggregatorResponse> CompleteExecutionPhaseThreeAtAggregator(
+    const ExecutionPhaseThreeAtAggregatorRequest& request) {
+  const CpuTimer cpu;
+  ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
+  ASSIGN_OR_RETURN(FlagCountNoisePlan plan, PlanFlagCountNoise(request.flag_count_noise()));
+  const int max_frequency = request.flag_count_noise().maximum_frequency();
+  const size_t per_row = max_frequency - 1;
+  RETURN_IF_ERROR(CheckCiphertexts(request.same_key_aggregator_matrix(), per_row, "same_key_aggregator_matrix"));
+  const size_t rows = request.same_key_aggregator_matrix().size() / (per_row * kBytesPerCiphertext);
+  std::vector<int> frequency(rows, max_frequency);
+  std::vector<uint32_t> identity(rows);
+  for (size_t i = 0; i < rows; ++i) identity[i] = static_cast<uint32_t>(i);
+  std::string no_output;
+  RETURN_IF_ERROR(TransformRecords(request.same_key_aggregator_matrix(), per_row, "same_key_aggregator_matrix",
+                                   identity, no_output, 0, threads,
+                                   [&](size_t i, absl::Span<const ElGamalCiphertext> row) {
+                                     for (size_t v = 0; v < row.size(); ++v) {
+                                       if (key.Decrypt(row[v]).IsIdentity()) {
+                                         frequency[i] = static_cast<int>(v) + 1;
+                                         break;
+                                       }
+                                     }
+                                     return std::string();
+                                   }));
+  std::vector<int64_t> histogram(max_frequency, 0);
+  for (int f : frequency) ++histogram[f - 1];
+  const int64_t offset = request.flag_count_noise().non_aggregator_count() * plan.bounds.frequency_shift;
+  ExecutionPhaseThreeAtAggregatorResponse response;
+  for (int64_t count : histogram) response.add_frequency_histogram(count - offset);
+  response.set_bucket_noise_variance(plan.bounds.bucket_variance);
   response.set_cpu_micros(cpu.ElapsedMicros());
   return response;
 }

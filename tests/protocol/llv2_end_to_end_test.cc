@@ -1,0 +1,215 @@
+// Full LLv2 from EDP encryption to the frequency histogram, every party in
+// one process: setup at every duchy, then phases one to three around the
+// ring, the aggregator last.
+#include <catch2/catch.hpp>
+
+#include "halo/crypto/seeded_prng.h"
+#include "halo/protocol/llv2.h"
+#include "halo/stats/liquid_legions_estimator.h"
+#include "testing/synthetic_audience.h"
+
+namespace halo::protocol::llv2 {
+namespace {
+
+using crypto::ElGamalKeyPair;
+using crypto::ElGamalPublicKey;
+
+constexpr int kMaxFrequency = 4;
+
+struct Result {
+  ExecutionPhaseTwoAtAggregatorResponse reach;
+  ExecutionPhaseThreeAtAggregatorResponse frequency;
+};
+
+DpParams Dp(double epsilon, double delta) {
+  DpParams p;
+  p.set_epsilon(epsilon);
+  p.set_delta(delta);
+  return p;
+}
+
+Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std::string>& edp_vectors,
+               const sketch::LiquidLegionsParams& params, NoiseMechanism mechanism) {
+  const int k = static_cast<int>(duchies.size());
+  std::vector<ElGamalPublicKey> keys;
+  for (const auto& d : duchies) keys.push_back(d.public_key());
+  const std::string combined = ElGamalPublicKey::Combine(keys)->Encode();
+
+  RegisterNoiseParameters register_noise;
+  register_noise.set_mechanism(mechanism);
+  *register_noise.mutable_blinded_histogram() = Dp(1.0, 1e-6);
+  *register_noise.mutable_publisher_noise() = Dp(1.0, 1e-6);
+  *register_noise.mutable_global_reach() = Dp(1.0, 1e-6);
+  register_noise.set_duchy_count(k);
+  register_noise.set_total_sketches_count(static_cast<int>(edp_vectors.size()));
+  FlagCountNoiseParameters flag_count_noise;
+  flag_count_noise.set_mechanism(mechanism);
+  *flag_count_noise.mutable_frequency() = Dp(1.0, 1e-6);
+  flag_count_noise.set_non_aggregator_count(k - 1);
+  flag_count_noise.set_maximum_frequency(kMaxFrequency);
+
+  // Setup: EDP i uploads to duchy i mod k; the aggregator also takes the
+  // others' setup outputs.
+  std::vector<std::string> setup(k);
+  for (int d = 0; d < k; ++d) {
+    SetupPhaseRequest request;
+    request.set_combined_public_key(combined);
+    *request.mutable_noise() = register_noise;
+    request.set_parallelism(2);
+    for (size_t i = d; i < edp_vectors.size(); i += k) request.add_register_vectors(edp_vectors[i]);
+    if (d == k - 1) {
+      for (int other = 0; other < k - 1; ++other) request.add_register_vectors(setup[other]);
+    }
+    auto response = CompleteSetupPhase(request);
+    REQUIRE(response.ok());
+    setup[d] = response->registers();
+  }
+
+  std::string data = setup[k - 1];
+  for (int d = 0; d < k - 1; ++d) {
+    ExecutionPhaseOneRequest request;
+    request.set_registers(data);
+    request.set_secret_key(duchies[d].secret().ToBytes());
+    request.set_combined_public_key(combined);
+    request.set_parallelism(2);
+    auto response = CompleteExecutionPhaseOne(request);
+    REQUIRE(response.ok());
+    data = response->registers();
+  }
+  ExecutionPhaseOneAtAggregatorRequest one;
+  one.set_registers(data);
+  one.set_secret_key(duchies[k - 1].secret().ToBytes());
+  one.set_combined_public_key(combined);
+  one.set_total_sketches_count(static_cast<int>(edp_vectors.size()));
+  one.set_parallelism(2);
+  auto tuples = CompleteExecutionPhaseOneAtAggregator(one);
+  REQUIRE(tuples.ok());
+  data = tuples->flag_count_tuples();
+
+  for (int d = 0; d < k - 1; ++d) {
+    std::vector<ElGamalPublicKey> later(keys.begin() + d + 1, keys.end());
+    ExecutionPhaseTwoRequest request;
+    request.set_flag_count_tuples(data);
+    request.set_secret_key(duchies[d].secret().ToBytes());
+    request.set_combined_public_key(combined);
+    request.set_partial_composite_public_key(ElGamalPublicKey::Combine(later)->Encode());
+    *request.mutable_noise() = flag_count_noise;
+    request.set_parallelism(2);
+    auto response = CompleteExecutionPhaseTwo(request);
+    REQUIRE(response.ok());
+    data = response->flag_count_tuples();
+  }
+  ExecutionPhaseTwoAtAggregatorRequest two;
+  two.set_flag_count_tuples(data);
+  two.set_secret_key(duchies[k - 1].secret().ToBytes());
+  two.set_decay_rate(params.decay_rate);
+  two.set_sketch_size(params.size);
+  two.set_vid_sampling_width(1);
+  *two.mutable_register_noise() = register_noise;
+  *two.mutable_flag_count_noise() = flag_count_noise;
+  two.set_parallelism(2);
+  Result result;
+  auto reach = CompleteExecutionPhaseTwoAtAggregator(two);
+  REQUIRE(reach.ok());
+  result.reach = *reach;
+
+  data = result.reach.same_key_aggregator_matrix();
+  for (int d = 0; d < k - 1; ++d) {
+    ExecutionPhaseThreeRequest request;
+    request.set_same_key_aggregator_matrix(data);
+    request.set_secret_key(duchies[d].secret().ToBytes());
+    request.set_maximum_frequency(kMaxFrequency);
+    request.set_parallelism(2);
+    auto response = CompleteExecutionPhaseThree(request);
+    REQUIRE(response.ok());
+    data = response->same_key_aggregator_matrix();
+  }
+  ExecutionPhaseThreeAtAggregatorRequest three;
+  three.set_same_key_aggregator_matrix(data);
+  three.set_secret_key(duchies[k - 1].secret().ToBytes());
+  *three.mutable_flag_count_noise() = flag_count_noise;
+  three.set_parallelism(2);
+  auto frequency = CompleteExecutionPhaseThreeAtAggregator(three);
+  REQUIRE(frequency.ok());
+  result.frequency = *frequency;
+  return result;
+}
+
+struct Campaign {
+  sketch::LiquidLegionsParams params;
+  sketch::LiquidLegionsSketch union_sketch;
+  std::vector<std::string> edp_vectors;
+  uint64_t truth;
+};
+
+Campaign MakeCampaign(int edps, uint64_t reach, uint64_t size, const std::vector<ElGamalKeyPair>& duchies,
+                      crypto::RandomSource& random) {
+  const auto params = *sketch::LiquidLegionsParams::Create(12, size, random.NextUint64());
+  const auto audience = testing::MakeAudience(reach, edps, 0.3, kMaxFrequency, random);
+  std::vector<ElGamalPublicKey> keys;
+  for (const auto& d : duchies) keys.push_back(d.public_key());
+  const auto combined = *ElGamalPublicKey::Combine(keys);
+  Campaign c{params, sketch::LiquidLegionsSketch(params), {}, audience.union_reach};
+  for (const auto& events : audience.events_by_edp) {
+    sketch::LiquidLegionsSketch sketch(params);
+    sketch.AddEvents(events);
+    REQUIRE(c.union_sketch.Merge(sketch).ok());
+    c.edp_vectors.push_back(*EncryptSketch(sketch, combined, 2));
+  }
+  return c;
+}
+
+std::vector<ElGamalKeyPair> Duchies(int k) {
+  std::vector<ElGamalKeyPair> duchies;
+  for (int i = 0; i < k; ++i) duchies.push_back(ElGamalKeyPair::Generate());
+  return duchies;
+}
+
+TEST_CASE("Without noise, LLv2 gives exactly the plaintext union sketch's reach and frequency") {
+  crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'E'));
+  for (int k : {3, 4}) {
+    for (int edps : {1, 3, 6}) {
+      const auto duchies = Duchies(k);
+      // A small sketch, so that collisions destroy registers.
+      const Campaign c = MakeCampaign(edps, 600, 4000, duchies, random);
+      const Result result = RunLlv2(duchies, c.edp_vectors, c.params, NONE);
+      INFO(k << " duchies, " << edps << " EDPs");
+      CHECK(result.reach.noisy_active_registers() == static_cast<int64_t>(c.union_sketch.ActiveRegisterCount()));
+      const auto expected = stats::LiquidLegionsReach(
+          c.params, {.active_registers = static_cast<double>(c.union_sketch.ActiveRegisterCount())});
+      CHECK(result.reach.reach() == Approx(expected->value).epsilon(1e-12));
+      std::vector<int64_t> histogram(kMaxFrequency, 0);
+      for (const auto& r : c.union_sketch.registers()) {
+        if (!r.destroyed) ++histogram[std::min<uint64_t>(r.count, kMaxFrequency) - 1];
+      }
+      REQUIRE(result.frequency.frequency_histogram_size() == kMaxFrequency);
+      for (int f = 0; f < kMaxFrequency; ++f) CHECK(result.frequency.frequency_histogram(f) == histogram[f]);
+      CHECK(result.frequency.bucket_noise_variance() == 0);
+    }
+  }
+}
+
+TEST_CASE("With noise, LLv2 reach lies within 3 standard errors and the histogram within its noise") {
+  crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'F'));
+  for (NoiseMechanism mechanism : {GEOMETRIC, DISCRETE_GAUSSIAN}) {
+    const auto duchies = Duchies(3);
+    const Campaign c = MakeCampaign(3, 1500, 20000, duchies, random);
+    const Result result = RunLlv2(duchies, c.edp_vectors, c.params, mechanism);
+    INFO(NoiseMechanism_Name(mechanism) << ": reach " << result.reach.reach() << " +- "
+                                        << result.reach.reach_std_error() << ", truth " << c.truth);
+    CHECK(std::abs(result.reach.reach() - c.truth) <= 3 * result.reach.reach_std_error());
+    std::vector<int64_t> histogram(kMaxFrequency, 0);
+    for (const auto& r : c.union_sketch.registers()) {
+      if (!r.destroyed) ++histogram[std::min<uint64_t>(r.count, kMaxFrequency) - 1];
+    }
+    const double sd = std::sqrt(result.frequency.bucket_noise_variance());
+    CHECK(sd > 0);
+    for (int f = 0; f < kMaxFrequency; ++f) {
+      INFO("bucket " << f + 1 << ": " << result.frequency.frequency_histogram(f) << " vs " << histogram[f]);
+      CHECK(std::abs(result.frequency.frequency_histogram(f) - histogram[f]) <= 5 * sd);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace halo::protocol::llv2
