@@ -414,3 +414,92 @@ TEST_CASE("Execution phase one refuses bad input, naming it") {
 
 }  // namespace
 }  // namespace halo::protocol::llv2
+
+namespace halo::protocol::llv2 {
+namespace {
+
+FlagCountNoiseParameters FlagNoise(NoiseMechanism mechanism) {
+  FlagCountNoiseParameters noise;
+  noise.set_mechanism(mechanism);
+  noise.mutable_frequency()->set_epsilon(1);
+  noise.mutable_frequency()->set_delta(1e-6);
+  noise.set_non_aggregator_count(2);
+  noise.set_maximum_frequency(4);
+  return noise;
+}
+
+TEST_CASE("Phases two and three refuse bad input, naming it") {
+  const auto duchies = Duchies(3);
+  const auto combined = Combined(duchies);
+  const std::string tuple = [&] {
+    std::string t;
+    for (int i = 0; i < 4; ++i) t += combined.Encrypt(crypto::EcPoint::Identity()).Encode(crypto::PointEncoding::kUncompressed);
+    return t;
+  }();
+  ExecutionPhaseTwoRequest two;
+  two.set_flag_count_tuples(tuple + tuple);
+  two.set_secret_key(duchies[0].secret().ToBytes());
+  two.set_combined_public_key(combined.Encode());
+  two.set_partial_composite_public_key(duchies[1].public_key().Encode());
+  *two.mutable_noise() = FlagNoise(DISCRETE_GAUSSIAN);
+  REQUIRE(CompleteExecutionPhaseTwo(two).ok());
+  auto two_error = [](const ExecutionPhaseTwoRequest& r) {
+    auto out = CompleteExecutionPhaseTwo(r);
+    REQUIRE_FALSE(out.ok());
+    return std::string(out.status().message());
+  };
+  ExecutionPhaseTwoRequest r = two;
+  r.set_flag_count_tuples(tuple.substr(0, 390));  // phase-one registers are 390 bytes
+  CHECK_THAT(two_error(r), Catch::Contains("not a whole number of 520-byte"));
+  r = two;
+  r.mutable_flag_count_tuples()->at(520 + 3 * 130 + 64) ^= 1;
+  CHECK_THAT(two_error(r), Catch::Contains("flag_count_tuples: register 1: ciphertext 3"));
+  r = two;
+  r.set_partial_composite_public_key("");
+  CHECK_THAT(two_error(r), Catch::Contains("partial_composite_public_key"));
+  r = two;
+  r.mutable_noise()->set_maximum_frequency(1);
+  CHECK_THAT(two_error(r), Catch::Contains("maximum_frequency"));
+  r = two;
+  r.mutable_noise()->set_non_aggregator_count(0);
+  CHECK_THAT(two_error(r), Catch::Contains("non_aggregator_count"));
+  r = two;
+  r.mutable_noise()->mutable_frequency()->set_epsilon(-1);
+  CHECK_THAT(two_error(r), Catch::Contains("noise.frequency"));
+
+  ExecutionPhaseTwoAtAggregatorRequest aggregate;
+  aggregate.set_flag_count_tuples(tuple);
+  aggregate.set_secret_key(duchies[2].secret().ToBytes());
+  aggregate.set_decay_rate(12);
+  aggregate.set_sketch_size(1000);
+  aggregate.set_vid_sampling_width(1);
+  aggregate.mutable_register_noise()->set_mechanism(NONE);
+  aggregate.mutable_register_noise()->set_duchy_count(3);
+  aggregate.mutable_register_noise()->set_total_sketches_count(2);
+  *aggregate.mutable_flag_count_noise() = FlagNoise(NONE);
+  REQUIRE(CompleteExecutionPhaseTwoAtAggregator(aggregate).ok());
+  aggregate.set_vid_sampling_width(2);
+  CHECK_THAT(std::string(CompleteExecutionPhaseTwoAtAggregator(aggregate).status().message()),
+             Catch::Contains("sampling width"));
+
+  ExecutionPhaseThreeRequest three;
+  three.set_same_key_aggregator_matrix(tuple.substr(0, 3 * 130));
+  three.set_secret_key(duchies[0].secret().ToBytes());
+  three.set_maximum_frequency(4);
+  REQUIRE(CompleteExecutionPhaseThree(three).ok());
+  three.set_maximum_frequency(3);  // rows of 2 ciphertexts: 390 bytes is not whole
+  CHECK_THAT(std::string(CompleteExecutionPhaseThree(three).status().message()),
+             Catch::Contains("same_key_aggregator_matrix"));
+  three.set_maximum_frequency(1);
+  CHECK_THAT(std::string(CompleteExecutionPhaseThree(three).status().message()), Catch::Contains("maximum_frequency"));
+
+  ExecutionPhaseThreeAtAggregatorRequest last;
+  last.set_same_key_aggregator_matrix("x");
+  last.set_secret_key(duchies[2].secret().ToBytes());
+  *last.mutable_flag_count_noise() = FlagNoise(NONE);
+  CHECK_THAT(std::string(CompleteExecutionPhaseThreeAtAggregator(last).status().message()),
+             Catch::Contains("not a whole number"));
+}
+
+}  // namespace
+}  // namespace halo::protocol::llv2
