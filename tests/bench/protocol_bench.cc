@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstdio>
 
 #include "halo/protocol/hmss.h"
+#include "halo/protocol/llv2.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "paired_ratio.h"
 
@@ -171,6 +174,136 @@ void PrintReachOnlyFloors() {
   std::printf("  execution phase at the aggregator 1 var a register   ratio %.3f\n", aggregation_ratio);
 }
 
+// A whole 3-duchy LLv2 run over `registers` EDP registers (3 EDPs), timing
+// every stage: wall time per 1,000 registers in, and the CPU each reports.
+void PrintFullLlv2Run(int64_t registers, int threads) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<crypto::ElGamalKeyPair> duchies;
+  std::vector<crypto::ElGamalPublicKey> keys;
+  for (int i = 0; i < 3; ++i) {
+    duchies.push_back(crypto::ElGamalKeyPair::Generate());
+    keys.push_back(duchies.back().public_key());
+  }
+  const auto combined = *crypto::ElGamalPublicKey::Combine(keys);
+  const auto params = *sketch::LiquidLegionsParams::Create(5.6, 100 * registers, 1);
+  std::vector<std::string> edp_vectors;
+  for (int e = 0; e < 3; ++e) {
+    sketch::LiquidLegionsSketch sketch(params);
+    std::vector<sketch::VidEvent> events;
+    for (int64_t i = 0; i < registers / 3; ++i) events.push_back({static_cast<uint64_t>(e * registers + i), 2});
+    sketch.AddEvents(events);
+    edp_vectors.push_back(*EncryptSketch(sketch, combined, threads));
+  }
+  auto dp = [](DpParams* p) { p->set_epsilon(1); p->set_delta(1e-9); };
+  RegisterNoiseParameters register_noise;
+  register_noise.set_mechanism(DISCRETE_GAUSSIAN);
+  dp(register_noise.mutable_blinded_histogram());
+  dp(register_noise.mutable_publisher_noise());
+  dp(register_noise.mutable_global_reach());
+  register_noise.set_duchy_count(3);
+  register_noise.set_total_sketches_count(3);
+  FlagCountNoiseParameters flag_noise;
+  flag_noise.set_mechanism(DISCRETE_GAUSSIAN);
+  dp(flag_noise.mutable_frequency());
+  flag_noise.set_non_aggregator_count(2);
+  flag_noise.set_maximum_frequency(10);
+
+  int64_t total_cpu = 0;
+  auto report = [&](const char* stage, Clock::time_point start, int64_t cpu_micros, size_t input_records) {
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    total_cpu += cpu_micros;
+    std::printf("  %-44s %9zu in  %8.1f ms per 1,000  cpu %7.1f s\n", stage, input_records,
+                ms / (input_records / 1000.0), cpu_micros / 1e6);
+  };
+  std::printf("full LLv2, 3 duchies, %lld EDP registers, %d threads:\n", static_cast<long long>(registers), threads);
+  std::vector<std::string> setup(3);
+  for (int d = 0; d < 3; ++d) {
+    SetupPhaseRequest r;
+    r.set_combined_public_key(combined.Encode());
+    *r.mutable_noise() = register_noise;
+    r.set_parallelism(threads);
+    r.add_register_vectors(edp_vectors[d]);
+    if (d == 2) { r.add_register_vectors(setup[0]); r.add_register_vectors(setup[1]); }
+    size_t in = 0;
+    for (const auto& v : r.register_vectors()) in += v.size() / kBytesPerFullRegister;
+    const auto start = Clock::now();
+    auto out = CompleteSetupPhase(r);
+    report(d == 2 ? "setup (aggregator)" : "setup (non-aggregator)", start, out->cpu_micros(), in);
+    setup[d] = out->registers();
+  }
+  std::string data = setup[2];
+  for (int d = 0; d < 2; ++d) {
+    ExecutionPhaseOneRequest r;
+    r.set_registers(data);
+    r.set_secret_key(duchies[d].secret().ToBytes());
+    r.set_combined_public_key(combined.Encode());
+    r.set_parallelism(threads);
+    const auto start = Clock::now();
+    auto out = CompleteExecutionPhaseOne(r);
+    report("phase one (non-aggregator)", start, out->cpu_micros(), data.size() / kBytesPerFullRegister);
+    data = out->registers();
+  }
+  ExecutionPhaseOneAtAggregatorRequest one;
+  one.set_registers(data);
+  one.set_secret_key(duchies[2].secret().ToBytes());
+  one.set_combined_public_key(combined.Encode());
+  one.set_total_sketches_count(3);
+  one.set_parallelism(threads);
+  auto start = Clock::now();
+  auto tuples = CompleteExecutionPhaseOneAtAggregator(one);
+  report("phase one (aggregator)", start, tuples->cpu_micros(), data.size() / kBytesPerFullRegister);
+  data = tuples->flag_count_tuples();
+  for (int d = 0; d < 2; ++d) {
+    ExecutionPhaseTwoRequest r;
+    r.set_flag_count_tuples(data);
+    r.set_secret_key(duchies[d].secret().ToBytes());
+    r.set_combined_public_key(combined.Encode());
+    std::vector<crypto::ElGamalPublicKey> later(keys.begin() + d + 1, keys.end());
+    r.set_partial_composite_public_key(crypto::ElGamalPublicKey::Combine(later)->Encode());
+    *r.mutable_noise() = flag_noise;
+    r.set_parallelism(threads);
+    start = Clock::now();
+    auto out = CompleteExecutionPhaseTwo(r);
+    report("phase two (non-aggregator)", start, out->cpu_micros(), data.size() / kBytesPerFlagCountTuple);
+    data = out->flag_count_tuples();
+  }
+  ExecutionPhaseTwoAtAggregatorRequest two;
+  two.set_flag_count_tuples(data);
+  two.set_secret_key(duchies[2].secret().ToBytes());
+  two.set_decay_rate(params.decay_rate);
+  two.set_sketch_size(params.size);
+  two.set_vid_sampling_width(1);
+  *two.mutable_register_noise() = register_noise;
+  *two.mutable_flag_count_noise() = flag_noise;
+  two.set_parallelism(threads);
+  start = Clock::now();
+  auto reach = CompleteExecutionPhaseTwoAtAggregator(two);
+  report("phase two (aggregator)", start, reach->cpu_micros(), data.size() / kBytesPerFlagCountTuple);
+  data = reach->same_key_aggregator_matrix();
+  const size_t row_bytes = 9 * 130;
+  for (int d = 0; d < 2; ++d) {
+    ExecutionPhaseThreeRequest r;
+    r.set_same_key_aggregator_matrix(data);
+    r.set_secret_key(duchies[d].secret().ToBytes());
+    r.set_maximum_frequency(10);
+    r.set_parallelism(threads);
+    start = Clock::now();
+    auto out = CompleteExecutionPhaseThree(r);
+    report("phase three (non-aggregator, rows in)", start, out->cpu_micros(), data.size() / row_bytes);
+    data = out->same_key_aggregator_matrix();
+  }
+  ExecutionPhaseThreeAtAggregatorRequest three;
+  three.set_same_key_aggregator_matrix(data);
+  three.set_secret_key(duchies[2].secret().ToBytes());
+  *three.mutable_flag_count_noise() = flag_noise;
+  three.set_parallelism(threads);
+  start = Clock::now();
+  auto frequency = CompleteExecutionPhaseThreeAtAggregator(three);
+  report("phase three (aggregator, rows in)", start, frequency->cpu_micros(), data.size() / row_bytes);
+  std::printf("  reach %.0f +- %.0f (truth %lld); total duchy cpu %.1f s\n", reach->reach(),
+              reach->reach_std_error(), static_cast<long long>(registers / 3 * 3), total_cpu / 1e6);
+}
+
 }  // namespace halo::protocol::llv2
 
 namespace {
@@ -240,6 +373,9 @@ int main(int argc, char** argv) {
                 response->cpu_micros() / 1e6);
   });
   halo::protocol::llv2::PrintReachOnlyFloors();
+  if (const char* full = std::getenv("HALO_BENCH_FULL_LLV2_REGISTERS"); full != nullptr) {
+    halo::protocol::llv2::PrintFullLlv2Run(std::atoll(full), 2);
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
