@@ -478,7 +478,10 @@ absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoA
                                                       .noise_variance = setup.bounds.global_reach_variance,
                                                       .sampling_width = request.vid_sampling_width()}));
 
-  // The same-key-aggregator matrix: E(r_v (count - v U)), v = 1 .. max - 1.
+  // The same-key-aggregator matrix: E(r_v (count - v U)), v = 1 .. max - 1,
+  // with the points v U computed once.
+  std::vector<EcPoint> multiples_of_unit;
+  for (int v = 1; v < max_frequency; ++v) multiples_of_unit.push_back(CountUnit().Mul(crypto::Scalar::FromUint64(v)));
   const size_t row_bytes = (max_frequency - 1) * kBytesPerCiphertext;
   std::string matrix(clean.size() * row_bytes, '\0');
   ParallelFor(clean.size(), threads, [&](size_t begin, size_t end) {
@@ -486,9 +489,8 @@ absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoA
     for (size_t j = begin; j < end; ++j) {
       row.clear();
       const ElGamalCiphertext& count = *counts[clean[j]];
-      for (int v = 1; v < max_frequency; ++v) {
-        row.push_back(crypto::Blind(SubtractPlaintext(count, CountUnit().Mul(crypto::Scalar::FromUint64(v))),
-                                    crypto::Scalar::Random()));
+      for (const EcPoint& v_unit : multiples_of_unit) {
+        row.push_back(crypto::Blind(SubtractPlaintext(count, v_unit), crypto::Scalar::Random()));
       }
       const std::string bytes = EncodeRecord(row);
       std::copy(bytes.begin(), bytes.end(), matrix.begin() + j * row_bytes);
