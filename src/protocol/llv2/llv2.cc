@@ -20,6 +20,7 @@ namespace {
 using crypto::EcPoint;
 using crypto::ElGamalCiphertext;
 using internal::CheckWholeRecords;
+using internal::kBytesPerCiphertext;
 using internal::DecodePublicKey;
 using internal::DecodeSecretKey;
 using internal::EncodeRecord;
@@ -280,43 +281,57 @@ absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneA
   RETURN_IF_ERROR(CheckWholeRecords(request.registers(), kBytesPerFullRegister, "registers"));
   const size_t n = request.registers().size() / kBytesPerFullRegister;
 
-  // Decode every register, decrypting its index to the blinded point.
-  std::vector<std::string> blinded(n);
-  std::vector<std::optional<ElGamalCiphertext>> keys(n), counts(n);
+  // Decrypt every index to its blinded point, compressed, into one buffer.
+  // Keys and counts stay as bytes until their group is aggregated, so the
+  // stage holds the input, 33 bytes a register and its output.
   std::vector<uint32_t> identity(n);
   for (size_t i = 0; i < n; ++i) identity[i] = static_cast<uint32_t>(i);
-  std::string no_output;
-  RETURN_IF_ERROR(TransformRecords(request.registers(), kCiphertextsPerRegister, "registers", identity, no_output,
-                                   0, threads, [&](size_t i, absl::Span<const ElGamalCiphertext> r) {
-                                     blinded[i] = key.Decrypt(r[0]).Encode();
-                                     keys[i].emplace(r[1]);
-                                     counts[i].emplace(r[2]);
-                                     return std::string();
+  std::string blinded(n * crypto::kCompressedPointBytes, '\0');
+  RETURN_IF_ERROR(TransformRecords(request.registers(), kCiphertextsPerRegister, "registers", identity, blinded,
+                                   crypto::kCompressedPointBytes, threads,
+                                   [&](size_t, absl::Span<const ElGamalCiphertext> r) {
+                                     return key.Decrypt(r[0]).Encode();
                                    }));
+  auto blinded_index = [&](uint32_t i) {
+    return absl::string_view(blinded).substr(i * crypto::kCompressedPointBytes, crypto::kCompressedPointBytes);
+  };
 
   // Group by blinded index.
   std::vector<uint32_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return blinded[a] < blinded[b]; });
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return blinded_index(a) < blinded_index(b); });
   std::vector<std::pair<size_t, size_t>> groups;  // [begin, end) in `order`
   for (size_t begin = 0; begin < n;) {
     size_t end = begin + 1;
-    while (end < n && blinded[order[end]] == blinded[order[begin]]) ++end;
+    while (end < n && blinded_index(order[end]) == blinded_index(order[begin])) ++end;
     if (end - begin <= static_cast<size_t>(request.total_sketches_count())) groups.emplace_back(begin, end);
     begin = end;
   }
+  // Records were all checked above, so these decodes cannot fail.
+  auto ciphertext_of = [&](uint32_t record, int which) {
+    return *ElGamalCiphertext::Decode(absl::string_view(request.registers())
+                                          .substr(record * kBytesPerFullRegister + which * kBytesPerCiphertext,
+                                                  kBytesPerCiphertext));
+  };
 
   const ElGamalCiphertext destroyed = combined.Encrypt(DestroyedKey());
   const ElGamalCiphertext blinded_histogram = combined.Encrypt(BlindedHistogramKey());
   std::string tuples(groups.size() * kBytesPerFlagCountTuple, '\0');
   ParallelFor(groups.size(), threads, [&](size_t begin, size_t end) {
+    std::vector<ElGamalCiphertext> keys, counts;
     std::vector<const ElGamalCiphertext*> group_keys, group_counts;
     for (size_t g = begin; g < end; ++g) {
+      keys.clear();
+      counts.clear();
+      for (size_t j = groups[g].first; j < groups[g].second; ++j) {
+        keys.push_back(ciphertext_of(order[j], 1));
+        counts.push_back(ciphertext_of(order[j], 2));
+      }
       group_keys.clear();
       group_counts.clear();
-      for (size_t j = groups[g].first; j < groups[g].second; ++j) {
-        group_keys.push_back(&*keys[order[j]]);
-        group_counts.push_back(&*counts[order[j]]);
+      for (size_t j = 0; j < keys.size(); ++j) {
+        group_keys.push_back(&keys[j]);
+        group_counts.push_back(&counts[j]);
       }
       const std::string tuple = FlagCountTuple(group_keys, group_counts, combined, destroyed, blinded_histogram);
       std::copy(tuple.begin(), tuple.end(), tuples.begin() + g * kBytesPerFlagCountTuple);
@@ -329,8 +344,6 @@ absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneA
 }
 
 namespace {
-
-constexpr size_t kBytesPerCiphertext = internal::kBytesPerCiphertext;
 
 struct FlagCountNoisePlan {
   FlagCountNoiseBounds bounds;
@@ -449,7 +462,6 @@ absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoA
   // clean ones.
   enum class Kind : uint8_t { kBlindedHistogram, kClean, kOther };
   std::vector<Kind> kinds(n);
-  std::vector<std::optional<ElGamalCiphertext>> counts(n);
   std::vector<uint32_t> identity(n);
   for (size_t i = 0; i < n; ++i) identity[i] = static_cast<uint32_t>(i);
   std::string no_output;
@@ -460,7 +472,6 @@ absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoA
                                      const bool c = key.Decrypt(t[2]).IsIdentity();
                                      kinds[i] = a && c ? Kind::kBlindedHistogram
                                                        : (a && !b && !c ? Kind::kClean : Kind::kOther);
-                                     if (kinds[i] == Kind::kClean) counts[i].emplace(t[3]);
                                      return std::string();
                                    }));
   int64_t blinded_histogram = 0;
@@ -488,7 +499,11 @@ absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoA
     std::vector<ElGamalCiphertext> row;
     for (size_t j = begin; j < end; ++j) {
       row.clear();
-      const ElGamalCiphertext& count = *counts[clean[j]];
+      // Checked above; the count is the tuple's fourth ciphertext.
+      const ElGamalCiphertext count = *ElGamalCiphertext::Decode(absl::string_view(request.flag_count_tuples())
+                                                                     .substr(clean[j] * kBytesPerFlagCountTuple +
+                                                                                 3 * kBytesPerCiphertext,
+                                                                             kBytesPerCiphertext));
       for (const EcPoint& v_unit : multiples_of_unit) {
         row.push_back(crypto::Blind(SubtractPlaintext(count, v_unit), crypto::Scalar::Random()));
       }
