@@ -219,6 +219,7 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
   std::vector<std::string> setup(3);
   for (int d = 0; d < 3; ++d) {
     SetupPhaseRequest r;
+    r.set_stage(SETUP_PHASE);
     r.set_combined_public_key(combined.Encode());
     *r.mutable_noise() = register_noise;
     r.set_parallelism(threads);
@@ -234,6 +235,7 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
   std::string data = setup[2];
   for (int d = 0; d < 2; ++d) {
     ExecutionPhaseOneRequest r;
+    r.set_stage(EXECUTION_PHASE_ONE);
     r.set_registers(data);
     r.set_secret_key(duchies[d].secret().ToBytes());
     r.set_combined_public_key(combined.Encode());
@@ -244,6 +246,7 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
     data = out->registers();
   }
   ExecutionPhaseOneAtAggregatorRequest one;
+  one.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
   one.set_registers(data);
   one.set_secret_key(duchies[2].secret().ToBytes());
   one.set_combined_public_key(combined.Encode());
@@ -255,6 +258,7 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
   data = tuples->flag_count_tuples();
   for (int d = 0; d < 2; ++d) {
     ExecutionPhaseTwoRequest r;
+    r.set_stage(EXECUTION_PHASE_TWO);
     r.set_flag_count_tuples(data);
     r.set_secret_key(duchies[d].secret().ToBytes());
     r.set_combined_public_key(combined.Encode());
@@ -268,6 +272,7 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
     data = out->flag_count_tuples();
   }
   ExecutionPhaseTwoAtAggregatorRequest two;
+  two.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
   two.set_flag_count_tuples(data);
   two.set_secret_key(duchies[2].secret().ToBytes());
   two.set_decay_rate(params.decay_rate);
@@ -283,6 +288,7 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
   const size_t row_bytes = 9 * 130;
   for (int d = 0; d < 2; ++d) {
     ExecutionPhaseThreeRequest r;
+    r.set_stage(EXECUTION_PHASE_THREE);
     r.set_same_key_aggregator_matrix(data);
     r.set_secret_key(duchies[d].secret().ToBytes());
     r.set_maximum_frequency(10);
@@ -293,6 +299,7 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
     data = out->same_key_aggregator_matrix();
   }
   ExecutionPhaseThreeAtAggregatorRequest three;
+  three.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
   three.set_same_key_aggregator_matrix(data);
   three.set_secret_key(duchies[2].secret().ToBytes());
   *three.mutable_flag_count_noise() = flag_noise;

@@ -53,6 +53,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
   std::vector<std::string> setup(k);
   for (int d = 0; d < k; ++d) {
     SetupPhaseRequest request;
+    request.set_stage(SETUP_PHASE);
     request.set_combined_public_key(combined);
     *request.mutable_noise() = register_noise;
     request.set_parallelism(2);
@@ -68,6 +69,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
   std::string data = setup[k - 1];
   for (int d = 0; d < k - 1; ++d) {
     ExecutionPhaseOneRequest request;
+    request.set_stage(EXECUTION_PHASE_ONE);
     request.set_registers(data);
     request.set_secret_key(duchies[d].secret().ToBytes());
     request.set_combined_public_key(combined);
@@ -77,6 +79,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
     data = response->registers();
   }
   ExecutionPhaseOneAtAggregatorRequest one;
+  one.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
   one.set_registers(data);
   one.set_secret_key(duchies[k - 1].secret().ToBytes());
   one.set_combined_public_key(combined);
@@ -89,6 +92,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
   for (int d = 0; d < k - 1; ++d) {
     std::vector<ElGamalPublicKey> later(keys.begin() + d + 1, keys.end());
     ExecutionPhaseTwoRequest request;
+    request.set_stage(EXECUTION_PHASE_TWO);
     request.set_flag_count_tuples(data);
     request.set_secret_key(duchies[d].secret().ToBytes());
     request.set_combined_public_key(combined);
@@ -100,6 +104,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
     data = response->flag_count_tuples();
   }
   ExecutionPhaseTwoAtAggregatorRequest two;
+  two.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
   two.set_flag_count_tuples(data);
   two.set_secret_key(duchies[k - 1].secret().ToBytes());
   two.set_decay_rate(params.decay_rate);
@@ -116,6 +121,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
   data = result.reach.same_key_aggregator_matrix();
   for (int d = 0; d < k - 1; ++d) {
     ExecutionPhaseThreeRequest request;
+    request.set_stage(EXECUTION_PHASE_THREE);
     request.set_same_key_aggregator_matrix(data);
     request.set_secret_key(duchies[d].secret().ToBytes());
     request.set_maximum_frequency(kMaxFrequency);
@@ -125,6 +131,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
     data = response->same_key_aggregator_matrix();
   }
   ExecutionPhaseThreeAtAggregatorRequest three;
+  three.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
   three.set_same_key_aggregator_matrix(data);
   three.set_secret_key(duchies[k - 1].secret().ToBytes());
   *three.mutable_flag_count_noise() = flag_count_noise;

@@ -116,6 +116,7 @@ TEST_CASE("Execution phase one keeps registers whole and groups them by blinded 
     std::string registers = vector;
     for (int d = 0; d < k - 1; ++d) {
       ExecutionPhaseOneRequest request;
+      request.set_stage(EXECUTION_PHASE_ONE);
       request.set_registers(registers);
       request.set_secret_key(duchies[d].secret().ToBytes());
       request.set_combined_public_key(combined.Encode());
@@ -152,6 +153,7 @@ std::string PhaseOne(const std::vector<ElGamalKeyPair>& duchies, std::string reg
   const auto combined = Combined(duchies);
   for (size_t d = 0; d + 1 < duchies.size(); ++d) {
     ExecutionPhaseOneRequest request;
+    request.set_stage(EXECUTION_PHASE_ONE);
     request.set_registers(registers);
     request.set_secret_key(duchies[d].secret().ToBytes());
     request.set_combined_public_key(combined.Encode());
@@ -159,6 +161,7 @@ std::string PhaseOne(const std::vector<ElGamalKeyPair>& duchies, std::string reg
     registers = CompleteExecutionPhaseOne(request)->registers();
   }
   ExecutionPhaseOneAtAggregatorRequest request;
+  request.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
   request.set_registers(registers);
   request.set_secret_key(duchies.back().secret().ToBytes());
   request.set_combined_public_key(combined.Encode());
@@ -249,6 +252,7 @@ TEST_CASE("Blinded-histogram noise registers are marked by flag_c") {
 TEST_CASE("Phase one at the aggregator refuses bad input") {
   const auto duchies = Duchies(3);
   ExecutionPhaseOneAtAggregatorRequest request;
+  request.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
   request.set_registers(std::string(390, '\0'));
   request.set_secret_key(duchies[2].secret().ToBytes());
   request.set_combined_public_key(Combined(duchies).Encode());
@@ -289,6 +293,7 @@ TEST_CASE("Setup passes registers through, shuffled, and adds each kind of noise
   }
   for (NoiseMechanism mechanism : {NONE, DISCRETE_GAUSSIAN, GEOMETRIC}) {
     SetupPhaseRequest request;
+    request.set_stage(SETUP_PHASE);
     request.set_combined_public_key(combined.Encode());
     request.add_register_vectors(input);
     *request.mutable_noise() = SetupNoiseParameters(mechanism);
@@ -346,6 +351,7 @@ TEST_CASE("Setup passes registers through, shuffled, and adds each kind of noise
 TEST_CASE("Setup refuses bad parameters and bad registers, naming them") {
   const auto duchies = Duchies(3);
   SetupPhaseRequest request;
+  request.set_stage(SETUP_PHASE);
   request.set_combined_public_key(Combined(duchies).Encode());
   *request.mutable_noise() = SetupNoiseParameters(DISCRETE_GAUSSIAN);
   auto error_of = [](const SetupPhaseRequest& r) {
@@ -386,6 +392,7 @@ TEST_CASE("Execution phase one refuses bad input, naming it") {
   sketch::LiquidLegionsSketch sketch(params);
   sketch.AddEvents({{1, 1}, {2, 1}});
   ExecutionPhaseOneRequest good;
+  good.set_stage(EXECUTION_PHASE_ONE);
   good.set_registers(*EncryptSketch(sketch, combined, 1));
   good.set_secret_key(duchies[0].secret().ToBytes());
   good.set_combined_public_key(combined.Encode());
@@ -437,6 +444,7 @@ TEST_CASE("Phases two and three refuse bad input, naming it") {
     return t;
   }();
   ExecutionPhaseTwoRequest two;
+  two.set_stage(EXECUTION_PHASE_TWO);
   two.set_flag_count_tuples(tuple + tuple);
   two.set_secret_key(duchies[0].secret().ToBytes());
   two.set_combined_public_key(combined.Encode());
@@ -468,6 +476,7 @@ TEST_CASE("Phases two and three refuse bad input, naming it") {
   CHECK_THAT(two_error(r), Catch::Contains("noise.frequency"));
 
   ExecutionPhaseTwoAtAggregatorRequest aggregate;
+  aggregate.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
   aggregate.set_flag_count_tuples(tuple);
   aggregate.set_secret_key(duchies[2].secret().ToBytes());
   aggregate.set_decay_rate(12);
@@ -483,6 +492,7 @@ TEST_CASE("Phases two and three refuse bad input, naming it") {
              Catch::Contains("sampling width"));
 
   ExecutionPhaseThreeRequest three;
+  three.set_stage(EXECUTION_PHASE_THREE);
   three.set_same_key_aggregator_matrix(tuple.substr(0, 3 * 130));
   three.set_secret_key(duchies[0].secret().ToBytes());
   three.set_maximum_frequency(4);
@@ -494,11 +504,40 @@ TEST_CASE("Phases two and three refuse bad input, naming it") {
   CHECK_THAT(std::string(CompleteExecutionPhaseThree(three).status().message()), Catch::Contains("maximum_frequency"));
 
   ExecutionPhaseThreeAtAggregatorRequest last;
+  last.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
   last.set_same_key_aggregator_matrix("x");
   last.set_secret_key(duchies[2].secret().ToBytes());
   *last.mutable_flag_count_noise() = FlagNoise(NONE);
   CHECK_THAT(std::string(CompleteExecutionPhaseThreeAtAggregator(last).status().message()),
              Catch::Contains("not a whole number"));
+}
+
+}  // namespace
+}  // namespace halo::protocol::llv2
+
+namespace halo::protocol::llv2 {
+namespace {
+
+TEST_CASE("Each LLv2 stage refuses a request meant for another stage") {
+  const auto duchies = Duchies(3);
+  ExecutionPhaseTwoRequest two;
+  two.set_stage(EXECUTION_PHASE_TWO);
+  two.set_secret_key(duchies[0].secret().ToBytes());
+  two.set_combined_public_key(Combined(duchies).Encode());
+  // The mill hands phase two's bytes to phase one by mistake.
+  ExecutionPhaseOneRequest one;
+  REQUIRE(one.ParseFromString(two.SerializeAsString()));
+  auto refused = CompleteExecutionPhaseOne(one);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.status().message()),
+             Catch::Contains("request is for stage EXECUTION_PHASE_TWO, not EXECUTION_PHASE_ONE"));
+  ExecutionPhaseThreeRequest three;
+  REQUIRE(three.ParseFromString(two.SerializeAsString()));
+  CHECK_THAT(std::string(CompleteExecutionPhaseThree(three).status().message()),
+             Catch::Contains("not EXECUTION_PHASE_THREE"));
+  SetupPhaseRequest setup;
+  CHECK_THAT(std::string(CompleteSetupPhase(setup).status().message()),
+             Catch::Contains("STAGE_UNSPECIFIED, not SETUP_PHASE"));
 }
 
 }  // namespace

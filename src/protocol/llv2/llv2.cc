@@ -19,6 +19,7 @@ namespace {
 
 using crypto::EcPoint;
 using crypto::ElGamalCiphertext;
+using internal::CheckStage;
 using internal::CheckWholeRecords;
 using internal::kBytesPerCiphertext;
 using internal::DecodePublicKey;
@@ -149,6 +150,7 @@ absl::StatusOr<SetupNoiseBounds> SetupNoise(const RegisterNoiseParameters& noise
 
 absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& request) {
   const CpuTimer cpu;
+  RETURN_IF_ERROR(CheckStage(request.stage(), SETUP_PHASE));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
                    DecodePublicKey(request.combined_public_key(), "combined_public_key"));
@@ -217,6 +219,7 @@ absl::StatusOr<InitializationPhaseResponse> CompleteInitializationPhase(const In
 
 absl::StatusOr<ExecutionPhaseOneResponse> CompleteExecutionPhaseOne(const ExecutionPhaseOneRequest& request) {
   const CpuTimer cpu;
+  RETURN_IF_ERROR(CheckStage(request.stage(), EXECUTION_PHASE_ONE));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
@@ -270,6 +273,7 @@ std::string FlagCountTuple(absl::Span<const ElGamalCiphertext* const> keys,
 absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneAtAggregator(
     const ExecutionPhaseOneAtAggregatorRequest& request) {
   const CpuTimer cpu;
+  RETURN_IF_ERROR(CheckStage(request.stage(), EXECUTION_PHASE_ONE_AT_AGGREGATOR));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
@@ -394,6 +398,7 @@ absl::StatusOr<FlagCountNoiseBounds> FlagCountNoise(const FlagCountNoiseParamete
 
 absl::StatusOr<ExecutionPhaseTwoResponse> CompleteExecutionPhaseTwo(const ExecutionPhaseTwoRequest& request) {
   const CpuTimer cpu;
+  RETURN_IF_ERROR(CheckStage(request.stage(), EXECUTION_PHASE_TWO));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
@@ -448,6 +453,7 @@ absl::StatusOr<ExecutionPhaseTwoResponse> CompleteExecutionPhaseTwo(const Execut
 absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoAtAggregator(
     const ExecutionPhaseTwoAtAggregatorRequest& request) {
   const CpuTimer cpu;
+  RETURN_IF_ERROR(CheckStage(request.stage(), EXECUTION_PHASE_TWO_AT_AGGREGATOR));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   ASSIGN_OR_RETURN(sketch::LiquidLegionsParams params,
@@ -522,6 +528,7 @@ absl::StatusOr<ExecutionPhaseTwoAtAggregatorResponse> CompleteExecutionPhaseTwoA
 
 absl::StatusOr<ExecutionPhaseThreeResponse> CompleteExecutionPhaseThree(const ExecutionPhaseThreeRequest& request) {
   const CpuTimer cpu;
+  RETURN_IF_ERROR(CheckStage(request.stage(), EXECUTION_PHASE_THREE));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   if (request.maximum_frequency() < 2) {
@@ -550,6 +557,7 @@ absl::StatusOr<ExecutionPhaseThreeResponse> CompleteExecutionPhaseThree(const Ex
 absl::StatusOr<ExecutionPhaseThreeAtAggregatorResponse> CompleteExecutionPhaseThreeAtAggregator(
     const ExecutionPhaseThreeAtAggregatorRequest& request) {
   const CpuTimer cpu;
+  RETURN_IF_ERROR(CheckStage(request.stage(), EXECUTION_PHASE_THREE_AT_AGGREGATOR));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
   ASSIGN_OR_RETURN(FlagCountNoisePlan plan, PlanFlagCountNoise(request.flag_count_noise()));

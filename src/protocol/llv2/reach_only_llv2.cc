@@ -19,6 +19,7 @@
 namespace halo::protocol::llv2 {
 namespace {
 
+using internal::CheckStage;
 using internal::CheckWholeRecords;
 using internal::DecodePublicKey;
 using internal::DecodeSecretKey;
@@ -60,11 +61,6 @@ absl::StatusOr<ReachNoisePlan> PlanReachNoise(const ReachNoiseParameters& p) {
   return plan;
 }
 
-absl::Status CheckStage(Stage actual, Stage expected) {
-  if (actual == expected) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("request is for stage ", Stage_Name(actual), ", not ", Stage_Name(expected)));
-}
 
 
 }  // namespace

@@ -10,6 +10,12 @@
 
 namespace halo::protocol::llv2::internal {
 
+absl::Status CheckStage(Stage actual, Stage expected) {
+  if (actual == expected) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("request is for stage ", Stage_Name(actual), ", not ", Stage_Name(expected)));
+}
+
 absl::Status CheckWholeRecords(absl::string_view bytes, size_t record_bytes, absl::string_view what) {
   if (bytes.size() % record_bytes != 0) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is ", bytes.size(), " bytes, not a whole number of ",

@@ -15,10 +15,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "halo/crypto/elgamal.h"
+#include "halo/protocol/reach_only_llv2.pb.h"
 
 namespace halo::protocol::llv2::internal {
 
 inline constexpr size_t kBytesPerCiphertext = 2 * crypto::kUncompressedPointBytes;
+
+// Refuses a request meant for another stage, naming both.
+absl::Status CheckStage(Stage actual, Stage expected);
 
 // Refuses a vector that is not a whole number of `record_bytes` records.
 absl::Status CheckWholeRecords(absl::string_view bytes, size_t record_bytes, absl::string_view what);
