@@ -247,17 +247,16 @@ namespace {
 ElGamalCiphertext NegateCiphertext(const ElGamalCiphertext& c) { return {c.u.Negate(), c.e.Negate()}; }
 
 // Same-key aggregation of one group of registers (see the header).
-std::string FlagCountTuple(absl::Span<const ElGamalCiphertext* const> keys,
-                           absl::Span<const ElGamalCiphertext* const> counts,
+std::string FlagCountTuple(absl::Span<const ElGamalCiphertext> keys, absl::Span<const ElGamalCiphertext> counts,
                            const crypto::ElGamalPublicKey& combined, const ElGamalCiphertext& destroyed,
                            const ElGamalCiphertext& blinded_histogram) {
-  const ElGamalCiphertext minus_k0 = NegateCiphertext(*keys[0]);
+  const ElGamalCiphertext minus_k0 = NegateCiphertext(keys[0]);
   ElGamalCiphertext flag_a = combined.Encrypt(EcPoint::Identity());
-  ElGamalCiphertext total = *counts[0];
+  ElGamalCiphertext total = counts[0];
   for (size_t i = 1; i < keys.size(); ++i) {
-    flag_a = crypto::AddCiphertexts(flag_a, crypto::Blind(crypto::AddCiphertexts(*keys[i], minus_k0),
+    flag_a = crypto::AddCiphertexts(flag_a, crypto::Blind(crypto::AddCiphertexts(keys[i], minus_k0),
                                                           crypto::Scalar::Random()));
-    total = crypto::AddCiphertexts(total, *counts[i]);
+    total = crypto::AddCiphertexts(total, counts[i]);
   }
   const ElGamalCiphertext count = crypto::AddCiphertexts(total, crypto::Blind(flag_a, crypto::Scalar::Random()));
   const ElGamalCiphertext a_minus_k0 = crypto::AddCiphertexts(flag_a, minus_k0);
@@ -323,7 +322,6 @@ absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneA
   std::string tuples(groups.size() * kBytesPerFlagCountTuple, '\0');
   ParallelFor(groups.size(), threads, [&](size_t begin, size_t end) {
     std::vector<ElGamalCiphertext> keys, counts;
-    std::vector<const ElGamalCiphertext*> group_keys, group_counts;
     for (size_t g = begin; g < end; ++g) {
       keys.clear();
       counts.clear();
@@ -331,13 +329,7 @@ absl::StatusOr<ExecutionPhaseOneAtAggregatorResponse> CompleteExecutionPhaseOneA
         keys.push_back(ciphertext_of(order[j], 1));
         counts.push_back(ciphertext_of(order[j], 2));
       }
-      group_keys.clear();
-      group_counts.clear();
-      for (size_t j = 0; j < keys.size(); ++j) {
-        group_keys.push_back(&keys[j]);
-        group_counts.push_back(&counts[j]);
-      }
-      const std::string tuple = FlagCountTuple(group_keys, group_counts, combined, destroyed, blinded_histogram);
+      const std::string tuple = FlagCountTuple(keys, counts, combined, destroyed, blinded_histogram);
       std::copy(tuple.begin(), tuple.end(), tuples.begin() + g * kBytesPerFlagCountTuple);
     }
   });
