@@ -96,29 +96,50 @@ absl::StatusOr<FrequencyDistribution> LiquidLegionsFrequency(
   if (max_frequency < 1) {
     return absl::InvalidArgumentError(absl::StrCat("max frequency must be >= 1, got ", max_frequency));
   }
-  std::vector<double> counts(max_frequency, 0);
-  uint64_t sampled = 0, destroyed = 0;
+  std::vector<int64_t> histogram(max_frequency, 0);
+  uint64_t destroyed = 0;
   for (const sketch::Register& r : registers) {
     if (r.destroyed) ++destroyed;
     if (r.destroyed || r.count == 0) continue;
-    ++counts[std::min<uint64_t>(r.count, max_frequency) - 1];
-    ++sampled;
+    ++histogram[std::min<uint64_t>(r.count, max_frequency) - 1];
+  }
+  return FrequencyFromRegisterHistogram(histogram, 0, reach, destroyed);
+}
+
+absl::StatusOr<FrequencyDistribution> FrequencyFromRegisterHistogram(absl::Span<const int64_t> histogram,
+                                                                     double bucket_noise_variance,
+                                                                     const Estimate& reach,
+                                                                     uint64_t destroyed_registers) {
+  if (histogram.empty()) return absl::InvalidArgumentError("max frequency must be >= 1, got 0");
+  if (!(bucket_noise_variance >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("bucket noise variance must be >= 0, got ", bucket_noise_variance));
+  }
+  const int buckets = static_cast<int>(histogram.size());
+  std::vector<double> counts(buckets);
+  double sampled = 0;
+  for (int k = 0; k < buckets; ++k) {
+    counts[k] = static_cast<double>(std::max<int64_t>(histogram[k], 0));
+    sampled += counts[k];
   }
   if (sampled == 0) {
     return absl::FailedPreconditionError("no non-destroyed register to read frequencies from");
   }
   FrequencyDistribution out;
-  out.sampled_registers = sampled;
+  out.sampled_registers = static_cast<uint64_t>(sampled);
   // The sampled registers are drawn without replacement from the reached
   // people, so a sketch that sees most of its audience pins the shares down.
   // The audience is at least the sampled people plus two for each destroyed
   // register, which bounds it even when noise pulls the reach estimate low.
-  const double audience = std::max(reach.value, static_cast<double>(sampled + 2 * destroyed));
-  const double population_correction = 1 - static_cast<double>(sampled) / audience;
-  for (int k = 0; k < max_frequency; ++k) {
+  const double audience = std::max(reach.value, sampled + 2.0 * static_cast<double>(destroyed_registers));
+  const double population_correction = std::max(0.0, 1 - sampled / audience);
+  const double r_variance = reach.std_error * reach.std_error;
+  for (int k = 0; k < buckets; ++k) {
     const double p = counts[k] / sampled;
-    const double p_variance = p * (1 - p) / sampled * population_correction;
-    const double r_variance = reach.std_error * reach.std_error;
+    // p = c_k / sum c: noise v in every bucket moves it by
+    // v ((1 - p)^2 + (K - 1) p^2) / N^2.
+    const double noise_variance =
+        bucket_noise_variance * ((1 - p) * (1 - p) + (buckets - 1) * p * p) / (sampled * sampled);
+    const double p_variance = p * (1 - p) / sampled * population_correction + noise_variance;
     out.relative.push_back({p, std::sqrt(p_variance)});
     out.reach.push_back({p * reach.value,
                          std::sqrt(p * p * r_variance + reach.value * reach.value * p_variance +

@@ -147,6 +147,7 @@ struct Campaign {
   sketch::LiquidLegionsSketch union_sketch;
   std::vector<std::string> edp_vectors;
   uint64_t truth;
+  std::vector<uint64_t> truth_frequency;
 };
 
 Campaign MakeCampaign(int edps, uint64_t reach, uint64_t size, const std::vector<ElGamalKeyPair>& duchies,
@@ -156,7 +157,7 @@ Campaign MakeCampaign(int edps, uint64_t reach, uint64_t size, const std::vector
   std::vector<ElGamalPublicKey> keys;
   for (const auto& d : duchies) keys.push_back(d.public_key());
   const auto combined = *ElGamalPublicKey::Combine(keys);
-  Campaign c{params, sketch::LiquidLegionsSketch(params), {}, audience.union_reach};
+  Campaign c{params, sketch::LiquidLegionsSketch(params), {}, audience.union_reach, audience.union_frequency};
   for (const auto& events : audience.events_by_edp) {
     sketch::LiquidLegionsSketch sketch(params);
     sketch.AddEvents(events);
@@ -196,7 +197,7 @@ TEST_CASE("Without noise, LLv2 gives exactly the plaintext union sketch's reach 
   }
 }
 
-TEST_CASE("With noise, LLv2 reach lies within 3 standard errors and the histogram within its noise") {
+TEST_CASE("With noise, LLv2 reach and relative frequencies lie within 3 standard errors of the truth") {
   crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'F'));
   for (NoiseMechanism mechanism : {GEOMETRIC, DISCRETE_GAUSSIAN}) {
     const auto duchies = Duchies(3);
@@ -214,6 +215,18 @@ TEST_CASE("With noise, LLv2 reach lies within 3 standard errors and the histogra
     for (int f = 0; f < kMaxFrequency; ++f) {
       INFO("bucket " << f + 1 << ": " << result.frequency.frequency_histogram(f) << " vs " << histogram[f]);
       CHECK(std::abs(result.frequency.frequency_histogram(f) - histogram[f]) <= 5 * sd);
+    }
+    const std::vector<int64_t> noisy(result.frequency.frequency_histogram().begin(),
+                                     result.frequency.frequency_histogram().end());
+    const auto distribution = stats::FrequencyFromRegisterHistogram(
+        noisy, result.frequency.bucket_noise_variance(), {result.reach.reach(), result.reach.reach_std_error()});
+    REQUIRE(distribution.ok());
+    for (int f = 0; f < kMaxFrequency; ++f) {
+      const double truth = static_cast<double>(c.truth_frequency[f]) / c.truth;
+      INFO("frequency " << f + 1 << ": " << distribution->relative[f].value << " +- "
+                        << distribution->relative[f].std_error << ", truth " << truth);
+      CHECK(distribution->relative[f].Covers(truth, 3));
+      CHECK(distribution->reach[f].Covers(static_cast<double>(c.truth_frequency[f]), 3));
     }
   }
 }

@@ -1,7 +1,9 @@
 #include "halo/stats/liquid_legions_estimator.h"
 
 #include <catch2/catch.hpp>
+
 #include <cmath>
+#include <random>
 
 namespace halo::stats {
 namespace {
@@ -83,6 +85,44 @@ TEST_CASE("Frequency comes from non-destroyed registers, capped at max frequency
   CHECK(exact->relative[0].std_error == 0);
   CHECK_FALSE(LiquidLegionsFrequency(registers, 0, {1000, 10}).ok());
   CHECK_FALSE(LiquidLegionsFrequency({{4, true, 0, 0}}, 3, {1000, 10}).ok());
+}
+
+TEST_CASE("Noise added to the register histogram widens each share by the delta method") {
+  // The whole audience sampled (no sampling error), so the spread of the
+  // shares over many noise draws is the noise's alone.
+  const std::vector<int64_t> truth = {5000, 2500, 1500, 1000};
+  const double variance = 400;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0, std::sqrt(variance));
+  std::vector<double> z_squared(truth.size(), 0);
+  constexpr int kDraws = 4000;
+  for (int draw = 0; draw < kDraws; ++draw) {
+    std::vector<int64_t> noisy;
+    for (int64_t c : truth) noisy.push_back(c + std::llround(noise(rng)));
+    auto frequency = FrequencyFromRegisterHistogram(noisy, variance, {10000, 0});
+    REQUIRE(frequency.ok());
+    for (size_t k = 0; k < truth.size(); ++k) {
+      const double z = (frequency->relative[k].value - truth[k] / 10000.0) / frequency->relative[k].std_error;
+      z_squared[k] += z * z;
+    }
+  }
+  for (size_t k = 0; k < truth.size(); ++k) {
+    INFO("bucket " << k + 1);
+    CHECK(std::sqrt(z_squared[k] / kDraws) == Approx(1.0).epsilon(0.06));
+  }
+  // Without noise and with the whole audience sampled, the shares are exact.
+  auto exact = FrequencyFromRegisterHistogram(truth, 0, {10000, 0});
+  REQUIRE(exact.ok());
+  CHECK(exact->relative[1].value == Approx(0.25));
+  CHECK(exact->relative[1].std_error == 0);
+  // A noisy negative bucket counts as nothing.
+  auto clamped = FrequencyFromRegisterHistogram({10, -3, 10}, 4, {20, 1});
+  REQUIRE(clamped.ok());
+  CHECK(clamped->relative[1].value == 0);
+  CHECK(clamped->relative[0].value == Approx(0.5));
+  CHECK_FALSE(FrequencyFromRegisterHistogram({}, 0, {10, 1}).ok());
+  CHECK_FALSE(FrequencyFromRegisterHistogram({-1, -2}, 1, {10, 1}).ok());
+  CHECK_FALSE(FrequencyFromRegisterHistogram({1, 2}, -1, {10, 1}).ok());
 }
 
 }  // namespace

@@ -56,6 +56,18 @@ struct FrequencyDistribution {
 absl::StatusOr<FrequencyDistribution> LiquidLegionsFrequency(
     absl::Span<const sketch::Register> registers, int max_frequency, const Estimate& reach);
 
+// The same from a histogram of non-destroyed register counts (histogram[k-1]:
+// registers seen k times, the last bucket "or more") to which the MPC added
+// independent noise of variance `bucket_noise_variance` a bucket, as LLv2's
+// last stage reveals it. Negative noisy buckets count as 0; the noise widens
+// each share's error by the delta method. `destroyed_registers`, if known,
+// bounds the audience as above (0 if not). Refuses an empty histogram, a
+// negative variance, and a histogram whose buckets sum to nothing.
+absl::StatusOr<FrequencyDistribution> FrequencyFromRegisterHistogram(absl::Span<const int64_t> histogram,
+                                                                     double bucket_noise_variance,
+                                                                     const Estimate& reach,
+                                                                     uint64_t destroyed_registers = 0);
+
 }  // namespace halo::stats
 
 #endif  // HALO_STATS_LIQUID_LEGIONS_ESTIMATOR_H_
