@@ -3,8 +3,13 @@
 // ring, the aggregator last.
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <tuple>
+
+#include "absl/container/flat_hash_set.h"
 #include "halo/crypto/seeded_prng.h"
 #include "halo/protocol/llv2.h"
+#include "halo/protocol/reach_only_llv2.h"
 #include "halo/stats/liquid_legions_estimator.h"
 #include "testing/synthetic_audience.h"
 
@@ -15,10 +20,20 @@ using crypto::ElGamalKeyPair;
 using crypto::ElGamalPublicKey;
 
 constexpr int kMaxFrequency = 4;
+constexpr size_t kBytesPerCiphertext = 2 * crypto::kUncompressedPointBytes;
 
 struct Result {
   ExecutionPhaseTwoAtAggregatorResponse reach;
   ExecutionPhaseThreeAtAggregatorResponse frequency;
+  // Every stage's output bytes, in the order the stages ran, by stage name.
+  std::vector<std::pair<std::string, std::string>> outputs;
+  std::string Output(const std::string& stage) const {
+    for (const auto& [name, bytes] : outputs) {
+      if (name == stage) return bytes;
+    }
+    FAIL("no stage " << stage);
+    return {};
+  }
 };
 
 DpParams Dp(double epsilon, double delta) {
@@ -50,6 +65,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
 
   // Setup: EDP i uploads to duchy i mod k; the aggregator also takes the
   // others' setup outputs.
+  Result result;
   std::vector<std::string> setup(k);
   for (int d = 0; d < k; ++d) {
     SetupPhaseRequest request;
@@ -64,6 +80,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
     auto response = CompleteSetupPhase(request);
     REQUIRE(response.ok());
     setup[d] = response->registers();
+    result.outputs.emplace_back("setup " + std::to_string(d), setup[d]);
   }
 
   std::string data = setup[k - 1];
@@ -77,6 +94,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
     auto response = CompleteExecutionPhaseOne(request);
     REQUIRE(response.ok());
     data = response->registers();
+    result.outputs.emplace_back("phase one " + std::to_string(d), data);
   }
   ExecutionPhaseOneAtAggregatorRequest one;
   one.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
@@ -88,6 +106,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
   auto tuples = CompleteExecutionPhaseOneAtAggregator(one);
   REQUIRE(tuples.ok());
   data = tuples->flag_count_tuples();
+  result.outputs.emplace_back("phase one at the aggregator", data);
 
   for (int d = 0; d < k - 1; ++d) {
     std::vector<ElGamalPublicKey> later(keys.begin() + d + 1, keys.end());
@@ -102,6 +121,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
     auto response = CompleteExecutionPhaseTwo(request);
     REQUIRE(response.ok());
     data = response->flag_count_tuples();
+    result.outputs.emplace_back("phase two " + std::to_string(d), data);
   }
   ExecutionPhaseTwoAtAggregatorRequest two;
   two.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
@@ -113,12 +133,12 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
   *two.mutable_register_noise() = register_noise;
   *two.mutable_flag_count_noise() = flag_count_noise;
   two.set_parallelism(2);
-  Result result;
   auto reach = CompleteExecutionPhaseTwoAtAggregator(two);
   REQUIRE(reach.ok());
   result.reach = *reach;
 
   data = result.reach.same_key_aggregator_matrix();
+  result.outputs.emplace_back("phase two at the aggregator", data);
   for (int d = 0; d < k - 1; ++d) {
     ExecutionPhaseThreeRequest request;
     request.set_stage(EXECUTION_PHASE_THREE);
@@ -129,6 +149,7 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
     auto response = CompleteExecutionPhaseThree(request);
     REQUIRE(response.ok());
     data = response->same_key_aggregator_matrix();
+    result.outputs.emplace_back("phase three " + std::to_string(d), data);
   }
   ExecutionPhaseThreeAtAggregatorRequest three;
   three.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
@@ -228,6 +249,89 @@ TEST_CASE("With noise, LLv2 reach and relative frequencies lie within 3 standard
       CHECK(distribution->relative[f].Covers(truth, 3));
       CHECK(distribution->reach[f].Covers(static_cast<double>(c.truth_frequency[f]), 3));
     }
+  }
+}
+
+std::vector<crypto::ElGamalCiphertext> Ciphertexts(const std::string& bytes) {
+  std::vector<crypto::ElGamalCiphertext> out;
+  for (size_t at = 0; at < bytes.size(); at += kBytesPerCiphertext) {
+    out.push_back(*crypto::ElGamalCiphertext::Decode(bytes.substr(at, kBytesPerCiphertext)));
+  }
+  return out;
+}
+
+crypto::EcPoint DecryptAll(const std::vector<ElGamalKeyPair>& duchies, crypto::ElGamalCiphertext c) {
+  for (size_t d = 0; d + 1 < duchies.size(); ++d) c = duchies[d].RemoveLayer(c);
+  return duchies.back().Decrypt(c);
+}
+
+TEST_CASE("No LLv2 stage output holds a plaintext index, key or count, and one layer short hides them") {
+  crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'S'));
+  const auto duchies = Duchies(3);
+  const Campaign c = MakeCampaign(3, 600, 4000, duchies, random);
+  const Result result = RunLlv2(duchies, c.edp_vectors, c.params, DISCRETE_GAUSSIAN);
+  absl::flat_hash_set<std::string> plain;
+  for (const auto& r : c.union_sketch.registers()) {
+    plain.insert(IndexPoint(r.index).Encode());
+    plain.insert(KeyPoint(r.key).Encode());
+  }
+  for (uint64_t count = 1; count <= 64; ++count) plain.insert(CountUnit().Mul(crypto::Scalar::FromUint64(count)).Encode());
+  for (const auto& [stage, bytes] : result.outputs) {
+    INFO(stage);
+    REQUIRE(bytes.size() % kBytesPerCiphertext == 0);
+    size_t leaked = 0;
+    for (const auto& ciphertext : Ciphertexts(bytes)) {
+      leaked += plain.contains(ciphertext.u.Encode()) + plain.contains(ciphertext.e.Encode());
+    }
+    CHECK(leaked == 0);
+  }
+  // The counts leaving the last non-aggregator's phase two are under every
+  // layer: the aggregator's key alone opens none of them, all keys do.
+  const std::string tuples = result.Output("phase two 1");
+  size_t counts = 0, opened_by_aggregator = 0, opened_by_all = 0;
+  for (size_t at = 0; at < tuples.size(); at += kBytesPerFlagCountTuple) {
+    const auto count = *crypto::ElGamalCiphertext::Decode(tuples.substr(at + 3 * kBytesPerCiphertext, kBytesPerCiphertext));
+    ++counts;
+    opened_by_aggregator += plain.contains(duchies[2].Decrypt(count).Encode());
+    opened_by_all += plain.contains(DecryptAll(duchies, count).Encode());
+  }
+  CHECK(opened_by_aggregator == 0);
+  // Every non-destroyed register's group carries its count point.
+  size_t live_registers = 0;
+  for (const auto& r : c.union_sketch.registers()) live_registers += !r.destroyed;
+  CHECK(opened_by_all >= live_registers);
+  CHECK(counts > live_registers);
+}
+
+TEST_CASE("LLv2's shuffles are secret: plaintext order differs from the input and from run to run") {
+  crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'P'));
+  const auto duchies = Duchies(3);
+  const Campaign c = MakeCampaign(3, 600, 4000, duchies, random);
+  const Result a = RunLlv2(duchies, c.edp_vectors, c.params, NONE);
+  const Result b = RunLlv2(duchies, c.edp_vectors, c.params, NONE);
+  // The plaintext (key, count) of each register, or the count of each tuple,
+  // in the order a stage output holds them.
+  auto plaintexts = [&](const std::string& bytes, size_t per_record, std::vector<int> fields) {
+    std::vector<std::string> out;
+    const auto ciphertexts = Ciphertexts(bytes);
+    for (size_t r = 0; r < ciphertexts.size(); r += per_record) {
+      std::string record;
+      for (int f : fields) record += DecryptAll(duchies, ciphertexts[r + f]).Encode();
+      out.push_back(record);
+    }
+    return out;
+  };
+  for (const auto& [input, output, per_record, fields] :
+       {std::tuple<std::string, std::string, size_t, std::vector<int>>{"setup 2", "phase one 0", 3, {1, 2}},
+        {"phase one at the aggregator", "phase two 0", 4, {3}}}) {
+    INFO(output);
+    const auto in = plaintexts(a.Output(input), per_record, fields);
+    const auto out_a = plaintexts(a.Output(output), per_record, fields);
+    const auto out_b = plaintexts(b.Output(output), per_record, fields);
+    REQUIRE(out_a.size() > 100);
+    CHECK(std::multiset<std::string>(in.begin(), in.end()) == std::multiset<std::string>(out_a.begin(), out_a.end()));
+    CHECK(in != out_a);
+    CHECK(out_a != out_b);
   }
 }
 

@@ -101,8 +101,12 @@ absl::StatusOr<SetupNoisePlan> PlanSetupNoise(const RegisterNoiseParameters& p) 
   plan.bounds.publisher_shift = plan.publisher->shift;
   plan.bounds.global_reach_shift = plan.global_reach->shift;
   // Groups of size k at most 2 shift each: sum_k k 2 shift = shift t (t+1).
+  // The publisher-noise and padding registers each share one index, and the
+  // aggregator drops a group only when it has more than t registers; so each
+  // is at least t + 1 (see DrawSetupNoise), which the last term leaves room
+  // for.
   plan.bounds.total_registers = plan.blinded_histogram->shift * t * (t + 1) + 2 * plan.publisher->shift +
-                                2 * plan.global_reach->shift;
+                                2 * plan.global_reach->shift + (t + 1);
   plan.bounds.global_reach_variance = plan.global_reach->total_variance;
   return plan;
 }
@@ -128,6 +132,10 @@ absl::StatusOr<std::vector<NoiseRegister>> DrawSetupNoise(const SetupNoisePlan& 
     }
   }
   ASSIGN_OR_RETURN(int64_t publisher, dp::SampleTruncatedShifted(*plan.publisher->share, plan.publisher->shift, *random));
+  // A draw this low lies ~20 standard deviations below the shift, so raising
+  // it changes the distribution by a negligible amount; a group of t or fewer
+  // would otherwise reach the aggregator as one more active register.
+  publisher = std::max(publisher, total_sketches + 1);
   for (int64_t i = 0; i < publisher; ++i) {
     const EcPoint key = RandomPoint();
     noise.push_back({PublisherNoiseIndex(), key, key});
