@@ -10,6 +10,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
 
 #include "halo/protocol/hmss.h"
 #include "halo/protocol/llv2.h"
@@ -174,10 +178,67 @@ void PrintReachOnlyFloors() {
   std::printf("  execution phase at the aggregator 1 var a register   ratio %.3f\n", aggregation_ratio);
 }
 
-// A whole 3-duchy LLv2 run over `registers` EDP registers (3 EDPs), timing
-// every stage: wall time per 1,000 registers in, and the CPU each reports.
-void PrintFullLlv2Run(int64_t registers, int threads) {
-  using Clock = std::chrono::steady_clock;
+// Per register: decode, re-encode, shuffle; plus the noise and padding
+// registers (3 encryptions each).
+void BM_ReachOnlySetupPhase(benchmark::State& state) {
+  const auto key = crypto::ElGamalKeyPair::Generate();
+  ReachOnlySetupPhaseRequest request;
+  request.set_stage(REACH_ONLY_SETUP_PHASE);
+  request.set_combined_public_key(key.public_key().Encode());
+  request.add_register_vectors(RegisterVector(key.public_key(), state.range(1)));
+  request.mutable_noise()->set_mechanism(DISCRETE_GAUSSIAN);
+  request.mutable_noise()->set_epsilon(1);
+  request.mutable_noise()->set_delta(1e-9);
+  request.mutable_noise()->set_duchy_count(3);
+  request.set_parallelism(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(CompleteReachOnlySetupPhase(request));
+  state.counters["s_per_1M_registers_eq_ms_per_1000"] = benchmark::Counter(
+      state.range(1) / 1e6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ReachOnlySetupPhase)
+    ->ArgsProduct({{1, 2}, {100000, 1000000}})->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// One stage of a whole full-LLv2 run with its request kept, so that it can
+// be run again: on 1 and 2 threads, for its peak memory, and against the EC
+// multiplications it is made of.
+struct CapturedStage {
+  std::string name;
+  size_t records_in = 0;
+  std::function<absl::StatusOr<int64_t>(int threads)> run;  // CPU micros, or why it failed
+  std::function<size_t()> output_bytes;
+  // The stage's EC floor: variable-base and fixed-base multiplications
+  // (counted only when asked; 0 when the stage is not EC-bound).
+  int64_t variable_muls = 0, fixed_muls = 0;
+};
+
+template <typename Request, typename Response>
+CapturedStage Capture(std::string name, size_t records_in, Request request,
+                      absl::StatusOr<Response> (*stage)(const Request&), std::string (*output)(const Response&),
+                      std::string* next) {
+  auto kept = std::make_shared<Request>(std::move(request));
+  auto last = std::make_shared<Response>();
+  CapturedStage captured{std::move(name), records_in, nullptr, nullptr};
+  captured.run = [kept, last, stage](int threads) -> absl::StatusOr<int64_t> {
+    kept->set_parallelism(threads);
+    absl::StatusOr<Response> response = stage(*kept);
+    if (!response.ok()) return response.status();
+    *last = *std::move(response);
+    return last->cpu_micros();
+  };
+  captured.output_bytes = [last, output] { return output(*last).size(); };
+  if (auto status = captured.run(2); !status.ok()) {
+    std::fprintf(stderr, "%s: %s\n", captured.name.c_str(), std::string(status.status().message()).c_str());
+    std::exit(1);
+  }
+  if (next != nullptr) *next = output(*last);
+  return captured;
+}
+
+// A whole 3-duchy run (3 EDPs, `registers` in all, maximum frequency 10),
+// every stage captured. With count_floor, also counts each stage's
+// multiplications, which needs every key and so is for small runs.
+std::vector<CapturedStage> CaptureFullLlv2Run(int64_t registers, NoiseMechanism mechanism, bool count_floor) {
+  constexpr int kMaxFrequency = 10;
   std::vector<crypto::ElGamalKeyPair> duchies;
   std::vector<crypto::ElGamalPublicKey> keys;
   for (int i = 0; i < 3; ++i) {
@@ -192,45 +253,40 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
     std::vector<sketch::VidEvent> events;
     for (int64_t i = 0; i < registers / 3; ++i) events.push_back({static_cast<uint64_t>(e * registers + i), 2});
     sketch.AddEvents(events);
-    edp_vectors.push_back(*EncryptSketch(sketch, combined, threads));
+    edp_vectors.push_back(*EncryptSketch(sketch, combined, 2));
   }
   auto dp = [](DpParams* p) { p->set_epsilon(1); p->set_delta(1e-9); };
   RegisterNoiseParameters register_noise;
-  register_noise.set_mechanism(DISCRETE_GAUSSIAN);
+  register_noise.set_mechanism(mechanism);
   dp(register_noise.mutable_blinded_histogram());
   dp(register_noise.mutable_publisher_noise());
   dp(register_noise.mutable_global_reach());
   register_noise.set_duchy_count(3);
   register_noise.set_total_sketches_count(3);
   FlagCountNoiseParameters flag_noise;
-  flag_noise.set_mechanism(DISCRETE_GAUSSIAN);
+  flag_noise.set_mechanism(mechanism);
   dp(flag_noise.mutable_frequency());
   flag_noise.set_non_aggregator_count(2);
-  flag_noise.set_maximum_frequency(10);
-
-  int64_t total_cpu = 0;
-  auto report = [&](const char* stage, Clock::time_point start, int64_t cpu_micros, size_t input_records) {
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    total_cpu += cpu_micros;
-    std::printf("  %-44s %9zu in  %8.1f ms per 1,000  cpu %7.1f s\n", stage, input_records,
-                ms / (input_records / 1000.0), cpu_micros / 1e6);
+  flag_noise.set_maximum_frequency(kMaxFrequency);
+  const auto& aggregator = duchies[2];
+  auto ciphertext_at = [](const std::string& bytes, size_t index) {
+    return *crypto::ElGamalCiphertext::Decode(absl::string_view(bytes).substr(index * 130, 130));
   };
-  std::printf("full LLv2, 3 duchies, %lld EDP registers, %d threads:\n", static_cast<long long>(registers), threads);
+
+  std::vector<CapturedStage> stages;
   std::vector<std::string> setup(3);
   for (int d = 0; d < 3; ++d) {
     SetupPhaseRequest r;
     r.set_stage(SETUP_PHASE);
     r.set_combined_public_key(combined.Encode());
     *r.mutable_noise() = register_noise;
-    r.set_parallelism(threads);
     r.add_register_vectors(edp_vectors[d]);
     if (d == 2) { r.add_register_vectors(setup[0]); r.add_register_vectors(setup[1]); }
     size_t in = 0;
     for (const auto& v : r.register_vectors()) in += v.size() / kBytesPerFullRegister;
-    const auto start = Clock::now();
-    auto out = CompleteSetupPhase(r);
-    report(d == 2 ? "setup (aggregator)" : "setup (non-aggregator)", start, out->cpu_micros(), in);
-    setup[d] = out->registers();
+    stages.push_back(Capture<SetupPhaseRequest, SetupPhaseResponse>(
+        d == 2 ? "setup, aggregator" : "setup, non-aggregator " + std::to_string(d + 1), in, std::move(r),
+        &CompleteSetupPhase, [](const SetupPhaseResponse& o) { return o.registers(); }, &setup[d]));
   }
   std::string data = setup[2];
   for (int d = 0; d < 2; ++d) {
@@ -239,23 +295,38 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
     r.set_registers(data);
     r.set_secret_key(duchies[d].secret().ToBytes());
     r.set_combined_public_key(combined.Encode());
-    r.set_parallelism(threads);
-    const auto start = Clock::now();
-    auto out = CompleteExecutionPhaseOne(r);
-    report("phase one (non-aggregator)", start, out->cpu_micros(), data.size() / kBytesPerFullRegister);
-    data = out->registers();
+    const size_t n = data.size() / kBytesPerFullRegister;
+    stages.push_back(Capture<ExecutionPhaseOneRequest, ExecutionPhaseOneResponse>(
+        "phase one, non-aggregator " + std::to_string(d + 1), n, std::move(r), &CompleteExecutionPhaseOne,
+        [](const ExecutionPhaseOneResponse& o) { return o.registers(); }, &data));
+    // Blind the index (3 variable), re-randomise key and count (1 + 1 each).
+    stages.back().variable_muls = 5 * n;
+    stages.back().fixed_muls = 2 * n;
   }
-  ExecutionPhaseOneAtAggregatorRequest one;
-  one.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
-  one.set_registers(data);
-  one.set_secret_key(duchies[2].secret().ToBytes());
-  one.set_combined_public_key(combined.Encode());
-  one.set_total_sketches_count(3);
-  one.set_parallelism(threads);
-  auto start = Clock::now();
-  auto tuples = CompleteExecutionPhaseOneAtAggregator(one);
-  report("phase one (aggregator)", start, tuples->cpu_micros(), data.size() / kBytesPerFullRegister);
-  data = tuples->flag_count_tuples();
+  {
+    ExecutionPhaseOneAtAggregatorRequest r;
+    r.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
+    r.set_registers(data);
+    r.set_secret_key(aggregator.secret().ToBytes());
+    r.set_combined_public_key(combined.Encode());
+    r.set_total_sketches_count(3);
+    const size_t n = data.size() / kBytesPerFullRegister;
+    int64_t kept_registers = 0, groups = 0;
+    if (count_floor) {
+      std::map<std::string, int64_t> group_sizes;
+      for (size_t i = 0; i < n; ++i) ++group_sizes[aggregator.Decrypt(ciphertext_at(data, 3 * i)).Encode()];
+      for (const auto& [index, size] : group_sizes) {
+        if (size <= 3) { kept_registers += size; ++groups; }
+      }
+    }
+    stages.push_back(Capture<ExecutionPhaseOneAtAggregatorRequest, ExecutionPhaseOneAtAggregatorResponse>(
+        "phase one, aggregator", n, std::move(r), &CompleteExecutionPhaseOneAtAggregator,
+        [](const ExecutionPhaseOneAtAggregatorResponse& o) { return o.flag_count_tuples(); }, &data));
+    // Decrypt every index; a group of s: encrypt flag_a (1 + 1), s - 1 key
+    // differences blinded, then count, flag_b and flag_c blinded (2 each).
+    stages.back().variable_muls = n + groups * (1 + 6) + 2 * (kept_registers - groups);
+    stages.back().fixed_muls = groups;
+  }
   for (int d = 0; d < 2; ++d) {
     ExecutionPhaseTwoRequest r;
     r.set_stage(EXECUTION_PHASE_TWO);
@@ -265,50 +336,144 @@ void PrintFullLlv2Run(int64_t registers, int threads) {
     std::vector<crypto::ElGamalPublicKey> later(keys.begin() + d + 1, keys.end());
     r.set_partial_composite_public_key(crypto::ElGamalPublicKey::Combine(later)->Encode());
     *r.mutable_noise() = flag_noise;
-    r.set_parallelism(threads);
-    start = Clock::now();
-    auto out = CompleteExecutionPhaseTwo(r);
-    report("phase two (non-aggregator)", start, out->cpu_micros(), data.size() / kBytesPerFlagCountTuple);
-    data = out->flag_count_tuples();
+    const size_t n = data.size() / kBytesPerFlagCountTuple;
+    stages.push_back(Capture<ExecutionPhaseTwoRequest, ExecutionPhaseTwoResponse>(
+        "phase two, non-aggregator " + std::to_string(d + 1), n, std::move(r), &CompleteExecutionPhaseTwo,
+        [](const ExecutionPhaseTwoResponse& o) { return o.flag_count_tuples(); }, &data));
+    // Remove the layer from three flags (1 each), re-randomise the count (1 + 1).
+    stages.back().variable_muls = 4 * n;
+    stages.back().fixed_muls = n;
   }
-  ExecutionPhaseTwoAtAggregatorRequest two;
-  two.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
-  two.set_flag_count_tuples(data);
-  two.set_secret_key(duchies[2].secret().ToBytes());
-  two.set_decay_rate(params.decay_rate);
-  two.set_sketch_size(params.size);
-  two.set_vid_sampling_width(1);
-  *two.mutable_register_noise() = register_noise;
-  *two.mutable_flag_count_noise() = flag_noise;
-  two.set_parallelism(threads);
-  start = Clock::now();
-  auto reach = CompleteExecutionPhaseTwoAtAggregator(two);
-  report("phase two (aggregator)", start, reach->cpu_micros(), data.size() / kBytesPerFlagCountTuple);
-  data = reach->same_key_aggregator_matrix();
-  const size_t row_bytes = 9 * 130;
+  {
+    ExecutionPhaseTwoAtAggregatorRequest r;
+    r.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
+    r.set_flag_count_tuples(data);
+    r.set_secret_key(aggregator.secret().ToBytes());
+    r.set_decay_rate(params.decay_rate);
+    r.set_sketch_size(params.size);
+    r.set_vid_sampling_width(1);
+    *r.mutable_register_noise() = register_noise;
+    *r.mutable_flag_count_noise() = flag_noise;
+    const size_t n = data.size() / kBytesPerFlagCountTuple;
+    stages.push_back(Capture<ExecutionPhaseTwoAtAggregatorRequest, ExecutionPhaseTwoAtAggregatorResponse>(
+        "phase two, aggregator", n, std::move(r), &CompleteExecutionPhaseTwoAtAggregator,
+        [](const ExecutionPhaseTwoAtAggregatorResponse& o) { return o.same_key_aggregator_matrix(); }, &data));
+    // Decrypt three flags; blind count - v U for v = 1 .. max - 1 (2 each).
+    const size_t rows = data.size() / ((kMaxFrequency - 1) * 130);
+    stages.back().variable_muls = 3 * n + 2 * (kMaxFrequency - 1) * rows;
+  }
   for (int d = 0; d < 2; ++d) {
     ExecutionPhaseThreeRequest r;
     r.set_stage(EXECUTION_PHASE_THREE);
     r.set_same_key_aggregator_matrix(data);
     r.set_secret_key(duchies[d].secret().ToBytes());
-    r.set_maximum_frequency(10);
-    r.set_parallelism(threads);
-    start = Clock::now();
-    auto out = CompleteExecutionPhaseThree(r);
-    report("phase three (non-aggregator, rows in)", start, out->cpu_micros(), data.size() / row_bytes);
-    data = out->same_key_aggregator_matrix();
+    r.set_maximum_frequency(kMaxFrequency);
+    const size_t rows = data.size() / ((kMaxFrequency - 1) * 130);
+    stages.push_back(Capture<ExecutionPhaseThreeRequest, ExecutionPhaseThreeResponse>(
+        "phase three, non-aggregator " + std::to_string(d + 1), rows, std::move(r), &CompleteExecutionPhaseThree,
+        [](const ExecutionPhaseThreeResponse& o) { return o.same_key_aggregator_matrix(); }, &data));
+    stages.back().variable_muls = (kMaxFrequency - 1) * rows;
   }
-  ExecutionPhaseThreeAtAggregatorRequest three;
-  three.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
-  three.set_same_key_aggregator_matrix(data);
-  three.set_secret_key(duchies[2].secret().ToBytes());
-  *three.mutable_flag_count_noise() = flag_noise;
-  three.set_parallelism(threads);
-  start = Clock::now();
-  auto frequency = CompleteExecutionPhaseThreeAtAggregator(three);
-  report("phase three (aggregator, rows in)", start, frequency->cpu_micros(), data.size() / row_bytes);
-  std::printf("  reach %.0f +- %.0f (truth %lld); total duchy cpu %.1f s\n", reach->reach(),
-              reach->reach_std_error(), static_cast<long long>(registers / 3 * 3), total_cpu / 1e6);
+  {
+    ExecutionPhaseThreeAtAggregatorRequest r;
+    r.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
+    r.set_same_key_aggregator_matrix(data);
+    r.set_secret_key(aggregator.secret().ToBytes());
+    *r.mutable_flag_count_noise() = flag_noise;
+    const size_t rows = data.size() / ((kMaxFrequency - 1) * 130);
+    int64_t decryptions = 0;
+    if (count_floor) {
+      // Decryption stops at the row's match.
+      for (size_t row = 0; row < rows; ++row) {
+        for (int v = 0; v < kMaxFrequency - 1; ++v) {
+          ++decryptions;
+          if (aggregator.Decrypt(ciphertext_at(data, row * (kMaxFrequency - 1) + v)).IsIdentity()) break;
+        }
+      }
+    }
+    stages.push_back(Capture<ExecutionPhaseThreeAtAggregatorRequest, ExecutionPhaseThreeAtAggregatorResponse>(
+        "phase three, aggregator", rows, std::move(r), &CompleteExecutionPhaseThreeAtAggregator,
+        [](const ExecutionPhaseThreeAtAggregatorResponse&) { return std::string(); }, nullptr));
+    stages.back().variable_muls = decryptions;
+  }
+  return stages;
+}
+
+// Peak memory of what runs between ResetPeak and PeakAboveReset: Linux
+// resets VmHWM when "5" is written to clear_refs.
+double StatusMib(const char* field) {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  char line[256];
+  double kib = 0;
+  while (status != nullptr && std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::strncmp(line, field, std::strlen(field)) == 0) kib = std::atof(line + std::strlen(field));
+  }
+  if (status != nullptr) std::fclose(status);
+  return kib / 1024;
+}
+double ResetPeak() {
+  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w"); f != nullptr) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+  return StatusMib("VmRSS:");
+}
+
+// Each stage of a whole run at `registers` on 1 and 2 threads: wall time per
+// 1,000 records in, CPU, and memory above what the run held before it.
+void PrintFullLlv2Run(int64_t registers) {
+  using Clock = std::chrono::steady_clock;
+  std::printf("full LLv2, 3 duchies, 3 EDPs, %lld registers, max frequency 10, discrete Gaussian noise:\n",
+              static_cast<long long>(registers));
+  std::printf("  %-30s %9s %12s %12s %8s %10s %10s %10s\n", "stage", "in", "1 thr ms/1k", "2 thr ms/1k",
+              "speedup", "cpu (1 thr)", "peak MiB", "out MiB");
+  auto stages = CaptureFullLlv2Run(registers, DISCRETE_GAUSSIAN, false);
+  double total_cpu = 0;
+  for (CapturedStage& stage : stages) {
+    double ms[3] = {0, 0, 0};
+    int64_t cpu[3] = {0, 0, 0};
+    double peak = 0;
+    for (int threads : {1, 2}) {
+      const double held = ResetPeak();
+      const auto start = Clock::now();
+      cpu[threads] = *stage.run(threads);
+      ms[threads] = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      peak = std::max(peak, StatusMib("VmHWM:") - held);
+    }
+    total_cpu += cpu[1];
+    const double per_thousand = stage.records_in / 1000.0;
+    std::printf("  %-30s %9zu %12.1f %12.1f %7.2fx %9.1f s %10.0f %10.0f\n", stage.name.c_str(), stage.records_in,
+                ms[1] / per_thousand, ms[2] / per_thousand, ms[1] / ms[2], cpu[1] / 1e6, peak,
+                stage.output_bytes() / 1048576.0);
+    std::fflush(stdout);
+  }
+  std::printf("  total duchy cpu (1 thread) %.1f s\n", total_cpu / 1e6);
+}
+
+// Each EC-bound stage against its floor, paired and interleaved on one
+// thread, over a small run without noise (so every multiplication is counted).
+void PrintFullLlv2Floors() {
+  auto stages = CaptureFullLlv2Run(1500, NONE, true);
+  const auto base = crypto::EcPoint::MulGenerator(crypto::Scalar::Random()).Affine();
+  const auto k = crypto::Scalar::Random();
+  std::printf("full LLv2 against its EC floor (paired, one thread, 1,500 registers, no noise):\n");
+  for (CapturedStage& stage : stages) {
+    if (stage.variable_muls == 0) continue;
+    const double ratio = bench::PairedRatio([&] { benchmark::DoNotOptimize(stage.run(1)); },
+                                            [&] {
+                                              for (int64_t i = 0; i < stage.variable_muls; ++i) {
+                                                benchmark::DoNotOptimize(base.Mul(k));
+                                              }
+                                              for (int64_t i = 0; i < stage.fixed_muls; ++i) {
+                                                benchmark::DoNotOptimize(crypto::EcPoint::MulGenerator(k));
+                                              }
+                                            },
+                                            6, 1);
+    std::printf("  %-30s %6zu in  %5.2f var + %4.2f fixed a record   ratio %.3f\n", stage.name.c_str(),
+                stage.records_in, static_cast<double>(stage.variable_muls) / stage.records_in,
+                static_cast<double>(stage.fixed_muls) / stage.records_in, ratio);
+    std::fflush(stdout);
+  }
 }
 
 }  // namespace halo::protocol::llv2
@@ -380,8 +545,10 @@ int main(int argc, char** argv) {
                 response->cpu_micros() / 1e6);
   });
   halo::protocol::llv2::PrintReachOnlyFloors();
+  halo::protocol::llv2::PrintFullLlv2Floors();
+  // A whole run takes minutes (100,000 registers) to an hour (1,000,000).
   if (const char* full = std::getenv("HALO_BENCH_FULL_LLV2_REGISTERS"); full != nullptr) {
-    halo::protocol::llv2::PrintFullLlv2Run(std::atoll(full), 2);
+    halo::protocol::llv2::PrintFullLlv2Run(std::atoll(full));
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -25,6 +25,7 @@ using internal::kBytesPerCiphertext;
 using internal::DecodePublicKey;
 using internal::DecodeSecretKey;
 using internal::EncodeRecord;
+using internal::RemoveLayerEncoded;
 using internal::SecurePermutation;
 using internal::TransformRecords;
 
@@ -431,9 +432,16 @@ absl::StatusOr<ExecutionPhaseTwoResponse> CompleteExecutionPhaseTwo(const Execut
   std::string output((n + noise.size()) * kBytesPerFlagCountTuple, '\0');
   RETURN_IF_ERROR(TransformRecords(request.flag_count_tuples(), 4, "flag_count_tuples", destination, output,
                                    kBytesPerFlagCountTuple, threads,
-                                   [&](size_t, absl::Span<const ElGamalCiphertext> t) {
-                                     return EncodeRecord({key.RemoveLayer(t[0]), key.RemoveLayer(t[1]),
-                                                          key.RemoveLayer(t[2]), combined.ReRandomize(t[3])});
+                                   [&](size_t i, absl::Span<const ElGamalCiphertext> t) {
+                                     const absl::string_view in = absl::string_view(request.flag_count_tuples())
+                                                                      .substr(i * kBytesPerFlagCountTuple,
+                                                                              kBytesPerFlagCountTuple);
+                                     std::string out;
+                                     for (int flag = 0; flag < 3; ++flag) {
+                                       out += RemoveLayerEncoded(key, t[flag],
+                                                                 in.substr(flag * kBytesPerCiphertext));
+                                     }
+                                     return out + EncodeRecord({combined.ReRandomize(t[3])});
                                    }));
   ParallelFor(noise.size(), threads, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
@@ -543,10 +551,17 @@ absl::StatusOr<ExecutionPhaseThreeResponse> CompleteExecutionPhaseThree(const Ex
   std::string output(request.same_key_aggregator_matrix().size(), '\0');
   RETURN_IF_ERROR(TransformRecords(request.same_key_aggregator_matrix(), per_row, "same_key_aggregator_matrix",
                                    identity, output, per_row * kBytesPerCiphertext, threads,
-                                   [&](size_t, absl::Span<const ElGamalCiphertext> row) {
-                                     std::vector<ElGamalCiphertext> out;
-                                     for (const auto& c : row) out.push_back(key.RemoveLayer(c));
-                                     return EncodeRecord(out);
+                                   [&](size_t i, absl::Span<const ElGamalCiphertext> row) {
+                                     const size_t row_bytes = per_row * kBytesPerCiphertext;
+                                     const absl::string_view in =
+                                         absl::string_view(request.same_key_aggregator_matrix())
+                                             .substr(i * row_bytes, row_bytes);
+                                     std::string out;
+                                     out.reserve(row_bytes);
+                                     for (size_t c = 0; c < row.size(); ++c) {
+                                       out += RemoveLayerEncoded(key, row[c], in.substr(c * kBytesPerCiphertext));
+                                     }
+                                     return out;
                                    }));
   ExecutionPhaseThreeResponse response;
   response.set_same_key_aggregator_matrix(std::move(output));

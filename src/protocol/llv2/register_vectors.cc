@@ -53,6 +53,13 @@ std::string EncodeRecord(absl::Span<const crypto::ElGamalCiphertext> ciphertexts
   return out;
 }
 
+std::string RemoveLayerEncoded(const crypto::ElGamalKeyPair& key, const crypto::ElGamalCiphertext& c,
+                               absl::string_view encoded) {
+  std::string out(encoded.substr(0, crypto::kUncompressedPointBytes));
+  out += key.Decrypt(c).Encode(crypto::PointEncoding::kUncompressed);
+  return out;
+}
+
 absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_record,
                               absl::string_view what, absl::Span<const uint32_t> destination,
                               std::string& output, size_t output_record_bytes, int threads,

@@ -51,6 +51,12 @@ absl::StatusOr<crypto::ElGamalPublicKey> DecodePublicKey(absl::string_view bytes
 // Uncompressed encodings of ciphertexts, back to back.
 std::string EncodeRecord(absl::Span<const crypto::ElGamalCiphertext> ciphertexts);
 
+// The uncompressed encoding of `c` with `key`'s layer removed, given the
+// `encoded` bytes it was decoded from: u is unchanged, so its bytes are
+// copied rather than re-encoded (an encoding costs a field inversion).
+std::string RemoveLayerEncoded(const crypto::ElGamalKeyPair& key, const crypto::ElGamalCiphertext& c,
+                               absl::string_view encoded);
+
 }  // namespace halo::protocol::llv2::internal
 
 #endif  // HALO_SRC_PROTOCOL_LLV2_REGISTER_VECTORS_H_
