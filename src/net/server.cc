@@ -13,7 +13,8 @@ namespace halo::net {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::vector<std::string>& addresses,
                                                       const TlsMaterial& tls,
-                                                      const std::vector<NamedService>& services) {
+                                                      const std::vector<NamedService>& services,
+                                                int max_request_bytes) {
   std::set<std::string> service_names;
   for (const NamedService& service : services) service_names.insert(service.name);
   auto health = std::make_unique<HealthService>(std::move(service_names));
@@ -21,7 +22,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::vector<std::str
   grpc::ServerBuilder builder;
   builder.RegisterService(health.get());
   // 64 MiB: register vectors and blobs stream in chunks well below this.
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxReceiveMessageSize(max_request_bytes);
   // Fail fast instead of sharing a port with another process.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::vector<int> ports(addresses.size(), 0);

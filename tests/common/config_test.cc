@@ -20,6 +20,8 @@ kingdom {
     private_key_file: "/etc/halo/kingdom.key"
     trusted_ca_file: "/etc/halo/ca.pem"
   }
+  administrators: "admins/operator"
+  protocols { duchies: "worker1" duchies: "worker2" duchies: "aggregator" aggregator: "aggregator" }
 }
 )pb";
 

@@ -49,7 +49,9 @@ struct Deployment {
     WriteFile(path, absl::StrCat("role: KINGDOM\ndata_dir: \"", dir.Sub("kingdom-data"), "\"\n",
                                  "kingdom {\n  public_api_address: \"127.0.0.1:", public_port,
                                  "\"\n  system_api_address: \"127.0.0.1:", system_port, "\"\n  ",
-                                 Tls("kingdom"), "\n}\n"));
+                                 Tls("kingdom"),
+                                 "\n  administrators: \"admins/operator\"\n  protocols { duchies: \"worker1\" "
+                                 "duchies: \"worker2\" duchies: \"aggregator\" aggregator: \"aggregator\" }\n}\n"));
     return path;
   }
 

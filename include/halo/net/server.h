@@ -30,10 +30,12 @@ class Server {
  public:
   // Binds every address ("host:port"; port 0 picks a free port) and starts
   // serving `services` (not owned; they must outlive the server).
-  // UNAVAILABLE naming the address when one cannot be bound.
+  // UNAVAILABLE naming the address when one cannot be bound. Larger
+  // requests are refused with RESOURCE_EXHAUSTED.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const std::vector<std::string>& addresses,
                                                        const TlsMaterial& tls,
-                                                       const std::vector<NamedService>& services);
+                                                       const std::vector<NamedService>& services,
+                                                       int max_request_bytes = 64 << 20);
   ~Server();
 
   // The ports bound, in the order of the addresses given.

@@ -1,0 +1,96 @@
+#include "halo/kingdom/kingdom_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "halo/common/status_macros.h"
+#include "halo/net/server.h"
+#include "ledger.h"
+#include "services.h"
+
+namespace halo::kingdom {
+
+struct KingdomServer::State {
+  std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<AdminService> admin;
+  std::unique_ptr<EventGroupsService> event_groups;
+  std::unique_ptr<MeasurementsService> measurements;
+  std::unique_ptr<RequisitionsService> requisitions;
+  std::unique_ptr<CertificatesService> certificates;
+  std::unique_ptr<ComputationsService> computations;
+  std::unique_ptr<net::Server> public_server, system_server;
+  absl::Notification stop_housekeeping;
+  std::thread housekeeping;
+  bool shut_down = false;
+};
+
+KingdomServer::KingdomServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+KingdomServer::~KingdomServer() { Shutdown(absl::ZeroDuration()); }
+
+absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServerOptions options) {
+  auto state = std::make_unique<State>();
+  ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
+  ASSIGN_OR_RETURN(state->ledger, Ledger::Open({.database_path = options.database_path,
+                                                .config = options.config,
+                                                .trusted_ca = trusted_ca,
+                                                .clock = options.clock}));
+  Ledger& ledger = *state->ledger;
+  state->admin = std::make_unique<AdminService>(ledger);
+  state->event_groups = std::make_unique<EventGroupsService>(ledger);
+  state->measurements = std::make_unique<MeasurementsService>(ledger);
+  state->requisitions = std::make_unique<RequisitionsService>(ledger);
+  state->certificates = std::make_unique<CertificatesService>(ledger);
+  state->computations = std::make_unique<ComputationsService>(ledger);
+  const int max_request_bytes =
+      options.config.max_request_bytes() > 0 ? options.config.max_request_bytes() : 4 << 20;
+  ASSIGN_OR_RETURN(state->public_server,
+                   net::Server::Start({options.config.public_api_address()}, options.tls,
+                                      {{api::v1::Admin::service_full_name(), state->admin.get()},
+                                       {api::v1::EventGroups::service_full_name(), state->event_groups.get()},
+                                       {api::v1::Measurements::service_full_name(), state->measurements.get()},
+                                       {api::v1::Requisitions::service_full_name(), state->requisitions.get()},
+                                       {api::v1::Certificates::service_full_name(), state->certificates.get()}},
+                                      max_request_bytes));
+  ASSIGN_OR_RETURN(state->system_server,
+                   net::Server::Start({options.config.system_api_address()}, options.tls,
+                                      {{api::v1::Computations::service_full_name(), state->computations.get()},
+                                       {api::v1::Certificates::service_full_name(), state->certificates.get()}},
+                                      max_request_bytes));
+  const absl::Duration interval = absl::Seconds(
+      options.config.housekeeping_interval_seconds() > 0 ? options.config.housekeeping_interval_seconds() : 600);
+  State* raw = state.get();
+  state->housekeeping = std::thread([raw, interval] {
+    while (!raw->stop_housekeeping.WaitForNotificationWithTimeout(interval)) {
+      auto result = raw->ledger->RunHousekeeping();
+      if (!result.ok()) {
+        spdlog::error("kingdom housekeeping failed: {}", std::string(result.status().message()));
+      } else if (result->cancelled + result->deleted > 0) {
+        spdlog::info("kingdom housekeeping: cancelled {} pending measurements, deleted {} finished ones",
+                     result->cancelled, result->deleted);
+      }
+    }
+  });
+  return std::unique_ptr<KingdomServer>(new KingdomServer(std::move(state)));
+}
+
+int KingdomServer::public_port() const { return state_->public_server->ports()[0]; }
+int KingdomServer::system_port() const { return state_->system_server->ports()[0]; }
+
+absl::StatusOr<std::pair<int, int>> KingdomServer::RunHousekeeping() {
+  ASSIGN_OR_RETURN(Ledger::HousekeepingResult result, state_->ledger->RunHousekeeping());
+  return std::make_pair(result.cancelled, result.deleted);
+}
+
+void KingdomServer::Shutdown(absl::Duration grace) {
+  if (state_->shut_down) return;
+  state_->shut_down = true;
+  state_->public_server->Shutdown(grace);
+  state_->system_server->Shutdown(grace);
+  state_->stop_housekeeping.Notify();
+  state_->housekeeping.join();
+}
+
+}  // namespace halo::kingdom

@@ -1,0 +1,1613 @@
+#include "ledger.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/p256.h"
+#include "halo/crypto/sha256.h"
+#include "names.h"
+#include "state_machines.h"
+
+namespace halo::kingdom {
+
+using api::v1::Computation;
+using api::v1::Measurement;
+using api::v1::MeasurementSpec;
+using api::v1::Requisition;
+using ComputationState = Computation::State;
+
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 1000;
+constexpr size_t kMaxSpecBytes = 1 << 20;
+constexpr absl::Duration kMaxLongPoll = absl::Seconds(60);
+
+enum EntityKind { kDataProvider = 1, kMeasurementConsumer = 2, kDuchy = 3, kModelProvider = 4 };
+
+const storage::Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE entities (
+  name TEXT PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  create_time INTEGER NOT NULL);
+CREATE INDEX entities_by_kind ON entities(kind, name);
+CREATE TABLE certificates (
+  name TEXT PRIMARY KEY,
+  parent TEXT NOT NULL REFERENCES entities(name),
+  fingerprint BLOB NOT NULL UNIQUE,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  data BLOB NOT NULL);
+CREATE TABLE event_groups (
+  name TEXT PRIMARY KEY,
+  data_provider TEXT NOT NULL REFERENCES entities(name),
+  measurement_consumer TEXT NOT NULL REFERENCES entities(name),
+  request_id TEXT,
+  data BLOB NOT NULL,
+  UNIQUE (data_provider, request_id));
+CREATE INDEX event_groups_by_consumer ON event_groups(measurement_consumer, name);
+CREATE TABLE measurements (
+  name TEXT PRIMARY KEY,
+  consumer TEXT NOT NULL REFERENCES entities(name),
+  computation TEXT UNIQUE,
+  state INTEGER NOT NULL,
+  terminal INTEGER NOT NULL,
+  request_id TEXT,
+  create_time INTEGER NOT NULL,
+  update_time INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  UNIQUE (consumer, request_id));
+CREATE INDEX measurements_by_update ON measurements(update_time, name);
+CREATE INDEX measurements_by_terminal ON measurements(terminal, create_time);
+CREATE TABLE requisitions (
+  name TEXT PRIMARY KEY,
+  data_provider TEXT NOT NULL,
+  measurement TEXT NOT NULL REFERENCES measurements(name) ON DELETE CASCADE,
+  computation_requisition TEXT UNIQUE,
+  state INTEGER NOT NULL,
+  visible INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX requisitions_by_provider ON requisitions(data_provider, visible, name);
+CREATE INDEX requisitions_by_measurement ON requisitions(measurement);
+CREATE TABLE participants (
+  measurement TEXT NOT NULL REFERENCES measurements(name) ON DELETE CASCADE,
+  duchy TEXT NOT NULL,
+  PRIMARY KEY (measurement, duchy));
+CREATE INDEX participants_by_duchy ON participants(duchy);
+CREATE TABLE computation_log (
+  id INTEGER PRIMARY KEY,
+  measurement TEXT NOT NULL REFERENCES measurements(name) ON DELETE CASCADE,
+  data BLOB NOT NULL);
+)sql"}};
+
+absl::Status Invalid(absl::string_view field, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
+}
+
+absl::StatusOr<int> PageSize(int32_t requested) {
+  if (requested < 0) return Invalid("page_size", absl::StrCat("must be >= 0, got ", requested));
+  if (requested == 0) return kDefaultPageSize;
+  return std::min(requested, kMaxPageSize);
+}
+
+// Page tokens are the last name returned; a token must lie under `parent`.
+absl::Status CheckPageToken(const std::string& token, const std::string& parent) {
+  if (!token.empty() && !absl::StartsWith(token, parent)) return Invalid("page_token", "is not from this listing");
+  return absl::OkStatus();
+}
+
+std::string Etag(int64_t update_time) { return absl::StrCat("\"", update_time, "\""); }
+
+absl::Status CheckEtag(const std::string& given, int64_t update_time, absl::string_view what) {
+  if (!given.empty() && given != Etag(update_time)) {
+    return absl::AbortedError(absl::StrCat(what, " has changed: etag ", given, " is not the current ",
+                                           Etag(update_time)));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Message>
+absl::StatusOr<Message> Parse(const std::string& bytes, absl::string_view what) {
+  Message message;
+  if (!message.ParseFromString(bytes)) return absl::DataLossError(absl::StrCat("stored ", what, " does not parse"));
+  return message;
+}
+
+absl::Status CheckPrivacy(const api::v1::DifferentialPrivacyParams& p, absl::string_view field, bool hmss) {
+  if (!(p.epsilon() > 0) || !std::isfinite(p.epsilon())) {
+    return Invalid(absl::StrCat(field, ".epsilon"), absl::StrCat("must be > 0, got ", p.epsilon()));
+  }
+  if (!(p.delta() >= 0) || !(p.delta() < 1)) {
+    return Invalid(absl::StrCat(field, ".delta"), absl::StrCat("must be in [0, 1), got ", p.delta()));
+  }
+  if (hmss && p.delta() == 0) {
+    return Invalid(absl::StrCat(field, ".delta"), "must be > 0 for the HMSS protocol");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckEncryptionKey(const std::string& bytes, absl::string_view field) {
+  api::v1::EncryptionPublicKey key;
+  if (!key.ParseFromString(bytes)) return Invalid(field, "is not an EncryptionPublicKey");
+  if (auto point = crypto::EcPoint::Decode(key.point()); !point.ok()) {
+    return Invalid(field, point.status().message());
+  }
+  return absl::OkStatus();
+}
+
+std::string Fingerprint(const std::string& measurement_spec, const std::string& encrypted_requisition_spec) {
+  return crypto::Sha256(measurement_spec + crypto::Sha256(encrypted_requisition_spec));
+}
+
+// SHA-256 of the nonce's 8 bytes, little-endian (as fixed64 travels).
+std::string NonceHash(uint64_t nonce) {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(nonce >> (8 * i));
+  return crypto::Sha256(bytes);
+}
+
+std::string ComputationName(const std::string& measurement_name) {
+  // measurementConsumers/{mc}/measurements/{m} -> computations/{m}
+  return absl::StrCat("computations/", measurement_name.substr(measurement_name.rfind('/') + 1));
+}
+
+}  // namespace
+
+// ChangeNotifier
+
+int64_t ChangeNotifier::version() const {
+  absl::MutexLock lock(&mu_);
+  return version_;
+}
+
+void ChangeNotifier::Notify() {
+  absl::MutexLock lock(&mu_);
+  ++version_;
+}
+
+int64_t ChangeNotifier::WaitForChange(int64_t seen, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto changed = [this, seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return version_ != seen; };
+  mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+  return version_;
+}
+
+// Rows
+
+struct Ledger::MeasurementRow {
+  std::string name;
+  std::string consumer;
+  std::string computation;  // empty for a direct measurement
+  int64_t create_time = 0;
+  int64_t update_time = 0;
+  MeasurementRecord record;
+};
+
+Ledger::Ledger(Options options, std::unique_ptr<storage::SqliteDatabase> db)
+    : options_(std::move(options)), db_(std::move(db)) {}
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(Options options) {
+  const auto& protocols = options.config.protocols();
+  std::set<std::string> duchies(protocols.duchies().begin(), protocols.duchies().end());
+  if (duchies.size() != static_cast<size_t>(protocols.duchies_size())) {
+    return absl::InvalidArgumentError("kingdom.protocols.duchies: a duchy is listed twice");
+  }
+  if (duchies.size() < 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kingdom.protocols.duchies: at least 3 duchies compute, got ", duchies.size()));
+  }
+  for (const std::string& d : duchies) {
+    if (!IsValidId(d)) return absl::InvalidArgumentError(absl::StrCat("kingdom.protocols.duchies: bad id \"", d, "\""));
+  }
+  if (!duchies.count(protocols.aggregator())) {
+    return absl::InvalidArgumentError(absl::StrCat("kingdom.protocols.aggregator: \"", protocols.aggregator(),
+                                                   "\" is not one of kingdom.protocols.duchies"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db, storage::SqliteDatabase::Open(options.database_path));
+  RETURN_IF_ERROR(db->Migrate(kMigrations));
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(options), std::move(db)));
+  ASSIGN_OR_RETURN(storage::SqliteStatement max, ledger->db_->Prepare("SELECT MAX(update_time) FROM measurements"));
+  ASSIGN_OR_RETURN(bool row, max.Step());
+  if (row && !max.ColumnIsNull(0)) ledger->last_update_time_ = max.ColumnInt64(0);
+  return ledger;
+}
+
+int64_t Ledger::NextUpdateTime() {
+  last_update_time_ = std::max(last_update_time_ + 1, absl::ToUnixMicros(options_.clock()));
+  return last_update_time_;
+}
+
+absl::Status Ledger::WriteTransaction(const std::function<absl::Status(int64_t now)>& body) {
+  absl::Status status = db_->Transaction([&] {
+    // Inside the transaction, so that update times follow commit order and a
+    // stream resuming after time t misses nothing committed later.
+    int64_t now;
+    {
+      absl::MutexLock lock(&update_time_mu_);
+      now = NextUpdateTime();
+    }
+    return body(now);
+  });
+  if (status.ok()) changes_.Notify();
+  return status;
+}
+
+// Authentication and certificates
+
+absl::StatusOr<Principal> Ledger::Authenticate(const std::string& certificate_der) {
+  auto certificate = crypto::Certificate::FromDer(certificate_der);
+  if (!certificate.ok()) return absl::UnauthenticatedError("the client certificate does not parse");
+  const std::string subject = certificate->SubjectName();
+  for (const std::string& administrator : options_.config.administrators()) {
+    if (subject == administrator) return Principal{Principal::Kind::kAdministrator, subject};
+  }
+  std::string name, parent;
+  bool revoked = false;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("SELECT name, parent, revoked FROM certificates WHERE fingerprint = ?"));
+    q.BindBlob(1, crypto::Sha256(certificate_der));
+    ASSIGN_OR_RETURN(bool found, q.Step());
+    if (found) {
+      name = q.ColumnText(0);
+      parent = q.ColumnText(1);
+      revoked = q.ColumnInt64(2) != 0;
+    }
+    return absl::OkStatus();
+  }));
+  if (name.empty()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the client certificate of \"", subject, "\" is not registered with the Kingdom"));
+  }
+  if (revoked) return absl::UnauthenticatedError(absl::StrCat("certificate ", name, " is revoked"));
+  if (parent != subject) {
+    return absl::UnauthenticatedError(absl::StrCat("certificate ", name, " names \"", subject, "\", not ", parent));
+  }
+  const std::string collection = parent.substr(0, parent.find('/'));
+  Principal::Kind kind;
+  if (collection == "dataProviders") {
+    kind = Principal::Kind::kDataProvider;
+  } else if (collection == "measurementConsumers") {
+    kind = Principal::Kind::kMeasurementConsumer;
+  } else if (collection == "duchies") {
+    kind = Principal::Kind::kDuchy;
+  } else {
+    kind = Principal::Kind::kModelProvider;
+  }
+  return Principal{kind, parent};
+}
+
+absl::StatusOr<crypto::Certificate> Ledger::CheckEntityCertificate(const std::string& der, const std::string& owner,
+                                                                   const std::string& field) {
+  if (der.empty()) return Invalid(field, "is missing");
+  auto certificate = crypto::Certificate::FromDer(der);
+  if (!certificate.ok()) return Invalid(field, certificate.status().message());
+  if (certificate->SubjectName() != owner) {
+    return Invalid(field, absl::StrCat("subject \"", certificate->SubjectName(), "\" is not ", owner));
+  }
+  if (certificate->IsCertificateAuthority()) return Invalid(field, "is a CA certificate");
+  if (auto issued = certificate->VerifyIssuedBy(options_.trusted_ca, options_.clock()); !issued.ok()) {
+    return Invalid(field, issued.message());
+  }
+  return certificate;
+}
+
+absl::Status Ledger::InsertEntity(const std::string& name, int kind, const std::string& data,
+                                  const crypto::Certificate& certificate, std::string* certificate_name) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
+  exists.Bind(1, name);
+  ASSIGN_OR_RETURN(bool taken, exists.Step());
+  if (taken) return absl::AlreadyExistsError(absl::StrCat(name, " already exists"));
+  ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                   db_->Prepare("INSERT INTO entities (name, kind, data, create_time) VALUES (?, ?, ?, ?)"));
+  insert.Bind(1, name).Bind(2, kind).BindBlob(3, data).Bind(4, absl::ToUnixMicros(options_.clock()));
+  RETURN_IF_ERROR(insert.Run());
+  api::v1::Certificate c;
+  c.set_name(absl::StrCat(name, "/certificates/", NewId()));
+  c.set_x509_der(certificate.ToDer());
+  c.set_subject(certificate.SubjectName());
+  c.set_not_valid_after_micros(absl::ToUnixMicros(certificate.NotAfter()));
+  ASSIGN_OR_RETURN(storage::SqliteStatement cert,
+                   db_->Prepare("INSERT INTO certificates (name, parent, fingerprint, data) VALUES (?, ?, ?, ?)"));
+  cert.Bind(1, c.name()).Bind(2, name).BindBlob(3, crypto::Sha256(c.x509_der())).BindBlob(4, c.SerializeAsString());
+  if (auto status = cert.Run(); !status.ok()) {
+    if (absl::StrContains(status.message(), "UNIQUE")) {
+      return absl::AlreadyExistsError("that certificate is already registered to another entity");
+    }
+    return status;
+  }
+  *certificate_name = c.name();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<api::v1::DataProvider> Ledger::CreateDataProvider(const api::v1::CreateDataProviderRequest& request) {
+  if (!IsValidId(request.data_provider_id())) {
+    return Invalid("data_provider_id", "must match [a-z][a-z0-9-]{0,62}");
+  }
+  api::v1::DataProvider provider = request.data_provider();
+  provider.set_name(absl::StrCat("dataProviders/", request.data_provider_id()));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   CheckEntityCertificate(provider.certificate_der(), provider.name(), "data_provider.certificate_der"));
+  RETURN_IF_ERROR(CheckEncryptionKey(provider.public_key().data(), "data_provider.public_key.data"));
+  if (auto verified = certificate.public_key().Verify(provider.public_key().data(), provider.public_key().signature());
+      !verified.ok()) {
+    return Invalid("data_provider.public_key.signature", "does not verify with data_provider.certificate_der");
+  }
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
+    std::string certificate_name;
+    RETURN_IF_ERROR(InsertEntity(provider.name(), kDataProvider, "", certificate, &certificate_name));
+    provider.set_certificate(certificate_name);
+    provider.mutable_public_key()->set_certificate(certificate_name);
+    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
+    update.BindBlob(1, provider.SerializeAsString()).Bind(2, provider.name());
+    return update.Run();
+  }));
+  return provider;
+}
+
+absl::StatusOr<api::v1::MeasurementConsumer> Ledger::CreateMeasurementConsumer(
+    const api::v1::CreateMeasurementConsumerRequest& request) {
+  if (!IsValidId(request.measurement_consumer_id())) {
+    return Invalid("measurement_consumer_id", "must match [a-z][a-z0-9-]{0,62}");
+  }
+  api::v1::MeasurementConsumer consumer = request.measurement_consumer();
+  consumer.set_name(absl::StrCat("measurementConsumers/", request.measurement_consumer_id()));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   CheckEntityCertificate(consumer.certificate_der(), consumer.name(),
+                                          "measurement_consumer.certificate_der"));
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
+    std::string certificate_name;
+    RETURN_IF_ERROR(InsertEntity(consumer.name(), kMeasurementConsumer, "", certificate, &certificate_name));
+    consumer.set_certificate(certificate_name);
+    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
+    update.BindBlob(1, consumer.SerializeAsString()).Bind(2, consumer.name());
+    return update.Run();
+  }));
+  return consumer;
+}
+
+absl::StatusOr<api::v1::Duchy> Ledger::CreateDuchy(const api::v1::CreateDuchyRequest& request) {
+  if (!IsValidId(request.duchy_id())) return Invalid("duchy_id", "must match [a-z][a-z0-9-]{0,62}");
+  api::v1::Duchy duchy = request.duchy();
+  duchy.set_name(absl::StrCat("duchies/", request.duchy_id()));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   CheckEntityCertificate(duchy.certificate_der(), duchy.name(), "duchy.certificate_der"));
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
+    std::string certificate_name;
+    RETURN_IF_ERROR(InsertEntity(duchy.name(), kDuchy, "", certificate, &certificate_name));
+    duchy.set_certificate(certificate_name);
+    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
+    update.BindBlob(1, duchy.SerializeAsString()).Bind(2, duchy.name());
+    return update.Run();
+  }));
+  return duchy;
+}
+
+absl::StatusOr<api::v1::ModelProvider> Ledger::CreateModelProvider(
+    const api::v1::CreateModelProviderRequest& request) {
+  if (!IsValidId(request.model_provider_id())) {
+    return Invalid("model_provider_id", "must match [a-z][a-z0-9-]{0,62}");
+  }
+  api::v1::ModelProvider provider = request.model_provider();
+  provider.set_name(absl::StrCat("modelProviders/", request.model_provider_id()));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   CheckEntityCertificate(provider.certificate_der(), provider.name(),
+                                          "model_provider.certificate_der"));
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
+    std::string certificate_name;
+    RETURN_IF_ERROR(InsertEntity(provider.name(), kModelProvider, "", certificate, &certificate_name));
+    provider.set_certificate(certificate_name);
+    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
+    update.BindBlob(1, provider.SerializeAsString()).Bind(2, provider.name());
+    return update.Run();
+  }));
+  return provider;
+}
+
+absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string& collection, const Page& page,
+                                                              std::string* next_page_token) {
+  int kind;
+  if (collection == "dataProviders") {
+    kind = kDataProvider;
+  } else if (collection == "measurementConsumers") {
+    kind = kMeasurementConsumer;
+  } else if (collection == "duchies") {
+    kind = kDuchy;
+  } else {
+    kind = kModelProvider;
+  }
+  ASSIGN_OR_RETURN(int size, PageSize(page.size));
+  RETURN_IF_ERROR(CheckPageToken(page.token, collection + "/"));
+  std::vector<std::string> out;
+  std::string last;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("SELECT name, data FROM entities WHERE kind = ? AND name > ? ORDER BY name LIMIT ?"));
+    q.Bind(1, kind).Bind(2, page.token).Bind(3, size + 1);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      if (static_cast<int>(out.size()) == size) {
+        *next_page_token = last;
+        break;
+      }
+      last = q.ColumnText(0);
+      out.push_back(q.ColumnBlob(1));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<api::v1::Certificate> Ledger::LoadCertificate(const std::string& name) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("SELECT data, revoked FROM certificates WHERE name = ?"));
+  q.Bind(1, name);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("certificate ", name, " not found"));
+  ASSIGN_OR_RETURN(api::v1::Certificate certificate, Parse<api::v1::Certificate>(q.ColumnBlob(0), "certificate"));
+  if (q.ColumnInt64(1) != 0) certificate.set_revocation_state(api::v1::Certificate::REVOKED);
+  return certificate;
+}
+
+absl::StatusOr<crypto::Certificate> Ledger::UsableCertificateOf(const std::string& owner, const std::string& name,
+                                                                const std::string& field) {
+  if (name.empty()) return Invalid(field, "is missing");
+  if (!absl::StartsWith(name, owner + "/certificates/")) {
+    return Invalid(field, absl::StrCat("\"", name, "\" is not a certificate of ", owner));
+  }
+  auto certificate = LoadCertificate(name);
+  if (absl::IsNotFound(certificate.status())) return Invalid(field, absl::StrCat(name, " not found"));
+  RETURN_IF_ERROR(certificate.status());
+  if (certificate->revocation_state() == api::v1::Certificate::REVOKED) {
+    return absl::FailedPreconditionError(absl::StrCat(field, ": certificate ", name, " is revoked"));
+  }
+  return crypto::Certificate::FromDer(certificate->x509_der());
+}
+
+absl::Status Ledger::VerifySigned(const api::v1::SignedMessage& message, const std::string& owner,
+                                  const std::string& field) {
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   UsableCertificateOf(owner, message.certificate(), absl::StrCat(field, ".certificate")));
+  if (!certificate.public_key().Verify(message.data(), message.signature()).ok()) {
+    return Invalid(absl::StrCat(field, ".signature"),
+                   absl::StrCat("does not verify with certificate ", message.certificate()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<api::v1::Certificate> Ledger::CreateCertificate(const Principal& caller,
+                                                               const api::v1::CreateCertificateRequest& request) {
+  const std::string& parent = request.parent();
+  if (!MatchName(parent, "dataProviders/*") && !MatchName(parent, "measurementConsumers/*") &&
+      !MatchName(parent, "duchies/*") && !MatchName(parent, "modelProviders/*")) {
+    return Invalid("parent", absl::StrCat("\"", parent.substr(0, 200), "\" is not an entity's resource name"));
+  }
+  if (caller.kind != Principal::Kind::kAdministrator && caller.name != parent) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not add certificates to ", parent));
+  }
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   CheckEntityCertificate(request.certificate().x509_der(), parent, "certificate.x509_der"));
+  api::v1::Certificate c;
+  c.set_name(absl::StrCat(parent, "/certificates/", NewId()));
+  c.set_x509_der(certificate.ToDer());
+  c.set_subject(certificate.SubjectName());
+  c.set_not_valid_after_micros(absl::ToUnixMicros(certificate.NotAfter()));
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
+    exists.Bind(1, parent);
+    ASSIGN_OR_RETURN(bool found, exists.Step());
+    if (!found) return absl::NotFoundError(absl::StrCat(parent, " not found"));
+    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                     db_->Prepare("INSERT INTO certificates (name, parent, fingerprint, data) VALUES (?, ?, ?, ?)"));
+    insert.Bind(1, c.name()).Bind(2, parent).BindBlob(3, crypto::Sha256(c.x509_der())).BindBlob(4, c.SerializeAsString());
+    if (auto status = insert.Run(); !status.ok()) {
+      if (absl::StrContains(status.message(), "UNIQUE")) {
+        return absl::AlreadyExistsError("that certificate is already registered");
+      }
+      return status;
+    }
+    return absl::OkStatus();
+  }));
+  return c;
+}
+
+absl::StatusOr<api::v1::Certificate> Ledger::GetCertificate(const std::string& name) {
+  if (!absl::StrContains(name, "/certificates/")) {
+    return Invalid("name", absl::StrCat("\"", name.substr(0, 200), "\" is not a certificate name"));
+  }
+  absl::StatusOr<api::v1::Certificate> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    out = LoadCertificate(name);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<api::v1::Certificate> Ledger::RevokeCertificate(const Principal& caller, const std::string& name) {
+  const size_t at = name.find("/certificates/");
+  if (at == std::string::npos) {
+    return Invalid("name", absl::StrCat("\"", name.substr(0, 200), "\" is not a certificate name"));
+  }
+  const std::string owner = name.substr(0, at);
+  if (caller.kind != Principal::Kind::kAdministrator && caller.name != owner) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not revoke ", name));
+  }
+  api::v1::Certificate certificate;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(certificate, LoadCertificate(name));
+    if (certificate.revocation_state() == api::v1::Certificate::REVOKED) {
+      return absl::FailedPreconditionError(absl::StrCat("certificate ", name, " is already revoked"));
+    }
+    ASSIGN_OR_RETURN(storage::SqliteStatement update,
+                     db_->Prepare("UPDATE certificates SET revoked = 1 WHERE name = ?"));
+    update.Bind(1, name);
+    RETURN_IF_ERROR(update.Run());
+    certificate.set_revocation_state(api::v1::Certificate::REVOKED);
+    // Measurements that depend on the certificate can no longer complete.
+    std::vector<std::string> affected;
+    ASSIGN_OR_RETURN(storage::SqliteStatement open, db_->Prepare("SELECT name FROM measurements WHERE terminal = 0"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, open.Step());
+      if (!row) break;
+      affected.push_back(open.ColumnText(0));
+    }
+    for (const std::string& m : affected) {
+      ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(m));
+      bool uses = row.record.measurement().measurement_consumer_certificate() == name;
+      for (const auto& entry : row.record.measurement().data_providers()) {
+        uses = uses || entry.data_provider_certificate() == name;
+      }
+      for (const auto& participant : row.record.participants()) {
+        uses = uses || participant.public_key().certificate() == name;
+      }
+      if (uses) {
+        RETURN_IF_ERROR(EndMeasurement(row, Computation::FAILED, Measurement::Failure::CERTIFICATE_REVOKED,
+                                       absl::StrCat("certificate ", name, " was revoked"), now));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return certificate;
+}
+
+// Event groups
+
+absl::StatusOr<api::v1::EventGroup> Ledger::CreateEventGroup(const Principal& caller,
+                                                             const api::v1::CreateEventGroupRequest& request) {
+  RETURN_IF_ERROR(ParseName(request.parent(), "dataProviders/*", "parent").status());
+  if (caller.name != request.parent()) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not create event groups for ", request.parent()));
+  }
+  api::v1::EventGroup group = request.event_group();
+  RETURN_IF_ERROR(ParseName(group.measurement_consumer(), "measurementConsumers/*", "event_group.measurement_consumer")
+                      .status());
+  for (int i = 0; i < group.media_types_size(); ++i) {
+    if (!api::v1::MediaType_IsValid(group.media_types(i)) || group.media_types(i) == api::v1::MEDIA_TYPE_UNSPECIFIED) {
+      return Invalid(absl::StrCat("event_group.media_types[", i, "]"),
+                     absl::StrCat("unknown media type ", group.media_types(i)));
+    }
+  }
+  if (group.data_availability_interval().end_micros() != 0 &&
+      group.data_availability_interval().end_micros() <= group.data_availability_interval().start_micros()) {
+    return Invalid("event_group.data_availability_interval", "ends before it starts");
+  }
+  if (group.event_group_reference_id().size() > 256) return Invalid("event_group.event_group_reference_id", "is too long");
+  group.set_name(absl::StrCat(request.parent(), "/eventGroups/", NewId()));
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    if (!request.request_id().empty()) {
+      ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                       db_->Prepare("SELECT data FROM event_groups WHERE data_provider = ? AND request_id = ?"));
+      q.Bind(1, request.parent()).Bind(2, request.request_id());
+      ASSIGN_OR_RETURN(bool found, q.Step());
+      if (found) {
+        ASSIGN_OR_RETURN(group, Parse<api::v1::EventGroup>(q.ColumnBlob(0), "event group"));
+        return absl::OkStatus();
+      }
+    }
+    ASSIGN_OR_RETURN(storage::SqliteStatement mc, db_->Prepare("SELECT 1 FROM entities WHERE name = ? AND kind = ?"));
+    mc.Bind(1, group.measurement_consumer()).Bind(2, kMeasurementConsumer);
+    ASSIGN_OR_RETURN(bool exists, mc.Step());
+    if (!exists) return Invalid("event_group.measurement_consumer", absl::StrCat(group.measurement_consumer(), " not found"));
+    group.set_etag(Etag(now));
+    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                     db_->Prepare("INSERT INTO event_groups (name, data_provider, measurement_consumer, request_id, "
+                                  "data) VALUES (?, ?, ?, ?, ?)"));
+    insert.Bind(1, group.name()).Bind(2, request.parent()).Bind(3, group.measurement_consumer());
+    if (request.request_id().empty()) {
+      insert.BindNull(4);
+    } else {
+      insert.Bind(4, request.request_id());
+    }
+    insert.BindBlob(5, group.SerializeAsString());
+    return insert.Run();
+  }));
+  return group;
+}
+
+namespace {
+
+// The event group `name` if `caller` may see it: its data provider, or the
+// consumer allowed to measure it.
+absl::StatusOr<api::v1::EventGroup> LoadEventGroup(storage::SqliteDatabase& db, const Principal& caller,
+                                                   const std::string& name, bool owner_only) {
+  RETURN_IF_ERROR(ParseName(name, "dataProviders/*/eventGroups/*", "name").status());
+  ASSIGN_OR_RETURN(storage::SqliteStatement q, db.Prepare("SELECT data FROM event_groups WHERE name = ?"));
+  q.Bind(1, name);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("event group ", name, " not found"));
+  ASSIGN_OR_RETURN(api::v1::EventGroup group, Parse<api::v1::EventGroup>(q.ColumnBlob(0), "event group"));
+  const bool owner = absl::StartsWith(name, caller.name + "/");
+  const bool consumer = !owner_only && caller.name == group.measurement_consumer();
+  if (!owner && !consumer) return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not see ", name));
+  return group;
+}
+
+}  // namespace
+
+absl::StatusOr<api::v1::EventGroup> Ledger::GetEventGroup(const Principal& caller, const std::string& name) {
+  absl::StatusOr<api::v1::EventGroup> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    out = LoadEventGroup(*db_, caller, name, false);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<api::v1::ListEventGroupsResponse> Ledger::ListEventGroups(
+    const Principal& caller, const api::v1::ListEventGroupsRequest& request) {
+  const bool by_provider = MatchName(request.parent(), "dataProviders/*").has_value();
+  if (!by_provider && !MatchName(request.parent(), "measurementConsumers/*")) {
+    return Invalid("parent", "must be dataProviders/{id} or measurementConsumers/{id}");
+  }
+  if (caller.name != request.parent()) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not list the event groups of ", request.parent()));
+  }
+  ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
+  if (by_provider) RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
+  api::v1::ListEventGroupsResponse response;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare(by_provider ? "SELECT name, data FROM event_groups WHERE data_provider = ? AND "
+                                                "name > ? ORDER BY name LIMIT ?"
+                                              : "SELECT name, data FROM event_groups WHERE measurement_consumer = ? "
+                                                "AND name > ? ORDER BY name LIMIT ?"));
+    q.Bind(1, request.parent()).Bind(2, request.page_token()).Bind(3, size + 1);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      if (response.event_groups_size() == size) {
+        response.set_next_page_token(response.event_groups(size - 1).name());
+        break;
+      }
+      ASSIGN_OR_RETURN(*response.add_event_groups(), Parse<api::v1::EventGroup>(q.ColumnBlob(1), "event group"));
+    }
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<api::v1::EventGroup> Ledger::UpdateEventGroup(const Principal& caller,
+                                                             const api::v1::UpdateEventGroupRequest& request) {
+  api::v1::EventGroup group = request.event_group();
+  for (int i = 0; i < group.media_types_size(); ++i) {
+    if (!api::v1::MediaType_IsValid(group.media_types(i)) || group.media_types(i) == api::v1::MEDIA_TYPE_UNSPECIFIED) {
+      return Invalid(absl::StrCat("event_group.media_types[", i, "]"),
+                     absl::StrCat("unknown media type ", group.media_types(i)));
+    }
+  }
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(api::v1::EventGroup stored, LoadEventGroup(*db_, caller, group.name(), true));
+    if (!group.etag().empty() && group.etag() != stored.etag()) {
+      return absl::AbortedError(absl::StrCat("event group ", group.name(), " has changed: etag ", group.etag(),
+                                             " is not the current ", stored.etag()));
+    }
+    if (group.measurement_consumer() != stored.measurement_consumer()) {
+      return Invalid("event_group.measurement_consumer", "cannot change");
+    }
+    group.set_etag(Etag(now));
+    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE event_groups SET data = ? WHERE name = ?"));
+    update.BindBlob(1, group.SerializeAsString()).Bind(2, group.name());
+    return update.Run();
+  }));
+  return group;
+}
+
+absl::Status Ledger::DeleteEventGroup(const Principal& caller, const api::v1::DeleteEventGroupRequest& request) {
+  return WriteTransaction([&](int64_t) -> absl::Status {
+    ASSIGN_OR_RETURN(api::v1::EventGroup stored, LoadEventGroup(*db_, caller, request.name(), true));
+    if (!request.etag().empty() && request.etag() != stored.etag()) {
+      return absl::AbortedError(absl::StrCat("event group ", request.name(), " has changed: etag ", request.etag(),
+                                             " is not the current ", stored.etag()));
+    }
+    ASSIGN_OR_RETURN(storage::SqliteStatement del, db_->Prepare("DELETE FROM event_groups WHERE name = ?"));
+    del.Bind(1, request.name());
+    return del.Run();
+  });
+}
+
+// Measurements
+
+absl::StatusOr<Ledger::MeasurementRow> Ledger::LoadMeasurement(const std::string& name) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                   db_->Prepare("SELECT consumer, computation, create_time, update_time, data FROM measurements "
+                                "WHERE name = ?"));
+  q.Bind(1, name);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("measurement ", name, " not found"));
+  MeasurementRow row;
+  row.name = name;
+  row.consumer = q.ColumnText(0);
+  row.computation = q.ColumnIsNull(1) ? "" : q.ColumnText(1);
+  row.create_time = q.ColumnInt64(2);
+  row.update_time = q.ColumnInt64(3);
+  ASSIGN_OR_RETURN(row.record, Parse<MeasurementRecord>(q.ColumnBlob(4), "measurement"));
+  return row;
+}
+
+absl::StatusOr<Ledger::MeasurementRow> Ledger::LoadComputation(const std::string& computation_name) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("SELECT name FROM measurements WHERE computation = ?"));
+  q.Bind(1, computation_name);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("computation ", computation_name, " not found"));
+  return LoadMeasurement(q.ColumnText(0));
+}
+
+absl::Status Ledger::SaveMeasurement(MeasurementRow& row, int64_t now) {
+  row.update_time = now;
+  ASSIGN_OR_RETURN(storage::SqliteStatement update,
+                   db_->Prepare("UPDATE measurements SET state = ?, terminal = ?, update_time = ?, data = ? "
+                                "WHERE name = ?"));
+  update.Bind(1, row.record.state())
+      .Bind(2, IsTerminal(row.record.state()) ? 1 : 0)
+      .Bind(3, now)
+      .BindBlob(4, row.record.SerializeAsString())
+      .Bind(5, row.name);
+  return update.Run();
+}
+
+absl::StatusOr<std::vector<RequisitionRecord>> Ledger::LoadRequisitions(const std::string& measurement) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                   db_->Prepare("SELECT data FROM requisitions WHERE measurement = ? ORDER BY name"));
+  q.Bind(1, measurement);
+  std::vector<RequisitionRecord> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(out.emplace_back(), Parse<RequisitionRecord>(q.ColumnBlob(0), "requisition"));
+  }
+  return out;
+}
+
+absl::StatusOr<RequisitionRecord> Ledger::LoadRequisition(const std::string& column, const std::string& name) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                   db_->Prepare(absl::StrCat("SELECT data FROM requisitions WHERE ", column, " = ?")));
+  q.Bind(1, name);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("requisition ", name, " not found"));
+  return Parse<RequisitionRecord>(q.ColumnBlob(0), "requisition");
+}
+
+absl::Status Ledger::SaveRequisition(const RequisitionRecord& record, int64_t now) {
+  RequisitionRecord saved = record;
+  saved.mutable_requisition()->set_update_time_micros(now);
+  saved.mutable_requisition()->set_etag(Etag(now));
+  ASSIGN_OR_RETURN(storage::SqliteStatement update,
+                   db_->Prepare("UPDATE requisitions SET state = ?, visible = ?, data = ? WHERE name = ?"));
+  // An MPC requisition is visible once every duchy has set its key.
+  const bool visible = saved.requisition().protocol_config().protocol() == api::v1::DIRECT ||
+                       saved.requisition().duchies_size() > 0;
+  update.Bind(1, saved.requisition().state())
+      .Bind(2, visible ? 1 : 0)
+      .BindBlob(3, saved.SerializeAsString())
+      .Bind(4, saved.requisition().name());
+  return update.Run();
+}
+
+absl::Status Ledger::EndMeasurement(MeasurementRow& row, ComputationState state,
+                                    Measurement::Failure::Reason reason, const std::string& message, int64_t now) {
+  RETURN_IF_ERROR(CheckMeasurementTransition(row.record.state(), state));
+  row.record.set_state(state);
+  if (state == Computation::FAILED) {
+    row.record.mutable_measurement()->mutable_failure()->set_reason(reason);
+    row.record.mutable_measurement()->mutable_failure()->set_message(message);
+  }
+  ASSIGN_OR_RETURN(std::vector<RequisitionRecord> requisitions, LoadRequisitions(row.name));
+  for (RequisitionRecord& r : requisitions) {
+    if (r.requisition().state() == Requisition::UNFULFILLED) {
+      r.mutable_requisition()->set_state(Requisition::WITHDRAWN);
+      RETURN_IF_ERROR(SaveRequisition(r, now));
+    }
+  }
+  return SaveMeasurement(row, now);
+}
+
+Measurement Ledger::PublicView(const MeasurementRow& row) const {
+  Measurement m = row.record.measurement();
+  m.set_name(row.name);
+  m.set_state(PublicState(row.record.state()));
+  m.set_create_time_micros(row.create_time);
+  m.set_update_time_micros(row.update_time);
+  m.set_etag(Etag(row.update_time));
+  return m;
+}
+
+absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
+                                                      const api::v1::CreateMeasurementRequest& request) {
+  RETURN_IF_ERROR(ParseName(request.parent(), "measurementConsumers/*", "parent").status());
+  if (caller.name != request.parent()) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not create measurements for ", request.parent()));
+  }
+  const Measurement& given = request.measurement();
+  if (given.measurement_spec().data().size() > kMaxSpecBytes) return Invalid("measurement.measurement_spec", "is too large");
+  MeasurementSpec spec;
+  if (given.measurement_spec().data().empty()) return Invalid("measurement.measurement_spec.data", "is missing");
+  if (!spec.ParseFromString(given.measurement_spec().data())) {
+    return Invalid("measurement.measurement_spec.data", "is not a MeasurementSpec");
+  }
+  RETURN_IF_ERROR(CheckEncryptionKey(spec.measurement_public_key(), "measurement_spec.measurement_public_key"));
+  if (given.data_providers_size() == 0) return Invalid("measurement.data_providers", "is empty");
+  if (spec.nonce_hashes_size() != given.data_providers_size()) {
+    return Invalid("measurement_spec.nonce_hashes",
+                   absl::StrCat("has ", spec.nonce_hashes_size(), " hashes for ", given.data_providers_size(),
+                                " data providers"));
+  }
+  std::set<std::string> providers, spec_hashes(spec.nonce_hashes().begin(), spec.nonce_hashes().end()), used_hashes;
+  for (int i = 0; i < given.data_providers_size(); ++i) {
+    const auto& entry = given.data_providers(i);
+    const std::string field = absl::StrCat("measurement.data_providers[", i, "]");
+    RETURN_IF_ERROR(ParseName(entry.data_provider(), "dataProviders/*", field + ".data_provider").status());
+    if (!providers.insert(entry.data_provider()).second) return Invalid(field, "names a data provider twice");
+    if (entry.encrypted_requisition_spec().empty()) return Invalid(field + ".encrypted_requisition_spec", "is missing");
+    if (entry.encrypted_requisition_spec().size() > kMaxSpecBytes) {
+      return Invalid(field + ".encrypted_requisition_spec", "is too large");
+    }
+    if (entry.nonce_hash().size() != crypto::kSha256Bytes) {
+      return Invalid(field + ".nonce_hash", absl::StrCat("must be 32 bytes, got ", entry.nonce_hash().size()));
+    }
+    if (!spec_hashes.count(entry.nonce_hash())) {
+      return Invalid(field + ".nonce_hash", "is not among measurement_spec.nonce_hashes");
+    }
+    if (!used_hashes.insert(entry.nonce_hash()).second) return Invalid(field + ".nonce_hash", "is used twice");
+  }
+  const auto& interval = spec.vid_sampling_interval();
+  const double width = spec.has_vid_sampling_interval() ? interval.width() : 1.0;
+  if (!(interval.start() >= 0 && interval.start() < 1)) {
+    return Invalid("measurement_spec.vid_sampling_interval.start", "must be in [0, 1)");
+  }
+  if (!(width > 0 && width <= 1)) return Invalid("measurement_spec.vid_sampling_interval.width", "must be in (0, 1]");
+
+  const auto& protocols = options_.config.protocols();
+  Measurement measurement = given;
+  measurement.clear_results();
+  measurement.clear_failure();
+  api::v1::ProtocolConfig& config = *measurement.mutable_protocol_config();
+  config.Clear();
+  config.set_noise_mechanism(protocols.noise_mechanism() == config::MeasurementProtocols::GEOMETRIC
+                                 ? api::v1::GEOMETRIC
+                                 : api::v1::DISCRETE_GAUSSIAN);
+  std::string name = absl::StrCat(request.parent(), "/measurements/", NewId());
+  absl::StatusOr<Measurement> out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    if (!request.request_id().empty()) {
+      ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                       db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND request_id = ?"));
+      q.Bind(1, request.parent()).Bind(2, request.request_id());
+      ASSIGN_OR_RETURN(bool found, q.Step());
+      if (found) {
+        ASSIGN_OR_RETURN(MeasurementRow existing, LoadMeasurement(q.ColumnText(0)));
+        out = PublicView(existing);
+        return absl::OkStatus();
+      }
+    }
+    ASSIGN_OR_RETURN(crypto::Certificate consumer_certificate,
+                     UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
+                                         "measurement.measurement_consumer_certificate"));
+    if (!consumer_certificate.public_key().Verify(given.measurement_spec().data(), given.measurement_spec().signature()).ok()) {
+      return Invalid("measurement.measurement_spec.signature",
+                     absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate()));
+    }
+    measurement.mutable_measurement_spec()->set_certificate(given.measurement_consumer_certificate());
+    // Every data provider must exist; its certificate defaults to its first.
+    bool all_hmss = true;
+    std::vector<std::string> provider_certificates;
+    for (int i = 0; i < measurement.data_providers_size(); ++i) {
+      auto& entry = *measurement.mutable_data_providers(i);
+      const std::string field = absl::StrCat("measurement.data_providers[", i, "]");
+      ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                       db_->Prepare("SELECT data FROM entities WHERE name = ? AND kind = ?"));
+      q.Bind(1, entry.data_provider()).Bind(2, kDataProvider);
+      ASSIGN_OR_RETURN(bool found, q.Step());
+      if (!found) return Invalid(field + ".data_provider", absl::StrCat(entry.data_provider(), " not found"));
+      ASSIGN_OR_RETURN(api::v1::DataProvider provider, Parse<api::v1::DataProvider>(q.ColumnBlob(0), "data provider"));
+      all_hmss = all_hmss && provider.supports_hmss();
+      if (entry.data_provider_certificate().empty()) entry.set_data_provider_certificate(provider.certificate());
+      ASSIGN_OR_RETURN(crypto::Certificate c, UsableCertificateOf(entry.data_provider(), entry.data_provider_certificate(),
+                                                                  field + ".data_provider_certificate"));
+      provider_certificates.push_back(c.ToDer());
+    }
+    // The protocol, per the reference's rules.
+    const bool reach = spec.has_reach(), frequency = spec.has_reach_and_frequency();
+    if (!reach && !frequency && !spec.has_impression() && !spec.has_duration() && !spec.has_population()) {
+      return Invalid("measurement_spec.measurement_type", "is missing");
+    }
+    api::v1::Protocol protocol = api::v1::DIRECT;
+    if ((reach || frequency) && measurement.data_providers_size() > 1) {
+      std::vector<std::string> workers;
+      for (const std::string& d : protocols.duchies()) {
+        if (d != protocols.aggregator()) workers.push_back(d);
+      }
+      if (protocols.prefer_hmss() && all_hmss && workers.size() == 2) {
+        protocol = api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
+      } else {
+        protocol = reach ? api::v1::REACH_ONLY_LIQUID_LEGIONS_V2 : api::v1::LIQUID_LEGIONS_V2;
+      }
+    }
+    const bool hmss = protocol == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
+    if (reach) RETURN_IF_ERROR(CheckPrivacy(spec.reach().privacy_params(), "measurement_spec.reach.privacy_params", hmss));
+    if (frequency) {
+      const auto& rf = spec.reach_and_frequency();
+      RETURN_IF_ERROR(CheckPrivacy(rf.reach_privacy_params(), "measurement_spec.reach_and_frequency.reach_privacy_params", hmss));
+      RETURN_IF_ERROR(CheckPrivacy(rf.frequency_privacy_params(),
+                                   "measurement_spec.reach_and_frequency.frequency_privacy_params", hmss));
+      if (rf.maximum_frequency() < 2) {
+        return Invalid("measurement_spec.reach_and_frequency.maximum_frequency",
+                       absl::StrCat("must be > 1, got ", rf.maximum_frequency()));
+      }
+    }
+    if (spec.has_impression()) {
+      RETURN_IF_ERROR(CheckPrivacy(spec.impression().privacy_params(), "measurement_spec.impression.privacy_params", false));
+      if (spec.impression().maximum_frequency_per_user() < 1) {
+        return Invalid("measurement_spec.impression.maximum_frequency_per_user", "must be >= 1");
+      }
+    }
+    if (spec.has_duration()) {
+      RETURN_IF_ERROR(CheckPrivacy(spec.duration().privacy_params(), "measurement_spec.duration.privacy_params", false));
+      if (spec.duration().maximum_watch_duration_per_user_seconds() < 1) {
+        return Invalid("measurement_spec.duration.maximum_watch_duration_per_user_seconds", "must be >= 1");
+      }
+    }
+    config.set_protocol(protocol);
+    std::vector<std::string> ring;
+    if (protocol != api::v1::DIRECT) {
+      for (const std::string& d : protocols.duchies()) {
+        if (d != protocols.aggregator()) ring.push_back(d);
+      }
+      ring.push_back(protocols.aggregator());
+      for (const std::string& d : ring) config.add_duchies(d);
+      config.set_aggregator(protocols.aggregator());
+      if (hmss) {
+        config.set_ring_modulus(protocols.hmss_ring_modulus() > 0 ? protocols.hmss_ring_modulus() : 127);
+      } else {
+        config.set_decay_rate(protocols.llv2_decay_rate() > 0 ? protocols.llv2_decay_rate() : 5.6);
+        config.set_sketch_size(protocols.llv2_sketch_size() > 0 ? protocols.llv2_sketch_size() : 1000000);
+      }
+    }
+
+    MeasurementRow row;
+    row.name = name;
+    row.consumer = request.parent();
+    row.computation = protocol == api::v1::DIRECT ? "" : ComputationName(name);
+    row.create_time = now;
+    row.update_time = now;
+    measurement.set_name(name);
+    *row.record.mutable_measurement() = measurement;
+    row.record.set_measurement_consumer_certificate_der(consumer_certificate.ToDer());
+    row.record.set_state(protocol == api::v1::DIRECT ? Computation::PENDING_REQUISITION_FULFILLMENT
+                                                     : Computation::PENDING_REQUISITION_PARAMS);
+    for (const std::string& d : ring) {
+      ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("SELECT data FROM entities WHERE name = ?"));
+      q.Bind(1, "duchies/" + d);
+      ASSIGN_OR_RETURN(bool found, q.Step());
+      if (!found) return absl::FailedPreconditionError(absl::StrCat("duchy ", d, " is not registered with the Kingdom"));
+      Computation::Participant& participant = *row.record.add_participants();
+      participant.set_duchy_id(d);
+      participant.set_state(Computation::Participant::CREATED);
+    }
+    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                     db_->Prepare("INSERT INTO measurements (name, consumer, computation, state, terminal, request_id, "
+                                  "create_time, update_time, data) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"));
+    insert.Bind(1, name).Bind(2, request.parent());
+    if (row.computation.empty()) {
+      insert.BindNull(3);
+    } else {
+      insert.Bind(3, row.computation);
+    }
+    insert.Bind(4, row.record.state());
+    if (request.request_id().empty()) {
+      insert.BindNull(5);
+    } else {
+      insert.Bind(5, request.request_id());
+    }
+    insert.Bind(6, now).Bind(7, now).BindBlob(8, row.record.SerializeAsString());
+    RETURN_IF_ERROR(insert.Run());
+    for (const std::string& d : ring) {
+      ASSIGN_OR_RETURN(storage::SqliteStatement p,
+                       db_->Prepare("INSERT INTO participants (measurement, duchy) VALUES (?, ?)"));
+      p.Bind(1, name).Bind(2, d);
+      RETURN_IF_ERROR(p.Run());
+    }
+    std::vector<std::string> workers(ring.begin(), ring.end() - (ring.empty() ? 0 : 1));
+    for (int i = 0; i < measurement.data_providers_size(); ++i) {
+      const auto& entry = measurement.data_providers(i);
+      RequisitionRecord r;
+      Requisition& requisition = *r.mutable_requisition();
+      const std::string id = NewId();
+      requisition.set_name(absl::StrCat(entry.data_provider(), "/requisitions/", id));
+      requisition.set_measurement(name);
+      requisition.set_measurement_consumer_certificate(measurement.measurement_consumer_certificate());
+      *requisition.mutable_measurement_spec() = measurement.measurement_spec();
+      requisition.set_encrypted_requisition_spec(entry.encrypted_requisition_spec());
+      *requisition.mutable_protocol_config() = config;
+      requisition.set_data_provider_certificate(entry.data_provider_certificate());
+      requisition.set_nonce_hash(entry.nonce_hash());
+      requisition.set_state(Requisition::UNFULFILLED);
+      if (protocol != api::v1::DIRECT) {
+        // LLv2: EDP i uploads to duchy i mod k; HMSS: to one of the two workers.
+        requisition.set_fulfilling_duchy(hmss ? workers[i % 2] : ring[i % ring.size()]);
+        r.set_computation_requisition(absl::StrCat(row.computation, "/requisitions/", id));
+      }
+      r.set_fingerprint(Fingerprint(measurement.measurement_spec().data(), entry.encrypted_requisition_spec()));
+      r.set_data_provider_certificate_der(provider_certificates[i]);
+      requisition.set_update_time_micros(now);
+      requisition.set_etag(Etag(now));
+      ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                       db_->Prepare("INSERT INTO requisitions (name, data_provider, measurement, "
+                                    "computation_requisition, state, visible, data) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      q.Bind(1, requisition.name()).Bind(2, entry.data_provider()).Bind(3, name);
+      if (r.computation_requisition().empty()) {
+        q.BindNull(4);
+      } else {
+        q.Bind(4, r.computation_requisition());
+      }
+      q.Bind(5, requisition.state()).Bind(6, protocol == api::v1::DIRECT ? 1 : 0).BindBlob(7, r.SerializeAsString());
+      RETURN_IF_ERROR(q.Run());
+    }
+    out = PublicView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Measurement> Ledger::GetMeasurement(const Principal& caller, const std::string& name) {
+  RETURN_IF_ERROR(ParseName(name, "measurementConsumers/*/measurements/*", "name").status());
+  if (!absl::StartsWith(name, caller.name + "/")) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not see ", name));
+  }
+  absl::StatusOr<Measurement> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
+    out = PublicView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
+    const Principal& caller, const api::v1::ListMeasurementsRequest& request) {
+  RETURN_IF_ERROR(ParseName(request.parent(), "measurementConsumers/*", "parent").status());
+  if (caller.name != request.parent()) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not list the measurements of ", request.parent()));
+  }
+  ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
+  RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
+  std::set<int> states;
+  for (int i = 0; i < request.states_size(); ++i) {
+    if (!Measurement::State_IsValid(request.states(i)) || request.states(i) == Measurement::STATE_UNSPECIFIED) {
+      return Invalid(absl::StrCat("states[", i, "]"), absl::StrCat("unknown measurement state ", request.states(i)));
+    }
+    states.insert(request.states(i));
+  }
+  api::v1::ListMeasurementsResponse response;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND name > ? AND update_time > ? "
+                                  "ORDER BY name"));
+    q.Bind(1, request.parent()).Bind(2, request.page_token()).Bind(3, request.updated_after_micros());
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ASSIGN_OR_RETURN(MeasurementRow m, LoadMeasurement(q.ColumnText(0)));
+      Measurement view = PublicView(m);
+      if (!states.empty() && !states.count(view.state())) continue;
+      if (response.measurements_size() == size) {
+        response.set_next_page_token(response.measurements(size - 1).name());
+        break;
+      }
+      *response.add_measurements() = std::move(view);
+    }
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<Measurement> Ledger::CancelMeasurement(const Principal& caller,
+                                                      const api::v1::CancelMeasurementRequest& request) {
+  RETURN_IF_ERROR(ParseName(request.name(), "measurementConsumers/*/measurements/*", "name").status());
+  if (!absl::StartsWith(request.name(), caller.name + "/")) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not cancel ", request.name()));
+  }
+  Measurement out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(request.name()));
+    RETURN_IF_ERROR(CheckEtag(request.etag(), row.update_time, request.name()));
+    RETURN_IF_ERROR(EndMeasurement(row, Computation::CANCELLED, Measurement::Failure::REASON_UNSPECIFIED, "", now));
+    out = PublicView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+// Requisitions
+
+absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
+    const Principal& caller, const api::v1::ListRequisitionsRequest& request) {
+  RETURN_IF_ERROR(ParseName(request.parent(), "dataProviders/*", "parent").status());
+  if (caller.name != request.parent()) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not list the requisitions of ", request.parent()));
+  }
+  ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
+  RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
+  if (request.wait_milliseconds() < 0) return Invalid("wait_milliseconds", "must be >= 0");
+  std::set<int> states;
+  for (int i = 0; i < request.states_size(); ++i) {
+    if (!Requisition::State_IsValid(request.states(i)) || request.states(i) == Requisition::STATE_UNSPECIFIED) {
+      return Invalid(absl::StrCat("states[", i, "]"), absl::StrCat("unknown requisition state ", request.states(i)));
+    }
+    states.insert(request.states(i));
+  }
+  const absl::Time deadline =
+      absl::Now() + std::min(absl::Milliseconds(request.wait_milliseconds()), kMaxLongPoll);
+  while (true) {
+    const int64_t seen = changes_.version();
+    api::v1::ListRequisitionsResponse response;
+    RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+      ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                       db_->Prepare("SELECT state, data FROM requisitions WHERE data_provider = ? AND visible = 1 "
+                                    "AND name > ? ORDER BY name"));
+      q.Bind(1, request.parent()).Bind(2, request.page_token());
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, q.Step());
+        if (!row) break;
+        if (!states.empty() && !states.count(static_cast<int>(q.ColumnInt64(0)))) continue;
+        if (response.requisitions_size() == size) {
+          response.set_next_page_token(response.requisitions(size - 1).name());
+          break;
+        }
+        ASSIGN_OR_RETURN(RequisitionRecord r, Parse<RequisitionRecord>(q.ColumnBlob(1), "requisition"));
+        *response.add_requisitions() = std::move(*r.mutable_requisition());
+      }
+      return absl::OkStatus();
+    }));
+    if (response.requisitions_size() > 0 || absl::Now() >= deadline) return response;
+    changes_.WaitForChange(seen, deadline - absl::Now());
+  }
+}
+
+namespace {
+
+// The requisition `name` if it is `caller`'s: PERMISSION_DENIED for another
+// EDP's, NOT_FOUND for an unknown or (when `hide_withdrawn`) withdrawn one.
+absl::Status CheckRequisitionOwner(const Principal& caller, const std::string& name) {
+  RETURN_IF_ERROR(ParseName(name, "dataProviders/*/requisitions/*", "name").status());
+  if (!absl::StartsWith(name, caller.name + "/")) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not see ", name));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Requisition> Ledger::GetRequisition(const Principal& caller, const std::string& name) {
+  RETURN_IF_ERROR(CheckRequisitionOwner(caller, name));
+  absl::StatusOr<Requisition> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(RequisitionRecord r, LoadRequisition("name", name));
+    if (r.requisition().protocol_config().protocol() != api::v1::DIRECT && r.requisition().duchies_size() == 0) {
+      return absl::NotFoundError(absl::StrCat("requisition ", name, " not found"));
+    }
+    out = r.requisition();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Requisition> Ledger::RefuseRequisition(const Principal& caller,
+                                                      const api::v1::RefuseRequisitionRequest& request) {
+  RETURN_IF_ERROR(CheckRequisitionOwner(caller, request.name()));
+  const auto justification = request.refusal().justification();
+  if (!Requisition::Refusal::Justification_IsValid(justification) ||
+      justification == Requisition::Refusal::JUSTIFICATION_UNSPECIFIED) {
+    return Invalid("refusal.justification", absl::StrCat("unknown justification ", justification));
+  }
+  if (request.refusal().message().size() > 4096) return Invalid("refusal.message", "is longer than 4096 bytes");
+  Requisition out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(RequisitionRecord r, LoadRequisition("name", request.name()));
+    if (r.requisition().state() == Requisition::WITHDRAWN) {
+      return absl::NotFoundError(absl::StrCat("requisition ", request.name(), " was withdrawn"));
+    }
+    RETURN_IF_ERROR(CheckEtag(request.etag(), r.requisition().update_time_micros(), request.name()));
+    RETURN_IF_ERROR(CheckRequisitionTransition(r.requisition().state(), Requisition::REFUSED));
+    r.mutable_requisition()->set_state(Requisition::REFUSED);
+    *r.mutable_requisition()->mutable_refusal() = request.refusal();
+    RETURN_IF_ERROR(SaveRequisition(r, now));
+    ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(r.requisition().measurement()));
+    RETURN_IF_ERROR(EndMeasurement(row, Computation::FAILED, Measurement::Failure::REQUISITION_REFUSED,
+                                   absl::StrCat(request.name(), " was refused: ", request.refusal().message()), now));
+    ASSIGN_OR_RETURN(r, LoadRequisition("name", request.name()));
+    out = r.requisition();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Requisition> Ledger::FulfillDirectRequisition(
+    const Principal& caller, const api::v1::FulfillDirectRequisitionRequest& request) {
+  RETURN_IF_ERROR(CheckRequisitionOwner(caller, request.name()));
+  if (request.encrypted_result().empty()) return Invalid("encrypted_result", "is missing");
+  if (request.encrypted_result().size() > kMaxSpecBytes) return Invalid("encrypted_result", "is too large");
+  Requisition out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(RequisitionRecord r, LoadRequisition("name", request.name()));
+    if (r.requisition().state() == Requisition::WITHDRAWN) {
+      return absl::NotFoundError(absl::StrCat("requisition ", request.name(), " was withdrawn"));
+    }
+    if (r.requisition().protocol_config().protocol() != api::v1::DIRECT) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(request.name(), " is computed by the duchies; send its data to duchy ",
+                       r.requisition().fulfilling_duchy()));
+    }
+    RETURN_IF_ERROR(CheckEtag(request.etag(), r.requisition().update_time_micros(), request.name()));
+    RETURN_IF_ERROR(CheckRequisitionTransition(r.requisition().state(), Requisition::FULFILLED));
+    if (NonceHash(request.nonce()) != r.requisition().nonce_hash()) {
+      return Invalid("nonce", absl::StrCat("does not match the nonce hash of ", request.name()));
+    }
+    RETURN_IF_ERROR(UsableCertificateOf(caller.name, request.certificate(), "certificate").status());
+    r.mutable_requisition()->set_state(Requisition::FULFILLED);
+    RETURN_IF_ERROR(SaveRequisition(r, now));
+    ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(r.requisition().measurement()));
+    auto& result = *row.record.mutable_measurement()->add_results();
+    result.set_certificate(request.certificate());
+    result.set_encrypted_result(request.encrypted_result());
+    ASSIGN_OR_RETURN(std::vector<RequisitionRecord> all, LoadRequisitions(row.name));
+    const bool done = std::all_of(all.begin(), all.end(), [](const RequisitionRecord& x) {
+      return x.requisition().state() == Requisition::FULFILLED;
+    });
+    if (done) {
+      RETURN_IF_ERROR(CheckMeasurementTransition(row.record.state(), Computation::SUCCEEDED));
+      row.record.set_state(Computation::SUCCEEDED);
+    }
+    RETURN_IF_ERROR(SaveMeasurement(row, now));
+    ASSIGN_OR_RETURN(r, LoadRequisition("name", request.name()));
+    out = r.requisition();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+// Computations
+
+absl::StatusOr<Computation> Ledger::ComputationView(const MeasurementRow& row) {
+  Computation c;
+  c.set_name(row.computation);
+  c.set_measurement(row.name);
+  c.set_measurement_consumer_certificate(row.record.measurement().measurement_consumer_certificate());
+  c.set_measurement_consumer_certificate_der(row.record.measurement_consumer_certificate_der());
+  *c.mutable_measurement_spec() = row.record.measurement().measurement_spec();
+  *c.mutable_protocol_config() = row.record.measurement().protocol_config();
+  c.set_state(row.record.state());
+  ASSIGN_OR_RETURN(std::vector<RequisitionRecord> requisitions, LoadRequisitions(row.name));
+  for (const RequisitionRecord& r : requisitions) {
+    auto& out = *c.add_requisitions();
+    out.set_name(r.computation_requisition());
+    out.set_data_provider(r.requisition().name().substr(0, r.requisition().name().find("/requisitions/")));
+    out.set_data_provider_certificate_der(r.data_provider_certificate_der());
+    out.set_fingerprint(r.fingerprint());
+    out.set_nonce_hash(r.requisition().nonce_hash());
+    out.set_fulfilling_duchy(r.requisition().fulfilling_duchy());
+    out.set_state(r.requisition().state());
+  }
+  *c.mutable_participants() = row.record.participants();
+  c.set_update_time_micros(row.update_time);
+  c.set_etag(Etag(row.update_time));
+  return c;
+}
+
+absl::StatusOr<std::vector<api::v1::StreamActiveComputationsResponse>> Ledger::ActiveComputations(
+    const Principal& caller, const std::string& continuation_token, int limit) {
+  if (caller.kind != Principal::Kind::kDuchy) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " is not a duchy"));
+  }
+  int64_t after_time = 0;
+  std::string after_name;
+  if (!continuation_token.empty()) {
+    const size_t colon = continuation_token.find(':');
+    if (colon == std::string::npos || !absl::SimpleAtoi(continuation_token.substr(0, colon), &after_time)) {
+      return Invalid("continuation_token", "is malformed");
+    }
+    after_name = continuation_token.substr(colon + 1);
+  }
+  const std::string duchy_id = caller.name.substr(caller.name.find('/') + 1);
+  std::vector<api::v1::StreamActiveComputationsResponse> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("SELECT m.name FROM measurements m JOIN participants p ON p.measurement = m.name "
+                                  "WHERE p.duchy = ? AND (m.update_time > ? OR (m.update_time = ? AND m.name > ?)) "
+                                  "AND (? OR m.terminal = 0) ORDER BY m.update_time, m.name LIMIT ?"));
+    q.Bind(1, duchy_id).Bind(2, after_time).Bind(3, after_time).Bind(4, after_name);
+    q.Bind(5, continuation_token.empty() ? 0 : 1).Bind(6, limit);
+    std::vector<std::string> names;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      names.push_back(q.ColumnText(0));
+    }
+    for (const std::string& name : names) {
+      ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
+      auto& response = out.emplace_back();
+      ASSIGN_OR_RETURN(*response.mutable_computation(), ComputationView(row));
+      response.set_continuation_token(absl::StrCat(row.update_time, ":", row.name));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Ledger::MeasurementRow> Ledger::ComputationForParticipant(const Principal& caller,
+                                                                         const std::string& name,
+                                                                         const std::string& etag) {
+  if (caller.kind != Principal::Kind::kDuchy) {
+    return absl::PermissionDeniedError(absl::StrCat(caller.name, " is not a duchy"));
+  }
+  RETURN_IF_ERROR(ParseName(name, "computations/*", "name").status());
+  ASSIGN_OR_RETURN(MeasurementRow row, LoadComputation(name));
+  const std::string duchy_id = caller.name.substr(caller.name.find('/') + 1);
+  const bool participates = std::any_of(row.record.participants().begin(), row.record.participants().end(),
+                                        [&](const auto& p) { return p.duchy_id() == duchy_id; });
+  if (!participates) return absl::PermissionDeniedError(absl::StrCat(caller.name, " does not take part in ", name));
+  RETURN_IF_ERROR(CheckEtag(etag, row.update_time, name));
+  return row;
+}
+
+absl::StatusOr<Computation> Ledger::GetComputation(const Principal& caller, const std::string& name) {
+  absl::StatusOr<Computation> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, name, ""));
+    out = ComputationView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+namespace {
+
+Computation::Participant* FindParticipant(MeasurementRecord& record, const std::string& duchy_name) {
+  const std::string id = duchy_name.substr(duchy_name.find('/') + 1);
+  for (auto& p : *record.mutable_participants()) {
+    if (p.duchy_id() == id) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<Computation> Ledger::SetParticipantRequisitionParams(
+    const Principal& caller, const api::v1::SetParticipantRequisitionParamsRequest& request) {
+  if (request.public_key().data().empty()) return Invalid("public_key.data", "is missing");
+  if (request.public_key().data().size() > 1024) return Invalid("public_key.data", "is too large");
+  absl::StatusOr<Computation> out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, request.name(), request.etag()));
+    if (row.record.state() != Computation::PENDING_REQUISITION_PARAMS) {
+      return absl::FailedPreconditionError(absl::StrCat(request.name(), " is ", Computation::State_Name(row.record.state()),
+                                                        ", not PENDING_REQUISITION_PARAMS"));
+    }
+    Computation::Participant* participant = FindParticipant(row.record, caller.name);
+    RETURN_IF_ERROR(CheckParticipantTransition(participant->state(), Computation::Participant::REQUISITION_PARAMS_SET));
+    RETURN_IF_ERROR(VerifySigned(request.public_key(), caller.name, "public_key"));
+    ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                     UsableCertificateOf(caller.name, request.public_key().certificate(), "public_key.certificate"));
+    participant->set_state(Computation::Participant::REQUISITION_PARAMS_SET);
+    *participant->mutable_public_key() = request.public_key();
+    participant->set_certificate_der(certificate.ToDer());
+    const bool all_set = std::all_of(row.record.participants().begin(), row.record.participants().end(), [](const auto& p) {
+      return p.state() == Computation::Participant::REQUISITION_PARAMS_SET;
+    });
+    if (all_set) {
+      RETURN_IF_ERROR(CheckMeasurementTransition(row.record.state(), Computation::PENDING_REQUISITION_FULFILLMENT));
+      row.record.set_state(Computation::PENDING_REQUISITION_FULFILLMENT);
+      // The requisitions become visible to their EDPs, with every duchy's key.
+      ASSIGN_OR_RETURN(std::vector<RequisitionRecord> requisitions, LoadRequisitions(row.name));
+      for (RequisitionRecord& r : requisitions) {
+        for (const auto& p : row.record.participants()) {
+          auto& entry = *r.mutable_requisition()->add_duchies();
+          entry.set_duchy_id(p.duchy_id());
+          *entry.mutable_public_key() = p.public_key();
+        }
+        RETURN_IF_ERROR(SaveRequisition(r, now));
+      }
+    }
+    RETURN_IF_ERROR(SaveMeasurement(row, now));
+    out = ComputationView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Computation> Ledger::ConfirmComputationParticipant(
+    const Principal& caller, const api::v1::ConfirmComputationParticipantRequest& request) {
+  absl::StatusOr<Computation> out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, request.name(), request.etag()));
+    if (row.record.state() != Computation::PENDING_PARTICIPANT_CONFIRMATION) {
+      return absl::FailedPreconditionError(absl::StrCat(request.name(), " is ", Computation::State_Name(row.record.state()),
+                                                        ", not PENDING_PARTICIPANT_CONFIRMATION"));
+    }
+    Computation::Participant* participant = FindParticipant(row.record, caller.name);
+    RETURN_IF_ERROR(CheckParticipantTransition(participant->state(), Computation::Participant::READY));
+    participant->set_state(Computation::Participant::READY);
+    const bool all_ready = std::all_of(row.record.participants().begin(), row.record.participants().end(),
+                                       [](const auto& p) { return p.state() == Computation::Participant::READY; });
+    if (all_ready) {
+      RETURN_IF_ERROR(CheckMeasurementTransition(row.record.state(), Computation::PENDING_COMPUTATION));
+      row.record.set_state(Computation::PENDING_COMPUTATION);
+    }
+    RETURN_IF_ERROR(SaveMeasurement(row, now));
+    out = ComputationView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Computation> Ledger::FulfillRequisition(const Principal& caller,
+                                                       const api::v1::FulfillRequisitionRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                   ParseName(request.name(), "computations/*/requisitions/*", "name"));
+  absl::StatusOr<Computation> out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row,
+                     ComputationForParticipant(caller, absl::StrCat("computations/", ids[0]), request.etag()));
+    ASSIGN_OR_RETURN(RequisitionRecord r, LoadRequisition("computation_requisition", request.name()));
+    if (r.requisition().state() == Requisition::WITHDRAWN) {
+      return absl::NotFoundError(absl::StrCat("requisition ", request.name(), " was withdrawn"));
+    }
+    if ("duchies/" + r.requisition().fulfilling_duchy() != caller.name) {
+      return absl::PermissionDeniedError(absl::StrCat(request.name(), " is fulfilled at duchy ",
+                                                      r.requisition().fulfilling_duchy(), ", not ", caller.name));
+    }
+    if (row.record.state() != Computation::PENDING_REQUISITION_FULFILLMENT) {
+      return absl::FailedPreconditionError(absl::StrCat(row.computation, " is ",
+                                                        Computation::State_Name(row.record.state()),
+                                                        ", not PENDING_REQUISITION_FULFILLMENT"));
+    }
+    RETURN_IF_ERROR(CheckRequisitionTransition(r.requisition().state(), Requisition::FULFILLED));
+    if (NonceHash(request.nonce()) != r.requisition().nonce_hash()) {
+      return Invalid("nonce", absl::StrCat("does not match the nonce hash of ", request.name()));
+    }
+    r.mutable_requisition()->set_state(Requisition::FULFILLED);
+    RETURN_IF_ERROR(SaveRequisition(r, now));
+    ASSIGN_OR_RETURN(std::vector<RequisitionRecord> all, LoadRequisitions(row.name));
+    const bool done = std::all_of(all.begin(), all.end(), [](const RequisitionRecord& x) {
+      return x.requisition().state() == Requisition::FULFILLED;
+    });
+    if (done) {
+      const auto next = row.record.measurement().protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE
+                            ? Computation::PENDING_COMPUTATION
+                            : Computation::PENDING_PARTICIPANT_CONFIRMATION;
+      RETURN_IF_ERROR(CheckMeasurementTransition(row.record.state(), next));
+      row.record.set_state(next);
+    }
+    RETURN_IF_ERROR(SaveMeasurement(row, now));
+    out = ComputationView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Computation> Ledger::SetComputationResult(const Principal& caller,
+                                                         const api::v1::SetComputationResultRequest& request) {
+  if (request.encrypted_result().empty()) return Invalid("encrypted_result", "is missing");
+  if (request.encrypted_result().size() > kMaxSpecBytes) return Invalid("encrypted_result", "is too large");
+  absl::StatusOr<Computation> out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, request.name(), request.etag()));
+    const std::string& aggregator = row.record.measurement().protocol_config().aggregator();
+    if (caller.name != "duchies/" + aggregator) {
+      return absl::PermissionDeniedError(absl::StrCat("only the aggregator, duchies/", aggregator,
+                                                      ", sets the result of ", request.name()));
+    }
+    RETURN_IF_ERROR(CheckMeasurementTransition(row.record.state(), Computation::SUCCEEDED));
+    if (row.record.state() != Computation::PENDING_COMPUTATION) {
+      return absl::FailedPreconditionError(absl::StrCat(request.name(), " is ",
+                                                        Computation::State_Name(row.record.state())));
+    }
+    RETURN_IF_ERROR(UsableCertificateOf(caller.name, request.certificate(), "certificate").status());
+    auto& result = *row.record.mutable_measurement()->add_results();
+    result.set_certificate(request.certificate());
+    result.set_encrypted_result(request.encrypted_result());
+    row.record.set_state(Computation::SUCCEEDED);
+    RETURN_IF_ERROR(SaveMeasurement(row, now));
+    out = ComputationView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Computation> Ledger::FailComputationParticipant(
+    const Principal& caller, const api::v1::FailComputationParticipantRequest& request) {
+  if (request.message().size() > 4096) return Invalid("message", "is longer than 4096 bytes");
+  absl::StatusOr<Computation> out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, request.name(), request.etag()));
+    Computation::Participant* participant = FindParticipant(row.record, caller.name);
+    RETURN_IF_ERROR(CheckParticipantTransition(participant->state(), Computation::Participant::FAILED));
+    participant->set_state(Computation::Participant::FAILED);
+    participant->set_failure_message(request.message());
+    RETURN_IF_ERROR(EndMeasurement(row, Computation::FAILED, Measurement::Failure::COMPUTATION_PARTICIPANT_FAILED,
+                                   absl::StrCat(caller.name, ": ", request.message()), now));
+    out = ComputationView(row);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<api::v1::ComputationLogEntry> Ledger::CreateComputationLogEntry(
+    const Principal& caller, const api::v1::CreateComputationLogEntryRequest& request) {
+  api::v1::ComputationLogEntry entry = request.entry();
+  if (entry.message().size() > 4096) return Invalid("entry.message", "is longer than 4096 bytes");
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, entry.computation(), ""));
+    entry.set_duchy_id(caller.name.substr(caller.name.find('/') + 1));
+    entry.set_time_micros(now);
+    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                     db_->Prepare("INSERT INTO computation_log (measurement, data) VALUES (?, ?)"));
+    insert.Bind(1, row.name).BindBlob(2, entry.SerializeAsString());
+    return insert.Run();
+  }));
+  return entry;
+}
+
+// Housekeeping
+
+absl::StatusOr<Ledger::HousekeepingResult> Ledger::RunHousekeeping() {
+  const auto& config = options_.config;
+  const absl::Duration pending = absl::Hours(config.pending_measurement_timeout_hours() > 0
+                                                 ? config.pending_measurement_timeout_hours()
+                                                 : 15 * 24);
+  const absl::Duration retention = absl::Hours(24) * (config.measurement_retention_days() > 0
+                                                          ? config.measurement_retention_days()
+                                                          : 180);
+  const int64_t now_micros = absl::ToUnixMicros(options_.clock());
+  HousekeepingResult result;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    std::vector<std::string> stale;
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("SELECT name FROM measurements WHERE terminal = 0 AND create_time < ?"));
+    q.Bind(1, now_micros - absl::ToInt64Microseconds(pending));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      stale.push_back(q.ColumnText(0));
+    }
+    for (const std::string& name : stale) {
+      ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
+      RETURN_IF_ERROR(EndMeasurement(row, Computation::CANCELLED, Measurement::Failure::PENDING_TOO_LONG, "", now));
+      ++result.cancelled;
+    }
+    ASSIGN_OR_RETURN(storage::SqliteStatement del,
+                     db_->Prepare("DELETE FROM measurements WHERE terminal = 1 AND update_time < ?"));
+    del.Bind(1, now_micros - absl::ToInt64Microseconds(retention));
+    RETURN_IF_ERROR(del.Run());
+    result.deleted = db_->ChangedRows();
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+}  // namespace halo::kingdom

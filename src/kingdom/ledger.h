@@ -1,0 +1,190 @@
+// The Kingdom's records and every rule that changes them: entities and their
+// certificates, event groups, measurements with their requisitions and
+// computation participants. Each method that changes state is one SQLite
+// transaction; the gRPC services only authenticate and translate.
+//
+// Errors follow the reference: INVALID_ARGUMENT names the bad field,
+// NOT_FOUND an unknown resource, PERMISSION_DENIED a resource of another
+// party, FAILED_PRECONDITION an illegal transition, ABORTED an etag mismatch,
+// ALREADY_EXISTS a taken id.
+#ifndef HALO_SRC_KINGDOM_LEDGER_H_
+#define HALO_SRC_KINGDOM_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "halo/api/v1/public.pb.h"
+#include "halo/api/v1/system.pb.h"
+#include "halo/config/config.pb.h"
+#include "halo/crypto/certificate.h"
+#include "halo/kingdom/records.pb.h"
+#include "halo/storage/sqlite_database.h"
+
+namespace halo::kingdom {
+
+// Who is calling, from its client certificate.
+struct Principal {
+  enum class Kind { kAdministrator, kDataProvider, kMeasurementConsumer, kDuchy, kModelProvider };
+  Kind kind;
+  // The resource name ("dataProviders/edp1") or, for an administrator, the
+  // certificate subject.
+  std::string name;
+};
+
+// Wakes long-polls and streams when anything changes.
+class ChangeNotifier {
+ public:
+  int64_t version() const;
+  void Notify();
+  // Waits until the version differs from `seen` or `timeout` passes; returns
+  // the current version.
+  int64_t WaitForChange(int64_t seen, absl::Duration timeout) const;
+
+ private:
+  mutable absl::Mutex mu_;
+  int64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+struct Page {
+  int32_t size = 0;
+  std::string token;
+};
+
+class Ledger {
+ public:
+  struct Options {
+    std::string database_path;
+    config::KingdomConfig config;
+    // Certificates of entities must chain to it.
+    crypto::Certificate trusted_ca;
+    std::function<absl::Time()> clock = [] { return absl::Now(); };
+  };
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(Options options);
+
+  ChangeNotifier& changes() { return changes_; }
+
+  // The principal of a TLS peer presenting `certificate_der`: an
+  // administrator named in the config, or an entity holding that registered,
+  // unrevoked certificate. UNAUTHENTICATED otherwise, saying why.
+  absl::StatusOr<Principal> Authenticate(const std::string& certificate_der);
+
+  // Entities (administrators).
+  absl::StatusOr<api::v1::DataProvider> CreateDataProvider(const api::v1::CreateDataProviderRequest& request);
+  absl::StatusOr<api::v1::MeasurementConsumer> CreateMeasurementConsumer(
+      const api::v1::CreateMeasurementConsumerRequest& request);
+  absl::StatusOr<api::v1::Duchy> CreateDuchy(const api::v1::CreateDuchyRequest& request);
+  absl::StatusOr<api::v1::ModelProvider> CreateModelProvider(const api::v1::CreateModelProviderRequest& request);
+  // Entities of one collection ("dataProviders", ...), as serialized protos.
+  absl::StatusOr<std::vector<std::string>> ListEntities(const std::string& collection, const Page& page,
+                                                        std::string* next_page_token);
+
+  // Certificates.
+  absl::StatusOr<api::v1::Certificate> CreateCertificate(const Principal& caller,
+                                                         const api::v1::CreateCertificateRequest& request);
+  absl::StatusOr<api::v1::Certificate> GetCertificate(const std::string& name);
+  absl::StatusOr<api::v1::Certificate> RevokeCertificate(const Principal& caller, const std::string& name);
+
+  // Event groups.
+  absl::StatusOr<api::v1::EventGroup> CreateEventGroup(const Principal& caller,
+                                                       const api::v1::CreateEventGroupRequest& request);
+  absl::StatusOr<api::v1::EventGroup> GetEventGroup(const Principal& caller, const std::string& name);
+  absl::StatusOr<api::v1::ListEventGroupsResponse> ListEventGroups(const Principal& caller,
+                                                                   const api::v1::ListEventGroupsRequest& request);
+  absl::StatusOr<api::v1::EventGroup> UpdateEventGroup(const Principal& caller,
+                                                       const api::v1::UpdateEventGroupRequest& request);
+  absl::Status DeleteEventGroup(const Principal& caller, const api::v1::DeleteEventGroupRequest& request);
+
+  // Measurements (measurement consumers).
+  absl::StatusOr<api::v1::Measurement> CreateMeasurement(const Principal& caller,
+                                                         const api::v1::CreateMeasurementRequest& request);
+  absl::StatusOr<api::v1::Measurement> GetMeasurement(const Principal& caller, const std::string& name);
+  absl::StatusOr<api::v1::ListMeasurementsResponse> ListMeasurements(
+      const Principal& caller, const api::v1::ListMeasurementsRequest& request);
+  absl::StatusOr<api::v1::Measurement> CancelMeasurement(const Principal& caller,
+                                                         const api::v1::CancelMeasurementRequest& request);
+
+  // Requisitions (data providers).
+  absl::StatusOr<api::v1::ListRequisitionsResponse> ListRequisitions(
+      const Principal& caller, const api::v1::ListRequisitionsRequest& request);
+  absl::StatusOr<api::v1::Requisition> GetRequisition(const Principal& caller, const std::string& name);
+  absl::StatusOr<api::v1::Requisition> RefuseRequisition(const Principal& caller,
+                                                         const api::v1::RefuseRequisitionRequest& request);
+  absl::StatusOr<api::v1::Requisition> FulfillDirectRequisition(
+      const Principal& caller, const api::v1::FulfillDirectRequisitionRequest& request);
+
+  // Computations (duchies).
+  // The caller's computations after `continuation_token` (see the proto),
+  // at most `limit`.
+  absl::StatusOr<std::vector<api::v1::StreamActiveComputationsResponse>> ActiveComputations(
+      const Principal& caller, const std::string& continuation_token, int limit);
+  absl::StatusOr<api::v1::Computation> GetComputation(const Principal& caller, const std::string& name);
+  absl::StatusOr<api::v1::Computation> SetParticipantRequisitionParams(
+      const Principal& caller, const api::v1::SetParticipantRequisitionParamsRequest& request);
+  absl::StatusOr<api::v1::Computation> ConfirmComputationParticipant(
+      const Principal& caller, const api::v1::ConfirmComputationParticipantRequest& request);
+  absl::StatusOr<api::v1::Computation> FulfillRequisition(const Principal& caller,
+                                                          const api::v1::FulfillRequisitionRequest& request);
+  absl::StatusOr<api::v1::Computation> SetComputationResult(const Principal& caller,
+                                                            const api::v1::SetComputationResultRequest& request);
+  absl::StatusOr<api::v1::Computation> FailComputationParticipant(
+      const Principal& caller, const api::v1::FailComputationParticipantRequest& request);
+  absl::StatusOr<api::v1::ComputationLogEntry> CreateComputationLogEntry(
+      const Principal& caller, const api::v1::CreateComputationLogEntryRequest& request);
+
+  // Housekeeping: cancels measurements pending longer than the configured
+  // time and deletes finished ones past retention. Returns how many of each.
+  struct HousekeepingResult {
+    int cancelled = 0;
+    int deleted = 0;
+  };
+  absl::StatusOr<HousekeepingResult> RunHousekeeping();
+
+ private:
+  struct MeasurementRow;
+  explicit Ledger(Options options, std::unique_ptr<storage::SqliteDatabase> db);
+
+  // Strictly increasing microseconds: orders updates and makes etags unique.
+  int64_t NextUpdateTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(update_time_mu_);
+  absl::Status WriteTransaction(const std::function<absl::Status(int64_t now)>& body);
+
+  absl::StatusOr<crypto::Certificate> CheckEntityCertificate(const std::string& der, const std::string& owner,
+                                                             const std::string& field);
+  absl::Status InsertEntity(const std::string& name, int kind, const std::string& data,
+                            const crypto::Certificate& certificate, std::string* certificate_name);
+  absl::StatusOr<api::v1::Certificate> LoadCertificate(const std::string& name);
+  absl::StatusOr<crypto::Certificate> UsableCertificateOf(const std::string& owner, const std::string& name,
+                                                          const std::string& field);
+  absl::Status VerifySigned(const api::v1::SignedMessage& message, const std::string& owner,
+                            const std::string& field);
+
+  absl::StatusOr<MeasurementRow> LoadMeasurement(const std::string& name);
+  absl::StatusOr<MeasurementRow> LoadComputation(const std::string& computation_name);
+  absl::Status SaveMeasurement(MeasurementRow& row, int64_t now);
+  absl::StatusOr<std::vector<RequisitionRecord>> LoadRequisitions(const std::string& measurement);
+  absl::Status SaveRequisition(const RequisitionRecord& record, int64_t now);
+  absl::StatusOr<RequisitionRecord> LoadRequisition(const std::string& column, const std::string& name);
+  absl::Status EndMeasurement(MeasurementRow& row, api::v1::Computation::State state,
+                              api::v1::Measurement::Failure::Reason reason, const std::string& message,
+                              int64_t now);
+  api::v1::Measurement PublicView(const MeasurementRow& row) const;
+  absl::StatusOr<api::v1::Computation> ComputationView(const MeasurementRow& row);
+  absl::StatusOr<MeasurementRow> ComputationForParticipant(const Principal& caller, const std::string& name,
+                                                           const std::string& etag);
+
+  Options options_;
+  std::unique_ptr<storage::SqliteDatabase> db_;
+  ChangeNotifier changes_;
+  absl::Mutex update_time_mu_;
+  int64_t last_update_time_ ABSL_GUARDED_BY(update_time_mu_) = 0;
+};
+
+}  // namespace halo::kingdom
+
+#endif  // HALO_SRC_KINGDOM_LEDGER_H_
