@@ -1,0 +1,169 @@
+// `halo --role=kingdom` killed with SIGKILL while clients create
+// measurements, then restarted: every create it acknowledged is still there.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "halo/api/v1/public.grpc.pb.h"
+#include "halo/crypto/hybrid_encryption.h"
+#include "halo/crypto/sha256.h"
+#include "halo/net/peer.h"
+#include "testing/subprocess.h"
+#include "testing/tls_fixture.h"
+
+namespace halo::kingdom {
+namespace {
+
+using namespace halo::api::v1;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string NonceHash(uint64_t nonce) {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(nonce >> (8 * i));
+  return crypto::Sha256(bytes);
+}
+
+SignedMessage Sign(const config::TlsConfig& tls, const std::string& data, const std::string& certificate) {
+  SignedMessage m;
+  m.set_data(data);
+  m.set_signature(crypto::SigningKey::FromPrivateKeyPem(ReadFile(tls.private_key_file()))->Sign(data));
+  m.set_certificate(certificate);
+  return m;
+}
+
+std::string Der(const config::TlsConfig& tls) {
+  return crypto::Certificate::FromPem(ReadFile(tls.certificate_file()))->ToDer();
+}
+
+TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged write") {
+  testing::TempDir dir;
+  testing::TlsFixture fixture(dir, "restart");
+  const config::TlsConfig kingdom = fixture.Issue("kingdom");
+  const config::TlsConfig admin = fixture.Issue("admins/operator");
+  const config::TlsConfig mc = fixture.Issue("measurementConsumers/mc1");
+  const config::TlsConfig edp = fixture.Issue("dataProviders/edp1");
+  for (const char* duchy : {"duchies/worker1", "duchies/worker2", "duchies/aggregator"}) fixture.Issue(duchy);
+  const int public_port = testing::FreeLoopbackPort();
+  const std::string config_path = dir.Sub("kingdom.textproto");
+  std::ofstream(config_path) << "role: KINGDOM\ndata_dir: \"" << dir.Sub("data") << "\"\nkingdom {\n"
+                             << "  public_api_address: \"127.0.0.1:" << public_port << "\"\n"
+                             << "  system_api_address: \"127.0.0.1:" << testing::FreeLoopbackPort() << "\"\n"
+                             << "  tls { certificate_file: \"" << kingdom.certificate_file() << "\" private_key_file: \""
+                             << kingdom.private_key_file() << "\" trusted_ca_file: \"" << kingdom.trusted_ca_file()
+                             << "\" }\n  administrators: \"admins/operator\"\n"
+                             << "  protocols { duchies: \"worker1\" duchies: \"worker2\" duchies: \"aggregator\" "
+                                "aggregator: \"aggregator\" }\n}\n";
+  auto start = [&] {
+    auto child = std::make_unique<testing::ChildProcess>(std::vector<std::string>{HALO_BINARY, "--config", config_path});
+    REQUIRE(child->WaitForStderr("serving", absl::Seconds(20)));
+    return child;
+  };
+  auto kingdom_process = start();
+  const std::string target = absl::StrCat("localhost:", public_port);
+  auto admin_stub = Admin::NewStub(net::OpenChannel(target, *net::LoadTlsMaterial(admin)));
+  CreateMeasurementConsumerRequest create_mc;
+  create_mc.set_measurement_consumer_id("mc1");
+  create_mc.mutable_measurement_consumer()->set_certificate_der(Der(mc));
+  MeasurementConsumer consumer;
+  {
+    grpc::ClientContext context;
+    REQUIRE(admin_stub->CreateMeasurementConsumer(&context, create_mc, &consumer).ok());
+  }
+  const auto edp_key = crypto::EncryptionKeyPair::Generate();
+  CreateDataProviderRequest create_edp;
+  create_edp.set_data_provider_id("edp1");
+  create_edp.mutable_data_provider()->set_certificate_der(Der(edp));
+  EncryptionPublicKey key;
+  key.set_point(edp_key.public_key.Encode());
+  *create_edp.mutable_data_provider()->mutable_public_key() = Sign(edp, key.SerializeAsString(), "");
+  {
+    DataProvider provider;
+    grpc::ClientContext context;
+    REQUIRE(admin_stub->CreateDataProvider(&context, create_edp, &provider).ok());
+  }
+
+  // Four clients create measurements until the Kingdom dies under them.
+  const auto mc_tls = *net::LoadTlsMaterial(mc);
+  absl::Mutex mu;
+  std::vector<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls));
+      for (int i = 0; !stop.load(); ++i) {
+        const uint64_t nonce = 1000 * c + i;
+        MeasurementSpec spec;
+        EncryptionPublicKey mc_key;
+        mc_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
+        spec.set_measurement_public_key(mc_key.SerializeAsString());
+        spec.add_nonce_hashes(NonceHash(nonce));
+        spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
+        CreateMeasurementRequest request;
+        request.set_parent("measurementConsumers/mc1");
+        request.set_request_id(absl::StrCat("client", c, "-", i));
+        auto& m = *request.mutable_measurement();
+        m.set_measurement_consumer_certificate(consumer.certificate());
+        *m.mutable_measurement_spec() = Sign(mc, spec.SerializeAsString(), consumer.certificate());
+        auto& entry = *m.add_data_providers();
+        entry.set_data_provider("dataProviders/edp1");
+        entry.set_encrypted_requisition_spec("encrypted spec");
+        entry.set_nonce_hash(NonceHash(nonce));
+        Measurement out;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        if (stub->CreateMeasurement(&context, request, &out).ok()) {
+          absl::MutexLock lock(&mu);
+          acknowledged.push_back(out.name());
+        }
+      }
+    });
+  }
+  // Kill once some creates are acknowledged, mid-stream.
+  for (int waited = 0; waited < 300; ++waited) {
+    {
+      absl::MutexLock lock(&mu);
+      if (acknowledged.size() >= 100) break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  kingdom_process->Signal(SIGKILL);
+  kingdom_process->Wait(absl::Seconds(10));
+  stop = true;
+  for (auto& t : clients) t.join();
+  std::vector<std::string> written;
+  {
+    absl::MutexLock lock(&mu);
+    written = acknowledged;
+  }
+  REQUIRE(written.size() >= 100);
+
+  kingdom_process = start();
+  auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls));
+  size_t found = 0;
+  for (const std::string& name : written) {
+    GetMeasurementRequest get;
+    get.set_name(name);
+    Measurement m;
+    grpc::ClientContext context;
+    found += stub->GetMeasurement(&context, get, &m).ok();
+  }
+  INFO(written.size() << " creates acknowledged before the kill");
+  CHECK(found == written.size());
+  kingdom_process->Signal(SIGTERM);
+  CHECK(kingdom_process->Wait(absl::Seconds(10)) == 0);
+}
+
+}  // namespace
+}  // namespace halo::kingdom
