@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
+#include "halo/api/nonce.h"
 #include "halo/crypto/sha256.h"
 #include "names.h"
 #include "state_machines.h"
@@ -143,13 +144,6 @@ absl::Status CheckEncryptionKey(const std::string& bytes, absl::string_view fiel
 
 std::string Fingerprint(const std::string& measurement_spec, const std::string& encrypted_requisition_spec) {
   return crypto::Sha256(measurement_spec + crypto::Sha256(encrypted_requisition_spec));
-}
-
-// SHA-256 of the nonce's 8 bytes, little-endian (as fixed64 travels).
-std::string NonceHash(uint64_t nonce) {
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(nonce >> (8 * i));
-  return crypto::Sha256(bytes);
 }
 
 std::string ComputationName(const std::string& measurement_name) {
@@ -1265,7 +1259,7 @@ absl::StatusOr<Requisition> Ledger::FulfillDirectRequisition(
     }
     RETURN_IF_ERROR(CheckEtag(request.etag(), r.requisition().update_time_micros(), request.name()));
     RETURN_IF_ERROR(CheckRequisitionTransition(r.requisition().state(), Requisition::FULFILLED));
-    if (NonceHash(request.nonce()) != r.requisition().nonce_hash()) {
+    if (api::NonceHash(request.nonce()) != r.requisition().nonce_hash()) {
       return Invalid("nonce", absl::StrCat("does not match the nonce hash of ", request.name()));
     }
     RETURN_IF_ERROR(UsableCertificateOf(caller.name, request.certificate(), "certificate").status());
@@ -1487,7 +1481,7 @@ absl::StatusOr<Computation> Ledger::FulfillRequisition(const Principal& caller,
                                                         ", not PENDING_REQUISITION_FULFILLMENT"));
     }
     RETURN_IF_ERROR(CheckRequisitionTransition(r.requisition().state(), Requisition::FULFILLED));
-    if (NonceHash(request.nonce()) != r.requisition().nonce_hash()) {
+    if (api::NonceHash(request.nonce()) != r.requisition().nonce_hash()) {
       return Invalid("nonce", absl::StrCat("does not match the nonce hash of ", request.name()));
     }
     r.mutable_requisition()->set_state(Requisition::FULFILLED);

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/crypto/hybrid_encryption.h"
+#include "halo/api/nonce.h"
 #include "halo/crypto/sha256.h"
 #include "halo/net/peer.h"
 #include "testing/subprocess.h"
@@ -26,12 +27,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string NonceHash(uint64_t nonce) {
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(nonce >> (8 * i));
-  return crypto::Sha256(bytes);
 }
 
 SignedMessage Sign(const config::TlsConfig& tls, const std::string& data, const std::string& certificate) {
@@ -108,7 +103,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
         EncryptionPublicKey mc_key;
         mc_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
         spec.set_measurement_public_key(mc_key.SerializeAsString());
-        spec.add_nonce_hashes(NonceHash(nonce));
+        spec.add_nonce_hashes(halo::api::NonceHash(nonce));
         spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
         CreateMeasurementRequest request;
         request.set_parent("measurementConsumers/mc1");
@@ -119,7 +114,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
         auto& entry = *m.add_data_providers();
         entry.set_data_provider("dataProviders/edp1");
         entry.set_encrypted_requisition_spec("encrypted spec");
-        entry.set_nonce_hash(NonceHash(nonce));
+        entry.set_nonce_hash(halo::api::NonceHash(nonce));
         Measurement out;
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

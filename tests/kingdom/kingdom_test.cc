@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "halo/crypto/hybrid_encryption.h"
 #include "halo/crypto/random.h"
+#include "halo/api/nonce.h"
 #include "halo/crypto/sha256.h"
 #include "halo/kingdom/kingdom_server.h"
 #include "halo/net/peer.h"
@@ -26,12 +27,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string NonceHash(uint64_t nonce) {
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(nonce >> (8 * i));
-  return crypto::Sha256(bytes);
 }
 
 // A party: its certificate, key and stubs for both APIs.
@@ -199,7 +194,7 @@ class Deployment {
     for (const std::string& edp : edps) {
       const uint64_t nonce = crypto::SecureRandomUint64();
       created.nonces[edp] = nonce;
-      spec.add_nonce_hashes(NonceHash(nonce));
+      spec.add_nonce_hashes(halo::api::NonceHash(nonce));
       auto& entry = *request.mutable_measurement()->add_data_providers();
       entry.set_data_provider(edp);
       RequisitionSpec requisition_spec;
@@ -208,7 +203,7 @@ class Deployment {
       const SignedMessage signed_spec = mc.Sign(requisition_spec.SerializeAsString(), mc.certificate_name);
       entry.set_encrypted_requisition_spec(
           *crypto::HybridEncrypt(edp_keys_.at(edp).public_key, signed_spec.SerializeAsString(), "requisition spec"));
-      entry.set_nonce_hash(NonceHash(nonce));
+      entry.set_nonce_hash(halo::api::NonceHash(nonce));
     }
     if (edit) edit(spec, request);
     request.mutable_measurement()->set_measurement_consumer_certificate(mc.certificate_name);
