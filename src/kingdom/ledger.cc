@@ -142,6 +142,16 @@ absl::Status CheckEncryptionKey(const std::string& bytes, absl::string_view fiel
   return absl::OkStatus();
 }
 
+absl::Status CheckMediaTypes(const api::v1::EventGroup& group) {
+  for (int i = 0; i < group.media_types_size(); ++i) {
+    if (!api::v1::MediaType_IsValid(group.media_types(i)) || group.media_types(i) == api::v1::MEDIA_TYPE_UNSPECIFIED) {
+      return Invalid(absl::StrCat("event_group.media_types[", i, "]"),
+                     absl::StrCat("unknown media type ", group.media_types(i)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string Fingerprint(const std::string& measurement_spec, const std::string& encrypted_requisition_spec) {
   return crypto::Sha256(measurement_spec + crypto::Sha256(encrypted_requisition_spec));
 }
@@ -292,116 +302,84 @@ absl::StatusOr<crypto::Certificate> Ledger::CheckEntityCertificate(const std::st
   return certificate;
 }
 
-absl::Status Ledger::InsertEntity(const std::string& name, int kind, const std::string& data,
-                                  const crypto::Certificate& certificate, std::string* certificate_name) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
-  exists.Bind(1, name);
-  ASSIGN_OR_RETURN(bool taken, exists.Step());
-  if (taken) return absl::AlreadyExistsError(absl::StrCat(name, " already exists"));
-  ASSIGN_OR_RETURN(storage::SqliteStatement insert,
-                   db_->Prepare("INSERT INTO entities (name, kind, data, create_time) VALUES (?, ?, ?, ?)"));
-  insert.Bind(1, name).Bind(2, kind).BindBlob(3, data).Bind(4, absl::ToUnixMicros(options_.clock()));
-  RETURN_IF_ERROR(insert.Run());
+absl::StatusOr<api::v1::Certificate> Ledger::InsertCertificate(const std::string& name, const std::string& parent,
+                                                               const crypto::Certificate& certificate) {
   api::v1::Certificate c;
-  c.set_name(absl::StrCat(name, "/certificates/", NewId()));
+  c.set_name(name);
   c.set_x509_der(certificate.ToDer());
   c.set_subject(certificate.SubjectName());
   c.set_not_valid_after_micros(absl::ToUnixMicros(certificate.NotAfter()));
-  ASSIGN_OR_RETURN(storage::SqliteStatement cert,
+  ASSIGN_OR_RETURN(storage::SqliteStatement insert,
                    db_->Prepare("INSERT INTO certificates (name, parent, fingerprint, data) VALUES (?, ?, ?, ?)"));
-  cert.Bind(1, c.name()).Bind(2, name).BindBlob(3, crypto::Sha256(c.x509_der())).BindBlob(4, c.SerializeAsString());
-  if (auto status = cert.Run(); !status.ok()) {
+  insert.Bind(1, c.name()).Bind(2, parent).BindBlob(3, crypto::Sha256(c.x509_der())).BindBlob(4, c.SerializeAsString());
+  if (auto status = insert.Run(); !status.ok()) {
     if (absl::StrContains(status.message(), "UNIQUE")) {
-      return absl::AlreadyExistsError("that certificate is already registered to another entity");
+      return absl::AlreadyExistsError("that certificate is already registered");
     }
     return status;
   }
-  *certificate_name = c.name();
-  return absl::OkStatus();
+  return c;
+}
+
+// Every entity is registered the same way: a valid id, a certificate naming
+// it and issued by the trusted CA, then the entity and that certificate (its
+// first) in one transaction. `check` adds what one kind of entity needs.
+template <typename Entity>
+absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::string_view id_field,
+                                              absl::string_view collection, int kind, Entity entity,
+                                              absl::string_view entity_field,
+                                              const std::function<absl::Status(const crypto::Certificate&, Entity&)>& check) {
+  if (!IsValidId(id)) return Invalid(id_field, "must match [a-z][a-z0-9-]{0,62}");
+  entity.set_name(absl::StrCat(collection, "/", id));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   CheckEntityCertificate(entity.certificate_der(), entity.name(),
+                                          absl::StrCat(entity_field, ".certificate_der")));
+  entity.set_certificate(absl::StrCat(entity.name(), "/certificates/", NewId()));
+  if (check) RETURN_IF_ERROR(check(certificate, entity));
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
+    exists.Bind(1, entity.name());
+    ASSIGN_OR_RETURN(bool taken, exists.Step());
+    if (taken) return absl::AlreadyExistsError(absl::StrCat(entity.name(), " already exists"));
+    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                     db_->Prepare("INSERT INTO entities (name, kind, data, create_time) VALUES (?, ?, ?, ?)"));
+    insert.Bind(1, entity.name()).Bind(2, kind).BindBlob(3, entity.SerializeAsString());
+    insert.Bind(4, absl::ToUnixMicros(options_.clock()));
+    RETURN_IF_ERROR(insert.Run());
+    return InsertCertificate(entity.certificate(), entity.name(), certificate).status();
+  }));
+  return entity;
 }
 
 absl::StatusOr<api::v1::DataProvider> Ledger::CreateDataProvider(const api::v1::CreateDataProviderRequest& request) {
-  if (!IsValidId(request.data_provider_id())) {
-    return Invalid("data_provider_id", "must match [a-z][a-z0-9-]{0,62}");
-  }
-  api::v1::DataProvider provider = request.data_provider();
-  provider.set_name(absl::StrCat("dataProviders/", request.data_provider_id()));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate,
-                   CheckEntityCertificate(provider.certificate_der(), provider.name(), "data_provider.certificate_der"));
-  RETURN_IF_ERROR(CheckEncryptionKey(provider.public_key().data(), "data_provider.public_key.data"));
-  if (auto verified = certificate.public_key().Verify(provider.public_key().data(), provider.public_key().signature());
-      !verified.ok()) {
-    return Invalid("data_provider.public_key.signature", "does not verify with data_provider.certificate_der");
-  }
-  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
-    std::string certificate_name;
-    RETURN_IF_ERROR(InsertEntity(provider.name(), kDataProvider, "", certificate, &certificate_name));
-    provider.set_certificate(certificate_name);
-    provider.mutable_public_key()->set_certificate(certificate_name);
-    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
-    update.BindBlob(1, provider.SerializeAsString()).Bind(2, provider.name());
-    return update.Run();
-  }));
-  return provider;
+  return RegisterEntity<api::v1::DataProvider>(
+      request.data_provider_id(), "data_provider_id", "dataProviders", kDataProvider, request.data_provider(),
+      "data_provider", [](const crypto::Certificate& certificate, api::v1::DataProvider& provider) -> absl::Status {
+        RETURN_IF_ERROR(CheckEncryptionKey(provider.public_key().data(), "data_provider.public_key.data"));
+        if (!certificate.public_key().Verify(provider.public_key().data(), provider.public_key().signature()).ok()) {
+          return Invalid("data_provider.public_key.signature", "does not verify with data_provider.certificate_der");
+        }
+        provider.mutable_public_key()->set_certificate(provider.certificate());
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<api::v1::MeasurementConsumer> Ledger::CreateMeasurementConsumer(
     const api::v1::CreateMeasurementConsumerRequest& request) {
-  if (!IsValidId(request.measurement_consumer_id())) {
-    return Invalid("measurement_consumer_id", "must match [a-z][a-z0-9-]{0,62}");
-  }
-  api::v1::MeasurementConsumer consumer = request.measurement_consumer();
-  consumer.set_name(absl::StrCat("measurementConsumers/", request.measurement_consumer_id()));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate,
-                   CheckEntityCertificate(consumer.certificate_der(), consumer.name(),
-                                          "measurement_consumer.certificate_der"));
-  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
-    std::string certificate_name;
-    RETURN_IF_ERROR(InsertEntity(consumer.name(), kMeasurementConsumer, "", certificate, &certificate_name));
-    consumer.set_certificate(certificate_name);
-    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
-    update.BindBlob(1, consumer.SerializeAsString()).Bind(2, consumer.name());
-    return update.Run();
-  }));
-  return consumer;
+  return RegisterEntity<api::v1::MeasurementConsumer>(request.measurement_consumer_id(), "measurement_consumer_id",
+                                                      "measurementConsumers", kMeasurementConsumer,
+                                                      request.measurement_consumer(), "measurement_consumer", {});
 }
 
 absl::StatusOr<api::v1::Duchy> Ledger::CreateDuchy(const api::v1::CreateDuchyRequest& request) {
-  if (!IsValidId(request.duchy_id())) return Invalid("duchy_id", "must match [a-z][a-z0-9-]{0,62}");
-  api::v1::Duchy duchy = request.duchy();
-  duchy.set_name(absl::StrCat("duchies/", request.duchy_id()));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate,
-                   CheckEntityCertificate(duchy.certificate_der(), duchy.name(), "duchy.certificate_der"));
-  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
-    std::string certificate_name;
-    RETURN_IF_ERROR(InsertEntity(duchy.name(), kDuchy, "", certificate, &certificate_name));
-    duchy.set_certificate(certificate_name);
-    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
-    update.BindBlob(1, duchy.SerializeAsString()).Bind(2, duchy.name());
-    return update.Run();
-  }));
-  return duchy;
+  return RegisterEntity<api::v1::Duchy>(request.duchy_id(), "duchy_id", "duchies", kDuchy, request.duchy(), "duchy",
+                                        {});
 }
 
 absl::StatusOr<api::v1::ModelProvider> Ledger::CreateModelProvider(
     const api::v1::CreateModelProviderRequest& request) {
-  if (!IsValidId(request.model_provider_id())) {
-    return Invalid("model_provider_id", "must match [a-z][a-z0-9-]{0,62}");
-  }
-  api::v1::ModelProvider provider = request.model_provider();
-  provider.set_name(absl::StrCat("modelProviders/", request.model_provider_id()));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate,
-                   CheckEntityCertificate(provider.certificate_der(), provider.name(),
-                                          "model_provider.certificate_der"));
-  RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
-    std::string certificate_name;
-    RETURN_IF_ERROR(InsertEntity(provider.name(), kModelProvider, "", certificate, &certificate_name));
-    provider.set_certificate(certificate_name);
-    ASSIGN_OR_RETURN(storage::SqliteStatement update, db_->Prepare("UPDATE entities SET data = ? WHERE name = ?"));
-    update.BindBlob(1, provider.SerializeAsString()).Bind(2, provider.name());
-    return update.Run();
-  }));
-  return provider;
+  return RegisterEntity<api::v1::ModelProvider>(request.model_provider_id(), "model_provider_id", "modelProviders",
+                                                kModelProvider, request.model_provider(), "model_provider", {});
 }
 
 absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string& collection, const Page& page,
@@ -487,28 +465,16 @@ absl::StatusOr<api::v1::Certificate> Ledger::CreateCertificate(const Principal& 
   }
   ASSIGN_OR_RETURN(crypto::Certificate certificate,
                    CheckEntityCertificate(request.certificate().x509_der(), parent, "certificate.x509_der"));
-  api::v1::Certificate c;
-  c.set_name(absl::StrCat(parent, "/certificates/", NewId()));
-  c.set_x509_der(certificate.ToDer());
-  c.set_subject(certificate.SubjectName());
-  c.set_not_valid_after_micros(absl::ToUnixMicros(certificate.NotAfter()));
+  api::v1::Certificate created;
   RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
     exists.Bind(1, parent);
     ASSIGN_OR_RETURN(bool found, exists.Step());
     if (!found) return absl::NotFoundError(absl::StrCat(parent, " not found"));
-    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
-                     db_->Prepare("INSERT INTO certificates (name, parent, fingerprint, data) VALUES (?, ?, ?, ?)"));
-    insert.Bind(1, c.name()).Bind(2, parent).BindBlob(3, crypto::Sha256(c.x509_der())).BindBlob(4, c.SerializeAsString());
-    if (auto status = insert.Run(); !status.ok()) {
-      if (absl::StrContains(status.message(), "UNIQUE")) {
-        return absl::AlreadyExistsError("that certificate is already registered");
-      }
-      return status;
-    }
+    ASSIGN_OR_RETURN(created, InsertCertificate(absl::StrCat(parent, "/certificates/", NewId()), parent, certificate));
     return absl::OkStatus();
   }));
-  return c;
+  return created;
 }
 
 absl::StatusOr<api::v1::Certificate> Ledger::GetCertificate(const std::string& name) {
@@ -581,12 +547,7 @@ absl::StatusOr<api::v1::EventGroup> Ledger::CreateEventGroup(const Principal& ca
   api::v1::EventGroup group = request.event_group();
   RETURN_IF_ERROR(ParseName(group.measurement_consumer(), "measurementConsumers/*", "event_group.measurement_consumer")
                       .status());
-  for (int i = 0; i < group.media_types_size(); ++i) {
-    if (!api::v1::MediaType_IsValid(group.media_types(i)) || group.media_types(i) == api::v1::MEDIA_TYPE_UNSPECIFIED) {
-      return Invalid(absl::StrCat("event_group.media_types[", i, "]"),
-                     absl::StrCat("unknown media type ", group.media_types(i)));
-    }
-  }
+  RETURN_IF_ERROR(CheckMediaTypes(group));
   if (group.data_availability_interval().end_micros() != 0 &&
       group.data_availability_interval().end_micros() <= group.data_availability_interval().start_micros()) {
     return Invalid("event_group.data_availability_interval", "ends before it starts");
@@ -689,12 +650,7 @@ absl::StatusOr<api::v1::ListEventGroupsResponse> Ledger::ListEventGroups(
 absl::StatusOr<api::v1::EventGroup> Ledger::UpdateEventGroup(const Principal& caller,
                                                              const api::v1::UpdateEventGroupRequest& request) {
   api::v1::EventGroup group = request.event_group();
-  for (int i = 0; i < group.media_types_size(); ++i) {
-    if (!api::v1::MediaType_IsValid(group.media_types(i)) || group.media_types(i) == api::v1::MEDIA_TYPE_UNSPECIFIED) {
-      return Invalid(absl::StrCat("event_group.media_types[", i, "]"),
-                     absl::StrCat("unknown media type ", group.media_types(i)));
-    }
-  }
+  RETURN_IF_ERROR(CheckMediaTypes(group));
   RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
     ASSIGN_OR_RETURN(api::v1::EventGroup stored, LoadEventGroup(*db_, caller, group.name(), true));
     if (!group.etag().empty() && group.etag() != stored.etag()) {

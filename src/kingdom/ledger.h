@@ -156,8 +156,13 @@ class Ledger {
 
   absl::StatusOr<crypto::Certificate> CheckEntityCertificate(const std::string& der, const std::string& owner,
                                                              const std::string& field);
-  absl::Status InsertEntity(const std::string& name, int kind, const std::string& data,
-                            const crypto::Certificate& certificate, std::string* certificate_name);
+  template <typename Entity>
+  absl::StatusOr<Entity> RegisterEntity(const std::string& id, absl::string_view id_field,
+                                        absl::string_view collection, int kind, Entity entity,
+                                        absl::string_view entity_field,
+                                        const std::function<absl::Status(const crypto::Certificate&, Entity&)>& check);
+  absl::StatusOr<api::v1::Certificate> InsertCertificate(const std::string& name, const std::string& parent,
+                                                         const crypto::Certificate& certificate);
   absl::StatusOr<api::v1::Certificate> LoadCertificate(const std::string& name);
   absl::StatusOr<crypto::Certificate> UsableCertificateOf(const std::string& owner, const std::string& name,
                                                           const std::string& field);

@@ -258,7 +258,6 @@ grpc::Status ComputationsService::StreamActiveComputations(
         token = response.continuation_token();
       }
       if (batch.empty()) ledger_.changes().WaitForChange(seen, absl::Seconds(1));
-      if (!batch.empty() && token.empty()) break;
     }
     return absl::OkStatus();
   });

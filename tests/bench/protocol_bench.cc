@@ -2,10 +2,6 @@
 // vectors on 1 and 2 threads. Run through scripts/bench.
 #include <benchmark/benchmark.h>
 
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -19,6 +15,31 @@
 #include "halo/protocol/llv2.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "paired_ratio.h"
+
+namespace halo::bench {
+
+// A stage's own peak memory: ResetPeak before it (Linux resets VmHWM when
+// "5" is written to clear_refs) returns what the process holds, and VmHWM
+// after it, less that, is what the stage added.
+double StatusMib(const char* field) {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  char line[256];
+  double kib = 0;
+  while (status != nullptr && std::fgets(line, sizeof line, status) != nullptr) {
+    if (std::strncmp(line, field, std::strlen(field)) == 0) kib = std::atof(line + std::strlen(field));
+  }
+  if (status != nullptr) std::fclose(status);
+  return kib / 1024;
+}
+double ResetPeak() {
+  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w"); f != nullptr) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+  return StatusMib("VmRSS:");
+}
+
+}  // namespace halo::bench
 
 namespace halo::protocol::hmss {
 
@@ -399,26 +420,6 @@ std::vector<CapturedStage> CaptureFullLlv2Run(int64_t registers, NoiseMechanism 
   return stages;
 }
 
-// Peak memory of what runs between ResetPeak and PeakAboveReset: Linux
-// resets VmHWM when "5" is written to clear_refs.
-double StatusMib(const char* field) {
-  std::FILE* status = std::fopen("/proc/self/status", "r");
-  char line[256];
-  double kib = 0;
-  while (status != nullptr && std::fgets(line, sizeof line, status) != nullptr) {
-    if (std::strncmp(line, field, std::strlen(field)) == 0) kib = std::atof(line + std::strlen(field));
-  }
-  if (status != nullptr) std::fclose(status);
-  return kib / 1024;
-}
-double ResetPeak() {
-  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w"); f != nullptr) {
-    std::fputs("5", f);
-    std::fclose(f);
-  }
-  return StatusMib("VmRSS:");
-}
-
 // Each stage of a whole run at `registers` on 1 and 2 threads: wall time per
 // 1,000 records in, CPU, and memory above what the run held before it.
 void PrintFullLlv2Run(int64_t registers) {
@@ -434,11 +435,11 @@ void PrintFullLlv2Run(int64_t registers) {
     int64_t cpu[3] = {0, 0, 0};
     double peak = 0;
     for (int threads : {1, 2}) {
-      const double held = ResetPeak();
+      const double held = bench::ResetPeak();
       const auto start = Clock::now();
       cpu[threads] = *stage.run(threads);
       ms[threads] = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-      peak = std::max(peak, StatusMib("VmHWM:") - held);
+      peak = std::max(peak, bench::StatusMib("VmHWM:") - held);
     }
     total_cpu += cpu[1];
     const double per_thousand = stage.records_in / 1000.0;
@@ -478,44 +479,19 @@ void PrintFullLlv2Floors() {
 
 }  // namespace halo::protocol::llv2
 
-namespace {
-
-double PeakMib() {
-  rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;
-}
-
-// A stage's own peak memory: in a fresh child, max RSS after its inputs are
-// built against max RSS after it ran.
-template <typename Stage>
-void ReportStagePeak(const char*, const Stage& stage) {
-  std::fflush(stdout);
-  if (pid_t child = fork(); child == 0) {
-    stage();
-    std::fflush(stdout);
-    _exit(0);
-  } else {
-    waitpid(child, nullptr, 0);
-  }
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace halo::protocol::hmss;
   benchmark::Initialize(&argc, argv);
-  // Before any benchmark: a forked child starts from its parent's peak.
-  ReportStagePeak("shuffle", [] {
+  {
     const ShufflePhaseRequest request = ShuffleRequest(2);
-    const double before = PeakMib();
+    const double before = halo::bench::ResetPeak();
     const auto response = CompleteShufflePhase(request);
     std::printf("shuffle phase, 10M slots: inputs %.0f MiB, stage peak above inputs %.0f MiB "
                 "(output %.0f MiB), cpu %.0f ms\n",
-                before, PeakMib() - before, response->shuffled_share().size() / 1048576.0,
+                before, halo::bench::StatusMib("VmHWM:") - before, response->shuffled_share().size() / 1048576.0,
                 response->cpu_micros() / 1000.0);
-  });
-  ReportStagePeak("aggregation", [] {
+  }
+  {
     AggregationPhaseRequest request;
     request.set_stage(AGGREGATION_PHASE);
     *request.mutable_parameters() = Parameters();
@@ -523,13 +499,13 @@ int main(int argc, char** argv) {
     request.set_first_share(share);
     request.set_second_share(share);
     request.set_parallelism(2);
-    const double before = PeakMib();
+    const double before = halo::bench::ResetPeak();
     const auto response = CompleteAggregationPhase(request);
     std::printf("aggregation phase, 10M slots: inputs %.0f MiB, stage peak above inputs %.0f MiB, "
                 "cpu %.0f ms\n",
-                before, PeakMib() - before, response->cpu_micros() / 1000.0);
-  });
-  ReportStagePeak("llv2 execution", [] {
+                before, halo::bench::StatusMib("VmHWM:") - before, response->cpu_micros() / 1000.0);
+  }
+  {
     using namespace halo::protocol::llv2;
     const auto key = halo::crypto::ElGamalKeyPair::Generate();
     ReachOnlyExecutionPhaseRequest request;
@@ -537,13 +513,13 @@ int main(int argc, char** argv) {
     request.set_registers(RegisterVector(key.public_key(), 1000000));
     request.set_secret_key(key.secret().ToBytes());
     request.set_parallelism(2);
-    const double before = PeakMib();
+    const double before = halo::bench::ResetPeak();
     const auto response = CompleteReachOnlyExecutionPhase(request);
     std::printf("reach-only LLv2 execution phase, 1M registers: inputs %.0f MiB, stage peak above inputs "
                 "%.0f MiB (output %.0f MiB), cpu %.1f s\n",
-                before, PeakMib() - before, response->registers().size() / 1048576.0,
+                before, halo::bench::StatusMib("VmHWM:") - before, response->registers().size() / 1048576.0,
                 response->cpu_micros() / 1e6);
-  });
+  }
   halo::protocol::llv2::PrintReachOnlyFloors();
   halo::protocol::llv2::PrintFullLlv2Floors();
   // A whole run takes minutes (100,000 registers) to an hour (1,000,000).

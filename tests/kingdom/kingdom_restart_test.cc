@@ -4,7 +4,6 @@
 
 #include <csignal>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -22,23 +21,12 @@ namespace {
 
 using namespace halo::api::v1;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 SignedMessage Sign(const config::TlsConfig& tls, const std::string& data, const std::string& certificate) {
   SignedMessage m;
   m.set_data(data);
-  m.set_signature(crypto::SigningKey::FromPrivateKeyPem(ReadFile(tls.private_key_file()))->Sign(data));
+  m.set_signature(testing::SigningKeyOf(tls).Sign(data));
   m.set_certificate(certificate);
   return m;
-}
-
-std::string Der(const config::TlsConfig& tls) {
-  return crypto::Certificate::FromPem(ReadFile(tls.certificate_file()))->ToDer();
 }
 
 TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged write") {
@@ -69,7 +57,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   auto admin_stub = Admin::NewStub(net::OpenChannel(target, *net::LoadTlsMaterial(admin)));
   CreateMeasurementConsumerRequest create_mc;
   create_mc.set_measurement_consumer_id("mc1");
-  create_mc.mutable_measurement_consumer()->set_certificate_der(Der(mc));
+  create_mc.mutable_measurement_consumer()->set_certificate_der(testing::CertificateDerOf(mc));
   MeasurementConsumer consumer;
   {
     grpc::ClientContext context;
@@ -78,7 +66,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   const auto edp_key = crypto::EncryptionKeyPair::Generate();
   CreateDataProviderRequest create_edp;
   create_edp.set_data_provider_id("edp1");
-  create_edp.mutable_data_provider()->set_certificate_der(Der(edp));
+  create_edp.mutable_data_provider()->set_certificate_der(testing::CertificateDerOf(edp));
   EncryptionPublicKey key;
   key.set_point(edp_key.public_key.Encode());
   *create_edp.mutable_data_provider()->mutable_public_key() = Sign(edp, key.SerializeAsString(), "");

@@ -2,9 +2,7 @@
 // every caller is a distinct certificate from one test CA.
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/api/v1/system.grpc.pb.h"
@@ -21,13 +19,6 @@ namespace halo::kingdom {
 namespace {
 
 using namespace halo::api::v1;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A party: its certificate, key and stubs for both APIs.
 struct Party {
@@ -109,12 +100,10 @@ class Deployment {
   Party& AddParty(const std::string& subject) {
     Party& p = parties_[subject];
     p.subject = subject;
-    std::string file = subject;
-    std::replace(file.begin(), file.end(), '/', '-');
     p.tls_config = fixture_.Issue(subject);
     p.tls = *net::LoadTlsMaterial(p.tls_config);
-    p.key = *crypto::SigningKey::FromPrivateKeyPem(ReadFile(p.tls_config.private_key_file()));
-    p.certificate_der = crypto::Certificate::FromPem(ReadFile(p.tls_config.certificate_file()))->ToDer();
+    p.key = testing::SigningKeyOf(p.tls_config);
+    p.certificate_der = testing::CertificateDerOf(p.tls_config);
     p.public_channel = net::OpenChannel("localhost:" + std::to_string(public_port_), p.tls);
     p.system_channel = net::OpenChannel("localhost:" + std::to_string(system_port_), p.tls);
     return p;

@@ -1,6 +1,7 @@
 #include "testing/tls_fixture.h"
 
 #include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_replace.h"
 
@@ -9,6 +10,13 @@ namespace {
 
 void Write(const std::string& path, const std::string& contents) {
   std::ofstream(path) << contents;
+}
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
 }
 
 }  // namespace
@@ -35,6 +43,14 @@ config::TlsConfig TlsFixture::Issue(const std::string& subject) const {
   tls.set_private_key_file(stem + ".key");
   tls.set_trusted_ca_file(ca_file_);
   return tls;
+}
+
+crypto::SigningKey SigningKeyOf(const config::TlsConfig& tls) {
+  return *crypto::SigningKey::FromPrivateKeyPem(Read(tls.private_key_file()));
+}
+
+std::string CertificateDerOf(const config::TlsConfig& tls) {
+  return crypto::Certificate::FromPem(Read(tls.certificate_file()))->ToDer();
 }
 
 }  // namespace halo::testing

@@ -28,6 +28,11 @@ class TlsFixture {
   std::string ca_file_;
 };
 
+// The private key and the certificate (DER) of an issued TlsConfig, read
+// back from its files: a test signs and registers as that party.
+crypto::SigningKey SigningKeyOf(const config::TlsConfig& tls);
+std::string CertificateDerOf(const config::TlsConfig& tls);
+
 }  // namespace halo::testing
 
 #endif  // HALO_TESTS_TESTING_TLS_FIXTURE_H_
