@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "cli/certs_command.h"
 #include "duchy/duchy_role.h"
 #include "edp/edp_agent_role.h"
@@ -96,6 +97,9 @@ int RunDaemon(const DaemonFlags& flags) {
 }  // namespace halo
 
 int main(int argc, char** argv) {
+  // Debian's abseil checks every Mutex acquisition for lock-order cycles;
+  // that bookkeeping costs more than the locking on a busy server.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"halo: privacy-preserving cross-media measurement.\n"
                "Run a role:    halo --role=ROLE --config=FILE\n"
                "Or a command:  halo COMMAND ...",

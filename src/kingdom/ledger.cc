@@ -28,6 +28,9 @@ constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 1000;
 constexpr size_t kMaxSpecBytes = 1 << 20;
 constexpr absl::Duration kMaxLongPoll = absl::Seconds(60);
+// Reads run beside the one writer on this many connections: enough for both
+// cores, each read being short.
+constexpr int kReaders = 4;
 
 enum EntityKind { kDataProvider = 1, kMeasurementConsumer = 2, kDuchy = 3, kModelProvider = 4 };
 
@@ -213,7 +216,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(Options options) {
     return absl::InvalidArgumentError(absl::StrCat("kingdom.protocols.aggregator: \"", protocols.aggregator(),
                                                    "\" is not one of kingdom.protocols.duchies"));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db, storage::SqliteDatabase::Open(options.database_path));
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db,
+                   storage::SqliteDatabase::Open(options.database_path, {.readers = kReaders}));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(options), std::move(db)));
   ASSIGN_OR_RETURN(storage::SqliteStatement max, ledger->db_->Prepare("SELECT MAX(update_time) FROM measurements"));
@@ -244,16 +248,31 @@ absl::Status Ledger::WriteTransaction(const std::function<absl::Status(int64_t n
 
 // Authentication and certificates
 
-absl::StatusOr<Principal> Ledger::Authenticate(const std::string& certificate_der) {
-  auto certificate = crypto::Certificate::FromDer(certificate_der);
+absl::StatusOr<Principal> Ledger::Authenticate(absl::string_view certificate_pem) {
+  int64_t revocations;
+  {
+    absl::MutexLock lock(&peers_mu_);
+    if (auto it = peers_.find(certificate_pem); it != peers_.end()) return it->second;
+    revocations = revocations_;
+  }
+  ASSIGN_OR_RETURN(Principal principal, AuthenticateUncached(certificate_pem));
+  absl::MutexLock lock(&peers_mu_);
+  // Registered certificates bound the map; the cap only guards memory.
+  if (revocations == revocations_ && peers_.size() < 100000) peers_.emplace(certificate_pem, principal);
+  return principal;
+}
+
+absl::StatusOr<Principal> Ledger::AuthenticateUncached(absl::string_view certificate_pem) {
+  auto certificate = crypto::Certificate::FromPem(certificate_pem);
   if (!certificate.ok()) return absl::UnauthenticatedError("the client certificate does not parse");
+  const std::string certificate_der = certificate->ToDer();
   const std::string subject = certificate->SubjectName();
   for (const std::string& administrator : options_.config.administrators()) {
     if (subject == administrator) return Principal{Principal::Kind::kAdministrator, subject};
   }
   std::string name, parent;
   bool revoked = false;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("SELECT name, parent, revoked FROM certificates WHERE fingerprint = ?"));
     q.BindBlob(1, crypto::Sha256(certificate_der));
@@ -398,7 +417,7 @@ absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string&
   RETURN_IF_ERROR(CheckPageToken(page.token, collection + "/"));
   std::vector<std::string> out;
   std::string last;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("SELECT name, data FROM entities WHERE kind = ? AND name > ? ORDER BY name LIMIT ?"));
     q.Bind(1, kind).Bind(2, page.token).Bind(3, size + 1);
@@ -439,7 +458,19 @@ absl::StatusOr<crypto::Certificate> Ledger::UsableCertificateOf(const std::strin
   if (certificate->revocation_state() == api::v1::Certificate::REVOKED) {
     return absl::FailedPreconditionError(absl::StrCat(field, ": certificate ", name, " is revoked"));
   }
-  return crypto::Certificate::FromDer(certificate->x509_der());
+  return ParsedCertificate(*certificate);
+}
+
+absl::StatusOr<crypto::Certificate> Ledger::ParsedCertificate(const api::v1::Certificate& stored) {
+  {
+    absl::MutexLock lock(&parsed_mu_);
+    if (auto it = parsed_.find(stored.name()); it != parsed_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(crypto::Certificate parsed, crypto::Certificate::FromDer(stored.x509_der()));
+  absl::MutexLock lock(&parsed_mu_);
+  if (parsed_.size() >= 100000) parsed_.clear();
+  parsed_.emplace(stored.name(), parsed);
+  return parsed;
 }
 
 absl::Status Ledger::VerifySigned(const api::v1::SignedMessage& message, const std::string& owner,
@@ -482,7 +513,7 @@ absl::StatusOr<api::v1::Certificate> Ledger::GetCertificate(const std::string& n
     return Invalid("name", absl::StrCat("\"", name.substr(0, 200), "\" is not a certificate name"));
   }
   absl::StatusOr<api::v1::Certificate> out;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     out = LoadCertificate(name);
     return absl::OkStatus();
   }));
@@ -533,6 +564,9 @@ absl::StatusOr<api::v1::Certificate> Ledger::RevokeCertificate(const Principal& 
     }
     return absl::OkStatus();
   }));
+  absl::MutexLock lock(&peers_mu_);
+  ++revocations_;
+  peers_.clear();
   return certificate;
 }
 
@@ -607,7 +641,7 @@ absl::StatusOr<api::v1::EventGroup> LoadEventGroup(storage::SqliteDatabase& db, 
 
 absl::StatusOr<api::v1::EventGroup> Ledger::GetEventGroup(const Principal& caller, const std::string& name) {
   absl::StatusOr<api::v1::EventGroup> out;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     out = LoadEventGroup(*db_, caller, name, false);
     return absl::OkStatus();
   }));
@@ -626,7 +660,7 @@ absl::StatusOr<api::v1::ListEventGroupsResponse> Ledger::ListEventGroups(
   ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
   if (by_provider) RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
   api::v1::ListEventGroupsResponse response;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare(by_provider ? "SELECT name, data FROM event_groups WHERE data_provider = ? AND "
                                                 "name > ? ORDER BY name LIMIT ?"
@@ -1030,7 +1064,7 @@ absl::StatusOr<Measurement> Ledger::GetMeasurement(const Principal& caller, cons
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not see ", name));
   }
   absl::StatusOr<Measurement> out;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
     out = PublicView(row);
     return absl::OkStatus();
@@ -1054,7 +1088,7 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
     states.insert(request.states(i));
   }
   api::v1::ListMeasurementsResponse response;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND name > ? AND update_time > ? "
                                   "ORDER BY name"));
@@ -1116,7 +1150,7 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
   while (true) {
     const int64_t seen = changes_.version();
     api::v1::ListRequisitionsResponse response;
-    RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
       ASSIGN_OR_RETURN(storage::SqliteStatement q,
                        db_->Prepare("SELECT state, data FROM requisitions WHERE data_provider = ? AND visible = 1 "
                                     "AND name > ? ORDER BY name"));
@@ -1156,7 +1190,7 @@ absl::Status CheckRequisitionOwner(const Principal& caller, const std::string& n
 absl::StatusOr<Requisition> Ledger::GetRequisition(const Principal& caller, const std::string& name) {
   RETURN_IF_ERROR(CheckRequisitionOwner(caller, name));
   absl::StatusOr<Requisition> out;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(RequisitionRecord r, LoadRequisition("name", name));
     if (r.requisition().protocol_config().protocol() != api::v1::DIRECT && r.requisition().duchies_size() == 0) {
       return absl::NotFoundError(absl::StrCat("requisition ", name, " not found"));
@@ -1285,7 +1319,7 @@ absl::StatusOr<std::vector<api::v1::StreamActiveComputationsResponse>> Ledger::A
   }
   const std::string duchy_id = caller.name.substr(caller.name.find('/') + 1);
   std::vector<api::v1::StreamActiveComputationsResponse> out;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("SELECT m.name FROM measurements m JOIN participants p ON p.measurement = m.name "
                                   "WHERE p.duchy = ? AND (m.update_time > ? OR (m.update_time = ? AND m.name > ?)) "
@@ -1327,7 +1361,7 @@ absl::StatusOr<Ledger::MeasurementRow> Ledger::ComputationForParticipant(const P
 
 absl::StatusOr<Computation> Ledger::GetComputation(const Principal& caller, const std::string& name) {
   absl::StatusOr<Computation> out;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, name, ""));
     out = ComputationView(row);
     return absl::OkStatus();

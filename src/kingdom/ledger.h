@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -70,10 +71,12 @@ class Ledger {
 
   ChangeNotifier& changes() { return changes_; }
 
-  // The principal of a TLS peer presenting `certificate_der`: an
+  // The principal of a TLS peer presenting `certificate_pem`: an
   // administrator named in the config, or an entity holding that registered,
-  // unrevoked certificate. UNAUTHENTICATED otherwise, saying why.
-  absl::StatusOr<Principal> Authenticate(const std::string& certificate_der);
+  // unrevoked certificate. UNAUTHENTICATED otherwise, saying why. Answers
+  // are remembered per certificate until any certificate is revoked, since
+  // parsing and looking one up costs more than most calls.
+  absl::StatusOr<Principal> Authenticate(absl::string_view certificate_pem);
 
   // Entities (administrators).
   absl::StatusOr<api::v1::DataProvider> CreateDataProvider(const api::v1::CreateDataProviderRequest& request);
@@ -164,6 +167,10 @@ class Ledger {
   absl::StatusOr<api::v1::Certificate> InsertCertificate(const std::string& name, const std::string& parent,
                                                          const crypto::Certificate& certificate);
   absl::StatusOr<api::v1::Certificate> LoadCertificate(const std::string& name);
+  // The X.509 certificate of a stored one, parsed once: certificate bytes
+  // never change (revocation is a separate column).
+  absl::StatusOr<crypto::Certificate> ParsedCertificate(const api::v1::Certificate& stored);
+  absl::StatusOr<Principal> AuthenticateUncached(absl::string_view certificate_pem);
   absl::StatusOr<crypto::Certificate> UsableCertificateOf(const std::string& owner, const std::string& name,
                                                           const std::string& field);
   absl::Status VerifySigned(const api::v1::SignedMessage& message, const std::string& owner,
@@ -186,6 +193,13 @@ class Ledger {
   Options options_;
   std::unique_ptr<storage::SqliteDatabase> db_;
   ChangeNotifier changes_;
+  absl::Mutex peers_mu_;
+  absl::flat_hash_map<std::string, Principal> peers_ ABSL_GUARDED_BY(peers_mu_);
+  // Bumped by each revocation, so that an answer looked up before it is not
+  // remembered after it.
+  int64_t revocations_ ABSL_GUARDED_BY(peers_mu_) = 0;
+  absl::Mutex parsed_mu_;
+  absl::flat_hash_map<std::string, crypto::Certificate> parsed_ ABSL_GUARDED_BY(parsed_mu_);
   absl::Mutex update_time_mu_;
   int64_t last_update_time_ ABSL_GUARDED_BY(update_time_mu_) = 0;
 };

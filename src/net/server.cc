@@ -23,6 +23,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::vector<std::str
   builder.RegisterService(health.get());
   // 64 MiB: register vectors and blobs stream in chunks well below this.
   builder.SetMaxReceiveMessageSize(max_request_bytes);
+  // gRPC's sync server lets a worker thread end when more than MAX_POLLERS
+  // are idle, so under many concurrent callers it creates and destroys a
+  // thread nearly every call; keeping idle threads costs a stack each.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 256);
   // Fail fast instead of sharing a port with another process.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::vector<int> ports(addresses.size(), 0);

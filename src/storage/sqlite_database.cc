@@ -139,17 +139,50 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::
         absl::StrCat("SQLite database ", path, " could not switch to WAL mode"));
   }
   RETURN_IF_ERROR(database->Execute("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  for (int i = 0; i < options.readers; ++i) {
+    // Each reader serves one transaction at a time, so it needs no mutex.
+    sqlite3* reader = nullptr;
+    const int reader_rc =
+        sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (reader_rc != SQLITE_OK) {
+      absl::Status status = SqliteError(reader, reader_rc, absl::StrCat("opening a reader of ", path));
+      sqlite3_close(reader);
+      return status;
+    }
+    sqlite3_busy_timeout(reader, static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
+    database->readers_.push_back(reader);
+  }
+  database->idle_readers_ = database->readers_;
   return database;
 }
 
-SqliteDatabase::~SqliteDatabase() { sqlite3_close_v2(db_); }
+SqliteDatabase::~SqliteDatabase() {
+  for (sqlite3* reader : readers_) sqlite3_close_v2(reader);
+  sqlite3_close_v2(db_);
+}
 
-absl::Status SqliteDatabase::Execute(absl::string_view sql) {
+namespace {
+
+struct CurrentReader {
+  const SqliteDatabase* database = nullptr;
+  sqlite3* connection = nullptr;
+};
+thread_local CurrentReader current_reader;
+
+}  // namespace
+
+sqlite3* SqliteDatabase::Connection() const {
+  return current_reader.database == this ? current_reader.connection : db_;
+}
+
+absl::Status SqliteDatabase::Execute(absl::string_view sql) { return Execute(Connection(), sql); }
+
+absl::Status SqliteDatabase::Execute(sqlite3* connection, absl::string_view sql) {
   std::string owned(sql);
   char* error = nullptr;
-  const int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &error);
+  const int rc = sqlite3_exec(connection, owned.c_str(), nullptr, nullptr, &error);
   if (rc != SQLITE_OK) {
-    absl::Status status = SqliteError(db_, rc, absl::StrCat("executing \"", sql.substr(0, 200), "\""));
+    absl::Status status = SqliteError(connection, rc, absl::StrCat("executing \"", sql.substr(0, 200), "\""));
     sqlite3_free(error);
     return status;
   }
@@ -157,13 +190,38 @@ absl::Status SqliteDatabase::Execute(absl::string_view sql) {
 }
 
 absl::StatusOr<SqliteStatement> SqliteDatabase::Prepare(absl::string_view sql) {
+  sqlite3* connection = Connection();
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  const int rc = sqlite3_prepare_v2(connection, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
-    return SqliteError(db_, rc, absl::StrCat("preparing \"", sql.substr(0, 200), "\""));
+    return SqliteError(connection, rc, absl::StrCat("preparing \"", sql.substr(0, 200), "\""));
   }
-  return SqliteStatement(db_, stmt);
+  return SqliteStatement(connection, stmt);
+}
+
+absl::Status SqliteDatabase::ReadTransaction(const std::function<absl::Status()>& body) {
+  if (readers_.empty()) return Transaction(body);
+  sqlite3* reader;
+  {
+    absl::MutexLock lock(&readers_mu_);
+    readers_mu_.Await(absl::Condition(
+        +[](std::vector<sqlite3*>* idle) { return !idle->empty(); }, &idle_readers_));
+    reader = idle_readers_.back();
+    idle_readers_.pop_back();
+  }
+  current_reader = {this, reader};
+  absl::Status status = Execute(reader, "BEGIN");
+  if (status.ok()) status = body();
+  // Ends the snapshot, so the writer can checkpoint past it.
+  if (!sqlite3_get_autocommit(reader)) {
+    absl::Status end = Execute(reader, "COMMIT");
+    if (status.ok()) status = end;
+  }
+  current_reader = {};
+  absl::MutexLock lock(&readers_mu_);
+  idle_readers_.push_back(reader);
+  return status;
 }
 
 absl::Status SqliteDatabase::Transaction(const std::function<absl::Status()>& body) {

@@ -420,9 +420,11 @@ std::vector<CapturedStage> CaptureFullLlv2Run(int64_t registers, NoiseMechanism 
   return stages;
 }
 
-// Each stage of a whole run at `registers` on 1 and 2 threads: wall time per
-// 1,000 records in, CPU, and memory above what the run held before it.
-void PrintFullLlv2Run(int64_t registers) {
+// Each stage of a whole run at `registers` on 1 and 2 threads (or only on
+// `only_threads`, when not 0: a 1,000,000-register pass on both takes over
+// an hour): wall time per 1,000 records in, CPU, and memory above what the
+// run held before it.
+void PrintFullLlv2Run(int64_t registers, int only_threads) {
   using Clock = std::chrono::steady_clock;
   std::printf("full LLv2, 3 duchies, 3 EDPs, %lld registers, max frequency 10, discrete Gaussian noise:\n",
               static_cast<long long>(registers));
@@ -435,20 +437,22 @@ void PrintFullLlv2Run(int64_t registers) {
     int64_t cpu[3] = {0, 0, 0};
     double peak = 0;
     for (int threads : {1, 2}) {
+      if (only_threads != 0 && threads != only_threads) continue;
       const double held = bench::ResetPeak();
       const auto start = Clock::now();
       cpu[threads] = *stage.run(threads);
       ms[threads] = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       peak = std::max(peak, bench::StatusMib("VmHWM:") - held);
     }
-    total_cpu += cpu[1];
+    total_cpu += cpu[1] + (only_threads == 2 ? cpu[2] : 0);
     const double per_thousand = stage.records_in / 1000.0;
     std::printf("  %-30s %9zu %12.1f %12.1f %7.2fx %9.1f s %10.0f %10.0f\n", stage.name.c_str(), stage.records_in,
                 ms[1] / per_thousand, ms[2] / per_thousand, ms[1] / ms[2], cpu[1] / 1e6, peak,
                 stage.output_bytes() / 1048576.0);
     std::fflush(stdout);
   }
-  std::printf("  total duchy cpu (1 thread) %.1f s\n", total_cpu / 1e6);
+  std::printf("  total duchy cpu (%d thread%s) %.1f s\n", only_threads == 2 ? 2 : 1, only_threads == 2 ? "s" : "",
+              total_cpu / 1e6);
 }
 
 // Each EC-bound stage against its floor, paired and interleaved on one
@@ -524,7 +528,8 @@ int main(int argc, char** argv) {
   halo::protocol::llv2::PrintFullLlv2Floors();
   // A whole run takes minutes (100,000 registers) to an hour (1,000,000).
   if (const char* full = std::getenv("HALO_BENCH_FULL_LLV2_REGISTERS"); full != nullptr) {
-    halo::protocol::llv2::PrintFullLlv2Run(std::atoll(full));
+    const char* threads = std::getenv("HALO_BENCH_FULL_LLV2_THREADS");
+    halo::protocol::llv2::PrintFullLlv2Run(std::atoll(full), threads == nullptr ? 0 : std::atoi(threads));
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

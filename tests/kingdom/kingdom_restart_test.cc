@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
-#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -13,47 +12,22 @@
 #include "halo/api/nonce.h"
 #include "halo/crypto/sha256.h"
 #include "halo/net/peer.h"
-#include "testing/subprocess.h"
-#include "testing/tls_fixture.h"
+#include "testing/kingdom_process.h"
 
 namespace halo::kingdom {
 namespace {
 
 using namespace halo::api::v1;
 
-SignedMessage Sign(const config::TlsConfig& tls, const std::string& data, const std::string& certificate) {
-  SignedMessage m;
-  m.set_data(data);
-  m.set_signature(testing::SigningKeyOf(tls).Sign(data));
-  m.set_certificate(certificate);
-  return m;
-}
-
 TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged write") {
   testing::TempDir dir;
   testing::TlsFixture fixture(dir, "restart");
-  const config::TlsConfig kingdom = fixture.Issue("kingdom");
   const config::TlsConfig admin = fixture.Issue("admins/operator");
   const config::TlsConfig mc = fixture.Issue("measurementConsumers/mc1");
   const config::TlsConfig edp = fixture.Issue("dataProviders/edp1");
-  for (const char* duchy : {"duchies/worker1", "duchies/worker2", "duchies/aggregator"}) fixture.Issue(duchy);
-  const int public_port = testing::FreeLoopbackPort();
-  const std::string config_path = dir.Sub("kingdom.textproto");
-  std::ofstream(config_path) << "role: KINGDOM\ndata_dir: \"" << dir.Sub("data") << "\"\nkingdom {\n"
-                             << "  public_api_address: \"127.0.0.1:" << public_port << "\"\n"
-                             << "  system_api_address: \"127.0.0.1:" << testing::FreeLoopbackPort() << "\"\n"
-                             << "  tls { certificate_file: \"" << kingdom.certificate_file() << "\" private_key_file: \""
-                             << kingdom.private_key_file() << "\" trusted_ca_file: \"" << kingdom.trusted_ca_file()
-                             << "\" }\n  administrators: \"admins/operator\"\n"
-                             << "  protocols { duchies: \"worker1\" duchies: \"worker2\" duchies: \"aggregator\" "
-                                "aggregator: \"aggregator\" }\n}\n";
-  auto start = [&] {
-    auto child = std::make_unique<testing::ChildProcess>(std::vector<std::string>{HALO_BINARY, "--config", config_path});
-    REQUIRE(child->WaitForStderr("serving", absl::Seconds(20)));
-    return child;
-  };
-  auto kingdom_process = start();
-  const std::string target = absl::StrCat("localhost:", public_port);
+  testing::KingdomProcess kingdom(HALO_BINARY, dir, fixture);
+  REQUIRE(kingdom.Start());
+  const std::string target = kingdom.public_target();
   auto admin_stub = Admin::NewStub(net::OpenChannel(target, *net::LoadTlsMaterial(admin)));
   CreateMeasurementConsumerRequest create_mc;
   create_mc.set_measurement_consumer_id("mc1");
@@ -69,7 +43,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   create_edp.mutable_data_provider()->set_certificate_der(testing::CertificateDerOf(edp));
   EncryptionPublicKey key;
   key.set_point(edp_key.public_key.Encode());
-  *create_edp.mutable_data_provider()->mutable_public_key() = Sign(edp, key.SerializeAsString(), "");
+  *create_edp.mutable_data_provider()->mutable_public_key() = testing::SignAs(edp, key.SerializeAsString(), "");
   {
     DataProvider provider;
     grpc::ClientContext context;
@@ -98,7 +72,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
         request.set_request_id(absl::StrCat("client", c, "-", i));
         auto& m = *request.mutable_measurement();
         m.set_measurement_consumer_certificate(consumer.certificate());
-        *m.mutable_measurement_spec() = Sign(mc, spec.SerializeAsString(), consumer.certificate());
+        *m.mutable_measurement_spec() = testing::SignAs(mc, spec.SerializeAsString(), consumer.certificate());
         auto& entry = *m.add_data_providers();
         entry.set_data_provider("dataProviders/edp1");
         entry.set_encrypted_requisition_spec("encrypted spec");
@@ -121,8 +95,8 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
-  kingdom_process->Signal(SIGKILL);
-  kingdom_process->Wait(absl::Seconds(10));
+  kingdom.process().Signal(SIGKILL);
+  kingdom.process().Wait(absl::Seconds(10));
   stop = true;
   for (auto& t : clients) t.join();
   std::vector<std::string> written;
@@ -132,7 +106,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   }
   REQUIRE(written.size() >= 100);
 
-  kingdom_process = start();
+  REQUIRE(kingdom.Start());
   auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls));
   size_t found = 0;
   for (const std::string& name : written) {
@@ -144,8 +118,8 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   }
   INFO(written.size() << " creates acknowledged before the kill");
   CHECK(found == written.size());
-  kingdom_process->Signal(SIGTERM);
-  CHECK(kingdom_process->Wait(absl::Seconds(10)) == 0);
+  kingdom.process().Signal(SIGTERM);
+  CHECK(kingdom.process().Wait(absl::Seconds(10)) == 0);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <thread>
 
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/api/v1/system.grpc.pb.h"
@@ -509,6 +510,119 @@ TEST_CASE("An LLv2 measurement moves through every internal state as the duchies
   auto edp_system = d["dataProviders/edp1"].computations();
   CHECK(Call(*edp_system, &Computations::Stub::GetComputation, GetComputationRequest(), &state).error_code() ==
         grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_CASE("A computation stream wakes on each change and resumes after its continuation token") {
+  Deployment d;
+  d.RegisterAll();
+  const std::vector<std::string> edps = {"dataProviders/edp1", "dataProviders/edp2", "dataProviders/edp3"};
+  REQUIRE(d.CreateMeasurement(edps, true).status.ok());
+  auto stub = d["duchies/worker1"].computations();
+  auto open = [&](grpc::ClientContext& context, const std::string& token) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    StreamActiveComputationsRequest request;
+    request.set_continuation_token(token);
+    return stub->StreamActiveComputations(&context, request);
+  };
+  auto set_params = [&](const std::string& duchy, const std::string& computation) {
+    SetParticipantRequisitionParamsRequest request;
+    request.set_name(computation);
+    *request.mutable_public_key() = d[duchy].Sign("elgamal public key of " + duchy, d[duchy].certificate_name);
+    Computation out;
+    auto duchy_stub = d[duchy].computations();
+    return Call(*duchy_stub, &Computations::Stub::SetParticipantRequisitionParams, request, &out);
+  };
+  auto params_set = [](const Computation& c, const std::string& duchy_id) {
+    for (const auto& p : c.participants()) {
+      if (p.duchy_id() == duchy_id) return p.state() == Computation::Participant::REQUISITION_PARAMS_SET;
+    }
+    return false;
+  };
+
+  grpc::ClientContext context;
+  auto reader = open(context, "");
+  StreamActiveComputationsResponse response;
+  REQUIRE(reader->Read(&response));
+  const std::string first = response.computation().name();
+
+  // A measurement created while the stream waits arrives on it, without a
+  // new call. (Catch's assertions stay on the test's thread.)
+  grpc::Status created;
+  std::thread creator([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    created = d.CreateMeasurement(edps, true).status;
+  });
+  const absl::Time waiting = absl::Now();
+  const bool woke = reader->Read(&response);
+  creator.join();
+  REQUIRE(created.ok());
+  REQUIRE(woke);
+  CHECK(absl::Now() - waiting >= absl::Milliseconds(300));
+  const std::string second = response.computation().name();
+  CHECK(second != first);
+  const std::string before_change = response.continuation_token();
+
+  // A change to the first computation arrives again, after the second.
+  REQUIRE(set_params("duchies/worker1", first).ok());
+  REQUIRE(reader->Read(&response));
+  CHECK(response.computation().name() == first);
+  CHECK(params_set(response.computation(), "worker1"));
+  const std::string after_change = response.continuation_token();
+  context.TryCancel();
+  reader->Finish();
+
+  // Resumed after the last token, a stream replays nothing it already gave:
+  // the first thing it reads is the next change.
+  grpc::ClientContext resumed_context;
+  auto resumed = open(resumed_context, after_change);
+  grpc::Status changed;
+  std::thread changer([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    changed = set_params("duchies/worker2", second);
+  });
+  const bool resumed_read = resumed->Read(&response);
+  changer.join();
+  REQUIRE(changed.ok());
+  REQUIRE(resumed_read);
+  CHECK(response.computation().name() == second);
+  CHECK(params_set(response.computation(), "worker2"));
+  resumed_context.TryCancel();
+  resumed->Finish();
+
+  // Resumed from an earlier token, it replays what changed since, in order.
+  grpc::ClientContext replay_context;
+  auto replay = open(replay_context, before_change);
+  std::vector<std::string> replayed;
+  for (int i = 0; i < 2 && replay->Read(&response); ++i) replayed.push_back(response.computation().name());
+  CHECK(replayed == std::vector<std::string>{first, second});
+  replay_context.TryCancel();
+  replay->Finish();
+
+  grpc::ClientContext bad_context;
+  auto bad = open(bad_context, "not a token");
+  CHECK_FALSE(bad->Read(&response));
+  const grpc::Status status = bad->Finish();
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::Contains("continuation_token"));
+}
+
+TEST_CASE("A long-polling data provider wakes when its requisition appears") {
+  Deployment d;
+  d.RegisterAll();
+  grpc::Status created;
+  std::thread creator([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    created = d.CreateMeasurement({"dataProviders/edp1"}, false).status;
+  });
+  const absl::Time start = absl::Now();
+  const auto requisitions = d.RequisitionsOf("dataProviders/edp1", 20000);
+  creator.join();
+  REQUIRE(created.ok());
+  CHECK(requisitions.size() == 1);
+  // Woken by the change, not by the end of its 20-second wait.
+  CHECK(absl::Now() - start < absl::Seconds(10));
+  // A poll with nothing to find returns empty when its wait is over.
+  CHECK(d.RequisitionsOf("dataProviders/edp2", 200).empty());
 }
 
 TEST_CASE("The Kingdom picks HMSS when every EDP supports it, and refuses HMSS with delta 0") {

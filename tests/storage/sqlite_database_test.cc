@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "halo/common/status_macros.h"
+
 #include "testing/temp_dir.h"
 
 namespace halo::storage {
@@ -98,6 +103,67 @@ TEST_CASE("The database runs in WAL mode") {
   auto mode = (*db)->Prepare("PRAGMA journal_mode");
   REQUIRE(*mode->Step());
   CHECK(mode->ColumnText(0) == "wal");
+}
+
+}  // namespace
+}  // namespace halo::storage
+
+namespace halo::storage {
+namespace {
+
+absl::StatusOr<int64_t> CountRequisitions(SqliteDatabase& db) {
+  ASSIGN_OR_RETURN(SqliteStatement count, db.Prepare("SELECT COUNT(*) FROM requisitions"));
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  if (!row) return absl::InternalError("no row");
+  return count.ColumnInt64(0);
+}
+
+absl::Status InsertRequisition(SqliteDatabase& db, const std::string& name) {
+  ASSIGN_OR_RETURN(SqliteStatement insert, db.Prepare("INSERT INTO requisitions (name) VALUES (?)"));
+  return insert.Bind(1, name).Run();
+}
+
+TEST_CASE("Read transactions run beside a writer on their own snapshot, and cannot write") {
+  testing::TempDir dir;
+  auto opened = SqliteDatabase::Open(dir.Sub("state.db"), {.readers = 2});
+  REQUIRE(opened.ok());
+  SqliteDatabase& db = **opened;
+  REQUIRE(db.Migrate(kMigrations).ok());
+  REQUIRE(db.Transaction([&] { return InsertRequisition(db, "r1"); }).ok());
+
+  // A writer holds its transaction open while a reader runs: the reader
+  // neither waits for it nor sees its uncommitted row.
+  absl::Notification written, read;
+  std::thread writer([&] {
+    CHECK(db.Transaction([&]() -> absl::Status {
+              RETURN_IF_ERROR(InsertRequisition(db, "r2"));
+              written.Notify();
+              read.WaitForNotification();
+              return absl::OkStatus();
+            }).ok());
+  });
+  written.WaitForNotification();
+  int64_t during = -1;
+  CHECK(db.ReadTransaction([&]() -> absl::Status {
+            ASSIGN_OR_RETURN(during, CountRequisitions(db));
+            return absl::OkStatus();
+          }).ok());
+  read.Notify();
+  writer.join();
+  CHECK(during == 1);
+  int64_t after = -1;
+  CHECK(db.ReadTransaction([&]() -> absl::Status {
+            ASSIGN_OR_RETURN(after, CountRequisitions(db));
+            return absl::OkStatus();
+          }).ok());
+  CHECK(after == 2);
+
+  const absl::Status write_in_read = db.ReadTransaction([&] { return InsertRequisition(db, "r3"); });
+  CHECK_FALSE(write_in_read.ok());
+  CHECK_THAT(std::string(write_in_read.message()), Catch::Contains("readonly"));
+  // The reader went back to the pool clean, and the writer is unaffected.
+  CHECK(db.Transaction([&] { return InsertRequisition(db, "r3"); }).ok());
+  CHECK(*CountRequisitions(db) == 3);
 }
 
 }  // namespace

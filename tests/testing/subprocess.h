@@ -33,6 +33,7 @@ class ChildProcess {
   // The exit code, or -1 if it did not exit in time (it is then killed).
   int Wait(absl::Duration timeout);
   const std::string& err() const { return err_; }
+  pid_t pid() const { return pid_; }
 
  private:
   void ReadAvailable(absl::Duration wait);

@@ -2,8 +2,10 @@
 // with a busy timeout, transactions, and schema migrations recorded in a
 // version table.
 //
-// Thread safety: a SqliteDatabase is one connection. Transaction() serializes
-// callers; statements used outside a transaction must stay on one thread.
+// Thread safety: a SqliteDatabase is one writing connection and, if asked
+// for, a pool of reading ones. Transaction() serializes writers;
+// ReadTransaction() runs on a free reader, beside the writer and other
+// readers. Statements used outside a transaction must stay on one thread.
 #ifndef HALO_STORAGE_SQLITE_DATABASE_H_
 #define HALO_STORAGE_SQLITE_DATABASE_H_
 
@@ -12,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -67,6 +70,8 @@ class SqliteDatabase {
  public:
   struct Options {
     absl::Duration busy_timeout = absl::Seconds(5);
+    // Read-only connections for ReadTransaction; 0 runs reads as writes.
+    int readers = 0;
   };
 
   // Creates the file if needed; sets WAL, synchronous=FULL, foreign keys on.
@@ -86,6 +91,12 @@ class SqliteDatabase {
   // returned. Not reentrant.
   absl::Status Transaction(const std::function<absl::Status()>& body);
 
+  // Runs `body` in one consistent snapshot on a reading connection, so it
+  // neither waits for a writer's commit (and its fsync) nor holds one up.
+  // Statements that `body` prepares on this thread run on that connection;
+  // anything that writes fails. Not reentrant.
+  absl::Status ReadTransaction(const std::function<absl::Status()>& body);
+
   // Applies, in order and each in its own transaction, every migration whose
   // version is above the recorded one. Refuses gaps, and a database whose
   // version is newer than the newest migration given (a downgrade).
@@ -98,8 +109,15 @@ class SqliteDatabase {
 
  private:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  // The reader this thread is in a ReadTransaction on, else the writer.
+  sqlite3* Connection() const;
+  absl::Status Execute(sqlite3* connection, absl::string_view sql);
+
   sqlite3* db_;
   absl::Mutex transaction_mutex_;
+  std::vector<sqlite3*> readers_;
+  absl::Mutex readers_mu_;
+  std::vector<sqlite3*> idle_readers_ ABSL_GUARDED_BY(readers_mu_);
 };
 
 }  // namespace halo::storage

@@ -1,0 +1,308 @@
+// Load on the Kingdom from a second process: concurrent clients, each on its
+// own TLS connection, create measurements and list requisitions against
+// `halo --role=kingdom` on loopback. Run through `scripts/bench kingdom`.
+//
+//   halo_kingdom_load_bench [--clients=100] [--seconds=10]
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "halo/api/nonce.h"
+#include "halo/api/v1/public.grpc.pb.h"
+#include "halo/crypto/hybrid_encryption.h"
+#include "halo/crypto/random.h"
+#include "halo/net/peer.h"
+#include "testing/kingdom_process.h"
+
+namespace halo::kingdom {
+namespace {
+
+using namespace halo::api::v1;
+using Clock = std::chrono::steady_clock;
+
+// CPU seconds a process has used, user and system, from /proc.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(in, line);
+  // Fields after the command name, which is in parentheses: utime and stime
+  // are the 12th and 13th of them.
+  std::vector<std::string> fields;
+  std::string field;
+  for (char c : line.substr(line.rfind(')') + 2)) {
+    if (c == ' ') {
+      fields.push_back(field);
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  double ticks = 0;
+  for (int i : {11, 12}) {
+    int64_t v = 0;
+    if (absl::SimpleAtoi(fields[i], &v)) ticks += v;
+  }
+  return ticks / sysconf(_SC_CLK_TCK);
+}
+
+double SelfCpuSeconds() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// One client: its own connection as a separate agent would have, and what
+// it measured in the current phase.
+struct Client {
+  std::unique_ptr<Measurements::Stub> measurements;
+  std::unique_ptr<Requisitions::Stub> requisitions;
+  absl::Mutex mu;
+  std::vector<double> create_micros ABSL_GUARDED_BY(mu), read_micros ABSL_GUARDED_BY(mu);
+  int errors ABSL_GUARDED_BY(mu) = 0;
+  std::string first_error ABSL_GUARDED_BY(mu);
+};
+
+class LoadBench {
+ public:
+  LoadBench(int clients) : fixture_(dir_, "load"), kingdom_(HALO_BINARY, dir_, fixture_) {
+    admin_ = fixture_.Issue("admins/operator");
+    mc_ = fixture_.Issue("measurementConsumers/mc1");
+    edp_ = fixture_.Issue("dataProviders/edp1");
+    mc_key_ = testing::SigningKeyOf(mc_);
+    if (!kingdom_.Start()) {
+      std::fprintf(stderr, "the Kingdom did not start:\n%s\n", kingdom_.process().err().c_str());
+      std::exit(1);
+    }
+    Register();
+    // Each client its own connection, as separate agents would have.
+    const auto mc_tls = *net::LoadTlsMaterial(mc_);
+    const auto edp_tls = *net::LoadTlsMaterial(edp_);
+    for (int c = 0; c < clients; ++c) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      Client& client = clients_.emplace_back();
+      client.measurements = Measurements::NewStub(
+          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(mc_tls), args));
+      client.requisitions = Requisitions::NewStub(
+          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(edp_tls), args));
+    }
+  }
+
+  // Every client calls for `seconds`: a create every `create_every` calls
+  // (never if 0), a requisition list otherwise; prints throughput and
+  // latency of each kind. With `calls_per_second` 0 each client calls again
+  // as soon as it has its answer (the Kingdom's capacity); otherwise the
+  // clients together offer that rate on a fixed schedule, and latency counts
+  // from when a call was due, so a stall is not hidden by calls not sent.
+  // Calls are asynchronous (gRPC's callback API), so the client process
+  // spends little of the machine the Kingdom shares with it.
+  void Phase(const std::string& name, int create_every, double seconds, double calls_per_second = 0) {
+    for (Client& c : clients_) {
+      absl::MutexLock lock(&c.mu);
+      c.create_micros.clear();
+      c.read_micros.clear();
+      c.errors = 0;
+    }
+    const double server_cpu = ProcessCpuSeconds(kingdom_.process().pid());
+    const double client_cpu = SelfCpuSeconds();
+    start_ = Clock::now();
+    end_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    create_every_ = create_every;
+    sequence_ = 0;
+    if (calls_per_second == 0) {
+      for (size_t i = 0; i < clients_.size(); ++i) Send(i, Clock::now(), /*again=*/true);
+    } else {
+      const auto interval = std::chrono::duration<double>(1 / calls_per_second);
+      for (int64_t k = 0;; ++k) {
+        const auto due = start_ + std::chrono::duration_cast<Clock::duration>(interval * k);
+        if (due >= end_) break;
+        std::this_thread::sleep_until(due);
+        Send(k % clients_.size(), due, /*again=*/false);
+      }
+    }
+    {
+      absl::MutexLock lock(&outstanding_mu_);
+      outstanding_mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &outstanding_));
+    }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    std::vector<double> creates, reads;
+    int errors = 0;
+    for (Client& c : clients_) {
+      absl::MutexLock lock(&c.mu);
+      creates.insert(creates.end(), c.create_micros.begin(), c.create_micros.end());
+      reads.insert(reads.end(), c.read_micros.begin(), c.read_micros.end());
+      if (c.errors > 0 && errors == 0) std::fprintf(stderr, "  first error: %s\n", c.first_error.c_str());
+      errors += c.errors;
+    }
+    std::printf("%s (%zu clients, %.1f s%s): Kingdom cpu %.1f s, client cpu %.1f s, %d errors\n", name.c_str(),
+                clients_.size(), elapsed,
+                calls_per_second > 0 ? absl::StrCat(", offering ", calls_per_second, " calls/s").c_str() : "",
+                ProcessCpuSeconds(kingdom_.process().pid()) - server_cpu, SelfCpuSeconds() - client_cpu, errors);
+    Report("  measurement creates", creates, elapsed);
+    Report("  requisition lists (10 a page)", reads, elapsed);
+    std::fflush(stdout);
+  }
+
+ private:
+  // One call on client `i`, due at `due`; when `again`, the client calls
+  // again on its answer until the phase ends.
+  void Send(size_t i, Clock::time_point due, bool again) {
+    {
+      absl::MutexLock lock(&outstanding_mu_);
+      ++outstanding_;
+    }
+    const int64_t sequence = sequence_++;
+    const bool create = create_every_ > 0 && sequence % create_every_ == 0;
+    struct Call {
+      grpc::ClientContext context;
+      CreateMeasurementRequest create;
+      Measurement created;
+      ListRequisitionsRequest list;
+      ListRequisitionsResponse listed;
+    };
+    auto* call = new Call;
+    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto done = [this, call, i, due, again, create](grpc::Status status) {
+      const double micros = std::chrono::duration<double, std::micro>(Clock::now() - due).count();
+      delete call;
+      Client& client = clients_[i];
+      {
+        absl::MutexLock lock(&client.mu);
+        if (!status.ok()) {
+          if (client.errors++ == 0) client.first_error = status.error_message();
+        } else {
+          (create ? client.create_micros : client.read_micros).push_back(micros);
+        }
+      }
+      if (again && Clock::now() < end_) Send(i, Clock::now(), true);
+      absl::MutexLock lock(&outstanding_mu_);
+      --outstanding_;
+    };
+    Client& client = clients_[i];
+    if (create) {
+      call->create = CreateRequest(i, sequence);
+      client.measurements->async()->CreateMeasurement(&call->context, &call->create, &call->created, done);
+    } else {
+      call->list.set_parent("dataProviders/edp1");
+      call->list.set_page_size(10);
+      call->list.add_states(Requisition::UNFULFILLED);
+      client.requisitions->async()->ListRequisitions(&call->context, &call->list, &call->listed, done);
+    }
+  }
+
+  static void Report(const char* what, std::vector<double>& micros, double elapsed) {
+    if (micros.empty()) return;
+    std::sort(micros.begin(), micros.end());
+    auto at = [&](double q) { return micros[std::min(micros.size() - 1, static_cast<size_t>(q * micros.size()))] / 1000; };
+    std::printf("%-34s %8zu calls %8.0f /s   p50 %6.1f ms   p99 %6.1f ms   max %6.1f ms\n", what, micros.size(),
+                micros.size() / elapsed, at(0.5), at(0.99), micros.back() / 1000);
+  }
+
+  void Register() {
+    auto admin = Admin::NewStub(net::OpenChannel(kingdom_.public_target(), *net::LoadTlsMaterial(admin_)));
+    CreateMeasurementConsumerRequest create_mc;
+    create_mc.set_measurement_consumer_id("mc1");
+    create_mc.mutable_measurement_consumer()->set_certificate_der(testing::CertificateDerOf(mc_));
+    MeasurementConsumer consumer;
+    grpc::ClientContext mc_context;
+    Check(admin->CreateMeasurementConsumer(&mc_context, create_mc, &consumer), "registering mc1");
+    mc_certificate_ = consumer.certificate();
+    CreateDataProviderRequest create_edp;
+    create_edp.set_data_provider_id("edp1");
+    create_edp.mutable_data_provider()->set_certificate_der(testing::CertificateDerOf(edp_));
+    EncryptionPublicKey key;
+    key.set_point(edp_encryption_.public_key.Encode());
+    *create_edp.mutable_data_provider()->mutable_public_key() =
+        testing::SignAs(edp_, key.SerializeAsString(), "");
+    DataProvider provider;
+    grpc::ClientContext edp_context;
+    Check(admin->CreateDataProvider(&edp_context, create_edp, &provider), "registering edp1");
+    EncryptionPublicKey mc_key;
+    mc_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
+    measurement_public_key_ = mc_key.SerializeAsString();
+  }
+
+  static void Check(const grpc::Status& status, const char* what) {
+    if (status.ok()) return;
+    std::fprintf(stderr, "%s: %s\n", what, status.error_message().c_str());
+    std::exit(1);
+  }
+
+  // A reach measurement over edp1, signed as the MC would sign it, with a
+  // requisition spec of realistic size.
+  CreateMeasurementRequest CreateRequest(size_t client, int64_t call) const {
+    const uint64_t nonce = crypto::SecureRandomUint64();
+    MeasurementSpec spec;
+    spec.set_measurement_public_key(measurement_public_key_);
+    spec.add_nonce_hashes(api::NonceHash(nonce));
+    spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
+    spec.mutable_reach()->mutable_privacy_params()->set_delta(1e-9);
+    CreateMeasurementRequest request;
+    request.set_parent("measurementConsumers/mc1");
+    request.set_request_id(absl::StrCat("client", client, "-", call));
+    auto& m = *request.mutable_measurement();
+    m.set_measurement_consumer_certificate(mc_certificate_);
+    const std::string data = spec.SerializeAsString();
+    m.mutable_measurement_spec()->set_data(data);
+    m.mutable_measurement_spec()->set_signature(mc_key_.Sign(data));
+    m.mutable_measurement_spec()->set_certificate(mc_certificate_);
+    auto& entry = *m.add_data_providers();
+    entry.set_data_provider("dataProviders/edp1");
+    entry.set_encrypted_requisition_spec(crypto::SecureRandomBytes(400));
+    entry.set_nonce_hash(api::NonceHash(nonce));
+    return request;
+  }
+
+  testing::TempDir dir_;
+  testing::TlsFixture fixture_;
+  testing::KingdomProcess kingdom_;
+  config::TlsConfig admin_, mc_, edp_;
+  crypto::SigningKey mc_key_ = crypto::SigningKey::Generate();
+  crypto::EncryptionKeyPair edp_encryption_ = crypto::EncryptionKeyPair::Generate();
+  std::string mc_certificate_;
+  std::string measurement_public_key_;
+  std::deque<Client> clients_;
+  Clock::time_point start_, end_;
+  int create_every_ = 0;
+  std::atomic<int64_t> sequence_{0};
+  absl::Mutex outstanding_mu_;
+  int outstanding_ ABSL_GUARDED_BY(outstanding_mu_) = 0;
+};
+
+}  // namespace
+}  // namespace halo::kingdom
+
+int main(int argc, char** argv) {
+  int clients = 100;
+  double seconds = 10;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (absl::StartsWith(arg, "--clients=") && absl::SimpleAtoi(arg.substr(10), &clients) && clients > 0) continue;
+    if (absl::StartsWith(arg, "--seconds=") && absl::SimpleAtod(arg.substr(10), &seconds) && seconds > 0) continue;
+    std::fprintf(stderr, "unknown or malformed argument %s (want --clients=N, --seconds=S)\n", arg.c_str());
+    return 2;
+  }
+  halo::kingdom::LoadBench bench(clients);
+  // Connections are made and the Kingdom's caches warmed before measuring.
+  bench.Phase("warm-up", 2, 2);
+  bench.Phase("creates only", 1, seconds);
+  bench.Phase("requisition lists only", 0, seconds);
+  bench.Phase("mixed at capacity, one create in eleven calls", 11, seconds);
+  // The target: 2,000 requisition reads and 200 creates a second.
+  bench.Phase("mixed at the target rate", 11, seconds, 2200);
+  return 0;
+}

@@ -1,0 +1,42 @@
+// `halo --role=kingdom` as a child process on fresh loopback ports, for the
+// tests and benchmarks that need the Kingdom in another process: it writes
+// the role's config and certificate, and signs as the parties that call it.
+#ifndef HALO_TESTS_TESTING_KINGDOM_PROCESS_H_
+#define HALO_TESTS_TESTING_KINGDOM_PROCESS_H_
+
+#include <memory>
+#include <string>
+
+#include "halo/api/v1/resources.pb.h"
+#include "halo/config/config.pb.h"
+#include "testing/subprocess.h"
+#include "testing/temp_dir.h"
+#include "testing/tls_fixture.h"
+
+namespace halo::testing {
+
+class KingdomProcess {
+ public:
+  // The Kingdom of `fixture`'s CA with duchies worker1, worker2 and
+  // aggregator and administrator "admins/operator", its data under `dir`.
+  KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture);
+
+  // Starts the process (again, after a kill) and waits until it serves;
+  // false if it did not within 20 s.
+  bool Start();
+  ChildProcess& process() { return *process_; }
+  std::string public_target() const { return "localhost:" + std::to_string(public_port_); }
+
+ private:
+  std::string halo_binary_;
+  std::string config_path_;
+  int public_port_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// `data` signed by the party of `tls`, naming its registered `certificate`.
+api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const std::string& data, const std::string& certificate);
+
+}  // namespace halo::testing
+
+#endif  // HALO_TESTS_TESTING_KINGDOM_PROCESS_H_
