@@ -13,8 +13,10 @@
 
 #include "halo/protocol/hmss.h"
 #include "halo/protocol/llv2.h"
+#include "halo/protocol/llv2_participant.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "paired_ratio.h"
+#include "testing/llv2_ring.h"
 
 namespace halo::bench {
 
@@ -232,13 +234,17 @@ struct CapturedStage {
   int64_t variable_muls = 0, fixed_muls = 0;
 };
 
+// Keeps `request` (if it is a Request) as a stage that can run again.
 template <typename Request, typename Response>
-CapturedStage Capture(std::string name, size_t records_in, Request request,
-                      absl::StatusOr<Response> (*stage)(const Request&), std::string (*output)(const Response&),
-                      std::string* next) {
-  auto kept = std::make_shared<Request>(std::move(request));
+bool Capture(const std::string& name, const google::protobuf::Message& message,
+             absl::StatusOr<Response> (*stage)(const Request&), std::string (*output)(const Response&),
+             std::vector<CapturedStage>& stages) {
+  const auto* request = dynamic_cast<const Request*>(&message);
+  if (request == nullptr) return false;
+  auto kept = std::make_shared<Request>(*request);
   auto last = std::make_shared<Response>();
-  CapturedStage captured{std::move(name), records_in, nullptr, nullptr};
+  CapturedStage& captured = stages.emplace_back();
+  captured.name = name;
   captured.run = [kept, last, stage](int threads) -> absl::StatusOr<int64_t> {
     kept->set_parallelism(threads);
     absl::StatusOr<Response> response = stage(*kept);
@@ -247,12 +253,7 @@ CapturedStage Capture(std::string name, size_t records_in, Request request,
     return last->cpu_micros();
   };
   captured.output_bytes = [last, output] { return output(*last).size(); };
-  if (auto status = captured.run(2); !status.ok()) {
-    std::fprintf(stderr, "%s: %s\n", captured.name.c_str(), std::string(status.status().message()).c_str());
-    std::exit(1);
-  }
-  if (next != nullptr) *next = output(*last);
-  return captured;
+  return true;
 }
 
 // A whole 3-duchy run (3 EDPs, `registers` in all, maximum frequency 10),
@@ -260,162 +261,127 @@ CapturedStage Capture(std::string name, size_t records_in, Request request,
 // multiplications, which needs every key and so is for small runs.
 std::vector<CapturedStage> CaptureFullLlv2Run(int64_t registers, NoiseMechanism mechanism, bool count_floor) {
   constexpr int kMaxFrequency = 10;
+  constexpr size_t kMatrixEntryBytes = 2 * crypto::kUncompressedPointBytes;
   std::vector<crypto::ElGamalKeyPair> duchies;
-  std::vector<crypto::ElGamalPublicKey> keys;
-  for (int i = 0; i < 3; ++i) {
-    duchies.push_back(crypto::ElGamalKeyPair::Generate());
-    keys.push_back(duchies.back().public_key());
-  }
-  const auto combined = *crypto::ElGamalPublicKey::Combine(keys);
+  for (int i = 0; i < 3; ++i) duchies.push_back(crypto::ElGamalKeyPair::Generate());
   const auto params = *sketch::LiquidLegionsParams::Create(5.6, 100 * registers, 1);
+  auto dp = [](DpParams* p) { p->set_epsilon(1); p->set_delta(1e-9); };
+  Llv2Computation computation;
+  computation.register_noise.set_mechanism(mechanism);
+  dp(computation.register_noise.mutable_blinded_histogram());
+  dp(computation.register_noise.mutable_publisher_noise());
+  dp(computation.register_noise.mutable_global_reach());
+  computation.register_noise.set_duchy_count(3);
+  computation.register_noise.set_total_sketches_count(3);
+  computation.flag_count_noise.set_mechanism(mechanism);
+  dp(computation.flag_count_noise.mutable_frequency());
+  computation.flag_count_noise.set_non_aggregator_count(2);
+  computation.flag_count_noise.set_maximum_frequency(kMaxFrequency);
+  computation.decay_rate = params.decay_rate;
+  computation.sketch_size = params.size;
+  const auto ring = testing::MakeLlv2Ring(duchies, computation);
   std::vector<std::string> edp_vectors;
   for (int e = 0; e < 3; ++e) {
     sketch::LiquidLegionsSketch sketch(params);
     std::vector<sketch::VidEvent> events;
     for (int64_t i = 0; i < registers / 3; ++i) events.push_back({static_cast<uint64_t>(e * registers + i), 2});
     sketch.AddEvents(events);
-    edp_vectors.push_back(*EncryptSketch(sketch, combined, 2));
+    edp_vectors.push_back(*EncryptSketch(sketch, ring[0].combined_public_key(), 2));
   }
-  auto dp = [](DpParams* p) { p->set_epsilon(1); p->set_delta(1e-9); };
-  RegisterNoiseParameters register_noise;
-  register_noise.set_mechanism(mechanism);
-  dp(register_noise.mutable_blinded_histogram());
-  dp(register_noise.mutable_publisher_noise());
-  dp(register_noise.mutable_global_reach());
-  register_noise.set_duchy_count(3);
-  register_noise.set_total_sketches_count(3);
-  FlagCountNoiseParameters flag_noise;
-  flag_noise.set_mechanism(mechanism);
-  dp(flag_noise.mutable_frequency());
-  flag_noise.set_non_aggregator_count(2);
-  flag_noise.set_maximum_frequency(kMaxFrequency);
   const auto& aggregator = duchies[2];
   auto ciphertext_at = [](const std::string& bytes, size_t index) {
     return *crypto::ElGamalCiphertext::Decode(absl::string_view(bytes).substr(index * 130, 130));
   };
 
   std::vector<CapturedStage> stages;
-  std::vector<std::string> setup(3);
-  for (int d = 0; d < 3; ++d) {
-    SetupPhaseRequest r;
-    r.set_stage(SETUP_PHASE);
-    r.set_combined_public_key(combined.Encode());
-    *r.mutable_noise() = register_noise;
-    r.add_register_vectors(edp_vectors[d]);
-    if (d == 2) { r.add_register_vectors(setup[0]); r.add_register_vectors(setup[1]); }
-    size_t in = 0;
-    for (const auto& v : r.register_vectors()) in += v.size() / kBytesPerFullRegister;
-    stages.push_back(Capture<SetupPhaseRequest, SetupPhaseResponse>(
-        d == 2 ? "setup, aggregator" : "setup, non-aggregator " + std::to_string(d + 1), in, std::move(r),
-        &CompleteSetupPhase, [](const SetupPhaseResponse& o) { return o.registers(); }, &setup[d]));
-  }
-  std::string data = setup[2];
-  for (int d = 0; d < 2; ++d) {
-    ExecutionPhaseOneRequest r;
-    r.set_stage(EXECUTION_PHASE_ONE);
-    r.set_registers(data);
-    r.set_secret_key(duchies[d].secret().ToBytes());
-    r.set_combined_public_key(combined.Encode());
-    const size_t n = data.size() / kBytesPerFullRegister;
-    stages.push_back(Capture<ExecutionPhaseOneRequest, ExecutionPhaseOneResponse>(
-        "phase one, non-aggregator " + std::to_string(d + 1), n, std::move(r), &CompleteExecutionPhaseOne,
-        [](const ExecutionPhaseOneResponse& o) { return o.registers(); }, &data));
-    // Blind the index (3 variable), re-randomise key and count (1 + 1 each).
-    stages.back().variable_muls = 5 * n;
-    stages.back().fixed_muls = 2 * n;
-  }
-  {
-    ExecutionPhaseOneAtAggregatorRequest r;
-    r.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
-    r.set_registers(data);
-    r.set_secret_key(aggregator.secret().ToBytes());
-    r.set_combined_public_key(combined.Encode());
-    r.set_total_sketches_count(3);
-    const size_t n = data.size() / kBytesPerFullRegister;
-    int64_t kept_registers = 0, groups = 0;
-    if (count_floor) {
-      std::map<std::string, int64_t> group_sizes;
-      for (size_t i = 0; i < n; ++i) ++group_sizes[aggregator.Decrypt(ciphertext_at(data, 3 * i)).Encode()];
-      for (const auto& [index, size] : group_sizes) {
-        if (size <= 3) { kept_registers += size; ++groups; }
+  auto observe = [&](const std::string& name, const google::protobuf::Message& request) {
+    if (Capture<SetupPhaseRequest, SetupPhaseResponse>(
+            name, request, &CompleteSetupPhase, [](const SetupPhaseResponse& o) { return o.registers(); }, stages)) {
+      for (const auto& v : static_cast<const SetupPhaseRequest&>(request).register_vectors()) {
+        stages.back().records_in += v.size() / kBytesPerFullRegister;
       }
-    }
-    stages.push_back(Capture<ExecutionPhaseOneAtAggregatorRequest, ExecutionPhaseOneAtAggregatorResponse>(
-        "phase one, aggregator", n, std::move(r), &CompleteExecutionPhaseOneAtAggregator,
-        [](const ExecutionPhaseOneAtAggregatorResponse& o) { return o.flag_count_tuples(); }, &data));
-    // Decrypt every index; a group of s: encrypt flag_a (1 + 1), s - 1 key
-    // differences blinded, then count, flag_b and flag_c blinded (2 each).
-    stages.back().variable_muls = n + groups * (1 + 6) + 2 * (kept_registers - groups);
-    stages.back().fixed_muls = groups;
-  }
-  for (int d = 0; d < 2; ++d) {
-    ExecutionPhaseTwoRequest r;
-    r.set_stage(EXECUTION_PHASE_TWO);
-    r.set_flag_count_tuples(data);
-    r.set_secret_key(duchies[d].secret().ToBytes());
-    r.set_combined_public_key(combined.Encode());
-    std::vector<crypto::ElGamalPublicKey> later(keys.begin() + d + 1, keys.end());
-    r.set_partial_composite_public_key(crypto::ElGamalPublicKey::Combine(later)->Encode());
-    *r.mutable_noise() = flag_noise;
-    const size_t n = data.size() / kBytesPerFlagCountTuple;
-    stages.push_back(Capture<ExecutionPhaseTwoRequest, ExecutionPhaseTwoResponse>(
-        "phase two, non-aggregator " + std::to_string(d + 1), n, std::move(r), &CompleteExecutionPhaseTwo,
-        [](const ExecutionPhaseTwoResponse& o) { return o.flag_count_tuples(); }, &data));
-    // Remove the layer from three flags (1 each), re-randomise the count (1 + 1).
-    stages.back().variable_muls = 4 * n;
-    stages.back().fixed_muls = n;
-  }
-  {
-    ExecutionPhaseTwoAtAggregatorRequest r;
-    r.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
-    r.set_flag_count_tuples(data);
-    r.set_secret_key(aggregator.secret().ToBytes());
-    r.set_decay_rate(params.decay_rate);
-    r.set_sketch_size(params.size);
-    r.set_vid_sampling_width(1);
-    *r.mutable_register_noise() = register_noise;
-    *r.mutable_flag_count_noise() = flag_noise;
-    const size_t n = data.size() / kBytesPerFlagCountTuple;
-    stages.push_back(Capture<ExecutionPhaseTwoAtAggregatorRequest, ExecutionPhaseTwoAtAggregatorResponse>(
-        "phase two, aggregator", n, std::move(r), &CompleteExecutionPhaseTwoAtAggregator,
-        [](const ExecutionPhaseTwoAtAggregatorResponse& o) { return o.same_key_aggregator_matrix(); }, &data));
-    // Decrypt three flags; blind count - v U for v = 1 .. max - 1 (2 each).
-    const size_t rows = data.size() / ((kMaxFrequency - 1) * 130);
-    stages.back().variable_muls = 3 * n + 2 * (kMaxFrequency - 1) * rows;
-  }
-  for (int d = 0; d < 2; ++d) {
-    ExecutionPhaseThreeRequest r;
-    r.set_stage(EXECUTION_PHASE_THREE);
-    r.set_same_key_aggregator_matrix(data);
-    r.set_secret_key(duchies[d].secret().ToBytes());
-    r.set_maximum_frequency(kMaxFrequency);
-    const size_t rows = data.size() / ((kMaxFrequency - 1) * 130);
-    stages.push_back(Capture<ExecutionPhaseThreeRequest, ExecutionPhaseThreeResponse>(
-        "phase three, non-aggregator " + std::to_string(d + 1), rows, std::move(r), &CompleteExecutionPhaseThree,
-        [](const ExecutionPhaseThreeResponse& o) { return o.same_key_aggregator_matrix(); }, &data));
-    stages.back().variable_muls = (kMaxFrequency - 1) * rows;
-  }
-  {
-    ExecutionPhaseThreeAtAggregatorRequest r;
-    r.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
-    r.set_same_key_aggregator_matrix(data);
-    r.set_secret_key(aggregator.secret().ToBytes());
-    *r.mutable_flag_count_noise() = flag_noise;
-    const size_t rows = data.size() / ((kMaxFrequency - 1) * 130);
-    int64_t decryptions = 0;
-    if (count_floor) {
-      // Decryption stops at the row's match.
-      for (size_t row = 0; row < rows; ++row) {
-        for (int v = 0; v < kMaxFrequency - 1; ++v) {
-          ++decryptions;
-          if (aggregator.Decrypt(ciphertext_at(data, row * (kMaxFrequency - 1) + v)).IsIdentity()) break;
+    } else if (Capture<ExecutionPhaseOneRequest, ExecutionPhaseOneResponse>(
+                   name, request, &CompleteExecutionPhaseOne,
+                   [](const ExecutionPhaseOneResponse& o) { return o.registers(); }, stages)) {
+      const size_t n = static_cast<const ExecutionPhaseOneRequest&>(request).registers().size() / kBytesPerFullRegister;
+      stages.back().records_in = n;
+      // Blind the index (3 variable), re-randomise key and count (1 + 1 each).
+      stages.back().variable_muls = 5 * n;
+      stages.back().fixed_muls = 2 * n;
+    } else if (Capture<ExecutionPhaseOneAtAggregatorRequest, ExecutionPhaseOneAtAggregatorResponse>(
+                   name, request, &CompleteExecutionPhaseOneAtAggregator,
+                   [](const ExecutionPhaseOneAtAggregatorResponse& o) { return o.flag_count_tuples(); }, stages)) {
+      const std::string& data = static_cast<const ExecutionPhaseOneAtAggregatorRequest&>(request).registers();
+      const size_t n = data.size() / kBytesPerFullRegister;
+      int64_t kept_registers = 0, groups = 0;
+      if (count_floor) {
+        std::map<std::string, int64_t> group_sizes;
+        for (size_t i = 0; i < n; ++i) ++group_sizes[aggregator.Decrypt(ciphertext_at(data, 3 * i)).Encode()];
+        for (const auto& [index, size] : group_sizes) {
+          if (size <= 3) { kept_registers += size; ++groups; }
         }
       }
+      stages.back().records_in = n;
+      // Decrypt every index; a group of s: encrypt flag_a (1 + 1), s - 1 key
+      // differences blinded, then count, flag_b and flag_c blinded (2 each).
+      stages.back().variable_muls = n + groups * (1 + 6) + 2 * (kept_registers - groups);
+      stages.back().fixed_muls = groups;
+    } else if (Capture<ExecutionPhaseTwoRequest, ExecutionPhaseTwoResponse>(
+                   name, request, &CompleteExecutionPhaseTwo,
+                   [](const ExecutionPhaseTwoResponse& o) { return o.flag_count_tuples(); }, stages)) {
+      const size_t n =
+          static_cast<const ExecutionPhaseTwoRequest&>(request).flag_count_tuples().size() / kBytesPerFlagCountTuple;
+      stages.back().records_in = n;
+      // Remove the layer from three flags (1 each), re-randomise the count (1 + 1).
+      stages.back().variable_muls = 4 * n;
+      stages.back().fixed_muls = n;
+    } else if (Capture<ExecutionPhaseTwoAtAggregatorRequest, ExecutionPhaseTwoAtAggregatorResponse>(
+                   name, request, &CompleteExecutionPhaseTwoAtAggregator,
+                   [](const ExecutionPhaseTwoAtAggregatorResponse& o) { return o.same_key_aggregator_matrix(); },
+                   stages)) {
+      const size_t n = static_cast<const ExecutionPhaseTwoAtAggregatorRequest&>(request).flag_count_tuples().size() /
+                       kBytesPerFlagCountTuple;
+      stages.back().records_in = n;
+      // Decrypt three flags; the rows' blinding is counted once the output
+      // (its rows) is known, below.
+      stages.back().variable_muls = 3 * n;
+    } else if (Capture<ExecutionPhaseThreeRequest, ExecutionPhaseThreeResponse>(
+                   name, request, &CompleteExecutionPhaseThree,
+                   [](const ExecutionPhaseThreeResponse& o) { return o.same_key_aggregator_matrix(); }, stages)) {
+      const size_t rows = static_cast<const ExecutionPhaseThreeRequest&>(request).same_key_aggregator_matrix().size() /
+                          ((kMaxFrequency - 1) * kMatrixEntryBytes);
+      stages.back().records_in = rows;
+      stages.back().variable_muls = (kMaxFrequency - 1) * rows;
+      // Phase two at the aggregator blinded count - v U for v = 1 .. max - 1
+      // (2 each) in every row this stage receives first.
+      if (name == "phase three, non-aggregator 1") {
+        for (auto& s : stages) {
+          if (s.name == "phase two, aggregator") s.variable_muls += 2 * (kMaxFrequency - 1) * rows;
+        }
+      }
+    } else if (Capture<ExecutionPhaseThreeAtAggregatorRequest, ExecutionPhaseThreeAtAggregatorResponse>(
+                   name, request, &CompleteExecutionPhaseThreeAtAggregator,
+                   [](const ExecutionPhaseThreeAtAggregatorResponse&) { return std::string(); }, stages)) {
+      const std::string& data =
+          static_cast<const ExecutionPhaseThreeAtAggregatorRequest&>(request).same_key_aggregator_matrix();
+      const size_t rows = data.size() / ((kMaxFrequency - 1) * kMatrixEntryBytes);
+      int64_t decryptions = 0;
+      if (count_floor) {
+        // Decryption stops at the row's match.
+        for (size_t row = 0; row < rows; ++row) {
+          for (int v = 0; v < kMaxFrequency - 1; ++v) {
+            ++decryptions;
+            if (aggregator.Decrypt(ciphertext_at(data, row * (kMaxFrequency - 1) + v)).IsIdentity()) break;
+          }
+        }
+      }
+      stages.back().records_in = rows;
+      stages.back().variable_muls = decryptions;
     }
-    stages.push_back(Capture<ExecutionPhaseThreeAtAggregatorRequest, ExecutionPhaseThreeAtAggregatorResponse>(
-        "phase three, aggregator", rows, std::move(r), &CompleteExecutionPhaseThreeAtAggregator,
-        [](const ExecutionPhaseThreeAtAggregatorResponse&) { return std::string(); }, nullptr));
-    stages.back().variable_muls = decryptions;
+  };
+  if (auto run = testing::RunLlv2Ring(ring, edp_vectors, 2, observe); !run.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(run.status().message()).c_str());
+    std::exit(1);
   }
   return stages;
 }

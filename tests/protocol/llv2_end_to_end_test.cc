@@ -11,6 +11,7 @@
 #include "halo/protocol/llv2.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "halo/stats/liquid_legions_estimator.h"
+#include "testing/llv2_ring.h"
 #include "testing/synthetic_audience.h"
 
 namespace halo::protocol::llv2 {
@@ -22,19 +23,7 @@ using crypto::ElGamalPublicKey;
 constexpr int kMaxFrequency = 4;
 constexpr size_t kBytesPerCiphertext = 2 * crypto::kUncompressedPointBytes;
 
-struct Result {
-  ExecutionPhaseTwoAtAggregatorResponse reach;
-  ExecutionPhaseThreeAtAggregatorResponse frequency;
-  // Every stage's output bytes, in the order the stages ran, by stage name.
-  std::vector<std::pair<std::string, std::string>> outputs;
-  std::string Output(const std::string& stage) const {
-    for (const auto& [name, bytes] : outputs) {
-      if (name == stage) return bytes;
-    }
-    FAIL("no stage " << stage);
-    return {};
-  }
-};
+using Result = testing::Llv2RingResult;
 
 DpParams Dp(double epsilon, double delta) {
   DpParams p;
@@ -46,121 +35,25 @@ DpParams Dp(double epsilon, double delta) {
 Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std::string>& edp_vectors,
                const sketch::LiquidLegionsParams& params, NoiseMechanism mechanism) {
   const int k = static_cast<int>(duchies.size());
-  std::vector<ElGamalPublicKey> keys;
-  for (const auto& d : duchies) keys.push_back(d.public_key());
-  const std::string combined = ElGamalPublicKey::Combine(keys)->Encode();
-
-  RegisterNoiseParameters register_noise;
+  Llv2Computation computation;
+  RegisterNoiseParameters& register_noise = computation.register_noise;
   register_noise.set_mechanism(mechanism);
   *register_noise.mutable_blinded_histogram() = Dp(1.0, 1e-6);
   *register_noise.mutable_publisher_noise() = Dp(1.0, 1e-6);
   *register_noise.mutable_global_reach() = Dp(1.0, 1e-6);
   register_noise.set_duchy_count(k);
   register_noise.set_total_sketches_count(static_cast<int>(edp_vectors.size()));
-  FlagCountNoiseParameters flag_count_noise;
+  FlagCountNoiseParameters& flag_count_noise = computation.flag_count_noise;
   flag_count_noise.set_mechanism(mechanism);
   *flag_count_noise.mutable_frequency() = Dp(1.0, 1e-6);
   flag_count_noise.set_non_aggregator_count(k - 1);
   flag_count_noise.set_maximum_frequency(kMaxFrequency);
-
-  // Setup: EDP i uploads to duchy i mod k; the aggregator also takes the
-  // others' setup outputs.
-  Result result;
-  std::vector<std::string> setup(k);
-  for (int d = 0; d < k; ++d) {
-    SetupPhaseRequest request;
-    request.set_stage(SETUP_PHASE);
-    request.set_combined_public_key(combined);
-    *request.mutable_noise() = register_noise;
-    request.set_parallelism(2);
-    for (size_t i = d; i < edp_vectors.size(); i += k) request.add_register_vectors(edp_vectors[i]);
-    if (d == k - 1) {
-      for (int other = 0; other < k - 1; ++other) request.add_register_vectors(setup[other]);
-    }
-    auto response = CompleteSetupPhase(request);
-    REQUIRE(response.ok());
-    setup[d] = response->registers();
-    result.outputs.emplace_back("setup " + std::to_string(d), setup[d]);
-  }
-
-  std::string data = setup[k - 1];
-  for (int d = 0; d < k - 1; ++d) {
-    ExecutionPhaseOneRequest request;
-    request.set_stage(EXECUTION_PHASE_ONE);
-    request.set_registers(data);
-    request.set_secret_key(duchies[d].secret().ToBytes());
-    request.set_combined_public_key(combined);
-    request.set_parallelism(2);
-    auto response = CompleteExecutionPhaseOne(request);
-    REQUIRE(response.ok());
-    data = response->registers();
-    result.outputs.emplace_back("phase one " + std::to_string(d), data);
-  }
-  ExecutionPhaseOneAtAggregatorRequest one;
-  one.set_stage(EXECUTION_PHASE_ONE_AT_AGGREGATOR);
-  one.set_registers(data);
-  one.set_secret_key(duchies[k - 1].secret().ToBytes());
-  one.set_combined_public_key(combined);
-  one.set_total_sketches_count(static_cast<int>(edp_vectors.size()));
-  one.set_parallelism(2);
-  auto tuples = CompleteExecutionPhaseOneAtAggregator(one);
-  REQUIRE(tuples.ok());
-  data = tuples->flag_count_tuples();
-  result.outputs.emplace_back("phase one at the aggregator", data);
-
-  for (int d = 0; d < k - 1; ++d) {
-    std::vector<ElGamalPublicKey> later(keys.begin() + d + 1, keys.end());
-    ExecutionPhaseTwoRequest request;
-    request.set_stage(EXECUTION_PHASE_TWO);
-    request.set_flag_count_tuples(data);
-    request.set_secret_key(duchies[d].secret().ToBytes());
-    request.set_combined_public_key(combined);
-    request.set_partial_composite_public_key(ElGamalPublicKey::Combine(later)->Encode());
-    *request.mutable_noise() = flag_count_noise;
-    request.set_parallelism(2);
-    auto response = CompleteExecutionPhaseTwo(request);
-    REQUIRE(response.ok());
-    data = response->flag_count_tuples();
-    result.outputs.emplace_back("phase two " + std::to_string(d), data);
-  }
-  ExecutionPhaseTwoAtAggregatorRequest two;
-  two.set_stage(EXECUTION_PHASE_TWO_AT_AGGREGATOR);
-  two.set_flag_count_tuples(data);
-  two.set_secret_key(duchies[k - 1].secret().ToBytes());
-  two.set_decay_rate(params.decay_rate);
-  two.set_sketch_size(params.size);
-  two.set_vid_sampling_width(1);
-  *two.mutable_register_noise() = register_noise;
-  *two.mutable_flag_count_noise() = flag_count_noise;
-  two.set_parallelism(2);
-  auto reach = CompleteExecutionPhaseTwoAtAggregator(two);
-  REQUIRE(reach.ok());
-  result.reach = *reach;
-
-  data = result.reach.same_key_aggregator_matrix();
-  result.outputs.emplace_back("phase two at the aggregator", data);
-  for (int d = 0; d < k - 1; ++d) {
-    ExecutionPhaseThreeRequest request;
-    request.set_stage(EXECUTION_PHASE_THREE);
-    request.set_same_key_aggregator_matrix(data);
-    request.set_secret_key(duchies[d].secret().ToBytes());
-    request.set_maximum_frequency(kMaxFrequency);
-    request.set_parallelism(2);
-    auto response = CompleteExecutionPhaseThree(request);
-    REQUIRE(response.ok());
-    data = response->same_key_aggregator_matrix();
-    result.outputs.emplace_back("phase three " + std::to_string(d), data);
-  }
-  ExecutionPhaseThreeAtAggregatorRequest three;
-  three.set_stage(EXECUTION_PHASE_THREE_AT_AGGREGATOR);
-  three.set_same_key_aggregator_matrix(data);
-  three.set_secret_key(duchies[k - 1].secret().ToBytes());
-  *three.mutable_flag_count_noise() = flag_count_noise;
-  three.set_parallelism(2);
-  auto frequency = CompleteExecutionPhaseThreeAtAggregator(three);
-  REQUIRE(frequency.ok());
-  result.frequency = *frequency;
-  return result;
+  computation.decay_rate = params.decay_rate;
+  computation.sketch_size = params.size;
+  auto result = testing::RunLlv2Ring(testing::MakeLlv2Ring(duchies, computation), edp_vectors, 2);
+  INFO(result.status());
+  REQUIRE(result.ok());
+  return *std::move(result);
 }
 
 struct Campaign {
@@ -287,7 +180,7 @@ TEST_CASE("No LLv2 stage output holds a plaintext index, key or count, and one l
   }
   // The counts leaving the last non-aggregator's phase two are under every
   // layer: the aggregator's key alone opens none of them, all keys do.
-  const std::string tuples = result.Output("phase two 1");
+  const std::string tuples = result.Output("phase two, non-aggregator 2");
   size_t counts = 0, opened_by_aggregator = 0, opened_by_all = 0;
   for (size_t at = 0; at < tuples.size(); at += kBytesPerFlagCountTuple) {
     const auto count = *crypto::ElGamalCiphertext::Decode(tuples.substr(at + 3 * kBytesPerCiphertext, kBytesPerCiphertext));
@@ -322,8 +215,8 @@ TEST_CASE("LLv2's shuffles are secret: plaintext order differs from the input an
     return out;
   };
   for (const auto& [input, output, per_record, fields] :
-       {std::tuple<std::string, std::string, size_t, std::vector<int>>{"setup 2", "phase one 0", 3, {1, 2}},
-        {"phase one at the aggregator", "phase two 0", 4, {3}}}) {
+       {std::tuple<std::string, std::string, size_t, std::vector<int>>{"setup, aggregator", "phase one, non-aggregator 1", 3, {1, 2}},
+        {"phase one, aggregator", "phase two, non-aggregator 1", 4, {3}}}) {
     INFO(output);
     const auto in = plaintexts(a.Output(input), per_record, fields);
     const auto out_a = plaintexts(a.Output(output), per_record, fields);

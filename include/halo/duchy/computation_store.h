@@ -1,0 +1,95 @@
+// A duchy's computations and the work they wait for, in its SQLite store.
+// The herald creates computations, the ComputationControl and
+// RequisitionFulfillment servers record arriving inputs, and mills claim
+// runnable computations with a lease that expires, so that work a crashed
+// mill held is taken over once its lease lapses. Blobs themselves live in
+// the blob store; this keeps their keys and digests.
+#ifndef HALO_DUCHY_COMPUTATION_STORE_H_
+#define HALO_DUCHY_COMPUTATION_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "halo/duchy/v1/duchy.pb.h"
+#include "halo/storage/sqlite_database.h"
+
+namespace halo::duchy {
+
+using v1::ComputationStage;
+
+struct StageInput {
+  std::string input;     // "registers", "seed", ... as the sender named it
+  std::string blob_key;  // where the blob store keeps it
+  std::string sha256;
+};
+
+struct LocalComputation {
+  std::string name;  // computations/{id}, the Kingdom's name
+  ComputationStage stage = v1::COMPUTATION_STAGE_UNSPECIFIED;
+  // Protocol-specific details (the duchy's records proto), opaque here.
+  std::string details;
+  // Whether a mill may claim it at this stage (not waiting for inputs).
+  bool runnable = false;
+  int attempts = 0;
+  std::string failure;
+  // Set when claimed: the claim's owner and expiry.
+  std::string lease_owner;
+  absl::Time lease_expiry = absl::InfinitePast();
+};
+
+class ComputationStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<ComputationStore>> Open(
+      const std::string& path, std::function<absl::Time()> clock = [] { return absl::Now(); });
+
+  // Creates `computation` unless one of that name exists: true if created.
+  // A second create (a herald replaying its stream) changes nothing.
+  absl::StatusOr<bool> Create(const LocalComputation& computation);
+  // NOT_FOUND for an unknown name.
+  absl::StatusOr<LocalComputation> Get(const std::string& name);
+
+  // Keeps an input of `stage`. FAILED_PRECONDITION if the computation has
+  // moved past `stage`, unless the same input with the same digest is
+  // already held (a resend), which is OK. When the inputs held for `stage`
+  // then number `inputs_needed`, and the computation is at `stage`, it
+  // moves to `next_stage` and becomes runnable.
+  absl::Status RecordInput(const std::string& name, ComputationStage stage, const StageInput& input,
+                           int inputs_needed, ComputationStage next_stage);
+  absl::StatusOr<std::vector<StageInput>> Inputs(const std::string& name, ComputationStage stage);
+
+  // Claims the runnable computation that waited longest and whose lease is
+  // free or lapsed and whose retry time has come: nullopt if none.
+  absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease);
+  // Moves a claimed computation on and releases it. FAILED_PRECONDITION if
+  // the claim is not (or no longer) `claimed.lease_owner`'s, so that a mill
+  // whose lease lapsed cannot overwrite its successor's work.
+  absl::Status Advance(const LocalComputation& claimed, ComputationStage next_stage, bool runnable,
+                       const std::string& details);
+  // Gives a claimed computation back, to be retried after `retry_after`.
+  absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after);
+  // Ends the computation at FAILED with `reason`, from any stage.
+  absl::Status Fail(const std::string& name, const std::string& reason);
+
+  // The herald's continuation token in the Kingdom's stream ("" at first).
+  absl::StatusOr<std::string> HeraldToken();
+  absl::Status SetHeraldToken(const std::string& token);
+
+ private:
+  ComputationStore(std::unique_ptr<storage::SqliteDatabase> db, std::function<absl::Time()> clock)
+      : db_(std::move(db)), clock_(std::move(clock)) {}
+  absl::StatusOr<LocalComputation> Load(const std::string& name);
+  absl::Status CheckClaim(const LocalComputation& claimed);
+
+  std::unique_ptr<storage::SqliteDatabase> db_;
+  std::function<absl::Time()> clock_;
+};
+
+}  // namespace halo::duchy
+
+#endif  // HALO_DUCHY_COMPUTATION_STORE_H_

@@ -1,0 +1,245 @@
+#include "halo/duchy/computation_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "halo/common/status_macros.h"
+
+namespace halo::duchy {
+namespace {
+
+const storage::Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE computations (
+  name TEXT PRIMARY KEY,
+  stage INTEGER NOT NULL,
+  details BLOB NOT NULL,
+  runnable INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_micros INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_expiry_micros INTEGER NOT NULL DEFAULT 0,
+  failure TEXT NOT NULL DEFAULT '',
+  update_micros INTEGER NOT NULL);
+CREATE INDEX computations_runnable ON computations(runnable, update_micros);
+CREATE TABLE stage_inputs (
+  computation TEXT NOT NULL REFERENCES computations(name),
+  stage INTEGER NOT NULL,
+  input TEXT NOT NULL,
+  blob_key TEXT NOT NULL,
+  sha256 BLOB NOT NULL,
+  PRIMARY KEY (computation, stage, input));
+CREATE TABLE herald (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  continuation_token TEXT NOT NULL);
+)sql"},
+};
+
+constexpr char kColumns[] =
+    "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros FROM computations";
+
+LocalComputation FromRow(const storage::SqliteStatement& q) {
+  LocalComputation c;
+  c.name = q.ColumnText(0);
+  c.stage = static_cast<ComputationStage>(q.ColumnInt64(1));
+  c.details = q.ColumnBlob(2);
+  c.runnable = q.ColumnInt64(3) != 0;
+  c.attempts = static_cast<int>(q.ColumnInt64(4));
+  c.failure = q.ColumnText(5);
+  c.lease_owner = q.ColumnText(6);
+  c.lease_expiry = absl::FromUnixMicros(q.ColumnInt64(7));
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ComputationStore>> ComputationStore::Open(const std::string& path,
+                                                                         std::function<absl::Time()> clock) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db, storage::SqliteDatabase::Open(path));
+  RETURN_IF_ERROR(db->Migrate(kMigrations));
+  return std::unique_ptr<ComputationStore>(new ComputationStore(std::move(db), std::move(clock)));
+}
+
+absl::StatusOr<LocalComputation> ComputationStore::Load(const std::string& name) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare(absl::StrCat("SELECT ", kColumns, " WHERE name = ?")));
+  q.Bind(1, name);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("computation ", name, " not found"));
+  return FromRow(q);
+}
+
+absl::StatusOr<bool> ComputationStore::Create(const LocalComputation& computation) {
+  bool created = false;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("INSERT OR IGNORE INTO computations (name, stage, details, runnable, "
+                                  "update_micros) VALUES (?, ?, ?, ?, ?)"));
+    q.Bind(1, computation.name)
+        .Bind(2, int64_t{computation.stage})
+        .BindBlob(3, computation.details)
+        .Bind(4, int64_t{computation.runnable})
+        .Bind(5, absl::ToUnixMicros(clock_()));
+    RETURN_IF_ERROR(q.Run());
+    created = db_->ChangedRows() == 1;
+    return absl::OkStatus();
+  }));
+  return created;
+}
+
+absl::StatusOr<LocalComputation> ComputationStore::Get(const std::string& name) {
+  absl::StatusOr<LocalComputation> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    out = Load(name);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status ComputationStore::RecordInput(const std::string& name, ComputationStage stage, const StageInput& input,
+                                           int inputs_needed, ComputationStage next_stage) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(LocalComputation c, Load(name));
+    ASSIGN_OR_RETURN(storage::SqliteStatement held,
+                     db_->Prepare("SELECT sha256 FROM stage_inputs WHERE computation = ? AND stage = ? AND input = ?"));
+    held.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input);
+    ASSIGN_OR_RETURN(bool already, held.Step());
+    if (already) {
+      if (held.ColumnBlob(0) == input.sha256) return absl::OkStatus();
+      return absl::AlreadyExistsError(absl::StrCat(name, " already holds a different \"", input.input, "\" for stage ",
+                                                   v1::ComputationStage_Name(stage)));
+    }
+    if (c.stage != stage) {
+      return absl::FailedPreconditionError(absl::StrCat(name, " is at ", v1::ComputationStage_Name(c.stage), ", not ",
+                                                        v1::ComputationStage_Name(stage)));
+    }
+    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                     db_->Prepare("INSERT INTO stage_inputs (computation, stage, input, blob_key, sha256) "
+                                  "VALUES (?, ?, ?, ?, ?)"));
+    insert.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input).Bind(4, input.blob_key).BindBlob(5, input.sha256);
+    RETURN_IF_ERROR(insert.Run());
+    ASSIGN_OR_RETURN(storage::SqliteStatement count,
+                     db_->Prepare("SELECT COUNT(*) FROM stage_inputs WHERE computation = ? AND stage = ?"));
+    count.Bind(1, name).Bind(2, int64_t{stage});
+    ASSIGN_OR_RETURN(bool row, count.Step());
+    if (row && count.ColumnInt64(0) >= inputs_needed) {
+      ASSIGN_OR_RETURN(storage::SqliteStatement advance,
+                       db_->Prepare("UPDATE computations SET stage = ?, runnable = 1, update_micros = ? "
+                                    "WHERE name = ?"));
+      advance.Bind(1, int64_t{next_stage}).Bind(2, absl::ToUnixMicros(clock_())).Bind(3, name);
+      RETURN_IF_ERROR(advance.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<StageInput>> ComputationStore::Inputs(const std::string& name, ComputationStage stage) {
+  std::vector<StageInput> inputs;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("SELECT input, blob_key, sha256 FROM stage_inputs WHERE computation = ? AND "
+                                  "stage = ? ORDER BY input"));
+    q.Bind(1, name).Bind(2, int64_t{stage});
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      inputs.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnBlob(2)});
+    }
+    return absl::OkStatus();
+  }));
+  return inputs;
+}
+
+absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(const std::string& owner,
+                                                                        absl::Duration lease) {
+  std::optional<LocalComputation> claimed;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    const int64_t now = absl::ToUnixMicros(clock_());
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare(absl::StrCat("SELECT ", kColumns,
+                                               " WHERE runnable = 1 AND lease_expiry_micros <= ? AND "
+                                               "next_attempt_micros <= ? ORDER BY update_micros LIMIT 1")));
+    q.Bind(1, now).Bind(2, now);
+    ASSIGN_OR_RETURN(bool found, q.Step());
+    if (!found) return absl::OkStatus();
+    LocalComputation c = FromRow(q);
+    c.lease_owner = owner;
+    c.lease_expiry = absl::FromUnixMicros(now) + lease;
+    ASSIGN_OR_RETURN(storage::SqliteStatement take,
+                     db_->Prepare("UPDATE computations SET lease_owner = ?, lease_expiry_micros = ? WHERE name = ?"));
+    take.Bind(1, owner).Bind(2, absl::ToUnixMicros(c.lease_expiry)).Bind(3, c.name);
+    RETURN_IF_ERROR(take.Run());
+    claimed = std::move(c);
+    return absl::OkStatus();
+  }));
+  return claimed;
+}
+
+absl::Status ComputationStore::CheckClaim(const LocalComputation& claimed) {
+  ASSIGN_OR_RETURN(LocalComputation now, Load(claimed.name));
+  if (now.lease_owner != claimed.lease_owner || now.lease_expiry != claimed.lease_expiry ||
+      now.stage != claimed.stage) {
+    return absl::FailedPreconditionError(absl::StrCat(claimed.name, " at ", v1::ComputationStage_Name(claimed.stage),
+                                                      " is no longer claimed by ", claimed.lease_owner));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ComputationStore::Advance(const LocalComputation& claimed, ComputationStage next_stage, bool runnable,
+                                       const std::string& details) {
+  return db_->Transaction([&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckClaim(claimed));
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("UPDATE computations SET stage = ?, runnable = ?, details = ?, attempts = 0, "
+                                  "next_attempt_micros = 0, lease_owner = '', lease_expiry_micros = 0, "
+                                  "update_micros = ? WHERE name = ?"));
+    q.Bind(1, int64_t{next_stage})
+        .Bind(2, int64_t{runnable})
+        .BindBlob(3, details)
+        .Bind(4, absl::ToUnixMicros(clock_()))
+        .Bind(5, claimed.name);
+    return q.Run();
+  });
+}
+
+absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Duration retry_after) {
+  return db_->Transaction([&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckClaim(claimed));
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("UPDATE computations SET attempts = attempts + 1, next_attempt_micros = ?, "
+                                  "lease_owner = '', lease_expiry_micros = 0 WHERE name = ?"));
+    q.Bind(1, absl::ToUnixMicros(clock_() + retry_after)).Bind(2, claimed.name);
+    return q.Run();
+  });
+}
+
+absl::Status ComputationStore::Fail(const std::string& name, const std::string& reason) {
+  return db_->Transaction([&]() -> absl::Status {
+    RETURN_IF_ERROR(Load(name).status());
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("UPDATE computations SET stage = ?, runnable = 0, failure = ?, lease_owner = '', "
+                                  "lease_expiry_micros = 0, update_micros = ? WHERE name = ?"));
+    q.Bind(1, int64_t{v1::FAILED}).Bind(2, reason).Bind(3, absl::ToUnixMicros(clock_())).Bind(4, name);
+    return q.Run();
+  });
+}
+
+absl::StatusOr<std::string> ComputationStore::HeraldToken() {
+  std::string token;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("SELECT continuation_token FROM herald WHERE id = 1"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) token = q.ColumnText(0);
+    return absl::OkStatus();
+  }));
+  return token;
+}
+
+absl::Status ComputationStore::SetHeraldToken(const std::string& token) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("INSERT INTO herald (id, continuation_token) VALUES (1, ?) "
+                                  "ON CONFLICT(id) DO UPDATE SET continuation_token = excluded.continuation_token"));
+    q.Bind(1, token);
+    return q.Run();
+  });
+}
+
+}  // namespace halo::duchy

@@ -1,0 +1,119 @@
+#include "halo/duchy/computation_store.h"
+
+#include <catch2/catch.hpp>
+
+#include "testing/temp_dir.h"
+
+namespace halo::duchy {
+namespace {
+
+struct FakeClock {
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  std::function<absl::Time()> function() {
+    return [this] { return now; };
+  }
+};
+
+LocalComputation Waiting(const std::string& name) {
+  LocalComputation c;
+  c.name = name;
+  c.stage = v1::WAIT_SETUP_PHASE_INPUTS;
+  c.details = "details of " + name;
+  return c;
+}
+
+TEST_CASE("Computations are created once, whatever the herald replays") {
+  testing::TempDir dir;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  CHECK(*store->Create(Waiting("computations/1")));
+  LocalComputation again = Waiting("computations/1");
+  again.details = "something else";
+  CHECK_FALSE(*store->Create(again));
+  CHECK(store->Get("computations/1")->details == "details of computations/1");
+  CHECK(absl::IsNotFound(store->Get("computations/2").status()));
+  CHECK(store->HeraldToken()->empty());
+  REQUIRE(store->SetHeraldToken("17:computations/1").ok());
+  REQUIRE(store->SetHeraldToken("18:computations/1").ok());
+  CHECK(*store->HeraldToken() == "18:computations/1");
+}
+
+TEST_CASE("Inputs start a stage when all have arrived; a resend is harmless, a different one refused") {
+  testing::TempDir dir;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  REQUIRE(*store->Create(Waiting("computations/1")));
+  const StageInput a{"edp1", "computations/1/SETUP/edp1", std::string(32, 'a')};
+  const StageInput b{"edp2", "computations/1/SETUP/edp2", std::string(32, 'b')};
+  REQUIRE(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, a, 2, v1::SETUP_PHASE).ok());
+  CHECK_FALSE(store->Get("computations/1")->runnable);
+  CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
+  REQUIRE(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, a, 2, v1::SETUP_PHASE).ok());
+  StageInput tampered = a;
+  tampered.sha256 = std::string(32, 'x');
+  CHECK(absl::IsAlreadyExists(
+      store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, tampered, 2, v1::SETUP_PHASE)));
+  REQUIRE(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, b, 2, v1::SETUP_PHASE).ok());
+  const LocalComputation started = *store->Get("computations/1");
+  CHECK(started.stage == v1::SETUP_PHASE);
+  CHECK(started.runnable);
+  CHECK(store->Inputs("computations/1", v1::WAIT_SETUP_PHASE_INPUTS)->size() == 2);
+  // A late resend of an input already used is still acknowledged; an input
+  // for a stage the computation is not at is refused.
+  CHECK(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, b, 2, v1::SETUP_PHASE).ok());
+  const absl::Status early = store->RecordInput("computations/1", v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, a, 1,
+                                                v1::EXECUTION_PHASE_ONE);
+  CHECK(absl::IsFailedPrecondition(early));
+  CHECK_THAT(std::string(early.message()), Catch::Contains("SETUP_PHASE"));
+}
+
+TEST_CASE("A claim is a lease: a lapsed one passes to another mill, and its holder can no longer write") {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  LocalComputation runnable = Waiting("computations/1");
+  runnable.stage = v1::SETUP_PHASE;
+  runnable.runnable = true;
+  REQUIRE(*store->Create(runnable));
+
+  const auto first = *store->Claim("mill-a", absl::Minutes(5));
+  REQUIRE(first.has_value());
+  CHECK(first->lease_owner == "mill-a");
+  CHECK(*store->Claim("mill-b", absl::Minutes(5)) == std::nullopt);
+  clock.now += absl::Minutes(6);
+  const auto second = *store->Claim("mill-b", absl::Minutes(5));
+  REQUIRE(second.has_value());
+  CHECK(absl::IsFailedPrecondition(store->Advance(*first, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, false, "a's")));
+  REQUIRE(store->Advance(*second, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, false, "b's").ok());
+  const LocalComputation after = *store->Get("computations/1");
+  CHECK(after.stage == v1::WAIT_EXECUTION_PHASE_ONE_INPUTS);
+  CHECK(after.details == "b's");
+  CHECK(after.lease_owner.empty());
+}
+
+TEST_CASE("A released claim is retried after its delay, counting attempts; a failure is final") {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  LocalComputation runnable = Waiting("computations/1");
+  runnable.stage = v1::SETUP_PHASE;
+  runnable.runnable = true;
+  REQUIRE(*store->Create(runnable));
+  auto claimed = *store->Claim("mill", absl::Minutes(5));
+  REQUIRE(claimed.has_value());
+  REQUIRE(store->Release(*claimed, absl::Seconds(30)).ok());
+  CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
+  clock.now += absl::Seconds(31);
+  claimed = *store->Claim("mill", absl::Minutes(5));
+  REQUIRE(claimed.has_value());
+  CHECK(claimed->attempts == 1);
+  REQUIRE(store->Fail("computations/1", "phase one: a register is off the curve").ok());
+  const LocalComputation failed = *store->Get("computations/1");
+  CHECK(failed.stage == v1::FAILED);
+  CHECK(failed.failure == "phase one: a register is off the curve");
+  clock.now += absl::Hours(1);
+  CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
+  // The failed mill's claim is gone with it.
+  CHECK(absl::IsFailedPrecondition(store->Advance(*claimed, v1::COMPLETE, false, "")));
+}
+
+}  // namespace
+}  // namespace halo::duchy
