@@ -34,6 +34,30 @@ constexpr int kReaders = 4;
 
 enum EntityKind { kDataProvider = 1, kMeasurementConsumer = 2, kDuchy = 3, kModelProvider = 4 };
 
+// Each kind of entity: its collection in resource names, how it is stored,
+// and who it is when it calls.
+struct EntityCollection {
+  absl::string_view collection;
+  EntityKind kind;
+  Principal::Kind principal;
+};
+constexpr EntityCollection kEntityCollections[] = {
+    {"dataProviders", kDataProvider, Principal::Kind::kDataProvider},
+    {"measurementConsumers", kMeasurementConsumer, Principal::Kind::kMeasurementConsumer},
+    {"duchies", kDuchy, Principal::Kind::kDuchy},
+    {"modelProviders", kModelProvider, Principal::Kind::kModelProvider},
+};
+
+// The entity collection `name` ("dataProviders/x") or `collection` is in;
+// nullptr for none.
+const EntityCollection* CollectionOf(absl::string_view name) {
+  const absl::string_view collection = name.substr(0, name.find('/'));
+  for (const EntityCollection& c : kEntityCollections) {
+    if (c.collection == collection) return &c;
+  }
+  return nullptr;
+}
+
 const storage::Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE entities (
@@ -121,6 +145,19 @@ absl::StatusOr<Message> Parse(const std::string& bytes, absl::string_view what) 
   Message message;
   if (!message.ParseFromString(bytes)) return absl::DataLossError(absl::StrCat("stored ", what, " does not parse"));
   return message;
+}
+
+// The states a list is filtered to: each a known state, not UNSPECIFIED (0).
+absl::StatusOr<std::set<int>> StateFilter(const google::protobuf::RepeatedField<int>& states, bool (*is_valid)(int),
+                                          absl::string_view what) {
+  std::set<int> out;
+  for (int i = 0; i < states.size(); ++i) {
+    if (!is_valid(states[i]) || states[i] == 0) {
+      return Invalid(absl::StrCat("states[", i, "]"), absl::StrCat("unknown ", what, " state ", states[i]));
+    }
+    out.insert(states[i]);
+  }
+  return out;
 }
 
 absl::Status CheckPrivacy(const api::v1::DifferentialPrivacyParams& p, absl::string_view field, bool hmss) {
@@ -292,18 +329,11 @@ absl::StatusOr<Principal> Ledger::AuthenticateUncached(absl::string_view certifi
   if (parent != subject) {
     return absl::UnauthenticatedError(absl::StrCat("certificate ", name, " names \"", subject, "\", not ", parent));
   }
-  const std::string collection = parent.substr(0, parent.find('/'));
-  Principal::Kind kind;
-  if (collection == "dataProviders") {
-    kind = Principal::Kind::kDataProvider;
-  } else if (collection == "measurementConsumers") {
-    kind = Principal::Kind::kMeasurementConsumer;
-  } else if (collection == "duchies") {
-    kind = Principal::Kind::kDuchy;
-  } else {
-    kind = Principal::Kind::kModelProvider;
+  const EntityCollection* collection = CollectionOf(parent);
+  if (collection == nullptr) {
+    return absl::UnauthenticatedError(absl::StrCat("certificate ", name, " belongs to no entity (", parent, ")"));
   }
-  return Principal{kind, parent};
+  return Principal{collection->principal, parent};
 }
 
 absl::StatusOr<crypto::Certificate> Ledger::CheckEntityCertificate(const std::string& der, const std::string& owner,
@@ -403,16 +433,9 @@ absl::StatusOr<api::v1::ModelProvider> Ledger::CreateModelProvider(
 
 absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string& collection, const Page& page,
                                                               std::string* next_page_token) {
-  int kind;
-  if (collection == "dataProviders") {
-    kind = kDataProvider;
-  } else if (collection == "measurementConsumers") {
-    kind = kMeasurementConsumer;
-  } else if (collection == "duchies") {
-    kind = kDuchy;
-  } else {
-    kind = kModelProvider;
-  }
+  const EntityCollection* entities = CollectionOf(collection);
+  if (entities == nullptr) return absl::InvalidArgumentError(absl::StrCat("no entity collection ", collection));
+  const int kind = entities->kind;
   ASSIGN_OR_RETURN(int size, PageSize(page.size));
   RETURN_IF_ERROR(CheckPageToken(page.token, collection + "/"));
   std::vector<std::string> out;
@@ -1080,13 +1103,7 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
   }
   ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
   RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
-  std::set<int> states;
-  for (int i = 0; i < request.states_size(); ++i) {
-    if (!Measurement::State_IsValid(request.states(i)) || request.states(i) == Measurement::STATE_UNSPECIFIED) {
-      return Invalid(absl::StrCat("states[", i, "]"), absl::StrCat("unknown measurement state ", request.states(i)));
-    }
-    states.insert(request.states(i));
-  }
+  ASSIGN_OR_RETURN(const std::set<int> states, StateFilter(request.states(), &Measurement::State_IsValid, "measurement"));
   api::v1::ListMeasurementsResponse response;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
@@ -1138,13 +1155,7 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
   ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
   RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
   if (request.wait_milliseconds() < 0) return Invalid("wait_milliseconds", "must be >= 0");
-  std::set<int> states;
-  for (int i = 0; i < request.states_size(); ++i) {
-    if (!Requisition::State_IsValid(request.states(i)) || request.states(i) == Requisition::STATE_UNSPECIFIED) {
-      return Invalid(absl::StrCat("states[", i, "]"), absl::StrCat("unknown requisition state ", request.states(i)));
-    }
-    states.insert(request.states(i));
-  }
+  ASSIGN_OR_RETURN(const std::set<int> states, StateFilter(request.states(), &Requisition::State_IsValid, "requisition"));
   const absl::Time deadline =
       absl::Now() + std::min(absl::Milliseconds(request.wait_milliseconds()), kMaxLongPoll);
   while (true) {
