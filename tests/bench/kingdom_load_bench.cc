@@ -13,6 +13,7 @@
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,9 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "halo/api/nonce.h"
 #include "halo/api/v1/public.grpc.pb.h"
-#include "halo/crypto/hybrid_encryption.h"
 #include "halo/crypto/random.h"
 #include "halo/net/peer.h"
 #include "testing/kingdom_process.h"
@@ -82,12 +81,16 @@ class LoadBench {
     admin_ = fixture_.Issue("admins/operator");
     mc_ = fixture_.Issue("measurementConsumers/mc1");
     edp_ = fixture_.Issue("dataProviders/edp1");
-    mc_key_ = testing::SigningKeyOf(mc_);
     if (!kingdom_.Start()) {
       std::fprintf(stderr, "the Kingdom did not start:\n%s\n", kingdom_.process().err().c_str());
       std::exit(1);
     }
-    Register();
+    auto consumer = testing::DirectMeasurementConsumer::Register(kingdom_.public_target(), admin_, mc_, edp_);
+    if (!consumer.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(consumer.status().message()).c_str());
+      std::exit(1);
+    }
+    consumer_ = *std::move(consumer);
     // Each client its own connection, as separate agents would have.
     const auto mc_tls = *net::LoadTlsMaterial(mc_);
     const auto edp_tls = *net::LoadTlsMaterial(edp_);
@@ -194,7 +197,9 @@ class LoadBench {
     };
     Client& client = clients_[i];
     if (create) {
-      call->create = CreateRequest(i, sequence);
+      // A requisition spec of realistic size.
+      call->create = consumer_->ReachRequest(crypto::SecureRandomUint64(), absl::StrCat("client", i, "-", sequence),
+                                             crypto::SecureRandomBytes(400));
       client.measurements->async()->CreateMeasurement(&call->context, &call->create, &call->created, done);
     } else {
       call->list.set_parent("dataProviders/edp1");
@@ -212,69 +217,11 @@ class LoadBench {
                 micros.size() / elapsed, at(0.5), at(0.99), micros.back() / 1000);
   }
 
-  void Register() {
-    auto admin = Admin::NewStub(net::OpenChannel(kingdom_.public_target(), *net::LoadTlsMaterial(admin_)));
-    CreateMeasurementConsumerRequest create_mc;
-    create_mc.set_measurement_consumer_id("mc1");
-    create_mc.mutable_measurement_consumer()->set_certificate_der(testing::CertificateDerOf(mc_));
-    MeasurementConsumer consumer;
-    grpc::ClientContext mc_context;
-    Check(admin->CreateMeasurementConsumer(&mc_context, create_mc, &consumer), "registering mc1");
-    mc_certificate_ = consumer.certificate();
-    CreateDataProviderRequest create_edp;
-    create_edp.set_data_provider_id("edp1");
-    create_edp.mutable_data_provider()->set_certificate_der(testing::CertificateDerOf(edp_));
-    EncryptionPublicKey key;
-    key.set_point(edp_encryption_.public_key.Encode());
-    *create_edp.mutable_data_provider()->mutable_public_key() =
-        testing::SignAs(edp_, key.SerializeAsString(), "");
-    DataProvider provider;
-    grpc::ClientContext edp_context;
-    Check(admin->CreateDataProvider(&edp_context, create_edp, &provider), "registering edp1");
-    EncryptionPublicKey mc_key;
-    mc_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
-    measurement_public_key_ = mc_key.SerializeAsString();
-  }
-
-  static void Check(const grpc::Status& status, const char* what) {
-    if (status.ok()) return;
-    std::fprintf(stderr, "%s: %s\n", what, status.error_message().c_str());
-    std::exit(1);
-  }
-
-  // A reach measurement over edp1, signed as the MC would sign it, with a
-  // requisition spec of realistic size.
-  CreateMeasurementRequest CreateRequest(size_t client, int64_t call) const {
-    const uint64_t nonce = crypto::SecureRandomUint64();
-    MeasurementSpec spec;
-    spec.set_measurement_public_key(measurement_public_key_);
-    spec.add_nonce_hashes(api::NonceHash(nonce));
-    spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
-    spec.mutable_reach()->mutable_privacy_params()->set_delta(1e-9);
-    CreateMeasurementRequest request;
-    request.set_parent("measurementConsumers/mc1");
-    request.set_request_id(absl::StrCat("client", client, "-", call));
-    auto& m = *request.mutable_measurement();
-    m.set_measurement_consumer_certificate(mc_certificate_);
-    const std::string data = spec.SerializeAsString();
-    m.mutable_measurement_spec()->set_data(data);
-    m.mutable_measurement_spec()->set_signature(mc_key_.Sign(data));
-    m.mutable_measurement_spec()->set_certificate(mc_certificate_);
-    auto& entry = *m.add_data_providers();
-    entry.set_data_provider("dataProviders/edp1");
-    entry.set_encrypted_requisition_spec(crypto::SecureRandomBytes(400));
-    entry.set_nonce_hash(api::NonceHash(nonce));
-    return request;
-  }
-
   testing::TempDir dir_;
   testing::TlsFixture fixture_;
   testing::KingdomProcess kingdom_;
   config::TlsConfig admin_, mc_, edp_;
-  crypto::SigningKey mc_key_ = crypto::SigningKey::Generate();
-  crypto::EncryptionKeyPair edp_encryption_ = crypto::EncryptionKeyPair::Generate();
-  std::string mc_certificate_;
-  std::string measurement_public_key_;
+  std::optional<testing::DirectMeasurementConsumer> consumer_;
   std::deque<Client> clients_;
   Clock::time_point start_, end_;
   int create_every_ = 0;

@@ -342,8 +342,8 @@ std::vector<CapturedStage> CaptureFullLlv2Run(int64_t registers, NoiseMechanism 
       const size_t n = static_cast<const ExecutionPhaseTwoAtAggregatorRequest&>(request).flag_count_tuples().size() /
                        kBytesPerFlagCountTuple;
       stages.back().records_in = n;
-      // Decrypt three flags; the rows' blinding is counted once the output
-      // (its rows) is known, below.
+      // Decrypt three flags; the rows' blinding is counted from its output,
+      // once the ring has run.
       stages.back().variable_muls = 3 * n;
     } else if (Capture<ExecutionPhaseThreeRequest, ExecutionPhaseThreeResponse>(
                    name, request, &CompleteExecutionPhaseThree,
@@ -352,13 +352,6 @@ std::vector<CapturedStage> CaptureFullLlv2Run(int64_t registers, NoiseMechanism 
                           ((kMaxFrequency - 1) * kMatrixEntryBytes);
       stages.back().records_in = rows;
       stages.back().variable_muls = (kMaxFrequency - 1) * rows;
-      // Phase two at the aggregator blinded count - v U for v = 1 .. max - 1
-      // (2 each) in every row this stage receives first.
-      if (name == "phase three, non-aggregator 1") {
-        for (auto& s : stages) {
-          if (s.name == "phase two, aggregator") s.variable_muls += 2 * (kMaxFrequency - 1) * rows;
-        }
-      }
     } else if (Capture<ExecutionPhaseThreeAtAggregatorRequest, ExecutionPhaseThreeAtAggregatorResponse>(
                    name, request, &CompleteExecutionPhaseThreeAtAggregator,
                    [](const ExecutionPhaseThreeAtAggregatorResponse&) { return std::string(); }, stages)) {
@@ -379,9 +372,16 @@ std::vector<CapturedStage> CaptureFullLlv2Run(int64_t registers, NoiseMechanism 
       stages.back().variable_muls = decryptions;
     }
   };
-  if (auto run = testing::RunLlv2Ring(ring, edp_vectors, 2, observe); !run.ok()) {
+  auto run = testing::RunLlv2Ring(ring, edp_vectors, 2, observe);
+  if (!run.ok()) {
     std::fprintf(stderr, "%s\n", std::string(run.status().message()).c_str());
     std::exit(1);
+  }
+  // Phase two at the aggregator blinds count - v U for v = 1 .. max - 1 (2
+  // each) in every row of its output.
+  const size_t rows = run->Output("phase two, aggregator").size() / ((kMaxFrequency - 1) * kMatrixEntryBytes);
+  for (CapturedStage& stage : stages) {
+    if (stage.name == "phase two, aggregator") stage.variable_muls += 2 * (kMaxFrequency - 1) * rows;
   }
   return stages;
 }

@@ -8,9 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "halo/api/v1/public.grpc.pb.h"
-#include "halo/crypto/hybrid_encryption.h"
-#include "halo/api/nonce.h"
-#include "halo/crypto/sha256.h"
 #include "halo/net/peer.h"
 #include "testing/kingdom_process.h"
 
@@ -28,27 +25,8 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   testing::KingdomProcess kingdom(HALO_BINARY, dir, fixture);
   REQUIRE(kingdom.Start());
   const std::string target = kingdom.public_target();
-  auto admin_stub = Admin::NewStub(net::OpenChannel(target, *net::LoadTlsMaterial(admin)));
-  CreateMeasurementConsumerRequest create_mc;
-  create_mc.set_measurement_consumer_id("mc1");
-  create_mc.mutable_measurement_consumer()->set_certificate_der(testing::CertificateDerOf(mc));
-  MeasurementConsumer consumer;
-  {
-    grpc::ClientContext context;
-    REQUIRE(admin_stub->CreateMeasurementConsumer(&context, create_mc, &consumer).ok());
-  }
-  const auto edp_key = crypto::EncryptionKeyPair::Generate();
-  CreateDataProviderRequest create_edp;
-  create_edp.set_data_provider_id("edp1");
-  create_edp.mutable_data_provider()->set_certificate_der(testing::CertificateDerOf(edp));
-  EncryptionPublicKey key;
-  key.set_point(edp_key.public_key.Encode());
-  *create_edp.mutable_data_provider()->mutable_public_key() = testing::SignAs(edp, key.SerializeAsString(), "");
-  {
-    DataProvider provider;
-    grpc::ClientContext context;
-    REQUIRE(admin_stub->CreateDataProvider(&context, create_edp, &provider).ok());
-  }
+  const auto consumer = testing::DirectMeasurementConsumer::Register(target, admin, mc, edp);
+  REQUIRE(consumer.ok());
 
   // Four clients create measurements until the Kingdom dies under them.
   const auto mc_tls = *net::LoadTlsMaterial(mc);
@@ -60,23 +38,8 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
     clients.emplace_back([&, c] {
       auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls));
       for (int i = 0; !stop.load(); ++i) {
-        const uint64_t nonce = 1000 * c + i;
-        MeasurementSpec spec;
-        EncryptionPublicKey mc_key;
-        mc_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
-        spec.set_measurement_public_key(mc_key.SerializeAsString());
-        spec.add_nonce_hashes(halo::api::NonceHash(nonce));
-        spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
-        CreateMeasurementRequest request;
-        request.set_parent("measurementConsumers/mc1");
-        request.set_request_id(absl::StrCat("client", c, "-", i));
-        auto& m = *request.mutable_measurement();
-        m.set_measurement_consumer_certificate(consumer.certificate());
-        *m.mutable_measurement_spec() = testing::SignAs(mc, spec.SerializeAsString(), consumer.certificate());
-        auto& entry = *m.add_data_providers();
-        entry.set_data_provider("dataProviders/edp1");
-        entry.set_encrypted_requisition_spec("encrypted spec");
-        entry.set_nonce_hash(halo::api::NonceHash(nonce));
+        const CreateMeasurementRequest request =
+            consumer->ReachRequest(1000 * c + i, absl::StrCat("client", c, "-", i), "encrypted spec");
         Measurement out;
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

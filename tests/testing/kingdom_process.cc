@@ -2,6 +2,12 @@
 
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
+#include "halo/api/nonce.h"
+#include "halo/api/v1/public.grpc.pb.h"
+#include "halo/crypto/hybrid_encryption.h"
+#include "halo/net/peer.h"
+
 namespace halo::testing {
 
 KingdomProcess::KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture)
@@ -28,6 +34,60 @@ api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const std::string& d
   m.set_signature(SigningKeyOf(tls).Sign(data));
   m.set_certificate(certificate);
   return m;
+}
+
+absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(const std::string& target,
+                                                                             const config::TlsConfig& admin,
+                                                                             const config::TlsConfig& mc,
+                                                                             const config::TlsConfig& edp) {
+  auto admin_tls = net::LoadTlsMaterial(admin);
+  if (!admin_tls.ok()) return admin_tls.status();
+  auto stub = api::v1::Admin::NewStub(net::OpenChannel(target, *admin_tls));
+  api::v1::CreateMeasurementConsumerRequest create_mc;
+  create_mc.set_measurement_consumer_id("mc1");
+  create_mc.mutable_measurement_consumer()->set_certificate_der(CertificateDerOf(mc));
+  api::v1::MeasurementConsumer consumer;
+  grpc::ClientContext mc_context;
+  if (grpc::Status s = stub->CreateMeasurementConsumer(&mc_context, create_mc, &consumer); !s.ok()) {
+    return absl::InternalError(absl::StrCat("registering mc1: ", s.error_message()));
+  }
+  api::v1::CreateDataProviderRequest create_edp;
+  create_edp.set_data_provider_id("edp1");
+  create_edp.mutable_data_provider()->set_certificate_der(CertificateDerOf(edp));
+  api::v1::EncryptionPublicKey edp_key;
+  edp_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
+  *create_edp.mutable_data_provider()->mutable_public_key() = SignAs(edp, edp_key.SerializeAsString(), "");
+  api::v1::DataProvider provider;
+  grpc::ClientContext edp_context;
+  if (grpc::Status s = stub->CreateDataProvider(&edp_context, create_edp, &provider); !s.ok()) {
+    return absl::InternalError(absl::StrCat("registering edp1: ", s.error_message()));
+  }
+  api::v1::EncryptionPublicKey measurement_key;
+  measurement_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
+  return DirectMeasurementConsumer(SigningKeyOf(mc), consumer.certificate(), measurement_key.SerializeAsString());
+}
+
+api::v1::CreateMeasurementRequest DirectMeasurementConsumer::ReachRequest(
+    uint64_t nonce, const std::string& request_id, std::string encrypted_requisition_spec) const {
+  api::v1::MeasurementSpec spec;
+  spec.set_measurement_public_key(measurement_public_key_);
+  spec.add_nonce_hashes(api::NonceHash(nonce));
+  spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
+  spec.mutable_reach()->mutable_privacy_params()->set_delta(1e-9);
+  api::v1::CreateMeasurementRequest request;
+  request.set_parent("measurementConsumers/mc1");
+  request.set_request_id(request_id);
+  auto& m = *request.mutable_measurement();
+  m.set_measurement_consumer_certificate(certificate_);
+  const std::string data = spec.SerializeAsString();
+  m.mutable_measurement_spec()->set_data(data);
+  m.mutable_measurement_spec()->set_signature(key_.Sign(data));
+  m.mutable_measurement_spec()->set_certificate(certificate_);
+  auto& entry = *m.add_data_providers();
+  entry.set_data_provider("dataProviders/edp1");
+  entry.set_encrypted_requisition_spec(std::move(encrypted_requisition_spec));
+  entry.set_nonce_hash(api::NonceHash(nonce));
+  return request;
 }
 
 }  // namespace halo::testing

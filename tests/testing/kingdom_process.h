@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "halo/api/v1/public.pb.h"
 #include "halo/api/v1/resources.pb.h"
 #include "halo/config/config.pb.h"
 #include "testing/subprocess.h"
@@ -36,6 +38,30 @@ class KingdomProcess {
 
 // `data` signed by the party of `tls`, naming its registered `certificate`.
 api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const std::string& data, const std::string& certificate);
+
+// Measurement consumer mc1, registered with one data provider, edp1: it
+// asks for direct reach measurements over edp1.
+class DirectMeasurementConsumer {
+ public:
+  // Registers measurementConsumers/mc1 and dataProviders/edp1 (the parties
+  // of `mc` and `edp`) at the Kingdom at `target`, as administrator `admin`.
+  static absl::StatusOr<DirectMeasurementConsumer> Register(const std::string& target, const config::TlsConfig& admin,
+                                                            const config::TlsConfig& mc,
+                                                            const config::TlsConfig& edp);
+
+  // A reach measurement over edp1 with requisition nonce `nonce`, its spec
+  // signed as mc1.
+  api::v1::CreateMeasurementRequest ReachRequest(uint64_t nonce, const std::string& request_id,
+                                                 std::string encrypted_requisition_spec) const;
+
+ private:
+  DirectMeasurementConsumer(crypto::SigningKey key, std::string certificate, std::string measurement_public_key)
+      : key_(std::move(key)), certificate_(std::move(certificate)),
+        measurement_public_key_(std::move(measurement_public_key)) {}
+  crypto::SigningKey key_;
+  std::string certificate_;  // mc1's registered certificate
+  std::string measurement_public_key_;
+};
 
 }  // namespace halo::testing
 
