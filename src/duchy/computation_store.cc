@@ -1,5 +1,7 @@
 #include "halo/duchy/computation_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "halo/common/status_macros.h"
 
@@ -93,40 +95,76 @@ absl::StatusOr<LocalComputation> ComputationStore::Get(const std::string& name) 
   return out;
 }
 
-absl::Status ComputationStore::RecordInput(const std::string& name, ComputationStage stage, const StageInput& input,
-                                           int inputs_needed, ComputationStage next_stage) {
+absl::StatusOr<int64_t> ComputationStore::InputCount(const std::string& name, ComputationStage stage) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement count,
+                   db_->Prepare("SELECT COUNT(*) FROM stage_inputs WHERE computation = ? AND stage = ?"));
+  count.Bind(1, name).Bind(2, int64_t{stage});
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  return row ? count.ColumnInt64(0) : 0;
+}
+
+namespace {
+
+// A held input of the same name: OK if it is the same bytes (a resend),
+// ALREADY_EXISTS if not; nullopt if none is held.
+absl::StatusOr<std::optional<absl::Status>> CompareHeld(storage::SqliteDatabase& db, const std::string& name,
+                                                        ComputationStage stage, const StageInput& input) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement held,
+                   db.Prepare("SELECT sha256 FROM stage_inputs WHERE computation = ? AND stage = ? AND input = ?"));
+  held.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input);
+  ASSIGN_OR_RETURN(bool already, held.Step());
+  if (!already) return std::nullopt;
+  if (held.ColumnBlob(0) == input.sha256) return std::optional<absl::Status>(absl::OkStatus());
+  return std::optional<absl::Status>(absl::AlreadyExistsError(absl::StrCat(name, " already holds a different \"", input.input, "\"",
+                                               stage == v1::COMPUTATION_STAGE_UNSPECIFIED
+                                                   ? std::string()
+                                                   : absl::StrCat(" for stage ", v1::ComputationStage_Name(stage)))));
+}
+
+absl::Status InsertInput(storage::SqliteDatabase& db, const std::string& name, ComputationStage stage,
+                         const StageInput& input) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+                   db.Prepare("INSERT INTO stage_inputs (computation, stage, input, blob_key, sha256) "
+                              "VALUES (?, ?, ?, ?, ?)"));
+  insert.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input).Bind(4, input.blob_key).BindBlob(5, input.sha256);
+  return insert.Run();
+}
+
+bool IsOver(ComputationStage stage) { return stage == v1::COMPLETE || stage == v1::FAILED; }
+
+}  // namespace
+
+absl::Status ComputationStore::RecordInput(const std::string& name, const InputWait& wait, const StageInput& input,
+                                           const std::vector<ComputationStage>& earlier_stages) {
   return db_->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(LocalComputation c, Load(name));
-    ASSIGN_OR_RETURN(storage::SqliteStatement held,
-                     db_->Prepare("SELECT sha256 FROM stage_inputs WHERE computation = ? AND stage = ? AND input = ?"));
-    held.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input);
-    ASSIGN_OR_RETURN(bool already, held.Step());
-    if (already) {
-      if (held.ColumnBlob(0) == input.sha256) return absl::OkStatus();
-      return absl::AlreadyExistsError(absl::StrCat(name, " already holds a different \"", input.input, "\" for stage ",
-                                                   v1::ComputationStage_Name(stage)));
+    ASSIGN_OR_RETURN(std::optional<absl::Status> held, CompareHeld(*db_, name, wait.stage, input));
+    if (held) return *held;
+    const bool early = std::find(earlier_stages.begin(), earlier_stages.end(), c.stage) != earlier_stages.end();
+    if (c.stage != wait.stage && !early) {
+      return absl::FailedPreconditionError(absl::StrCat(name, " is at ", v1::ComputationStage_Name(c.stage),
+                                                        ", not ", v1::ComputationStage_Name(wait.stage)));
     }
-    if (c.stage != stage) {
-      return absl::FailedPreconditionError(absl::StrCat(name, " is at ", v1::ComputationStage_Name(c.stage), ", not ",
-                                                        v1::ComputationStage_Name(stage)));
+    RETURN_IF_ERROR(InsertInput(*db_, name, wait.stage, input));
+    if (c.stage != wait.stage) return absl::OkStatus();
+    ASSIGN_OR_RETURN(int64_t count, InputCount(name, wait.stage));
+    if (count < wait.inputs_needed) return absl::OkStatus();
+    ASSIGN_OR_RETURN(storage::SqliteStatement advance,
+                     db_->Prepare("UPDATE computations SET stage = ?, runnable = 1, update_micros = ? WHERE name = ?"));
+    advance.Bind(1, int64_t{wait.next}).Bind(2, absl::ToUnixMicros(clock_())).Bind(3, name);
+    return advance.Run();
+  });
+}
+
+absl::Status ComputationStore::RecordUpload(const std::string& name, const StageInput& upload) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(LocalComputation c, Load(name));
+    ASSIGN_OR_RETURN(std::optional<absl::Status> held, CompareHeld(*db_, name, v1::COMPUTATION_STAGE_UNSPECIFIED, upload));
+    if (held) return *held;
+    if (IsOver(c.stage)) {
+      return absl::FailedPreconditionError(absl::StrCat(name, " is ", v1::ComputationStage_Name(c.stage)));
     }
-    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
-                     db_->Prepare("INSERT INTO stage_inputs (computation, stage, input, blob_key, sha256) "
-                                  "VALUES (?, ?, ?, ?, ?)"));
-    insert.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input).Bind(4, input.blob_key).BindBlob(5, input.sha256);
-    RETURN_IF_ERROR(insert.Run());
-    ASSIGN_OR_RETURN(storage::SqliteStatement count,
-                     db_->Prepare("SELECT COUNT(*) FROM stage_inputs WHERE computation = ? AND stage = ?"));
-    count.Bind(1, name).Bind(2, int64_t{stage});
-    ASSIGN_OR_RETURN(bool row, count.Step());
-    if (row && count.ColumnInt64(0) >= inputs_needed) {
-      ASSIGN_OR_RETURN(storage::SqliteStatement advance,
-                       db_->Prepare("UPDATE computations SET stage = ?, runnable = 1, update_micros = ? "
-                                    "WHERE name = ?"));
-      advance.Bind(1, int64_t{next_stage}).Bind(2, absl::ToUnixMicros(clock_())).Bind(3, name);
-      RETURN_IF_ERROR(advance.Run());
-    }
-    return absl::OkStatus();
+    return InsertInput(*db_, name, v1::COMPUTATION_STAGE_UNSPECIFIED, upload);
   });
 }
 
@@ -182,19 +220,52 @@ absl::Status ComputationStore::CheckClaim(const LocalComputation& claimed) {
   return absl::OkStatus();
 }
 
+absl::Status ComputationStore::MoveTo(const std::string& name, ComputationStage next_stage, bool runnable,
+                                      const std::string* details, const InputWait& wait) {
+  if (next_stage == wait.stage && wait.stage != v1::COMPUTATION_STAGE_UNSPECIFIED) {
+    ASSIGN_OR_RETURN(int64_t held, InputCount(name, wait.stage));
+    if (held >= wait.inputs_needed) {
+      next_stage = wait.next;
+      runnable = true;
+    }
+  }
+  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                   db_->Prepare(absl::StrCat("UPDATE computations SET stage = ?, runnable = ?, attempts = 0, ",
+                                             details ? "details = ?, " : "",
+                                             "next_attempt_micros = 0, lease_owner = '', lease_expiry_micros = 0, "
+                                             "update_micros = ? WHERE name = ?")));
+  int column = 1;
+  q.Bind(column++, int64_t{next_stage}).Bind(column++, int64_t{runnable});
+  if (details) q.BindBlob(column++, *details);
+  q.Bind(column++, absl::ToUnixMicros(clock_())).Bind(column++, name);
+  return q.Run();
+}
+
 absl::Status ComputationStore::Advance(const LocalComputation& claimed, ComputationStage next_stage, bool runnable,
-                                       const std::string& details) {
+                                       const std::string& details, const InputWait& wait) {
   return db_->Transaction([&]() -> absl::Status {
     RETURN_IF_ERROR(CheckClaim(claimed));
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
-                     db_->Prepare("UPDATE computations SET stage = ?, runnable = ?, details = ?, attempts = 0, "
-                                  "next_attempt_micros = 0, lease_owner = '', lease_expiry_micros = 0, "
-                                  "update_micros = ? WHERE name = ?"));
-    q.Bind(1, int64_t{next_stage})
-        .Bind(2, int64_t{runnable})
-        .BindBlob(3, details)
-        .Bind(4, absl::ToUnixMicros(clock_()))
-        .Bind(5, claimed.name);
+    return MoveTo(claimed.name, next_stage, runnable, &details, wait);
+  });
+}
+
+absl::Status ComputationStore::AdvanceWaiting(const std::string& name, ComputationStage from, ComputationStage to,
+                                              bool runnable, const InputWait& wait) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(LocalComputation c, Load(name));
+    if (c.stage != from) {
+      return absl::FailedPreconditionError(absl::StrCat(name, " is at ", v1::ComputationStage_Name(c.stage), ", not ",
+                                                        v1::ComputationStage_Name(from)));
+    }
+    return MoveTo(name, to, runnable, nullptr, wait);
+  });
+}
+
+absl::Status ComputationStore::SaveDetails(const LocalComputation& claimed, const std::string& details) {
+  return db_->Transaction([&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckClaim(claimed));
+    ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("UPDATE computations SET details = ? WHERE name = ?"));
+    q.BindBlob(1, details).Bind(2, claimed.name);
     return q.Run();
   });
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
+#include "halo/api/certificate_name.h"
 #include "halo/api/nonce.h"
 #include "halo/crypto/sha256.h"
 #include "names.h"
@@ -253,6 +254,16 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(Options options) {
     return absl::InvalidArgumentError(absl::StrCat("kingdom.protocols.aggregator: \"", protocols.aggregator(),
                                                    "\" is not one of kingdom.protocols.duchies"));
   }
+  if (protocols.hmss_population_size() < 0) {
+    return absl::InvalidArgumentError("kingdom.protocols.hmss_population_size: must not be negative");
+  }
+  for (const auto& [field, noise] : {std::pair{"llv2_blinded_histogram_noise", &protocols.llv2_blinded_histogram_noise()},
+                                     std::pair{"llv2_publisher_noise", &protocols.llv2_publisher_noise()}}) {
+    if (noise->epsilon() < 0 || noise->delta() < 0 || noise->delta() >= 1 || (noise->epsilon() == 0 && noise->delta() != 0)) {
+      return absl::InvalidArgumentError(absl::StrCat("kingdom.protocols.", field,
+                                                     ": epsilon must be > 0 and delta in [0, 1)"));
+    }
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db,
                    storage::SqliteDatabase::Open(options.database_path, {.readers = kReaders}));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
@@ -383,7 +394,7 @@ absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::strin
   ASSIGN_OR_RETURN(crypto::Certificate certificate,
                    CheckEntityCertificate(entity.certificate_der(), entity.name(),
                                           absl::StrCat(entity_field, ".certificate_der")));
-  entity.set_certificate(absl::StrCat(entity.name(), "/certificates/", NewId()));
+  entity.set_certificate(api::CertificateName(entity.name(), certificate));
   if (check) RETURN_IF_ERROR(check(certificate, entity));
   RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
@@ -525,7 +536,7 @@ absl::StatusOr<api::v1::Certificate> Ledger::CreateCertificate(const Principal& 
     exists.Bind(1, parent);
     ASSIGN_OR_RETURN(bool found, exists.Step());
     if (!found) return absl::NotFoundError(absl::StrCat(parent, " not found"));
-    ASSIGN_OR_RETURN(created, InsertCertificate(absl::StrCat(parent, "/certificates/", NewId()), parent, certificate));
+    ASSIGN_OR_RETURN(created, InsertCertificate(api::CertificateName(parent, certificate), parent, certificate));
     return absl::OkStatus();
   }));
   return created;
@@ -990,9 +1001,17 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       config.set_aggregator(protocols.aggregator());
       if (hmss) {
         config.set_ring_modulus(protocols.hmss_ring_modulus() > 0 ? protocols.hmss_ring_modulus() : 127);
+        config.set_population_size(protocols.hmss_population_size() > 0 ? protocols.hmss_population_size()
+                                                                          : 10'000'000);
       } else {
         config.set_decay_rate(protocols.llv2_decay_rate() > 0 ? protocols.llv2_decay_rate() : 5.6);
         config.set_sketch_size(protocols.llv2_sketch_size() > 0 ? protocols.llv2_sketch_size() : 1000000);
+        const auto noise = [](const config::PrivacyParams& given, api::v1::DifferentialPrivacyParams* out) {
+          out->set_epsilon(given.epsilon() > 0 ? given.epsilon() : 1.0);
+          out->set_delta(given.epsilon() > 0 ? given.delta() : 1e-6);
+        };
+        noise(protocols.llv2_blinded_histogram_noise(), config.mutable_blinded_histogram_noise());
+        noise(protocols.llv2_publisher_noise(), config.mutable_publisher_noise());
       }
     }
 

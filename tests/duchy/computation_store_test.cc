@@ -37,30 +37,32 @@ TEST_CASE("Computations are created once, whatever the herald replays") {
   CHECK(*store->HeraldToken() == "18:computations/1");
 }
 
+const InputWait kSetupInputs{v1::WAIT_SETUP_PHASE_INPUTS, 2, v1::SETUP_PHASE};
+const InputWait kPhaseOneInputs{v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, 1, v1::EXECUTION_PHASE_ONE};
+
 TEST_CASE("Inputs start a stage when all have arrived; a resend is harmless, a different one refused") {
   testing::TempDir dir;
   auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
   REQUIRE(*store->Create(Waiting("computations/1")));
   const StageInput a{"edp1", "computations/1/SETUP/edp1", std::string(32, 'a')};
   const StageInput b{"edp2", "computations/1/SETUP/edp2", std::string(32, 'b')};
-  REQUIRE(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, a, 2, v1::SETUP_PHASE).ok());
+  REQUIRE(store->RecordInput("computations/1", kSetupInputs, a).ok());
   CHECK_FALSE(store->Get("computations/1")->runnable);
   CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
-  REQUIRE(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, a, 2, v1::SETUP_PHASE).ok());
+  REQUIRE(store->RecordInput("computations/1", kSetupInputs, a).ok());
   StageInput tampered = a;
   tampered.sha256 = std::string(32, 'x');
   CHECK(absl::IsAlreadyExists(
-      store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, tampered, 2, v1::SETUP_PHASE)));
-  REQUIRE(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, b, 2, v1::SETUP_PHASE).ok());
+      store->RecordInput("computations/1", kSetupInputs, tampered)));
+  REQUIRE(store->RecordInput("computations/1", kSetupInputs, b).ok());
   const LocalComputation started = *store->Get("computations/1");
   CHECK(started.stage == v1::SETUP_PHASE);
   CHECK(started.runnable);
   CHECK(store->Inputs("computations/1", v1::WAIT_SETUP_PHASE_INPUTS)->size() == 2);
   // A late resend of an input already used is still acknowledged; an input
   // for a stage the computation is not at is refused.
-  CHECK(store->RecordInput("computations/1", v1::WAIT_SETUP_PHASE_INPUTS, b, 2, v1::SETUP_PHASE).ok());
-  const absl::Status early = store->RecordInput("computations/1", v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, a, 1,
-                                                v1::EXECUTION_PHASE_ONE);
+  CHECK(store->RecordInput("computations/1", kSetupInputs, b).ok());
+  const absl::Status early = store->RecordInput("computations/1", kPhaseOneInputs, a);
   CHECK(absl::IsFailedPrecondition(early));
   CHECK_THAT(std::string(early.message()), Catch::Contains("SETUP_PHASE"));
 }
@@ -113,6 +115,58 @@ TEST_CASE("A released claim is retried after its delay, counting attempts; a fai
   CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
   // The failed mill's claim is gone with it.
   CHECK(absl::IsFailedPrecondition(store->Advance(*claimed, v1::COMPLETE, false, "")));
+}
+
+TEST_CASE("Inputs that arrive before their stage are kept, and the stage starts when the computation gets there") {
+  testing::TempDir dir;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  LocalComputation c = Waiting("computations/1");
+  c.stage = v1::WAIT_TO_START;
+  REQUIRE(*store->Create(c));
+  const StageInput a{"worker1", "computations/1/a", std::string(32, 'a')};
+  const StageInput b{"worker2", "computations/1/b", std::string(32, 'b')};
+  const std::vector<ComputationStage> before = {v1::CONFIRMATION_PHASE, v1::WAIT_TO_START};
+  // Not among the stages before: refused, as a stage already passed is.
+  CHECK(absl::IsFailedPrecondition(store->RecordInput("computations/1", kSetupInputs, a)));
+  REQUIRE(store->RecordInput("computations/1", kSetupInputs, a, before).ok());
+  REQUIRE(store->RecordInput("computations/1", kSetupInputs, b, before).ok());
+  CHECK(store->Get("computations/1")->stage == v1::WAIT_TO_START);
+
+  // The Kingdom says start: the computation passes its input wait at once.
+  CHECK(absl::IsFailedPrecondition(
+      store->AdvanceWaiting("computations/1", v1::CONFIRMATION_PHASE, v1::WAIT_SETUP_PHASE_INPUTS, false, kSetupInputs)));
+  REQUIRE(store->AdvanceWaiting("computations/1", v1::WAIT_TO_START, v1::WAIT_SETUP_PHASE_INPUTS, false, kSetupInputs)
+              .ok());
+  const LocalComputation started = *store->Get("computations/1");
+  CHECK(started.stage == v1::SETUP_PHASE);
+  CHECK(started.runnable);
+
+  // A claimed stage keeps new details without giving up its claim.
+  const auto claimed = *store->Claim("mill", absl::Minutes(5));
+  REQUIRE(claimed.has_value());
+  REQUIRE(store->SaveDetails(*claimed, "with a key").ok());
+  CHECK(store->Get("computations/1")->details == "with a key");
+  REQUIRE(store->Advance(*claimed, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, false, "with a key", kPhaseOneInputs).ok());
+  CHECK(store->Get("computations/1")->stage == v1::WAIT_EXECUTION_PHASE_ONE_INPUTS);
+  CHECK_FALSE(store->Get("computations/1")->runnable);
+}
+
+TEST_CASE("Uploads are kept once: a resend is OK, different bytes are refused, none after the end") {
+  testing::TempDir dir;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  REQUIRE(*store->Create(Waiting("computations/1")));
+  const StageInput upload{"computations/1/requisitions/r1", "computations/1/requisitions/r1", std::string(32, 'u')};
+  REQUIRE(store->RecordUpload("computations/1", upload).ok());
+  REQUIRE(store->RecordUpload("computations/1", upload).ok());
+  StageInput tampered = upload;
+  tampered.sha256 = std::string(32, 't');
+  CHECK(absl::IsAlreadyExists(store->RecordUpload("computations/1", tampered)));
+  CHECK(absl::IsNotFound(store->RecordUpload("computations/2", upload)));
+  REQUIRE(store->Uploads("computations/1")->size() == 1);
+  CHECK(store->Uploads("computations/1")->front().sha256 == upload.sha256);
+  REQUIRE(store->Fail("computations/1", "cancelled").ok());
+  const StageInput late{"computations/1/requisitions/r2", "k", std::string(32, 'v')};
+  CHECK(absl::IsFailedPrecondition(store->RecordUpload("computations/1", late)));
 }
 
 }  // namespace

@@ -43,6 +43,13 @@ struct LocalComputation {
   absl::Time lease_expiry = absl::InfinitePast();
 };
 
+// A stage that waits for `inputs_needed` inputs, then goes on to `next`.
+struct InputWait {
+  ComputationStage stage = v1::COMPUTATION_STAGE_UNSPECIFIED;
+  int inputs_needed = 0;
+  ComputationStage next = v1::COMPUTATION_STAGE_UNSPECIFIED;
+};
+
 class ComputationStore {
  public:
   static absl::StatusOr<std::unique_ptr<ComputationStore>> Open(
@@ -54,14 +61,24 @@ class ComputationStore {
   // NOT_FOUND for an unknown name.
   absl::StatusOr<LocalComputation> Get(const std::string& name);
 
-  // Keeps an input of `stage`. FAILED_PRECONDITION if the computation has
-  // moved past `stage`, unless the same input with the same digest is
-  // already held (a resend), which is OK. When the inputs held for `stage`
-  // then number `inputs_needed`, and the computation is at `stage`, it
-  // moves to `next_stage` and becomes runnable.
-  absl::Status RecordInput(const std::string& name, ComputationStage stage, const StageInput& input,
-                           int inputs_needed, ComputationStage next_stage);
+  // Keeps an input of `stage`. It is kept early if the computation is at one
+  // of `earlier_stages` (the stages before `stage`: another duchy may run
+  // ahead of this one); FAILED_PRECONDITION if it is anywhere else, unless
+  // the same input with the same digest is already held (a resend), which
+  // is OK; ALREADY_EXISTS if a different one is. When the inputs held for
+  // `stage` then number `wait.inputs_needed`, and the computation is at
+  // `stage`, it moves to `wait.next` and becomes runnable.
+  absl::Status RecordInput(const std::string& name, const InputWait& wait, const StageInput& input,
+                           const std::vector<ComputationStage>& earlier_stages = {});
   absl::StatusOr<std::vector<StageInput>> Inputs(const std::string& name, ComputationStage stage);
+
+  // Keeps an EDP's upload for a requisition (`input` names it) while the
+  // computation is not over: a resend with the same digest is OK, a
+  // different one ALREADY_EXISTS. Uploads() lists them.
+  absl::Status RecordUpload(const std::string& name, const StageInput& upload);
+  absl::StatusOr<std::vector<StageInput>> Uploads(const std::string& name) {
+    return Inputs(name, v1::COMPUTATION_STAGE_UNSPECIFIED);
+  }
 
   // Claims the runnable computation that waited longest and whose lease is
   // free or lapsed and whose retry time has come: nullopt if none.
@@ -69,8 +86,17 @@ class ComputationStore {
   // Moves a claimed computation on and releases it. FAILED_PRECONDITION if
   // the claim is not (or no longer) `claimed.lease_owner`'s, so that a mill
   // whose lease lapsed cannot overwrite its successor's work.
+  // When `next_stage` is `wait.stage` and its inputs have all arrived
+  // early, the computation goes on to `wait.next`, runnable.
   absl::Status Advance(const LocalComputation& claimed, ComputationStage next_stage, bool runnable,
-                       const std::string& details);
+                       const std::string& details, const InputWait& wait = {});
+  // Keeps new details for a claimed computation, which stays claimed: a
+  // stage saves its secrets before it uses them, so a retry reuses them.
+  absl::Status SaveDetails(const LocalComputation& claimed, const std::string& details);
+  // Moves an unclaimed computation that waits at `from` (for the Kingdom)
+  // on to `to`, as Advance does; FAILED_PRECONDITION if it is not at `from`.
+  absl::Status AdvanceWaiting(const std::string& name, ComputationStage from, ComputationStage to, bool runnable,
+                              const InputWait& wait = {});
   // Gives a claimed computation back, to be retried after `retry_after`.
   absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after);
   // Ends the computation at FAILED with `reason`, from any stage.
@@ -85,6 +111,11 @@ class ComputationStore {
       : db_(std::move(db)), clock_(std::move(clock)) {}
   absl::StatusOr<LocalComputation> Load(const std::string& name);
   absl::Status CheckClaim(const LocalComputation& claimed);
+  absl::StatusOr<int64_t> InputCount(const std::string& name, ComputationStage stage);
+  // Sets the stage (and details, when given), going past `wait` if its
+  // inputs are in, and releases any claim.
+  absl::Status MoveTo(const std::string& name, ComputationStage next_stage, bool runnable, const std::string* details,
+                      const InputWait& wait);
 
   std::unique_ptr<storage::SqliteDatabase> db_;
   std::function<absl::Time()> clock_;
