@@ -108,4 +108,24 @@ const StageStep* FindStep(const std::vector<StageStep>& plan, v1::ComputationSta
   return nullptr;
 }
 
+InputWait WaitAt(const std::vector<StageStep>& plan, v1::ComputationStage stage) {
+  const StageStep* step = FindStep(plan, stage);
+  if (step == nullptr || step->advance != StageStep::Advance::kInputs) return {};
+  return {step->stage, step->inputs_needed, step->next};
+}
+
+bool MillRuns(const std::vector<StageStep>& plan, v1::ComputationStage stage) {
+  const StageStep* step = FindStep(plan, stage);
+  return step != nullptr && step->advance == StageStep::Advance::kMill;
+}
+
+std::vector<v1::ComputationStage> StagesBefore(const std::vector<StageStep>& plan, v1::ComputationStage stage) {
+  std::vector<v1::ComputationStage> before;
+  for (const StageStep& step : plan) {
+    if (step.stage == stage) return before;
+    before.push_back(step.stage);
+  }
+  return {};
+}
+
 }  // namespace halo::duchy

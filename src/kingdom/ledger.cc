@@ -10,6 +10,7 @@
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
 #include "halo/api/certificate_name.h"
+#include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
 #include "halo/crypto/sha256.h"
 #include "names.h"
@@ -193,14 +194,6 @@ absl::Status CheckMediaTypes(const api::v1::EventGroup& group) {
   return absl::OkStatus();
 }
 
-std::string Fingerprint(const std::string& measurement_spec, const std::string& encrypted_requisition_spec) {
-  return crypto::Sha256(measurement_spec + crypto::Sha256(encrypted_requisition_spec));
-}
-
-std::string ComputationName(const std::string& measurement_name) {
-  // measurementConsumers/{mc}/measurements/{m} -> computations/{m}
-  return absl::StrCat("computations/", measurement_name.substr(measurement_name.rfind('/') + 1));
-}
 
 }  // namespace
 
@@ -1018,7 +1011,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     MeasurementRow row;
     row.name = name;
     row.consumer = request.parent();
-    row.computation = protocol == api::v1::DIRECT ? "" : ComputationName(name);
+    row.computation = protocol == api::v1::DIRECT ? "" : api::ComputationOf(name);
     row.create_time = now;
     row.update_time = now;
     measurement.set_name(name);
@@ -1078,7 +1071,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
         requisition.set_fulfilling_duchy(hmss ? workers[i % 2] : ring[i % ring.size()]);
         r.set_computation_requisition(absl::StrCat(row.computation, "/requisitions/", id));
       }
-      r.set_fingerprint(Fingerprint(measurement.measurement_spec().data(), entry.encrypted_requisition_spec()));
+      r.set_fingerprint(api::RequisitionFingerprint(measurement.measurement_spec().data(), entry.encrypted_requisition_spec()));
       r.set_data_provider_certificate_der(provider_certificates[i]);
       requisition.set_update_time_micros(now);
       requisition.set_etag(Etag(now));

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "halo/duchy/stage_plan.h"
 #include "halo/duchy/v1/duchy.pb.h"
 #include "halo/storage/sqlite_database.h"
 
@@ -41,13 +42,6 @@ struct LocalComputation {
   // Set when claimed: the claim's owner and expiry.
   std::string lease_owner;
   absl::Time lease_expiry = absl::InfinitePast();
-};
-
-// A stage that waits for `inputs_needed` inputs, then goes on to `next`.
-struct InputWait {
-  ComputationStage stage = v1::COMPUTATION_STAGE_UNSPECIFIED;
-  int inputs_needed = 0;
-  ComputationStage next = v1::COMPUTATION_STAGE_UNSPECIFIED;
 };
 
 class ComputationStore {

@@ -17,6 +17,15 @@
 
 namespace halo::duchy {
 
+using v1::ComputationStage;
+
+// A stage that waits for `inputs_needed` inputs, then goes on to `next`.
+struct InputWait {
+  ComputationStage stage = v1::COMPUTATION_STAGE_UNSPECIFIED;
+  int inputs_needed = 0;
+  ComputationStage next = v1::COMPUTATION_STAGE_UNSPECIFIED;
+};
+
 struct StageStep {
   enum class Advance {
     kMill,     // the mill works this stage, then moves on
@@ -41,6 +50,12 @@ absl::StatusOr<std::vector<StageStep>> StagePlan(api::v1::Protocol protocol, int
 
 // The step of `stage` in `plan`; nullptr if the plan has no such stage.
 const StageStep* FindStep(const std::vector<StageStep>& plan, v1::ComputationStage stage);
+// The wait at `stage`, if it is an input wait; a wait of no stage if not.
+InputWait WaitAt(const std::vector<StageStep>& plan, v1::ComputationStage stage);
+// Whether a mill works `stage`.
+bool MillRuns(const std::vector<StageStep>& plan, v1::ComputationStage stage);
+// The stages before `stage` in the plan.
+std::vector<v1::ComputationStage> StagesBefore(const std::vector<StageStep>& plan, v1::ComputationStage stage);
 
 }  // namespace halo::duchy
 

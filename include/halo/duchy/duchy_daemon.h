@@ -1,0 +1,58 @@
+// A duchy at work: its herald follows the Kingdom's computations for this
+// duchy, its mills run the stages, and its servers take stage inputs from
+// other duchies (ComputationControl) and uploads from EDPs
+// (RequisitionFulfillment). State is in SQLite and blobs in RocksDB under
+// the data directory, so a restarted duchy picks up where it stopped.
+// Used by `halo --role=duchy`, `halo demo` and tests.
+#ifndef HALO_DUCHY_DUCHY_DAEMON_H_
+#define HALO_DUCHY_DUCHY_DAEMON_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "halo/config/config.pb.h"
+#include "halo/net/tls.h"
+
+namespace halo::duchy {
+
+struct DuchyOptions {
+  config::DuchyConfig config;
+  std::string data_dir;
+  net::TlsMaterial tls;
+  // Mills in this process; each runs one stage at a time.
+  int mills = 1;
+  // How long a mill holds a claim before another may take the work over.
+  absl::Duration lease = absl::Minutes(15);
+  // The first retry of a failed stage waits this long, doubling each
+  // attempt up to 10 minutes; the 10th failure fails the computation.
+  absl::Duration first_retry = absl::Seconds(1);
+};
+
+class DuchyDaemon {
+ public:
+  // Opens the stores, binds both addresses (port 0 picks one) and starts
+  // the herald and the mills.
+  static absl::StatusOr<std::unique_ptr<DuchyDaemon>> Start(DuchyOptions options);
+  ~DuchyDaemon();
+  int computation_control_port() const;
+  int requisition_fulfillment_port() const;
+  // Tells the other duchies' ComputationControl targets, when they were
+  // not known at start (tests and the demo bind port 0).
+  void SetPeerTarget(const std::string& duchy_id, const std::string& target);
+  // Stops the herald and the mills (a stage in progress is abandoned and
+  // retried after a restart) and the servers.
+  void Shutdown();
+
+  struct State;
+
+ private:
+  explicit DuchyDaemon(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace halo::duchy
+
+#endif  // HALO_DUCHY_DUCHY_DAEMON_H_

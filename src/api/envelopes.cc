@@ -1,0 +1,77 @@
+#include "halo/api/envelopes.h"
+
+#include "absl/strings/str_cat.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/sha256.h"
+
+namespace halo::api {
+
+v1::SignedMessage Sign(const google::protobuf::MessageLite& message, const crypto::SigningKey& key,
+                       const std::string& certificate) {
+  v1::SignedMessage out;
+  out.set_data(message.SerializeAsString());
+  out.set_signature(key.Sign(out.data()));
+  out.set_certificate(certificate);
+  return out;
+}
+
+absl::Status VerifyAndParse(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
+                            absl::string_view what, google::protobuf::MessageLite& out) {
+  if (!certificate.public_key().Verify(signed_message.data(), signed_message.signature()).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the signature of ", what, " does not verify with certificate ",
+                                                   signed_message.certificate()));
+  }
+  if (!out.ParseFromString(signed_message.data())) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not a valid ", out.GetTypeName()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<crypto::EcPoint> ParseEncryptionPublicKey(absl::string_view serialized) {
+  v1::EncryptionPublicKey key;
+  if (!key.ParseFromString(std::string(serialized))) {
+    return absl::InvalidArgumentError("the encryption public key is not a valid EncryptionPublicKey");
+  }
+  absl::StatusOr<crypto::EcPoint> point = crypto::EcPoint::Decode(key.point());
+  if (!point.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the encryption public key: ", point.status().message()));
+  }
+  return point;
+}
+
+v1::EncryptionPublicKey ToEncryptionPublicKey(const crypto::EcPoint& point) {
+  v1::EncryptionPublicKey key;
+  key.set_point(point.Encode());
+  return key;
+}
+
+absl::StatusOr<std::string> EncryptResult(const v1::SignedMessage& signed_result,
+                                          absl::string_view measurement_public_key, absl::string_view measurement) {
+  ASSIGN_OR_RETURN(crypto::EcPoint recipient, ParseEncryptionPublicKey(measurement_public_key));
+  return crypto::HybridEncrypt(recipient, signed_result.SerializeAsString(), absl::StrCat("result of ", measurement));
+}
+
+absl::StatusOr<v1::SignedMessage> DecryptResult(const crypto::EncryptionKeyPair& measurement_key,
+                                                absl::string_view encrypted_result, absl::string_view measurement) {
+  ASSIGN_OR_RETURN(std::string plaintext,
+                   crypto::HybridDecrypt(measurement_key, encrypted_result, absl::StrCat("result of ", measurement)));
+  v1::SignedMessage out;
+  if (!out.ParseFromString(plaintext)) return absl::InvalidArgumentError("a decrypted result is not a SignedMessage");
+  return out;
+}
+
+namespace {
+absl::string_view LastId(absl::string_view name) { return name.substr(name.rfind('/') + 1); }
+}  // namespace
+
+std::string ComputationOf(absl::string_view measurement) { return absl::StrCat("computations/", LastId(measurement)); }
+
+std::string RequisitionFingerprint(absl::string_view measurement_spec, absl::string_view encrypted_requisition_spec) {
+  return crypto::Sha256(absl::StrCat(measurement_spec, crypto::Sha256(encrypted_requisition_spec)));
+}
+
+std::string ComputationRequisitionOf(absl::string_view measurement, absl::string_view requisition) {
+  return absl::StrCat(ComputationOf(measurement), "/requisitions/", LastId(requisition));
+}
+
+}  // namespace halo::api

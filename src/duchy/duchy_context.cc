@@ -1,0 +1,75 @@
+#include "duchy_context.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "halo/common/status_macros.h"
+#include "halo/net/peer.h"
+
+namespace halo::duchy {
+
+DuchyContext::DuchyContext(std::string duchy_id, std::string certificate, crypto::SigningKey signing_key,
+                           net::TlsMaterial tls, std::unique_ptr<ComputationStore> store,
+                           std::unique_ptr<storage::BlobStore> blobs, std::shared_ptr<grpc::Channel> kingdom,
+                           int parallelism)
+    : duchy_id_(std::move(duchy_id)), certificate_(std::move(certificate)), signing_key_(std::move(signing_key)),
+      tls_(std::move(tls)), store_(std::move(store)), blobs_(std::move(blobs)),
+      kingdom_(api::v1::Computations::NewStub(std::move(kingdom))), parallelism_(parallelism) {}
+
+void DuchyContext::SetPeerTarget(const std::string& duchy_id, const std::string& target) {
+  absl::MutexLock lock(&mu_);
+  peer_targets_[duchy_id] = target;
+  peers_.erase(duchy_id);
+}
+
+absl::StatusOr<v1::ComputationControl::Stub*> DuchyContext::Peer(const std::string& duchy_id) {
+  absl::MutexLock lock(&mu_);
+  auto& stub = peers_[duchy_id];
+  if (stub == nullptr) {
+    auto target = peer_targets_.find(duchy_id);
+    if (target == peer_targets_.end()) {
+      peers_.erase(duchy_id);
+      return absl::NotFoundError(absl::StrCat("duchy.peers has no computation_control_target for duchy \"", duchy_id,
+                                              "\""));
+    }
+    stub = v1::ComputationControl::NewStub(net::OpenChannel(target->second, tls_));
+  }
+  return stub.get();
+}
+
+absl::StatusOr<std::pair<int, std::vector<StageStep>>> PlanFor(const api::v1::Computation& computation,
+                                                               const std::string& duchy_id) {
+  const auto& duchies = computation.protocol_config().duchies();
+  const auto it = std::find(duchies.begin(), duchies.end(), duchy_id);
+  if (it == duchies.end()) {
+    return absl::NotFoundError(absl::StrCat(computation.name(), " does not include duchy ", duchy_id));
+  }
+  const int position = static_cast<int>(it - duchies.begin());
+  ASSIGN_OR_RETURN(std::vector<StageStep> plan,
+                   StagePlan(computation.protocol_config().protocol(), position, duchies.size()));
+  return std::make_pair(position, std::move(plan));
+}
+
+absl::StatusOr<KnownComputation> Know(const LocalComputation& local) {
+  KnownComputation known;
+  if (!known.details.ParseFromString(local.details)) {
+    return absl::DataLossError(absl::StrCat("the stored details of ", local.name, " do not parse"));
+  }
+  const auto& duchies = known.details.computation().protocol_config().duchies();
+  ASSIGN_OR_RETURN(known.plan, StagePlan(known.details.computation().protocol_config().protocol(),
+                                         known.details.position(), duchies.size()));
+  return known;
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view call) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(call, ": ", status.error_message()));
+}
+
+}  // namespace halo::duchy

@@ -1,0 +1,79 @@
+// What the herald, the mills and the servers of one duchy share.
+#ifndef HALO_SRC_DUCHY_DUCHY_CONTEXT_H_
+#define HALO_SRC_DUCHY_DUCHY_CONTEXT_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "halo/api/v1/system.grpc.pb.h"
+#include "halo/crypto/signing.h"
+#include "halo/duchy/computation_store.h"
+#include "halo/duchy/stage_plan.h"
+#include "halo/duchy/v1/duchy.grpc.pb.h"
+#include "halo/duchy/v1/records.pb.h"
+#include "halo/net/tls.h"
+#include "halo/storage/blob_store.h"
+
+namespace halo::duchy {
+
+// Largest stage input or upload accepted: a full LLv2 register vector of
+// 2^22 registers with room to spare.
+inline constexpr int64_t kMaxBlobBytes = int64_t{4} << 30;
+
+class DuchyContext {
+ public:
+  DuchyContext(std::string duchy_id, std::string certificate, crypto::SigningKey signing_key, net::TlsMaterial tls,
+               std::unique_ptr<ComputationStore> store, std::unique_ptr<storage::BlobStore> blobs,
+               std::shared_ptr<grpc::Channel> kingdom, int parallelism);
+
+  const std::string& duchy_id() const { return duchy_id_; }
+  // Its registered certificate's resource name, to sign with.
+  const std::string& certificate() const { return certificate_; }
+  const crypto::SigningKey& signing_key() const { return signing_key_; }
+  ComputationStore& store() { return *store_; }
+  storage::BlobStore& blobs() { return *blobs_; }
+  api::v1::Computations::Stub& kingdom() { return *kingdom_; }
+  int parallelism() const { return parallelism_; }
+
+  void SetPeerTarget(const std::string& duchy_id, const std::string& target);
+  // The ComputationControl stub of another duchy; NOT_FOUND if the config
+  // does not say where it is.
+  absl::StatusOr<v1::ComputationControl::Stub*> Peer(const std::string& duchy_id);
+
+ private:
+  std::string duchy_id_;
+  std::string certificate_;
+  crypto::SigningKey signing_key_;
+  net::TlsMaterial tls_;
+  std::unique_ptr<ComputationStore> store_;
+  std::unique_ptr<storage::BlobStore> blobs_;
+  std::unique_ptr<api::v1::Computations::Stub> kingdom_;
+  int parallelism_;
+  absl::Mutex mu_;
+  std::map<std::string, std::string> peer_targets_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<v1::ComputationControl::Stub>> peers_ ABSL_GUARDED_BY(mu_);
+};
+
+// A computation as this duchy knows it: its details and its plan.
+struct KnownComputation {
+  v1::ComputationDetails details;
+  std::vector<StageStep> plan;
+  const api::v1::ProtocolConfig& protocol_config() const { return details.computation().protocol_config(); }
+};
+absl::StatusOr<KnownComputation> Know(const LocalComputation& local);
+// The plan of this duchy in `computation`, and its position; NOT_FOUND if it
+// does not take part.
+absl::StatusOr<std::pair<int, std::vector<StageStep>>> PlanFor(const api::v1::Computation& computation,
+                                                               const std::string& duchy_id);
+
+grpc::Status ToGrpc(const absl::Status& status);
+absl::Status FromGrpc(const grpc::Status& status, absl::string_view call);
+
+}  // namespace halo::duchy
+
+#endif  // HALO_SRC_DUCHY_DUCHY_CONTEXT_H_

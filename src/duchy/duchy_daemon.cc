@@ -1,0 +1,112 @@
+#include "halo/duchy/duchy_daemon.h"
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "duchy_context.h"
+#include "halo/api/certificate_name.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/certificate.h"
+#include "halo/net/peer.h"
+#include "halo/net/server.h"
+#include "herald.h"
+#include "mill.h"
+#include "services.h"
+#include "spdlog/spdlog.h"
+
+namespace halo::duchy {
+
+struct DuchyDaemon::State {
+  std::unique_ptr<DuchyContext> duchy;
+  std::unique_ptr<Herald> herald;
+  std::vector<std::unique_ptr<Mill>> mills;
+  std::unique_ptr<ComputationControlService> computation_control;
+  std::unique_ptr<RequisitionFulfillmentService> requisition_fulfillment;
+  std::unique_ptr<net::Server> computation_control_server;
+  std::unique_ptr<net::Server> requisition_fulfillment_server;
+  std::vector<std::thread> threads;
+  bool shut_down = false;
+
+  void WakeMills() {
+    for (auto& mill : mills) mill->Wake();
+  }
+};
+
+absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions options) {
+  const config::DuchyConfig& config = options.config;
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(options.tls.certificate_pem));
+  const std::string name = absl::StrCat("duchies/", config.duchy_id());
+  if (certificate.SubjectName() != name) {
+    return absl::InvalidArgumentError(absl::StrCat("duchy.tls.certificate_file: the certificate is for \"",
+                                                   certificate.SubjectName(), "\", not ", name));
+  }
+  ASSIGN_OR_RETURN(crypto::SigningKey signing_key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot create ", options.data_dir, ": ", error.message()));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ComputationStore> store,
+                   ComputationStore::Open((std::filesystem::path(options.data_dir) / "computations.db").string()));
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobStore> blobs,
+                   storage::OpenRocksDbBlobStore((std::filesystem::path(options.data_dir) / "blobs").string()));
+  const int parallelism = config.mill_parallelism() > 0
+                              ? config.mill_parallelism()
+                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto state = std::make_unique<State>();
+  State& s = *state;
+  s.duchy = std::make_unique<DuchyContext>(config.duchy_id(), api::CertificateName(name, certificate),
+                                           std::move(signing_key), options.tls, std::move(store), std::move(blobs),
+                                           net::OpenChannel(config.kingdom_system_api_target(), options.tls),
+                                           parallelism);
+  for (const config::DuchyPeer& peer : config.peers()) {
+    s.duchy->SetPeerTarget(peer.duchy_id(), peer.computation_control_target());
+  }
+  for (int i = 0; i < std::max(1, options.mills); ++i) {
+    s.mills.push_back(std::make_unique<Mill>(*s.duchy, absl::StrCat(name, "/mill-", i), options.lease,
+                                             options.first_retry));
+  }
+  s.herald = std::make_unique<Herald>(*s.duchy, [&s] { s.WakeMills(); });
+  s.computation_control = std::make_unique<ComputationControlService>(*s.duchy, [&s] { s.WakeMills(); });
+  s.requisition_fulfillment = std::make_unique<RequisitionFulfillmentService>(*s.duchy);
+  ASSIGN_OR_RETURN(s.computation_control_server,
+                   net::Server::Start({config.computation_control_address()}, options.tls,
+                                      {{v1::ComputationControl::service_full_name(), s.computation_control.get()}},
+                                      1 << 20));
+  ASSIGN_OR_RETURN(s.requisition_fulfillment_server,
+                   net::Server::Start({config.requisition_fulfillment_address()}, options.tls,
+                                      {{v1::RequisitionFulfillment::service_full_name(), s.requisition_fulfillment.get()}},
+                                      1 << 20));
+  s.threads.emplace_back([&s] { s.herald->Run(); });
+  for (auto& mill : s.mills) s.threads.emplace_back([m = mill.get()] { m->Run(); });
+  spdlog::info("duchy {}: serving ComputationControl on {} and RequisitionFulfillment on {}", config.duchy_id(),
+               s.computation_control_server->ports().front(), s.requisition_fulfillment_server->ports().front());
+  return std::unique_ptr<DuchyDaemon>(new DuchyDaemon(std::move(state)));
+}
+
+DuchyDaemon::DuchyDaemon(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+DuchyDaemon::~DuchyDaemon() { Shutdown(); }
+
+int DuchyDaemon::computation_control_port() const { return state_->computation_control_server->ports().front(); }
+int DuchyDaemon::requisition_fulfillment_port() const {
+  return state_->requisition_fulfillment_server->ports().front();
+}
+
+void DuchyDaemon::SetPeerTarget(const std::string& duchy_id, const std::string& target) {
+  state_->duchy->SetPeerTarget(duchy_id, target);
+}
+
+void DuchyDaemon::Shutdown() {
+  State& s = *state_;
+  if (s.shut_down) return;
+  s.shut_down = true;
+  s.herald->Stop();
+  for (auto& mill : s.mills) mill->Stop();
+  s.requisition_fulfillment_server->Shutdown(absl::Seconds(5));
+  s.computation_control_server->Shutdown(absl::Seconds(5));
+  for (std::thread& t : s.threads) t.join();
+}
+
+}  // namespace halo::duchy

@@ -1,0 +1,188 @@
+#include "mill.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/sha256.h"
+#include "halo/duchy/blob_transfer.h"
+#include "herald.h"
+#include "spdlog/spdlog.h"
+#include "stages.h"
+
+namespace halo::duchy {
+namespace {
+
+constexpr int kMaxAttempts = 10;
+
+// Sends a stored output to `peer` as the input of `stage` there.
+absl::Status SendOutput(DuchyContext& duchy, const std::string& computation, const std::string& peer,
+                        ComputationStage stage, const std::string& key) {
+  ASSIGN_OR_RETURN(v1::ComputationControl::Stub * stub, duchy.Peer(peer));
+  crypto::Sha256Hasher hasher;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, duchy.blobs().OpenReader(key));
+    while (true) {
+      ASSIGN_OR_RETURN(std::optional<std::string> piece, reader->Next());
+      if (!piece) break;
+      hasher.Update(*piece);
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, duchy.blobs().OpenReader(key));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
+  v1::AdvanceComputationResponse response;
+  auto stream = stub->AdvanceComputation(&context, &response);
+  v1::AdvanceComputationRequest header;
+  header.mutable_header()->set_computation(computation);
+  header.mutable_header()->set_stage(stage);
+  header.mutable_header()->set_total_bytes(static_cast<int64_t>(reader->size()));
+  header.mutable_header()->set_sha256(hasher.Finish());
+  if (stream->Write(header)) {
+    absl::Status sent = SendChunks(*reader, [&](absl::string_view chunk) {
+      v1::AdvanceComputationRequest message;
+      message.set_chunk(std::string(chunk));
+      return stream->Write(message);
+    });
+    if (!sent.ok()) context.TryCancel();
+  }
+  stream->WritesDone();
+  return FromGrpc(stream->Finish(), absl::StrCat("sending ", v1::ComputationStage_Name(stage), " of ", computation,
+                                                 " to duchy ", peer));
+}
+
+}  // namespace
+
+absl::Status StageRun::SaveDetails() { return duchy.store().SaveDetails(claimed, known.details.SerializeAsString()); }
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StageRun::ReadInputs(ComputationStage stage) {
+  ASSIGN_OR_RETURN(std::vector<StageInput> inputs, duchy.store().Inputs(claimed.name, stage));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const StageInput& input : inputs) {
+    ASSIGN_OR_RETURN(std::string bytes, duchy.blobs().Get(input.blob_key));
+    if (crypto::Sha256(bytes) != input.sha256) {
+      return absl::DataLossError(absl::StrCat("the stored input \"", input.input, "\" of ", claimed.name,
+                                              " no longer matches its digest"));
+    }
+    out.emplace_back(input.input, std::move(bytes));
+  }
+  return out;
+}
+
+absl::Status Mill::RunStage(const LocalComputation& claimed) {
+  ASSIGN_OR_RETURN(KnownComputation known, Know(claimed));
+  const StageStep* step = FindStep(known.plan, claimed.stage);
+  if (step == nullptr || step->advance != StageStep::Advance::kMill) {
+    return absl::InternalError(absl::StrCat(claimed.name, " is runnable at ", v1::ComputationStage_Name(claimed.stage),
+                                            ", which no mill works"));
+  }
+  StageRun run{duchy_, claimed, std::move(known), *step};
+  const bool hmss = run.known.protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
+  if (step->send_to >= 0) {
+    // A stage's output is kept before it is sent: a retry sends the same
+    // bytes, so a receiver that already has them acknowledges them again.
+    const std::string key = absl::StrCat(claimed.name, "/outputs/", v1::ComputationStage_Name(claimed.stage));
+    absl::StatusOr<std::unique_ptr<storage::BlobReader>> stored = duchy_.blobs().OpenReader(key);
+    if (absl::IsNotFound(stored.status())) {
+      ASSIGN_OR_RETURN(std::string output, hmss ? RunHmssStage(run) : RunLlv2Stage(run));
+      RETURN_IF_ERROR(duchy_.blobs().Put(key, output));
+    } else {
+      RETURN_IF_ERROR(stored.status());
+    }
+    const std::string& peer = run.known.protocol_config().duchies(step->send_to);
+    RETURN_IF_ERROR(SendOutput(duchy_, claimed.name, peer, step->send_at, key));
+  } else {
+    RETURN_IF_ERROR((hmss ? RunHmssStage(run) : RunLlv2Stage(run)).status());
+  }
+  RETURN_IF_ERROR(duchy_.store().Advance(run.claimed, step->next, MillRuns(run.known.plan, step->next),
+                                         run.known.details.SerializeAsString(), WaitAt(run.known.plan, step->next)));
+  if (step->next == v1::COMPLETE) {
+    // Nothing of a finished computation is needed again.
+    if (auto keys = duchy_.blobs().List(claimed.name + "/"); keys.ok()) {
+      for (const std::string& key : *keys) duchy_.blobs().Delete(key).IgnoreError();
+    }
+    spdlog::info("duchy {}: {} complete", duchy_.duchy_id(), claimed.name);
+    return absl::OkStatus();
+  }
+  const StageStep* next = FindStep(run.known.plan, step->next);
+  if (next != nullptr && next->advance == StageStep::Advance::kKingdom) {
+    // The Kingdom may have moved on while this stage ran, and the herald
+    // saw that before there was anything to move.
+    api::v1::GetComputationRequest get;
+    get.set_name(claimed.name);
+    api::v1::Computation now;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (duchy_.kingdom().GetComputation(&context, get, &now).ok()) {
+      ApplyKingdomState(duchy_, now).IgnoreError();
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& status) {
+  const bool for_good = absl::IsInvalidArgument(status) || absl::IsDataLoss(status) ||
+                        absl::IsPermissionDenied(status) || absl::IsInternal(status) || absl::IsUnimplemented(status) ||
+                        claimed.attempts + 1 >= kMaxAttempts;
+  const std::string stage = v1::ComputationStage_Name(claimed.stage);
+  if (!for_good) {
+    const absl::Duration delay =
+        std::min(absl::Minutes(10), first_retry_ * std::pow(2.0, std::min(claimed.attempts, 20)));
+    spdlog::warn("duchy {}: {} at {}, attempt {}: {}; again in {}", duchy_.duchy_id(), claimed.name, stage,
+                 claimed.attempts + 1, status.ToString(), absl::FormatDuration(delay));
+    if (absl::Status released = duchy_.store().Release(claimed, delay); !released.ok()) {
+      spdlog::warn("duchy {}: {}: {}", duchy_.duchy_id(), claimed.name, released.ToString());
+    }
+    return;
+  }
+  const std::string reason = absl::StrCat("duchy ", duchy_.duchy_id(), " failed ", stage, " after ",
+                                          claimed.attempts + 1, " attempt(s): ", status.message());
+  spdlog::error("{}: {}", claimed.name, reason);
+  if (absl::Status failed = duchy_.store().Fail(claimed.name, reason); !failed.ok()) {
+    spdlog::error("duchy {}: {}: {}", duchy_.duchy_id(), claimed.name, failed.ToString());
+  }
+  api::v1::FailComputationParticipantRequest request;
+  request.set_name(claimed.name);
+  request.set_message(reason.substr(0, 4096));
+  api::v1::Computation response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (grpc::Status told = duchy_.kingdom().FailComputationParticipant(&context, request, &response); !told.ok()) {
+    spdlog::error("duchy {}: could not tell the Kingdom {} failed: {}", duchy_.duchy_id(), claimed.name,
+                  told.error_message());
+  }
+}
+
+void Mill::Run() {
+  while (!stop_.requested()) {
+    absl::StatusOr<std::optional<LocalComputation>> claimed = duchy_.store().Claim(owner_, lease_);
+    if (!claimed.ok()) {
+      spdlog::error("duchy {}: {} cannot claim work: {}", duchy_.duchy_id(), owner_, claimed.status().ToString());
+    }
+    if (!claimed.ok() || !claimed->has_value()) {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](bool* woken) { return *woken; }, &woken_),
+                           absl::Milliseconds(500));
+      woken_ = false;
+      continue;
+    }
+    const LocalComputation& c = **claimed;
+    spdlog::debug("duchy {}: {} runs {} at {}", duchy_.duchy_id(), owner_, c.name, v1::ComputationStage_Name(c.stage));
+    absl::Status status = RunStage(c);
+    if (!status.ok() && !stop_.requested()) HandleFailure(c, status);
+  }
+}
+
+void Mill::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+}
+
+void Mill::Stop() {
+  stop_.Request();
+  Wake();
+}
+
+}  // namespace halo::duchy

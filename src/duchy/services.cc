@@ -1,0 +1,212 @@
+#include "services.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "halo/api/nonce.h"
+#include "halo/common/hex.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/certificate.h"
+#include "halo/duchy/blob_transfer.h"
+#include "stages.h"
+
+namespace halo::duchy {
+namespace {
+
+// The caller's resource name, from its client certificate (the TLS layer
+// has already checked it chains to the trusted CA).
+absl::StatusOr<std::string> CallerOf(grpc::ServerContext* context) {
+  const auto pem = context->auth_context()->FindPropertyValues("x509_pem_cert");
+  if (pem.empty()) return absl::UnauthenticatedError("no client certificate");
+  ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                   crypto::Certificate::FromPem(absl::string_view(pem.front().data(), pem.front().size())));
+  return certificate.SubjectName();
+}
+
+absl::Status CheckHeaderBlob(int64_t total_bytes, absl::string_view sha256) {
+  if (total_bytes <= 0 || total_bytes > kMaxBlobBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("header.total_bytes: ", total_bytes, " is outside [1, ", kMaxBlobBytes, "]"));
+  }
+  if (sha256.size() != 32) return absl::InvalidArgumentError("header.sha256: must be 32 bytes");
+  return absl::OkStatus();
+}
+
+// Streams the chunks after the header into a new blob at `key`, kept only
+// if they match the header's size and digest.
+template <typename Request>
+absl::Status ReceiveBlob(grpc::ServerReader<Request>* reader, storage::BlobStore& blobs, const std::string& key,
+                         int64_t total_bytes, absl::string_view sha256) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, blobs.OpenWriter(key));
+  bool stray_header = false;
+  Request message;
+  absl::Status received = ReceiveChunks(
+      [&]() -> std::optional<std::string> {
+        if (!reader->Read(&message)) return std::nullopt;
+        if (!message.has_chunk()) {
+          stray_header = true;
+          return std::nullopt;
+        }
+        return std::move(*message.mutable_chunk());
+      },
+      total_bytes, sha256, *writer);
+  if (stray_header) return absl::InvalidArgumentError("a second header in the stream; only chunks may follow it");
+  return received;
+}
+
+}  // namespace
+
+grpc::Status ComputationControlService::AdvanceComputation(grpc::ServerContext* context,
+                                                           grpc::ServerReader<v1::AdvanceComputationRequest>* reader,
+                                                           v1::AdvanceComputationResponse*) {
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string caller, CallerOf(context));
+    if (!absl::StartsWith(caller, "duchies/")) {
+      return absl::PermissionDeniedError(absl::StrCat(caller, " is not a duchy"));
+    }
+    const std::string sender = caller.substr(std::string("duchies/").size());
+    v1::AdvanceComputationRequest first;
+    if (!reader->Read(&first) || !first.has_header()) {
+      return absl::InvalidArgumentError("the stream must start with a header");
+    }
+    const auto& header = first.header();
+    RETURN_IF_ERROR(CheckHeaderBlob(header.total_bytes(), header.sha256()));
+    ASSIGN_OR_RETURN(LocalComputation local, duchy_.store().Get(header.computation()));
+    ASSIGN_OR_RETURN(KnownComputation known, Know(local));
+    // Only the duchy whose plan sends this stage's input here may send it.
+    auto sender_plan = PlanFor(known.details.computation(), sender);
+    if (!sender_plan.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat("duchy ", sender, " does not take part in ", local.name));
+    }
+    const bool sends_it = std::any_of(sender_plan->second.begin(), sender_plan->second.end(), [&](const StageStep& s) {
+      return s.send_to == known.details.position() && s.send_at == header.stage();
+    });
+    if (!sends_it) {
+      return absl::PermissionDeniedError(absl::StrCat("duchy ", sender, " sends no input of ",
+                                                      v1::ComputationStage_Name(header.stage()), " to duchy ",
+                                                      duchy_.duchy_id()));
+    }
+    const InputWait wait = WaitAt(known.plan, header.stage());
+    const std::string key = absl::StrCat(local.name, "/inputs/", v1::ComputationStage_Name(header.stage()), "/",
+                                         sender, "/", HexEncode(header.sha256()));
+    RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256()));
+    absl::Status recorded = duchy_.store().RecordInput(local.name, wait, {sender, key, header.sha256()},
+                                                        StagesBefore(known.plan, header.stage()));
+    if (!recorded.ok()) {
+      // Refused, so nothing refers to the bytes (a resend of what is held
+      // would have been acknowledged).
+      duchy_.blobs().Delete(key).IgnoreError();
+      return recorded;
+    }
+    on_input_();
+    return absl::OkStatus();
+  }();
+  return ToGrpc(status);
+}
+
+grpc::Status ComputationControlService::GetComputationStage(grpc::ServerContext* context,
+                                                            const v1::GetComputationStageRequest* request,
+                                                            v1::ComputationStageResponse* response) {
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string caller, CallerOf(context));
+    ASSIGN_OR_RETURN(LocalComputation local, duchy_.store().Get(request->computation()));
+    ASSIGN_OR_RETURN(KnownComputation known, Know(local));
+    if (!absl::StartsWith(caller, "duchies/") ||
+        !PlanFor(known.details.computation(), caller.substr(std::string("duchies/").size())).ok()) {
+      return absl::PermissionDeniedError(absl::StrCat(caller, " does not take part in ", local.name));
+    }
+    response->set_stage(local.stage);
+    ASSIGN_OR_RETURN(std::vector<StageInput> inputs, duchy_.store().Inputs(local.name, local.stage));
+    for (const StageInput& input : inputs) response->add_inputs_received(input.input);
+    return absl::OkStatus();
+  }();
+  return ToGrpc(status);
+}
+
+grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerContext* context,
+                                                               grpc::ServerReader<v1::FulfillRequisitionRequest>* reader,
+                                                               v1::FulfillRequisitionResponse*) {
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string caller, CallerOf(context));
+    v1::FulfillRequisitionRequest first;
+    if (!reader->Read(&first) || !first.has_header()) {
+      return absl::InvalidArgumentError("the stream must start with a header");
+    }
+    const auto& header = first.header();
+    RETURN_IF_ERROR(CheckHeaderBlob(header.total_bytes(), header.sha256()));
+    const size_t at = header.requisition().find("/requisitions/");
+    if (!absl::StartsWith(header.requisition(), "computations/") || at == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("header.requisition: \"", header.requisition().substr(0, 200),
+                                                     "\" is not computations/{c}/requisitions/{r}"));
+    }
+    const std::string computation_name = header.requisition().substr(0, at);
+    absl::StatusOr<LocalComputation> local = duchy_.store().Get(computation_name);
+    if (absl::IsNotFound(local.status())) {
+      return absl::NotFoundError(absl::StrCat(computation_name, " is not known at duchy ", duchy_.duchy_id()));
+    }
+    RETURN_IF_ERROR(local.status());
+    ASSIGN_OR_RETURN(KnownComputation known, Know(*local));
+    const auto& computation = known.details.computation();
+    const auto requisition = std::find_if(computation.requisitions().begin(), computation.requisitions().end(),
+                                          [&](const auto& r) { return r.name() == header.requisition(); });
+    if (requisition == computation.requisitions().end()) {
+      return absl::NotFoundError(absl::StrCat(header.requisition(), " not found"));
+    }
+    if (requisition->data_provider() != caller) {
+      return absl::PermissionDeniedError(absl::StrCat(header.requisition(), " belongs to ", requisition->data_provider(),
+                                                      ", not ", caller));
+    }
+    if (requisition->fulfilling_duchy() != duchy_.duchy_id()) {
+      return absl::FailedPreconditionError(absl::StrCat(header.requisition(), " is fulfilled at duchy ",
+                                                        requisition->fulfilling_duchy(), ", not ", duchy_.duchy_id()));
+    }
+    if (api::NonceHash(header.nonce()) != requisition->nonce_hash()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("header.nonce: does not match the nonce hash of ", header.requisition()));
+    }
+    if (header.requisition_fingerprint() != requisition->fingerprint()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "header.requisition_fingerprint: does not match the measurement and requisition spec of ",
+          header.requisition()));
+    }
+    const std::string key = absl::StrCat(header.requisition(), "/", HexEncode(header.sha256()));
+    RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256()));
+    absl::Status kept = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(std::string upload, duchy_.blobs().Get(key));
+      RETURN_IF_ERROR(CheckUpload(computation, upload));
+      return duchy_.store().RecordUpload(computation_name, {header.requisition(), key, header.sha256()});
+    }();
+    if (!kept.ok()) {
+      // A refused upload leaves nothing behind, and never replaces the one held.
+      duchy_.blobs().Delete(key).IgnoreError();
+      return kept;
+    }
+    api::v1::FulfillRequisitionRequest fulfil;
+    fulfil.set_name(header.requisition());
+    fulfil.set_nonce(header.nonce());
+    api::v1::Computation updated;
+    grpc::ClientContext call;
+    call.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status told = duchy_.kingdom().FulfillRequisition(&call, fulfil, &updated);
+    if (told.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      // A resend after the Kingdom already heard of it: fine if the
+      // Kingdom has it fulfilled.
+      api::v1::GetComputationRequest get;
+      get.set_name(computation_name);
+      grpc::ClientContext again;
+      again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      if (duchy_.kingdom().GetComputation(&again, get, &updated).ok()) {
+        for (const auto& r : updated.requisitions()) {
+          if (r.name() == header.requisition() && r.state() == api::v1::Requisition::FULFILLED) {
+            return absl::OkStatus();
+          }
+        }
+      }
+    }
+    return FromGrpc(told, "the Kingdom's FulfillRequisition");
+  }();
+  return ToGrpc(status);
+}
+
+}  // namespace halo::duchy

@@ -1,0 +1,127 @@
+#include "stages.h"
+
+#include "absl/strings/str_cat.h"
+#include "halo/api/envelopes.h"
+#include "halo/common/status_macros.h"
+#include "halo/duchy/v1/duchy.pb.h"
+#include "halo/sketch/frequency_vector.h"
+
+namespace halo::duchy {
+namespace {
+
+absl::StatusOr<api::v1::Computation> GetComputation(StageRun& run) {
+  api::v1::GetComputationRequest get;
+  get.set_name(run.claimed.name);
+  api::v1::Computation now;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  RETURN_IF_ERROR(FromGrpc(run.duchy.kingdom().GetComputation(&context, get, &now), "the Kingdom's GetComputation"));
+  return now;
+}
+
+}  // namespace
+
+absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Computation& computation) {
+  api::v1::MeasurementSpec spec;
+  if (!spec.ParseFromString(computation.measurement_spec().data())) {
+    return absl::InvalidArgumentError(absl::StrCat("the measurement spec of ", computation.name(), " does not parse"));
+  }
+  return spec;
+}
+
+absl::Status SetRequisitionParams(StageRun& run, const std::string& public_key_message) {
+  api::v1::SetParticipantRequisitionParamsRequest request;
+  request.set_name(run.claimed.name);
+  api::v1::SignedMessage& key = *request.mutable_public_key();
+  key.set_data(public_key_message);
+  key.set_signature(run.duchy.signing_key().Sign(public_key_message));
+  key.set_certificate(run.duchy.certificate());
+  api::v1::Computation response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  const grpc::Status status = run.duchy.kingdom().SetParticipantRequisitionParams(&context, request, &response);
+  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    // A retry after the Kingdom took the key: fine if it holds this one.
+    ASSIGN_OR_RETURN(api::v1::Computation now, GetComputation(run));
+    for (const auto& participant : now.participants()) {
+      if (participant.duchy_id() == run.duchy.duchy_id() && participant.public_key().data() == public_key_message) {
+        return absl::OkStatus();
+      }
+    }
+  }
+  return FromGrpc(status, "the Kingdom's SetParticipantRequisitionParams");
+}
+
+absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result) {
+  const api::v1::Computation& computation = run.known.details.computation();
+  ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
+  api::v1::SetComputationResultRequest request;
+  request.set_name(run.claimed.name);
+  request.set_certificate(run.duchy.certificate());
+  ASSIGN_OR_RETURN(*request.mutable_encrypted_result(),
+                   api::EncryptResult(api::Sign(result, run.duchy.signing_key(), run.duchy.certificate()),
+                                      spec.measurement_public_key(), computation.measurement()));
+  api::v1::Computation response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  const grpc::Status status = run.duchy.kingdom().SetComputationResult(&context, request, &response);
+  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    ASSIGN_OR_RETURN(api::v1::Computation now, GetComputation(run));
+    if (now.state() == api::v1::Computation::SUCCEEDED) return absl::OkStatus();
+  }
+  return FromGrpc(status, "the Kingdom's SetComputationResult");
+}
+
+absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::Computation& computation) {
+  ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
+  const auto& config = computation.protocol_config();
+  protocol::hmss::HmssParameters parameters;
+  parameters.set_ring_modulus(config.ring_modulus());
+  const api::v1::DifferentialPrivacyParams* privacy = nullptr;
+  if (spec.has_reach_and_frequency()) {
+    parameters.set_max_frequency(spec.reach_and_frequency().maximum_frequency());
+    // Reach is the sum of the noised frequency buckets.
+    privacy = &spec.reach_and_frequency().frequency_privacy_params();
+  } else if (spec.has_reach()) {
+    parameters.set_max_frequency(1);
+    privacy = &spec.reach().privacy_params();
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(computation.name(), " is not a reach or reach-and-frequency measurement"));
+  }
+  parameters.mutable_bucket_noise()->set_epsilon(privacy->epsilon());
+  parameters.mutable_bucket_noise()->set_delta(privacy->delta());
+  parameters.set_noise_mechanism(config.noise_mechanism() == api::v1::GEOMETRIC ? protocol::hmss::GEOMETRIC
+                                                                                 : protocol::hmss::DISCRETE_GAUSSIAN);
+  const double width = spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width() : 1.0;
+  ASSIGN_OR_RETURN(sketch::FrequencyVectorSpec vector,
+                   sketch::FrequencyVectorSpec::Create(config.population_size(),
+                                                       {spec.vid_sampling_interval().start(), width},
+                                                       parameters.max_frequency(), config.ring_modulus()));
+  parameters.set_vector_size(vector.SlotCount());
+  return parameters;
+}
+
+absl::Status CheckUpload(const api::v1::Computation& computation, absl::string_view upload) {
+  if (computation.protocol_config().protocol() != api::v1::HONEST_MAJORITY_SHARE_SHUFFLE) {
+    return CheckRegisterVectorUpload(computation, upload);
+  }
+  ASSIGN_OR_RETURN(protocol::hmss::HmssParameters parameters, HmssParametersOf(computation));
+  v1::HmssRequisitionData data;
+  if (!data.ParseFromString(std::string(upload))) {
+    return absl::InvalidArgumentError("the upload is not an HmssRequisitionData");
+  }
+  if (data.share().size() != parameters.vector_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("share: ", data.share().size(), " slots, but the computation's ",
+                                                   "frequency vectors have ", parameters.vector_size()));
+  }
+  for (size_t i = 0; i < data.share().size(); ++i) {
+    if (static_cast<uint8_t>(data.share()[i]) >= parameters.ring_modulus()) {
+      return absl::InvalidArgumentError(absl::StrCat("share: slot ", i, " is not below the ring modulus ",
+                                                     parameters.ring_modulus()));
+    }
+  }
+  if (data.encrypted_peer_seed().empty()) return absl::InvalidArgumentError("encrypted_peer_seed: is missing");
+  return absl::OkStatus();
+}
+
+}  // namespace halo::duchy

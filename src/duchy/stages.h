@@ -1,0 +1,48 @@
+// The work of each mill stage, by protocol: what it reads (the duchy's
+// stored inputs and uploads), what it tells the Kingdom, and the output it
+// returns for the mill to store and send.
+#ifndef HALO_SRC_DUCHY_STAGES_H_
+#define HALO_SRC_DUCHY_STAGES_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "duchy_context.h"
+#include "halo/api/v1/resources.pb.h"
+#include "halo/protocol/hmss.pb.h"
+
+namespace halo::duchy {
+
+struct StageRun {
+  DuchyContext& duchy;
+  LocalComputation claimed;
+  KnownComputation known;
+  const StageStep& step;
+  // Saves known.details under the claim, before a secret in them is used.
+  absl::Status SaveDetails();
+  // The blob of each input of `stage` (or of the uploads), by input name.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadInputs(ComputationStage stage);
+};
+
+// Each returns the stage's output ("" when it sends none).
+absl::StatusOr<std::string> RunHmssStage(StageRun& run);
+absl::StatusOr<std::string> RunLlv2Stage(StageRun& run);
+
+// Calls shared by the protocols' first and last stages.
+absl::Status SetRequisitionParams(StageRun& run, const std::string& public_key_message);
+absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result);
+absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Computation& computation);
+
+// The HMSS parameters both workers and the aggregator derive from the
+// computation, so that all three agree.
+absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::Computation& computation);
+
+// Refuses an EDP upload for `computation` that cannot be a valid input
+// (wrong size, values out of range), naming what is wrong.
+absl::Status CheckUpload(const api::v1::Computation& computation, absl::string_view upload);
+// The same for an LLv2 or reach-only LLv2 register vector.
+absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, absl::string_view upload);
+
+}  // namespace halo::duchy
+
+#endif  // HALO_SRC_DUCHY_STAGES_H_

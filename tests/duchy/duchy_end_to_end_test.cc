@@ -1,0 +1,342 @@
+// Three duchies at work in one process with the Kingdom: an MC asks for a
+// reach-and-frequency measurement over two EDPs, the EDPs upload their
+// frequency-vector shares to the duchies, and the duchies' heralds and
+// mills carry the HMSS computation to a result that the MC decrypts and
+// checks against the truth.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "halo/api/envelopes.h"
+#include "halo/api/nonce.h"
+#include "halo/api/v1/public.grpc.pb.h"
+#include "halo/crypto/random.h"
+#include "halo/crypto/sha256.h"
+#include "halo/duchy/blob_transfer.h"
+#include "halo/duchy/duchy_daemon.h"
+#include "halo/duchy/v1/duchy.grpc.pb.h"
+#include "halo/kingdom/kingdom_server.h"
+#include "halo/net/peer.h"
+#include "halo/sketch/frequency_vector.h"
+#include "testing/temp_dir.h"
+#include "testing/tls_fixture.h"
+
+namespace halo::duchy {
+namespace {
+
+using namespace api::v1;
+
+constexpr uint64_t kPopulation = 20000;
+constexpr int kMaxFrequency = 5;
+const char* const kDuchies[] = {"worker1", "worker2", "aggregator"};
+
+struct Party {
+  config::TlsConfig tls_config;
+  net::TlsMaterial tls;
+  crypto::SigningKey key = crypto::SigningKey::Generate();
+  std::string certificate;  // its registered name
+};
+
+template <typename Stub, typename Request, typename Response>
+grpc::Status Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                  const Request& request, Response* out) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return (stub.*method)(&context, request, out);
+}
+
+class Deployment {
+ public:
+  Deployment() : fixture_(dir_, "duchy-e2e") {
+    config::KingdomConfig config;
+    config.set_public_api_address("127.0.0.1:0");
+    config.set_system_api_address("127.0.0.1:0");
+    config.add_administrators("admins/operator");
+    auto& protocols = *config.mutable_protocols();
+    for (const char* d : kDuchies) protocols.add_duchies(d);
+    protocols.set_aggregator("aggregator");
+    protocols.set_prefer_hmss(true);
+    protocols.set_hmss_population_size(kPopulation);
+    auto kingdom = kingdom::KingdomServer::Start(
+        {.config = config, .database_path = dir_.Sub("kingdom.db"), .tls = *net::LoadTlsMaterial(fixture_.Issue("kingdom"))});
+    REQUIRE(kingdom.ok());
+    kingdom_ = *std::move(kingdom);
+    for (const char* subject : {"admins/operator", "measurementConsumers/mc1", "dataProviders/edp1",
+                                "dataProviders/edp2", "duchies/worker1", "duchies/worker2", "duchies/aggregator"}) {
+      Party& p = parties_[subject];
+      p.tls_config = fixture_.Issue(subject);
+      p.tls = *net::LoadTlsMaterial(p.tls_config);
+      p.key = testing::SigningKeyOf(p.tls_config);
+    }
+    Register();
+    for (const char* id : kDuchies) StartDuchy(id);
+  }
+
+  std::shared_ptr<grpc::Channel> PublicChannel(const std::string& subject) {
+    return net::OpenChannel(absl::StrCat("localhost:", kingdom_->public_port()), parties_.at(subject).tls);
+  }
+
+  void StartDuchy(const std::string& id) {
+    DuchyOptions options;
+    options.config.set_duchy_id(id);
+    options.config.set_kingdom_system_api_target(absl::StrCat("localhost:", kingdom_->system_port()));
+    options.config.set_computation_control_address(
+        ports_.count(id) ? absl::StrCat("127.0.0.1:", ports_[id].first) : "127.0.0.1:0");
+    options.config.set_requisition_fulfillment_address(
+        ports_.count(id) ? absl::StrCat("127.0.0.1:", ports_[id].second) : "127.0.0.1:0");
+    options.config.set_mill_parallelism(2);
+    options.data_dir = dir_.Sub("duchy-" + id);
+    options.tls = parties_.at("duchies/" + id).tls;
+    auto daemon = DuchyDaemon::Start(options);
+    REQUIRE(daemon.ok());
+    duchies_[id] = *std::move(daemon);
+    ports_[id] = {duchies_[id]->computation_control_port(), duchies_[id]->requisition_fulfillment_port()};
+    for (auto& [a, daemon_a] : duchies_) {
+      for (auto& [b, ports_b] : ports_) daemon_a->SetPeerTarget(b, absl::StrCat("localhost:", ports_b.first));
+    }
+  }
+
+  int FulfillmentPort(const std::string& duchy) { return ports_.at(duchy).second; }
+  Party& operator[](const std::string& subject) { return parties_.at(subject); }
+  const crypto::EncryptionKeyPair& mc_key() const { return mc_key_; }
+
+ private:
+  void Register() {
+    auto admin = Admin::NewStub(PublicChannel("admins/operator"));
+    for (auto& [subject, party] : parties_) {
+      const std::string id = subject.substr(subject.find('/') + 1);
+      const std::string der = testing::CertificateDerOf(party.tls_config);
+      grpc::Status status;
+      if (absl::StartsWith(subject, "dataProviders/")) {
+        CreateDataProviderRequest request;
+        request.set_data_provider_id(id);
+        request.mutable_data_provider()->set_certificate_der(der);
+        request.mutable_data_provider()->set_supports_hmss(true);
+        *request.mutable_data_provider()->mutable_public_key() =
+            api::Sign(api::ToEncryptionPublicKey(crypto::EncryptionKeyPair::Generate().public_key), party.key, "");
+        DataProvider out;
+        status = Call(*admin, &Admin::Stub::CreateDataProvider, request, &out);
+        party.certificate = out.certificate();
+      } else if (absl::StartsWith(subject, "measurementConsumers/")) {
+        CreateMeasurementConsumerRequest request;
+        request.set_measurement_consumer_id(id);
+        request.mutable_measurement_consumer()->set_certificate_der(der);
+        MeasurementConsumer out;
+        status = Call(*admin, &Admin::Stub::CreateMeasurementConsumer, request, &out);
+        party.certificate = out.certificate();
+      } else if (absl::StartsWith(subject, "duchies/")) {
+        CreateDuchyRequest request;
+        request.set_duchy_id(id);
+        request.mutable_duchy()->set_certificate_der(der);
+        Duchy out;
+        status = Call(*admin, &Admin::Stub::CreateDuchy, request, &out);
+        party.certificate = out.certificate();
+      } else {
+        continue;
+      }
+      INFO(subject << ": " << status.error_message());
+      REQUIRE(status.ok());
+    }
+  }
+
+  testing::TempDir dir_;
+  testing::TlsFixture fixture_;
+  std::unique_ptr<kingdom::KingdomServer> kingdom_;
+  std::map<std::string, Party> parties_;
+  std::map<std::string, std::unique_ptr<DuchyDaemon>> duchies_;
+  std::map<std::string, std::pair<int, int>> ports_;
+  crypto::EncryptionKeyPair mc_key_ = crypto::EncryptionKeyPair::Generate();
+};
+
+// EDP 1 reaches VIDs [0, 12000), EDP 2 [8000, 16000); VID v is seen
+// 1 + v % 3 times by each EDP that reaches it.
+std::vector<sketch::VidEvent> EventsOf(int edp) {
+  std::vector<sketch::VidEvent> events;
+  const uint64_t first = edp == 1 ? 0 : 8000, last = edp == 1 ? 12000 : 16000;
+  for (uint64_t v = first; v < last; ++v) events.push_back({v, static_cast<uint32_t>(1 + v % 3)});
+  return events;
+}
+
+// The true frequency distribution over both EDPs, capped at kMaxFrequency.
+std::vector<double> TrueFrequency() {
+  std::vector<double> counts(kMaxFrequency, 0);
+  for (uint64_t v = 0; v < 16000; ++v) {
+    const int per_edp = 1 + v % 3;
+    const int seen = (v < 12000 ? per_edp : 0) + (v >= 8000 ? per_edp : 0);
+    counts[std::min(seen, kMaxFrequency) - 1] += 1;
+  }
+  for (double& c : counts) c /= 16000;
+  return counts;
+}
+
+struct Asked {
+  Measurement measurement;
+  std::map<std::string, uint64_t> nonces;
+};
+
+Asked AskForReachAndFrequency(Deployment& d) {
+  Party& mc = d["measurementConsumers/mc1"];
+  MeasurementSpec spec;
+  spec.set_measurement_public_key(api::ToEncryptionPublicKey(d.mc_key().public_key).SerializeAsString());
+  auto& rf = *spec.mutable_reach_and_frequency();
+  for (auto* p : {rf.mutable_reach_privacy_params(), rf.mutable_frequency_privacy_params()}) {
+    p->set_epsilon(1);
+    p->set_delta(1e-9);
+  }
+  rf.set_maximum_frequency(kMaxFrequency);
+  spec.mutable_vid_sampling_interval()->set_start(0);
+  spec.mutable_vid_sampling_interval()->set_width(1);
+  CreateMeasurementRequest request;
+  request.set_parent("measurementConsumers/mc1");
+  Asked asked;
+  for (const char* edp : {"dataProviders/edp1", "dataProviders/edp2"}) {
+    const uint64_t nonce = crypto::SecureRandomUint64();
+    asked.nonces[edp] = nonce;
+    spec.add_nonce_hashes(api::NonceHash(nonce));
+    auto& entry = *request.mutable_measurement()->add_data_providers();
+    entry.set_data_provider(edp);
+    RequisitionSpec requisition_spec;
+    requisition_spec.set_nonce(nonce);
+    requisition_spec.set_measurement_public_key(spec.measurement_public_key());
+    // The EDPs here know what they are asked; the spec travels as it would.
+    entry.set_encrypted_requisition_spec(api::Sign(requisition_spec, mc.key, mc.certificate).SerializeAsString());
+    entry.set_nonce_hash(api::NonceHash(nonce));
+  }
+  auto& m = *request.mutable_measurement();
+  m.set_measurement_consumer_certificate(mc.certificate);
+  *m.mutable_measurement_spec() = api::Sign(spec, mc.key, mc.certificate);
+  auto measurements = Measurements::NewStub(d.PublicChannel("measurementConsumers/mc1"));
+  const grpc::Status status = Call(*measurements, &Measurements::Stub::CreateMeasurement, request, &asked.measurement);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  REQUIRE(asked.measurement.protocol_config().protocol() == HONEST_MAJORITY_SHARE_SHUFFLE);
+  return asked;
+}
+
+// Waits until `edp`'s requisition carries every duchy's key.
+Requisition AwaitRequisition(Deployment& d, const std::string& edp) {
+  auto requisitions = Requisitions::NewStub(d.PublicChannel(edp));
+  for (int i = 0; i < 100; ++i) {
+    ListRequisitionsRequest list;
+    list.set_parent(edp);
+    list.add_states(Requisition::UNFULFILLED);
+    list.set_wait_milliseconds(500);
+    ListRequisitionsResponse page;
+    REQUIRE(Call(*requisitions, &Requisitions::Stub::ListRequisitions, list, &page).ok());
+    for (const Requisition& r : page.requisitions()) {
+      if (r.duchies_size() == 3) return r;
+    }
+  }
+  FAIL("no requisition for " << edp << " became ready");
+  return {};
+}
+
+// Uploads `bytes` for `requisition` to its duchy; the duchy's answer.
+grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& requisition, uint64_t nonce,
+                    const std::string& bytes) {
+  auto stub = v1::RequisitionFulfillment::NewStub(
+      net::OpenChannel(absl::StrCat("localhost:", d.FulfillmentPort(requisition.fulfilling_duchy())), d[edp].tls));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::FulfillRequisitionResponse response;
+  auto stream = stub->FulfillRequisition(&context, &response);
+  v1::FulfillRequisitionRequest header;
+  auto& h = *header.mutable_header();
+  h.set_requisition(api::ComputationRequisitionOf(requisition.measurement(), requisition.name()));
+  h.set_nonce(nonce);
+  h.set_requisition_fingerprint(
+      api::RequisitionFingerprint(requisition.measurement_spec().data(), requisition.encrypted_requisition_spec()));
+  h.set_total_bytes(static_cast<int64_t>(bytes.size()));
+  h.set_sha256(crypto::Sha256(bytes));
+  stream->Write(header);
+  SendChunks(bytes, [&](absl::string_view chunk) {
+    v1::FulfillRequisitionRequest message;
+    message.set_chunk(std::string(chunk));
+    return stream->Write(message);
+  });
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+// The HMSS upload of `edp`: its data share, and its seed for the other worker.
+std::string HmssUpload(const Requisition& requisition, int edp) {
+  const auto spec = *sketch::FrequencyVectorSpec::Create(kPopulation, {0, 1}, kMaxFrequency, 127);
+  sketch::FrequencyVector vector(spec);
+  vector.AddEvents(EventsOf(edp));
+  const sketch::FrequencyVectorShares shares = vector.Split();
+  const std::string& fulfilling = requisition.fulfilling_duchy();
+  const std::string other = fulfilling == "worker1" ? "worker2" : "worker1";
+  std::string other_key;
+  for (const auto& entry : requisition.duchies()) {
+    if (entry.duchy_id() == other) other_key = entry.public_key().data();
+  }
+  const crypto::EcPoint other_point = *api::ParseEncryptionPublicKey(other_key);
+  v1::HmssRequisitionData data;
+  data.set_share(std::string(shares.data.begin(), shares.data.end()));
+  data.set_encrypted_peer_seed(*crypto::HybridEncrypt(
+      other_point, shares.seed, api::ComputationRequisitionOf(requisition.measurement(), requisition.name())));
+  return data.SerializeAsString();
+}
+
+Measurement AwaitResult(Deployment& d, const std::string& name) {
+  auto measurements = Measurements::NewStub(d.PublicChannel("measurementConsumers/mc1"));
+  Measurement m;
+  for (int i = 0; i < 600; ++i) {
+    GetMeasurementRequest get;
+    get.set_name(name);
+    REQUIRE(Call(*measurements, &Measurements::Stub::GetMeasurement, get, &m).ok());
+    if (m.state() == Measurement::SUCCEEDED || m.state() == Measurement::FAILED) return m;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL("the measurement did not finish within a minute");
+  return m;
+}
+
+MeasurementResult OpenResult(Deployment& d, const Measurement& m) {
+  REQUIRE(m.results_size() == 1);
+  auto certificates = Certificates::NewStub(d.PublicChannel("measurementConsumers/mc1"));
+  GetCertificateRequest get;
+  get.set_name(m.results(0).certificate());
+  Certificate certificate;
+  REQUIRE(Call(*certificates, &Certificates::Stub::GetCertificate, get, &certificate).ok());
+  CHECK(certificate.subject() == "duchies/aggregator");
+  auto signed_result = api::DecryptResult(d.mc_key(), m.results(0).encrypted_result(), m.name());
+  REQUIRE(signed_result.ok());
+  MeasurementResult result;
+  REQUIRE(api::VerifyAndParse(*signed_result, *crypto::Certificate::FromDer(certificate.x509_der()), "the result",
+                              result)
+              .ok());
+  return result;
+}
+
+TEST_CASE("HMSS: duchies carry a reach-and-frequency measurement to a signed result within 3 standard errors") {
+  Deployment d;
+  const Asked asked = AskForReachAndFrequency(d);
+  for (int edp : {1, 2}) {
+    const std::string name = absl::StrCat("dataProviders/edp", edp);
+    const Requisition requisition = AwaitRequisition(d, name);
+    const grpc::Status uploaded = Upload(d, name, requisition, asked.nonces.at(name), HmssUpload(requisition, edp));
+    INFO(uploaded.error_message());
+    REQUIRE(uploaded.ok());
+  }
+  const Measurement done = AwaitResult(d, asked.measurement.name());
+  INFO(done.failure().message());
+  REQUIRE(done.state() == Measurement::SUCCEEDED);
+  const MeasurementResult result = OpenResult(d, done);
+  INFO("reach " << result.reach().value() << " +- " << result.reach().standard_error());
+  CHECK(result.reach().standard_error() > 0);
+  CHECK(std::abs(result.reach().value() - 16000.0) <= 3 * result.reach().standard_error());
+  const std::vector<double> truth = TrueFrequency();
+  REQUIRE(result.frequency().relative_frequency_size() == kMaxFrequency);
+  for (int k = 0; k < kMaxFrequency; ++k) {
+    INFO("frequency " << k + 1 << ": " << result.frequency().relative_frequency(k) << " +- "
+                      << result.frequency().standard_error(k) << " against " << truth[k]);
+    CHECK(std::abs(result.frequency().relative_frequency(k) - truth[k]) <= 3 * result.frequency().standard_error(k) + 1e-9);
+  }
+}
+
+}  // namespace
+}  // namespace halo::duchy
