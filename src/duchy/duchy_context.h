@@ -39,6 +39,7 @@ class DuchyContext {
   storage::BlobStore& blobs() { return *blobs_; }
   api::v1::Computations::Stub& kingdom() { return *kingdom_; }
   int parallelism() const { return parallelism_; }
+  const std::string& trusted_ca_pem() const { return tls_.trusted_ca_pem; }
 
   void SetPeerTarget(const std::string& duchy_id, const std::string& target);
   // The ComputationControl stub of another duchy; NOT_FOUND if the config

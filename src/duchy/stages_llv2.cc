@@ -1,10 +1,307 @@
+#include <algorithm>
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
+#include "halo/api/envelopes.h"
 #include "halo/common/status_macros.h"
+#include "halo/crypto/certificate.h"
 #include "halo/protocol/llv2.h"
+#include "halo/protocol/llv2_participant.h"
 #include "halo/protocol/reach_only_llv2.h"
+#include "halo/stats/liquid_legions_estimator.h"
 #include "stages.h"
 
 namespace halo::duchy {
+namespace {
+
+namespace llv2 = protocol::llv2;
+
+bool ReachOnly(const api::v1::Computation& computation) {
+  return computation.protocol_config().protocol() == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2;
+}
+
+bool IsAggregator(const StageRun& run) {
+  return run.known.details.position() + 1 == run.known.protocol_config().duchies_size();
+}
+
+llv2::NoiseMechanism MechanismOf(const api::v1::ProtocolConfig& config) {
+  return config.noise_mechanism() == api::v1::GEOMETRIC ? llv2::GEOMETRIC : llv2::DISCRETE_GAUSSIAN;
+}
+
+llv2::DpParams Dp(const api::v1::DifferentialPrivacyParams& p) {
+  llv2::DpParams out;
+  out.set_epsilon(p.epsilon());
+  out.set_delta(p.delta());
+  return out;
+}
+
+absl::StatusOr<crypto::ElGamalKeyPair> KeyOf(const v1::ComputationDetails& details) {
+  ASSIGN_OR_RETURN(crypto::Scalar secret, crypto::Scalar::FromBytes(details.elgamal_secret_key()));
+  return crypto::ElGamalKeyPair::FromSecret(secret);
+}
+
+absl::Status Initialize(StageRun& run) {
+  v1::ComputationDetails& details = run.known.details;
+  if (details.elgamal_secret_key().empty()) {
+    const crypto::ElGamalKeyPair key = crypto::ElGamalKeyPair::Generate();
+    details.set_elgamal_secret_key(key.secret().ToBytes());
+    details.set_elgamal_public_key(key.public_key().Encode());
+    RETURN_IF_ERROR(run.SaveDetails());
+  }
+  ASSIGN_OR_RETURN(crypto::EcPoint point, crypto::EcPoint::Decode(details.elgamal_public_key()));
+  return SetRequisitionParams(run, api::ToEncryptionPublicKey(point).SerializeAsString());
+}
+
+// Checks every duchy's key (signed by its certificate, from the trusted CA)
+// and that every upload this duchy should hold is here, keeps the
+// Kingdom's now complete view of the computation, and confirms.
+absl::Status Confirm(StageRun& run) {
+  api::v1::GetComputationRequest get;
+  get.set_name(run.claimed.name);
+  api::v1::Computation now;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    RETURN_IF_ERROR(FromGrpc(run.duchy.kingdom().GetComputation(&context, get, &now), "the Kingdom's GetComputation"));
+  }
+  ASSIGN_OR_RETURN(crypto::Certificate ca, crypto::Certificate::FromPem(run.duchy.trusted_ca_pem()));
+  for (const auto& participant : now.participants()) {
+    ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromDer(participant.certificate_der()));
+    if (certificate.SubjectName() != "duchies/" + participant.duchy_id()) {
+      return absl::PermissionDeniedError(absl::StrCat("the key of duchy ", participant.duchy_id(),
+                                                      " is signed by a certificate of ", certificate.SubjectName()));
+    }
+    RETURN_IF_ERROR(certificate.VerifyIssuedBy(ca, absl::Now()));
+    api::v1::EncryptionPublicKey key;
+    RETURN_IF_ERROR(api::VerifyAndParse(participant.public_key(), certificate,
+                                        absl::StrCat("the key of duchy ", participant.duchy_id()), key));
+    RETURN_IF_ERROR(crypto::ElGamalPublicKey::Decode(key.point()).status());
+  }
+  ASSIGN_OR_RETURN(std::vector<StageInput> uploads, run.duchy.store().Uploads(run.claimed.name));
+  for (const auto& requisition : now.requisitions()) {
+    if (requisition.fulfilling_duchy() != run.duchy.duchy_id()) continue;
+    const bool held = std::any_of(uploads.begin(), uploads.end(),
+                                  [&](const StageInput& u) { return u.input == requisition.name(); });
+    if (!held) {
+      return absl::InvalidArgumentError(absl::StrCat(requisition.name(), " is fulfilled at the Kingdom, but duchy ",
+                                                     run.duchy.duchy_id(), " holds no upload for it"));
+    }
+  }
+  *run.known.details.mutable_computation() = now;
+  RETURN_IF_ERROR(run.SaveDetails());
+  api::v1::ConfirmComputationParticipantRequest confirm;
+  confirm.set_name(run.claimed.name);
+  api::v1::Computation response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  const grpc::Status status = run.duchy.kingdom().ConfirmComputationParticipant(&context, confirm, &response);
+  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    grpc::ClientContext again;
+    again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (run.duchy.kingdom().GetComputation(&again, get, &now).ok()) {
+      for (const auto& p : now.participants()) {
+        if (p.duchy_id() == run.duchy.duchy_id() && p.state() == api::v1::Computation::Participant::READY) {
+          return absl::OkStatus();
+        }
+      }
+    }
+  }
+  return FromGrpc(status, "the Kingdom's ConfirmComputationParticipant");
+}
+
+// The ring's keys in ring order, from the confirmed computation.
+absl::StatusOr<std::vector<crypto::ElGamalPublicKey>> RingKeys(const api::v1::Computation& computation) {
+  std::vector<crypto::ElGamalPublicKey> keys;
+  for (const std::string& id : computation.protocol_config().duchies()) {
+    const auto p = std::find_if(computation.participants().begin(), computation.participants().end(),
+                                [&](const auto& x) { return x.duchy_id() == id; });
+    if (p == computation.participants().end()) {
+      return absl::InvalidArgumentError(absl::StrCat("duchy ", id, " has no key in ", computation.name()));
+    }
+    api::v1::EncryptionPublicKey key;
+    if (!key.ParseFromString(p->public_key().data())) {
+      return absl::InvalidArgumentError(absl::StrCat("the key of duchy ", id, " does not parse"));
+    }
+    ASSIGN_OR_RETURN(crypto::ElGamalPublicKey k, crypto::ElGamalPublicKey::Decode(key.point()));
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+absl::StatusOr<llv2::Llv2Participant> ParticipantOf(StageRun& run) {
+  const api::v1::Computation& computation = run.known.details.computation();
+  const auto& config = computation.protocol_config();
+  ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
+  const int k = config.duchies_size();
+  llv2::Llv2Computation c;
+  ASSIGN_OR_RETURN(c.ring_keys, RingKeys(computation));
+  c.register_noise.set_mechanism(MechanismOf(config));
+  *c.register_noise.mutable_blinded_histogram() = Dp(config.blinded_histogram_noise());
+  *c.register_noise.mutable_publisher_noise() = Dp(config.publisher_noise());
+  *c.register_noise.mutable_global_reach() = Dp(spec.reach_and_frequency().reach_privacy_params());
+  c.register_noise.set_duchy_count(k);
+  c.register_noise.set_total_sketches_count(computation.requisitions_size());
+  c.flag_count_noise.set_mechanism(MechanismOf(config));
+  *c.flag_count_noise.mutable_frequency() = Dp(spec.reach_and_frequency().frequency_privacy_params());
+  c.flag_count_noise.set_non_aggregator_count(k - 1);
+  c.flag_count_noise.set_maximum_frequency(spec.reach_and_frequency().maximum_frequency());
+  c.decay_rate = config.decay_rate();
+  c.sketch_size = static_cast<uint64_t>(config.sketch_size());
+  c.vid_sampling_width = spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width() : 1.0;
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(run.known.details));
+  return llv2::Llv2Participant::Create(std::move(c), run.known.details.position(), std::move(key));
+}
+
+// The single input of a wait stage (the previous duchy's output).
+absl::StatusOr<std::string> OnlyInput(StageRun& run, ComputationStage wait) {
+  ASSIGN_OR_RETURN(auto inputs, run.ReadInputs(wait));
+  if (inputs.size() != 1) {
+    return absl::InternalError(absl::StrCat("expected one input of ", v1::ComputationStage_Name(wait), ", found ",
+                                            inputs.size()));
+  }
+  return std::move(inputs.front().second);
+}
+
+// Setup's inputs: this duchy's uploads, and at the aggregator the other
+// duchies' setup outputs.
+absl::StatusOr<std::vector<std::string>> SetupInputs(StageRun& run) {
+  std::vector<std::string> vectors;
+  ASSIGN_OR_RETURN(auto uploads, run.ReadInputs(v1::COMPUTATION_STAGE_UNSPECIFIED));
+  for (auto& [name, bytes] : uploads) vectors.push_back(std::move(bytes));
+  if (IsAggregator(run)) {
+    ASSIGN_OR_RETURN(auto outputs, run.ReadInputs(v1::WAIT_SETUP_PHASE_INPUTS));
+    for (auto& [name, bytes] : outputs) vectors.push_back(std::move(bytes));
+  }
+  return vectors;
+}
+
+absl::StatusOr<std::string> RunFull(StageRun& run) {
+  ASSIGN_OR_RETURN(llv2::Llv2Participant participant, ParticipantOf(run));
+  const int parallelism = run.duchy.parallelism();
+  const bool aggregator = IsAggregator(run);
+  switch (run.claimed.stage) {
+    case v1::SETUP_PHASE: {
+      ASSIGN_OR_RETURN(std::vector<std::string> vectors, SetupInputs(run));
+      ASSIGN_OR_RETURN(llv2::SetupPhaseResponse r,
+                       llv2::CompleteSetupPhase(participant.Setup(std::move(vectors), parallelism)));
+      return std::move(*r.mutable_registers());
+    }
+    case v1::EXECUTION_PHASE_ONE: {
+      ASSIGN_OR_RETURN(std::string input, OnlyInput(run, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS));
+      if (!aggregator) {
+        ASSIGN_OR_RETURN(llv2::ExecutionPhaseOneResponse r,
+                         llv2::CompleteExecutionPhaseOne(participant.PhaseOne(std::move(input), parallelism)));
+        return std::move(*r.mutable_registers());
+      }
+      ASSIGN_OR_RETURN(llv2::ExecutionPhaseOneAtAggregatorResponse r,
+                       llv2::CompleteExecutionPhaseOneAtAggregator(
+                           participant.PhaseOneAtAggregator(std::move(input), parallelism)));
+      return std::move(*r.mutable_flag_count_tuples());
+    }
+    case v1::EXECUTION_PHASE_TWO: {
+      ASSIGN_OR_RETURN(std::string input, OnlyInput(run, v1::WAIT_EXECUTION_PHASE_TWO_INPUTS));
+      if (!aggregator) {
+        ASSIGN_OR_RETURN(llv2::ExecutionPhaseTwoResponse r,
+                         llv2::CompleteExecutionPhaseTwo(participant.PhaseTwo(std::move(input), parallelism)));
+        return std::move(*r.mutable_flag_count_tuples());
+      }
+      ASSIGN_OR_RETURN(llv2::ExecutionPhaseTwoAtAggregatorResponse r,
+                       llv2::CompleteExecutionPhaseTwoAtAggregator(
+                           participant.PhaseTwoAtAggregator(std::move(input), parallelism)));
+      run.known.details.set_reach(r.reach());
+      run.known.details.set_reach_standard_error(r.reach_std_error());
+      RETURN_IF_ERROR(run.SaveDetails());
+      return std::move(*r.mutable_same_key_aggregator_matrix());
+    }
+    case v1::EXECUTION_PHASE_THREE: {
+      ASSIGN_OR_RETURN(std::string input, OnlyInput(run, v1::WAIT_EXECUTION_PHASE_THREE_INPUTS));
+      if (!aggregator) {
+        ASSIGN_OR_RETURN(llv2::ExecutionPhaseThreeResponse r,
+                         llv2::CompleteExecutionPhaseThree(participant.PhaseThree(std::move(input), parallelism)));
+        return std::move(*r.mutable_same_key_aggregator_matrix());
+      }
+      ASSIGN_OR_RETURN(llv2::ExecutionPhaseThreeAtAggregatorResponse r,
+                       llv2::CompleteExecutionPhaseThreeAtAggregator(
+                           participant.PhaseThreeAtAggregator(std::move(input), parallelism)));
+      const stats::Estimate reach{run.known.details.reach(), run.known.details.reach_standard_error()};
+      const std::vector<int64_t> histogram(r.frequency_histogram().begin(), r.frequency_histogram().end());
+      ASSIGN_OR_RETURN(stats::FrequencyDistribution frequency,
+                       stats::FrequencyFromRegisterHistogram(histogram, r.bucket_noise_variance(), reach));
+      api::v1::MeasurementResult result;
+      result.mutable_reach()->set_value(std::llround(std::max(0.0, reach.value)));
+      result.mutable_reach()->set_standard_error(reach.std_error);
+      for (const stats::Estimate& bucket : frequency.relative) {
+        result.mutable_frequency()->add_relative_frequency(bucket.value);
+        result.mutable_frequency()->add_standard_error(bucket.std_error);
+      }
+      RETURN_IF_ERROR(SetResult(run, result));
+      return std::string();
+    }
+    default:
+      return absl::InternalError(absl::StrCat("LLv2 has no mill stage ", v1::ComputationStage_Name(run.claimed.stage)));
+  }
+}
+
+absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
+  const api::v1::Computation& computation = run.known.details.computation();
+  const auto& config = computation.protocol_config();
+  ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
+  llv2::ReachNoiseParameters noise;
+  noise.set_mechanism(MechanismOf(config));
+  noise.set_epsilon(spec.reach().privacy_params().epsilon());
+  noise.set_delta(spec.reach().privacy_params().delta());
+  noise.set_duchy_count(config.duchies_size());
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(run.known.details));
+  switch (run.claimed.stage) {
+    case v1::SETUP_PHASE: {
+      ASSIGN_OR_RETURN(std::vector<crypto::ElGamalPublicKey> ring, RingKeys(computation));
+      ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined, crypto::ElGamalPublicKey::Combine(ring));
+      llv2::ReachOnlySetupPhaseRequest request;
+      request.set_stage(llv2::REACH_ONLY_SETUP_PHASE);
+      request.set_combined_public_key(combined.Encode());
+      ASSIGN_OR_RETURN(std::vector<std::string> vectors, SetupInputs(run));
+      for (std::string& v : vectors) request.add_register_vectors(std::move(v));
+      *request.mutable_noise() = noise;
+      request.set_parallelism(run.duchy.parallelism());
+      ASSIGN_OR_RETURN(llv2::ReachOnlySetupPhaseResponse r, llv2::CompleteReachOnlySetupPhase(request));
+      return std::move(*r.mutable_registers());
+    }
+    case v1::EXECUTION_PHASE_ONE: {
+      ASSIGN_OR_RETURN(std::string input, OnlyInput(run, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS));
+      if (!IsAggregator(run)) {
+        llv2::ReachOnlyExecutionPhaseRequest request;
+        request.set_stage(llv2::REACH_ONLY_EXECUTION_PHASE);
+        request.set_registers(std::move(input));
+        request.set_secret_key(key.secret().ToBytes());
+        request.set_parallelism(run.duchy.parallelism());
+        ASSIGN_OR_RETURN(llv2::ReachOnlyExecutionPhaseResponse r, llv2::CompleteReachOnlyExecutionPhase(request));
+        return std::move(*r.mutable_registers());
+      }
+      llv2::ReachOnlyAggregationRequest request;
+      request.set_stage(llv2::REACH_ONLY_EXECUTION_PHASE_AT_AGGREGATOR);
+      request.set_registers(std::move(input));
+      request.set_secret_key(key.secret().ToBytes());
+      request.set_decay_rate(config.decay_rate());
+      request.set_sketch_size(static_cast<uint64_t>(config.sketch_size()));
+      *request.mutable_noise() = noise;
+      request.set_vid_sampling_width(spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width()
+                                                                              : 1.0);
+      request.set_parallelism(run.duchy.parallelism());
+      ASSIGN_OR_RETURN(llv2::ReachOnlyAggregationResponse r, llv2::CompleteReachOnlyExecutionPhaseAtAggregator(request));
+      api::v1::MeasurementResult result;
+      result.mutable_reach()->set_value(std::llround(std::max(0.0, r.reach())));
+      result.mutable_reach()->set_standard_error(r.reach_std_error());
+      RETURN_IF_ERROR(SetResult(run, result));
+      return std::string();
+    }
+    default:
+      return absl::InternalError(
+          absl::StrCat("reach-only LLv2 has no mill stage ", v1::ComputationStage_Name(run.claimed.stage)));
+  }
+}
+
+}  // namespace
+
 
 absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, absl::string_view upload) {
   const bool reach_only = computation.protocol_config().protocol() == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2;
@@ -23,11 +320,16 @@ absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, 
 }
 
 absl::StatusOr<std::string> RunLlv2Stage(StageRun& run) {
-  // The LLv2 mill stages come next; until then a duchy says so plainly
-  // rather than computing anything.
-  return absl::UnimplementedError(absl::StrCat("duchy ", run.duchy.duchy_id(), " does not yet run ",
-                                               api::v1::Protocol_Name(run.known.protocol_config().protocol()),
-                                               " stage ", v1::ComputationStage_Name(run.claimed.stage)));
+  switch (run.claimed.stage) {
+    case v1::INITIALIZATION_PHASE:
+      RETURN_IF_ERROR(Initialize(run));
+      return std::string();
+    case v1::CONFIRMATION_PHASE:
+      RETURN_IF_ERROR(Confirm(run));
+      return std::string();
+    default:
+      return ReachOnly(run.known.details.computation()) ? RunReachOnly(run) : RunFull(run);
+  }
 }
 
 }  // namespace halo::duchy

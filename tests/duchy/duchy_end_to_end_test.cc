@@ -20,7 +20,10 @@
 #include "halo/duchy/v1/duchy.grpc.pb.h"
 #include "halo/kingdom/kingdom_server.h"
 #include "halo/net/peer.h"
+#include "halo/protocol/llv2.h"
+#include "halo/protocol/reach_only_llv2.h"
 #include "halo/sketch/frequency_vector.h"
+#include "halo/sketch/liquid_legions.h"
 #include "testing/temp_dir.h"
 #include "testing/tls_fixture.h"
 
@@ -50,7 +53,7 @@ grpc::Status Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*,
 
 class Deployment {
  public:
-  Deployment() : fixture_(dir_, "duchy-e2e") {
+  explicit Deployment(bool hmss) : fixture_(dir_, "duchy-e2e") {
     config::KingdomConfig config;
     config.set_public_api_address("127.0.0.1:0");
     config.set_system_api_address("127.0.0.1:0");
@@ -58,8 +61,9 @@ class Deployment {
     auto& protocols = *config.mutable_protocols();
     for (const char* d : kDuchies) protocols.add_duchies(d);
     protocols.set_aggregator("aggregator");
-    protocols.set_prefer_hmss(true);
+    protocols.set_prefer_hmss(hmss);
     protocols.set_hmss_population_size(kPopulation);
+    protocols.set_llv2_sketch_size(100000);
     auto kingdom = kingdom::KingdomServer::Start(
         {.config = config, .database_path = dir_.Sub("kingdom.db"), .tls = *net::LoadTlsMaterial(fixture_.Issue("kingdom"))});
     REQUIRE(kingdom.ok());
@@ -114,7 +118,7 @@ class Deployment {
         CreateDataProviderRequest request;
         request.set_data_provider_id(id);
         request.mutable_data_provider()->set_certificate_der(der);
-        request.mutable_data_provider()->set_supports_hmss(true);
+        request.mutable_data_provider()->set_supports_hmss(true);  // the Kingdom's config decides
         *request.mutable_data_provider()->mutable_public_key() =
             api::Sign(api::ToEncryptionPublicKey(crypto::EncryptionKeyPair::Generate().public_key), party.key, "");
         DataProvider out;
@@ -151,42 +155,49 @@ class Deployment {
   crypto::EncryptionKeyPair mc_key_ = crypto::EncryptionKeyPair::Generate();
 };
 
-// EDP 1 reaches VIDs [0, 12000), EDP 2 [8000, 16000); VID v is seen
-// 1 + v % 3 times by each EDP that reaches it.
-std::vector<sketch::VidEvent> EventsOf(int edp) {
-  std::vector<sketch::VidEvent> events;
-  const uint64_t first = edp == 1 ? 0 : 8000, last = edp == 1 ? 12000 : 16000;
-  for (uint64_t v = first; v < last; ++v) events.push_back({v, static_cast<uint32_t>(1 + v % 3)});
-  return events;
-}
-
-// The true frequency distribution over both EDPs, capped at kMaxFrequency.
-std::vector<double> TrueFrequency() {
-  std::vector<double> counts(kMaxFrequency, 0);
-  for (uint64_t v = 0; v < 16000; ++v) {
-    const int per_edp = 1 + v % 3;
-    const int seen = (v < 12000 ? per_edp : 0) + (v >= 8000 ? per_edp : 0);
-    counts[std::min(seen, kMaxFrequency) - 1] += 1;
+// An audience of `reach` VIDs: EDP 1 reaches the first 3/4, EDP 2 the last
+// half; VID v is seen 1 + v % 3 times by each EDP that reaches it.
+struct Audience {
+  uint64_t reach;
+  std::vector<sketch::VidEvent> EventsOf(int edp) const {
+    std::vector<sketch::VidEvent> events;
+    const uint64_t first = edp == 1 ? 0 : reach / 2, last = edp == 1 ? reach * 3 / 4 : reach;
+    for (uint64_t v = first; v < last; ++v) events.push_back({v, static_cast<uint32_t>(1 + v % 3)});
+    return events;
   }
-  for (double& c : counts) c /= 16000;
-  return counts;
-}
+  // The true frequency distribution, capped at kMaxFrequency.
+  std::vector<double> Frequency() const {
+    std::vector<double> counts(kMaxFrequency, 0);
+    for (uint64_t v = 0; v < reach; ++v) {
+      const int per_edp = 1 + v % 3;
+      const int seen = (v < reach * 3 / 4 ? per_edp : 0) + (v >= reach / 2 ? per_edp : 0);
+      counts[std::min(seen, kMaxFrequency) - 1] += 1;
+    }
+    for (double& c : counts) c /= reach;
+    return counts;
+  }
+};
 
 struct Asked {
   Measurement measurement;
   std::map<std::string, uint64_t> nonces;
 };
 
-Asked AskForReachAndFrequency(Deployment& d) {
+Asked Ask(Deployment& d, bool frequency) {
   Party& mc = d["measurementConsumers/mc1"];
   MeasurementSpec spec;
   spec.set_measurement_public_key(api::ToEncryptionPublicKey(d.mc_key().public_key).SerializeAsString());
-  auto& rf = *spec.mutable_reach_and_frequency();
-  for (auto* p : {rf.mutable_reach_privacy_params(), rf.mutable_frequency_privacy_params()}) {
-    p->set_epsilon(1);
-    p->set_delta(1e-9);
+  if (frequency) {
+    auto& rf = *spec.mutable_reach_and_frequency();
+    for (auto* p : {rf.mutable_reach_privacy_params(), rf.mutable_frequency_privacy_params()}) {
+      p->set_epsilon(1);
+      p->set_delta(1e-9);
+    }
+    rf.set_maximum_frequency(kMaxFrequency);
+  } else {
+    spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
+    spec.mutable_reach()->mutable_privacy_params()->set_delta(1e-9);
   }
-  rf.set_maximum_frequency(kMaxFrequency);
   spec.mutable_vid_sampling_interval()->set_start(0);
   spec.mutable_vid_sampling_interval()->set_width(1);
   CreateMeasurementRequest request;
@@ -212,7 +223,6 @@ Asked AskForReachAndFrequency(Deployment& d) {
   const grpc::Status status = Call(*measurements, &Measurements::Stub::CreateMeasurement, request, &asked.measurement);
   INFO(status.error_message());
   REQUIRE(status.ok());
-  REQUIRE(asked.measurement.protocol_config().protocol() == HONEST_MAJORITY_SHARE_SHUFFLE);
   return asked;
 }
 
@@ -262,10 +272,10 @@ grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& re
 }
 
 // The HMSS upload of `edp`: its data share, and its seed for the other worker.
-std::string HmssUpload(const Requisition& requisition, int edp) {
+std::string HmssUpload(const Requisition& requisition, const Audience& audience, int edp) {
   const auto spec = *sketch::FrequencyVectorSpec::Create(kPopulation, {0, 1}, kMaxFrequency, 127);
   sketch::FrequencyVector vector(spec);
-  vector.AddEvents(EventsOf(edp));
+  vector.AddEvents(audience.EventsOf(edp));
   const sketch::FrequencyVectorShares shares = vector.Split();
   const std::string& fulfilling = requisition.fulfilling_duchy();
   const std::string other = fulfilling == "worker1" ? "worker2" : "worker1";
@@ -312,13 +322,33 @@ MeasurementResult OpenResult(Deployment& d, const Measurement& m) {
   return result;
 }
 
-TEST_CASE("HMSS: duchies carry a reach-and-frequency measurement to a signed result within 3 standard errors") {
-  Deployment d;
-  const Asked asked = AskForReachAndFrequency(d);
+// The LLv2 upload of `edp`: its sketch, each register encrypted under the
+// duchies' combined key.
+std::string Llv2Upload(const Requisition& requisition, const Audience& audience, int edp) {
+  std::vector<crypto::ElGamalPublicKey> keys;
+  for (const auto& entry : requisition.duchies()) {
+    keys.push_back(*crypto::ElGamalPublicKey::Decode(api::ParseEncryptionPublicKey(entry.public_key().data())->Encode()));
+  }
+  const crypto::ElGamalPublicKey combined = *crypto::ElGamalPublicKey::Combine(keys);
+  const auto& config = requisition.protocol_config();
+  sketch::LiquidLegionsSketch sketch(*sketch::LiquidLegionsParams::Create(config.decay_rate(), config.sketch_size(), 0));
+  sketch.AddEvents(audience.EventsOf(edp));
+  if (config.protocol() == REACH_ONLY_LIQUID_LEGIONS_V2) {
+    return *protocol::llv2::EncryptReachOnlySketch(sketch, combined, 2);
+  }
+  return *protocol::llv2::EncryptSketch(sketch, combined, 2);
+}
+
+// Runs one measurement end to end and checks its result against `audience`.
+void Measure(Deployment& d, bool frequency, const Audience& audience, Protocol expected) {
+  const Asked asked = Ask(d, frequency);
+  REQUIRE(asked.measurement.protocol_config().protocol() == expected);
   for (int edp : {1, 2}) {
     const std::string name = absl::StrCat("dataProviders/edp", edp);
     const Requisition requisition = AwaitRequisition(d, name);
-    const grpc::Status uploaded = Upload(d, name, requisition, asked.nonces.at(name), HmssUpload(requisition, edp));
+    const std::string upload = expected == HONEST_MAJORITY_SHARE_SHUFFLE ? HmssUpload(requisition, audience, edp)
+                                                                          : Llv2Upload(requisition, audience, edp);
+    const grpc::Status uploaded = Upload(d, name, requisition, asked.nonces.at(name), upload);
     INFO(uploaded.error_message());
     REQUIRE(uploaded.ok());
   }
@@ -328,14 +358,27 @@ TEST_CASE("HMSS: duchies carry a reach-and-frequency measurement to a signed res
   const MeasurementResult result = OpenResult(d, done);
   INFO("reach " << result.reach().value() << " +- " << result.reach().standard_error());
   CHECK(result.reach().standard_error() > 0);
-  CHECK(std::abs(result.reach().value() - 16000.0) <= 3 * result.reach().standard_error());
-  const std::vector<double> truth = TrueFrequency();
+  CHECK(std::abs(result.reach().value() - static_cast<double>(audience.reach)) <= 3 * result.reach().standard_error());
+  if (!frequency) return;
+  const std::vector<double> truth = audience.Frequency();
   REQUIRE(result.frequency().relative_frequency_size() == kMaxFrequency);
   for (int k = 0; k < kMaxFrequency; ++k) {
     INFO("frequency " << k + 1 << ": " << result.frequency().relative_frequency(k) << " +- "
                       << result.frequency().standard_error(k) << " against " << truth[k]);
     CHECK(std::abs(result.frequency().relative_frequency(k) - truth[k]) <= 3 * result.frequency().standard_error(k) + 1e-9);
   }
+}
+
+TEST_CASE("HMSS: duchies carry reach and reach-and-frequency measurements to signed results within 3 standard errors") {
+  Deployment d(/*hmss=*/true);
+  Measure(d, /*frequency=*/true, {16000}, HONEST_MAJORITY_SHARE_SHUFFLE);
+  Measure(d, /*frequency=*/false, {12000}, HONEST_MAJORITY_SHARE_SHUFFLE);
+}
+
+TEST_CASE("LLv2 and reach-only LLv2: duchies carry measurements to signed results within 3 standard errors") {
+  Deployment d(/*hmss=*/false);
+  Measure(d, /*frequency=*/false, {2000}, REACH_ONLY_LIQUID_LEGIONS_V2);
+  Measure(d, /*frequency=*/true, {1600}, LIQUID_LEGIONS_V2);
 }
 
 }  // namespace
