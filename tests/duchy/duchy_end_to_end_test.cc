@@ -245,8 +245,9 @@ Requisition AwaitRequisition(Deployment& d, const std::string& edp) {
 }
 
 // Uploads `bytes` for `requisition` to its duchy; the duchy's answer.
+// `announced_sha256`, if given, replaces the digest the header announces.
 grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& requisition, uint64_t nonce,
-                    const std::string& bytes) {
+                    const std::string& bytes, const std::string& announced_sha256 = "") {
   auto stub = v1::RequisitionFulfillment::NewStub(
       net::OpenChannel(absl::StrCat("localhost:", d.FulfillmentPort(requisition.fulfilling_duchy())), d[edp].tls));
   grpc::ClientContext context;
@@ -260,7 +261,7 @@ grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& re
   h.set_requisition_fingerprint(
       api::RequisitionFingerprint(requisition.measurement_spec().data(), requisition.encrypted_requisition_spec()));
   h.set_total_bytes(static_cast<int64_t>(bytes.size()));
-  h.set_sha256(crypto::Sha256(bytes));
+  h.set_sha256(announced_sha256.empty() ? crypto::Sha256(bytes) : announced_sha256);
   stream->Write(header);
   SendChunks(bytes, [&](absl::string_view chunk) {
     v1::FulfillRequisitionRequest message;
@@ -373,6 +374,42 @@ TEST_CASE("HMSS: duchies carry reach and reach-and-frequency measurements to sig
   Deployment d(/*hmss=*/true);
   Measure(d, /*frequency=*/true, {16000}, HONEST_MAJORITY_SHARE_SHUFFLE);
   Measure(d, /*frequency=*/false, {12000}, HONEST_MAJORITY_SHARE_SHUFFLE);
+}
+
+TEST_CASE("An upload with a wrong nonce, a tampered digest, another EDP's name or replayed with other bytes is "
+          "refused, and the measurement still comes out right") {
+  Deployment d(/*hmss=*/true);
+  const Audience audience{12000};
+  const Asked asked = Ask(d, /*frequency=*/false);
+  const Requisition first = AwaitRequisition(d, "dataProviders/edp1");
+  const uint64_t nonce = asked.nonces.at("dataProviders/edp1");
+  const std::string upload = HmssUpload(first, audience, 1);
+
+  const grpc::Status wrong_nonce = Upload(d, "dataProviders/edp1", first, nonce + 1, upload);
+  CHECK(wrong_nonce.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(wrong_nonce.error_message(), Catch::Contains("nonce"));
+  const grpc::Status tampered = Upload(d, "dataProviders/edp1", first, nonce, upload, crypto::Sha256("other bytes"));
+  CHECK(tampered.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(tampered.error_message(), Catch::Contains("SHA-256"));
+  const grpc::Status stranger = Upload(d, "dataProviders/edp2", first, nonce, upload);
+  CHECK(stranger.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+
+  REQUIRE(Upload(d, "dataProviders/edp1", first, nonce, upload).ok());
+  // A resend of the same bytes is acknowledged; other bytes under the same
+  // nonce are refused and the first upload stands.
+  CHECK(Upload(d, "dataProviders/edp1", first, nonce, upload).ok());
+  const grpc::Status replay = Upload(d, "dataProviders/edp1", first, nonce, HmssUpload(first, Audience{6000}, 1));
+  CHECK(replay.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+
+  const Requisition second = AwaitRequisition(d, "dataProviders/edp2");
+  REQUIRE(Upload(d, "dataProviders/edp2", second, asked.nonces.at("dataProviders/edp2"),
+                 HmssUpload(second, audience, 2))
+              .ok());
+  const Measurement done = AwaitResult(d, asked.measurement.name());
+  REQUIRE(done.state() == Measurement::SUCCEEDED);
+  const MeasurementResult result = OpenResult(d, done);
+  INFO("reach " << result.reach().value() << " +- " << result.reach().standard_error());
+  CHECK(std::abs(result.reach().value() - 12000.0) <= 3 * result.reach().standard_error());
 }
 
 TEST_CASE("LLv2 and reach-only LLv2: duchies carry measurements to signed results within 3 standard errors") {
