@@ -37,6 +37,12 @@ absl::StatusOr<v1::ComputationControl::Stub*> DuchyContext::Peer(const std::stri
   return stub.get();
 }
 
+absl::StatusOr<api::v1::Computation> DuchyContext::GetComputation(const std::string& name) {
+  api::v1::GetComputationRequest request;
+  request.set_name(name);
+  return CallKingdom(&api::v1::Computations::Stub::GetComputation, request, "GetComputation");
+}
+
 absl::StatusOr<std::pair<int, std::vector<StageStep>>> PlanFor(const api::v1::Computation& computation,
                                                                const std::string& duchy_id) {
   const auto& duchies = computation.protocol_config().duchies();

@@ -2,12 +2,15 @@
 #ifndef HALO_SRC_DUCHY_DUCHY_CONTEXT_H_
 #define HALO_SRC_DUCHY_DUCHY_CONTEXT_H_
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "halo/api/v1/system.grpc.pb.h"
@@ -38,6 +41,21 @@ class DuchyContext {
   ComputationStore& store() { return *store_; }
   storage::BlobStore& blobs() { return *blobs_; }
   api::v1::Computations::Stub& kingdom() { return *kingdom_; }
+  // One call to the Kingdom's system API with a 30-second deadline; a
+  // failure's status names `call`.
+  template <typename Request>
+  absl::StatusOr<api::v1::Computation> CallKingdom(
+      grpc::Status (api::v1::Computations::Stub::*method)(grpc::ClientContext*, const Request&, api::v1::Computation*),
+      const Request& request, absl::string_view call);
+  absl::StatusOr<api::v1::Computation> GetComputation(const std::string& name);
+  // A call that changes `computation` at the Kingdom once. A retry that
+  // the Kingdom refuses as FAILED_PRECONDITION is OK if `already_done`
+  // holds of the computation as the Kingdom now has it.
+  template <typename Request>
+  absl::Status CallKingdomOnce(
+      grpc::Status (api::v1::Computations::Stub::*method)(grpc::ClientContext*, const Request&, api::v1::Computation*),
+      const Request& request, absl::string_view call, const std::string& computation,
+      const std::function<bool(const api::v1::Computation&)>& already_done);
   int parallelism() const { return parallelism_; }
   const std::string& trusted_ca_pem() const { return tls_.trusted_ca_pem; }
 
@@ -74,6 +92,31 @@ absl::StatusOr<std::pair<int, std::vector<StageStep>>> PlanFor(const api::v1::Co
 
 grpc::Status ToGrpc(const absl::Status& status);
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view call);
+
+template <typename Request>
+absl::StatusOr<api::v1::Computation> DuchyContext::CallKingdom(
+    grpc::Status (api::v1::Computations::Stub::*method)(grpc::ClientContext*, const Request&, api::v1::Computation*),
+    const Request& request, absl::string_view call) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  api::v1::Computation response;
+  const grpc::Status status = (kingdom_.get()->*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status, absl::StrCat("the Kingdom's ", call));
+  return response;
+}
+
+template <typename Request>
+absl::Status DuchyContext::CallKingdomOnce(
+    grpc::Status (api::v1::Computations::Stub::*method)(grpc::ClientContext*, const Request&, api::v1::Computation*),
+    const Request& request, absl::string_view call, const std::string& computation,
+    const std::function<bool(const api::v1::Computation&)>& already_done) {
+  absl::StatusOr<api::v1::Computation> changed = CallKingdom(method, request, call);
+  if (absl::IsFailedPrecondition(changed.status())) {
+    absl::StatusOr<api::v1::Computation> now = GetComputation(computation);
+    if (now.ok() && already_done(*now)) return absl::OkStatus();
+  }
+  return changed.status();
+}
 
 }  // namespace halo::duchy
 

@@ -78,14 +78,16 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
                                             ", which no mill works"));
   }
   StageRun run{duchy_, claimed, std::move(known), *step};
-  const bool hmss = run.known.protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
+  const auto run_stage = run.known.protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE
+                             ? &RunHmssStage
+                             : &RunLlv2Stage;
   if (step->send_to >= 0) {
     // A stage's output is kept before it is sent: a retry sends the same
     // bytes, so a receiver that already has them acknowledges them again.
     const std::string key = absl::StrCat(claimed.name, "/outputs/", v1::ComputationStage_Name(claimed.stage));
     absl::StatusOr<std::unique_ptr<storage::BlobReader>> stored = duchy_.blobs().OpenReader(key);
     if (absl::IsNotFound(stored.status())) {
-      ASSIGN_OR_RETURN(std::string output, hmss ? RunHmssStage(run) : RunLlv2Stage(run));
+      ASSIGN_OR_RETURN(std::string output, run_stage(run));
       RETURN_IF_ERROR(duchy_.blobs().Put(key, output));
     } else {
       RETURN_IF_ERROR(stored.status());
@@ -93,7 +95,7 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
     const std::string& peer = run.known.protocol_config().duchies(step->send_to);
     RETURN_IF_ERROR(SendOutput(duchy_, claimed.name, peer, step->send_at, key));
   } else {
-    RETURN_IF_ERROR((hmss ? RunHmssStage(run) : RunLlv2Stage(run)).status());
+    RETURN_IF_ERROR(run_stage(run).status());
   }
   RETURN_IF_ERROR(duchy_.store().Advance(run.claimed, step->next, MillRuns(run.known.plan, step->next),
                                          run.known.details.SerializeAsString(), WaitAt(run.known.plan, step->next)));
@@ -109,13 +111,8 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
   if (next != nullptr && next->advance == StageStep::Advance::kKingdom) {
     // The Kingdom may have moved on while this stage ran, and the herald
     // saw that before there was anything to move.
-    api::v1::GetComputationRequest get;
-    get.set_name(claimed.name);
-    api::v1::Computation now;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (duchy_.kingdom().GetComputation(&context, get, &now).ok()) {
-      ApplyKingdomState(duchy_, now).IgnoreError();
+    if (absl::StatusOr<api::v1::Computation> now = duchy_.GetComputation(claimed.name); now.ok()) {
+      ApplyKingdomState(duchy_, *now).IgnoreError();
     }
   }
   return absl::OkStatus();
@@ -145,12 +142,11 @@ void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& st
   api::v1::FailComputationParticipantRequest request;
   request.set_name(claimed.name);
   request.set_message(reason.substr(0, 4096));
-  api::v1::Computation response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (grpc::Status told = duchy_.kingdom().FailComputationParticipant(&context, request, &response); !told.ok()) {
+  if (auto told = duchy_.CallKingdom(&api::v1::Computations::Stub::FailComputationParticipant, request,
+                                    "FailComputationParticipant");
+      !told.ok()) {
     spdlog::error("duchy {}: could not tell the Kingdom {} failed: {}", duchy_.duchy_id(), claimed.name,
-                  told.error_message());
+                  told.status().ToString());
   }
 }
 

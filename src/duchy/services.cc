@@ -170,11 +170,17 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
           "header.requisition_fingerprint: does not match the measurement and requisition spec of ",
           header.requisition()));
     }
+    // A register vector's size says whether it can be one; an HMSS upload
+    // is read back and checked slot by slot.
+    const bool hmss = computation.protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
+    if (!hmss) RETURN_IF_ERROR(CheckRegisterVectorUpload(computation, header.total_bytes()));
     const std::string key = absl::StrCat(header.requisition(), "/", HexEncode(header.sha256()));
     RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256()));
     absl::Status kept = [&]() -> absl::Status {
-      ASSIGN_OR_RETURN(std::string upload, duchy_.blobs().Get(key));
-      RETURN_IF_ERROR(CheckUpload(computation, upload));
+      if (hmss) {
+        ASSIGN_OR_RETURN(std::string upload, duchy_.blobs().Get(key));
+        RETURN_IF_ERROR(CheckHmssUpload(computation, upload));
+      }
       return duchy_.store().RecordUpload(computation_name, {header.requisition(), key, header.sha256()});
     }();
     if (!kept.ok()) {
@@ -185,26 +191,16 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
     api::v1::FulfillRequisitionRequest fulfil;
     fulfil.set_name(header.requisition());
     fulfil.set_nonce(header.nonce());
-    api::v1::Computation updated;
-    grpc::ClientContext call;
-    call.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    grpc::Status told = duchy_.kingdom().FulfillRequisition(&call, fulfil, &updated);
-    if (told.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-      // A resend after the Kingdom already heard of it: fine if the
-      // Kingdom has it fulfilled.
-      api::v1::GetComputationRequest get;
-      get.set_name(computation_name);
-      grpc::ClientContext again;
-      again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-      if (duchy_.kingdom().GetComputation(&again, get, &updated).ok()) {
-        for (const auto& r : updated.requisitions()) {
-          if (r.name() == header.requisition() && r.state() == api::v1::Requisition::FULFILLED) {
-            return absl::OkStatus();
-          }
-        }
-      }
-    }
-    return FromGrpc(told, "the Kingdom's FulfillRequisition");
+    // A resend after the Kingdom already heard of it is fine if the Kingdom
+    // has it fulfilled.
+    return duchy_.CallKingdomOnce(&api::v1::Computations::Stub::FulfillRequisition, fulfil, "FulfillRequisition",
+                                  computation_name, [&](const api::v1::Computation& now) {
+                                    return std::any_of(now.requisitions().begin(), now.requisitions().end(),
+                                                       [&](const auto& r) {
+                                                         return r.name() == header.requisition() &&
+                                                                r.state() == api::v1::Requisition::FULFILLED;
+                                                       });
+                                  });
   }();
   return ToGrpc(status);
 }

@@ -1,5 +1,7 @@
 #include "stages.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "halo/api/envelopes.h"
 #include "halo/common/status_macros.h"
@@ -7,19 +9,6 @@
 #include "halo/sketch/frequency_vector.h"
 
 namespace halo::duchy {
-namespace {
-
-absl::StatusOr<api::v1::Computation> GetComputation(StageRun& run) {
-  api::v1::GetComputationRequest get;
-  get.set_name(run.claimed.name);
-  api::v1::Computation now;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  RETURN_IF_ERROR(FromGrpc(run.duchy.kingdom().GetComputation(&context, get, &now), "the Kingdom's GetComputation"));
-  return now;
-}
-
-}  // namespace
 
 absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Computation& computation) {
   api::v1::MeasurementSpec spec;
@@ -36,20 +25,15 @@ absl::Status SetRequisitionParams(StageRun& run, const std::string& public_key_m
   key.set_data(public_key_message);
   key.set_signature(run.duchy.signing_key().Sign(public_key_message));
   key.set_certificate(run.duchy.certificate());
-  api::v1::Computation response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  const grpc::Status status = run.duchy.kingdom().SetParticipantRequisitionParams(&context, request, &response);
-  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    // A retry after the Kingdom took the key: fine if it holds this one.
-    ASSIGN_OR_RETURN(api::v1::Computation now, GetComputation(run));
-    for (const auto& participant : now.participants()) {
-      if (participant.duchy_id() == run.duchy.duchy_id() && participant.public_key().data() == public_key_message) {
-        return absl::OkStatus();
-      }
-    }
-  }
-  return FromGrpc(status, "the Kingdom's SetParticipantRequisitionParams");
+  // A retry after the Kingdom took the key: fine if it holds this one.
+  return run.duchy.CallKingdomOnce(
+      &api::v1::Computations::Stub::SetParticipantRequisitionParams, request, "SetParticipantRequisitionParams",
+      run.claimed.name, [&](const api::v1::Computation& now) {
+        return std::any_of(now.participants().begin(), now.participants().end(), [&](const auto& participant) {
+          return participant.duchy_id() == run.duchy.duchy_id() &&
+                 participant.public_key().data() == public_key_message;
+        });
+      });
 }
 
 absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result) {
@@ -61,15 +45,14 @@ absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result) 
   ASSIGN_OR_RETURN(*request.mutable_encrypted_result(),
                    api::EncryptResult(api::Sign(result, run.duchy.signing_key(), run.duchy.certificate()),
                                       spec.measurement_public_key(), computation.measurement()));
-  api::v1::Computation response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  const grpc::Status status = run.duchy.kingdom().SetComputationResult(&context, request, &response);
-  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    ASSIGN_OR_RETURN(api::v1::Computation now, GetComputation(run));
-    if (now.state() == api::v1::Computation::SUCCEEDED) return absl::OkStatus();
-  }
-  return FromGrpc(status, "the Kingdom's SetComputationResult");
+  return run.duchy.CallKingdomOnce(&api::v1::Computations::Stub::SetComputationResult, request, "SetComputationResult",
+                                   run.claimed.name, [](const api::v1::Computation& now) {
+                                     return now.state() == api::v1::Computation::SUCCEEDED;
+                                   });
+}
+
+double SamplingWidth(const api::v1::MeasurementSpec& spec) {
+  return spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width() : 1.0;
 }
 
 absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::Computation& computation) {
@@ -92,19 +75,15 @@ absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::C
   parameters.mutable_bucket_noise()->set_delta(privacy->delta());
   parameters.set_noise_mechanism(config.noise_mechanism() == api::v1::GEOMETRIC ? protocol::hmss::GEOMETRIC
                                                                                  : protocol::hmss::DISCRETE_GAUSSIAN);
-  const double width = spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width() : 1.0;
   ASSIGN_OR_RETURN(sketch::FrequencyVectorSpec vector,
                    sketch::FrequencyVectorSpec::Create(config.population_size(),
-                                                       {spec.vid_sampling_interval().start(), width},
+                                                       {spec.vid_sampling_interval().start(), SamplingWidth(spec)},
                                                        parameters.max_frequency(), config.ring_modulus()));
   parameters.set_vector_size(vector.SlotCount());
   return parameters;
 }
 
-absl::Status CheckUpload(const api::v1::Computation& computation, absl::string_view upload) {
-  if (computation.protocol_config().protocol() != api::v1::HONEST_MAJORITY_SHARE_SHUFFLE) {
-    return CheckRegisterVectorUpload(computation, upload);
-  }
+absl::Status CheckHmssUpload(const api::v1::Computation& computation, absl::string_view upload) {
   ASSIGN_OR_RETURN(protocol::hmss::HmssParameters parameters, HmssParametersOf(computation));
   v1::HmssRequisitionData data;
   if (!data.ParseFromString(std::string(upload))) {

@@ -37,11 +37,15 @@ absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Comput
 // computation, so that all three agree.
 absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::Computation& computation);
 
-// Refuses an EDP upload for `computation` that cannot be a valid input
-// (wrong size, values out of range), naming what is wrong.
-absl::Status CheckUpload(const api::v1::Computation& computation, absl::string_view upload);
-// The same for an LLv2 or reach-only LLv2 register vector.
-absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, absl::string_view upload);
+// Refuse an EDP upload for `computation` that cannot be a valid input,
+// naming what is wrong: an HMSS upload of the wrong length or with values
+// out of range; an LLv2 or reach-only LLv2 register vector of `size` bytes
+// that is not whole registers or holds more than the sketch has.
+absl::Status CheckHmssUpload(const api::v1::Computation& computation, absl::string_view upload);
+absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, int64_t size);
+
+// The width of the measurement's VID sampling interval (1 when unset).
+double SamplingWidth(const api::v1::MeasurementSpec& spec);
 
 }  // namespace halo::duchy
 

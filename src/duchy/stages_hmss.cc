@@ -124,7 +124,7 @@ absl::Status Aggregate(StageRun& run) {
   }
   ASSIGN_OR_RETURN(protocol::hmss::AggregationPhaseResponse response, protocol::hmss::CompleteAggregationPhase(request));
   ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
-  const double width = spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width() : 1.0;
+  const double width = SamplingWidth(spec);
   const uint64_t population = computation.protocol_config().population_size();
   std::vector<stats::SampledCount> counts;
   stats::SampledCount reached;

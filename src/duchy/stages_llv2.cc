@@ -56,14 +56,7 @@ absl::Status Initialize(StageRun& run) {
 // and that every upload this duchy should hold is here, keeps the
 // Kingdom's now complete view of the computation, and confirms.
 absl::Status Confirm(StageRun& run) {
-  api::v1::GetComputationRequest get;
-  get.set_name(run.claimed.name);
-  api::v1::Computation now;
-  {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    RETURN_IF_ERROR(FromGrpc(run.duchy.kingdom().GetComputation(&context, get, &now), "the Kingdom's GetComputation"));
-  }
+  ASSIGN_OR_RETURN(api::v1::Computation now, run.duchy.GetComputation(run.claimed.name));
   ASSIGN_OR_RETURN(crypto::Certificate ca, crypto::Certificate::FromPem(run.duchy.trusted_ca_pem()));
   for (const auto& participant : now.participants()) {
     ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromDer(participant.certificate_der()));
@@ -91,22 +84,13 @@ absl::Status Confirm(StageRun& run) {
   RETURN_IF_ERROR(run.SaveDetails());
   api::v1::ConfirmComputationParticipantRequest confirm;
   confirm.set_name(run.claimed.name);
-  api::v1::Computation response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  const grpc::Status status = run.duchy.kingdom().ConfirmComputationParticipant(&context, confirm, &response);
-  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    grpc::ClientContext again;
-    again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (run.duchy.kingdom().GetComputation(&again, get, &now).ok()) {
-      for (const auto& p : now.participants()) {
-        if (p.duchy_id() == run.duchy.duchy_id() && p.state() == api::v1::Computation::Participant::READY) {
-          return absl::OkStatus();
-        }
-      }
-    }
-  }
-  return FromGrpc(status, "the Kingdom's ConfirmComputationParticipant");
+  return run.duchy.CallKingdomOnce(
+      &api::v1::Computations::Stub::ConfirmComputationParticipant, confirm, "ConfirmComputationParticipant",
+      run.claimed.name, [&](const api::v1::Computation& later) {
+        return std::any_of(later.participants().begin(), later.participants().end(), [&](const auto& p) {
+          return p.duchy_id() == run.duchy.duchy_id() && p.state() == api::v1::Computation::Participant::READY;
+        });
+      });
 }
 
 // The ring's keys in ring order, from the confirmed computation.
@@ -147,7 +131,7 @@ absl::StatusOr<llv2::Llv2Participant> ParticipantOf(StageRun& run) {
   c.flag_count_noise.set_maximum_frequency(spec.reach_and_frequency().maximum_frequency());
   c.decay_rate = config.decay_rate();
   c.sketch_size = static_cast<uint64_t>(config.sketch_size());
-  c.vid_sampling_width = spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width() : 1.0;
+  c.vid_sampling_width = SamplingWidth(spec);
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(run.known.details));
   return llv2::Llv2Participant::Create(std::move(c), run.known.details.position(), std::move(key));
 }
@@ -284,8 +268,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
       request.set_decay_rate(config.decay_rate());
       request.set_sketch_size(static_cast<uint64_t>(config.sketch_size()));
       *request.mutable_noise() = noise;
-      request.set_vid_sampling_width(spec.vid_sampling_interval().width() > 0 ? spec.vid_sampling_interval().width()
-                                                                              : 1.0);
+      request.set_vid_sampling_width(SamplingWidth(spec));
       request.set_parallelism(run.duchy.parallelism());
       ASSIGN_OR_RETURN(llv2::ReachOnlyAggregationResponse r, llv2::CompleteReachOnlyExecutionPhaseAtAggregator(request));
       api::v1::MeasurementResult result;
@@ -303,16 +286,16 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
 }  // namespace
 
 
-absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, absl::string_view upload) {
+absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, int64_t size) {
   const bool reach_only = computation.protocol_config().protocol() == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2;
-  const size_t register_bytes =
-      reach_only ? protocol::llv2::kBytesPerRegister : protocol::llv2::kBytesPerFullRegister;
-  if (upload.size() % register_bytes != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("the register vector is ", upload.size(),
+  const int64_t register_bytes = static_cast<int64_t>(
+      reach_only ? protocol::llv2::kBytesPerRegister : protocol::llv2::kBytesPerFullRegister);
+  if (size % register_bytes != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the register vector is ", size,
                                                    " bytes, not a whole number of ", register_bytes, "-byte registers"));
   }
-  if (upload.size() / register_bytes > static_cast<size_t>(computation.protocol_config().sketch_size())) {
-    return absl::InvalidArgumentError(absl::StrCat("the register vector has ", upload.size() / register_bytes,
+  if (size / register_bytes > computation.protocol_config().sketch_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the register vector has ", size / register_bytes,
                                                    " registers, more than the sketch's ",
                                                    computation.protocol_config().sketch_size()));
   }

@@ -24,6 +24,7 @@
 #include "halo/protocol/reach_only_llv2.h"
 #include "halo/sketch/frequency_vector.h"
 #include "halo/sketch/liquid_legions.h"
+#include "testing/grpc_call.h"
 #include "testing/temp_dir.h"
 #include "testing/tls_fixture.h"
 
@@ -43,13 +44,7 @@ struct Party {
   std::string certificate;  // its registered name
 };
 
-template <typename Stub, typename Request, typename Response>
-grpc::Status Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-                  const Request& request, Response* out) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  return (stub.*method)(&context, request, out);
-}
+using testing::Call;
 
 class Deployment {
  public:
@@ -104,6 +99,7 @@ class Deployment {
   }
 
   int FulfillmentPort(const std::string& duchy) { return ports_.at(duchy).second; }
+  int ControlPort(const std::string& duchy) { return ports_.at(duchy).first; }
   Party& operator[](const std::string& subject) { return parties_.at(subject); }
   const crypto::EncryptionKeyPair& mc_key() const { return mc_key_; }
 
@@ -410,6 +406,51 @@ TEST_CASE("An upload with a wrong nonce, a tampered digest, another EDP's name o
   const MeasurementResult result = OpenResult(d, done);
   INFO("reach " << result.reach().value() << " +- " << result.reach().standard_error());
   CHECK(std::abs(result.reach().value() - 12000.0) <= 3 * result.reach().standard_error());
+}
+
+// Sends `bytes` to `duchy` as `sender`, as the input of `stage`.
+grpc::Status SendInput(Deployment& d, const std::string& sender, const std::string& duchy,
+                       const std::string& computation, v1::ComputationStage stage, const std::string& bytes) {
+  auto stub = v1::ComputationControl::NewStub(
+      net::OpenChannel(absl::StrCat("localhost:", d.ControlPort(duchy)), d[sender].tls));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::AdvanceComputationResponse response;
+  auto stream = stub->AdvanceComputation(&context, &response);
+  v1::AdvanceComputationRequest header;
+  header.mutable_header()->set_computation(computation);
+  header.mutable_header()->set_stage(stage);
+  header.mutable_header()->set_total_bytes(static_cast<int64_t>(bytes.size()));
+  header.mutable_header()->set_sha256(crypto::Sha256(bytes));
+  stream->Write(header);
+  v1::AdvanceComputationRequest chunk;
+  chunk.set_chunk(bytes);
+  stream->Write(chunk);
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+TEST_CASE("A register vector that is not whole registers, and stage inputs from a party whose plan does not send "
+          "them, are refused") {
+  Deployment d(/*hmss=*/false);
+  const Asked asked = Ask(d, /*frequency=*/false);
+  const Requisition requisition = AwaitRequisition(d, "dataProviders/edp1");
+  std::string upload = Llv2Upload(requisition, Audience{100}, 1);
+  upload.pop_back();
+  const grpc::Status short_vector =
+      Upload(d, "dataProviders/edp1", requisition, asked.nonces.at("dataProviders/edp1"), upload);
+  CHECK(short_vector.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(short_vector.error_message(), Catch::Contains("whole number"));
+
+  const std::string computation = api::ComputationOf(asked.measurement.name());
+  // worker2 sends its setup to the aggregator, never to worker1.
+  const grpc::Status wrong_sender =
+      SendInput(d, "duchies/worker2", "worker1", computation, v1::WAIT_SETUP_PHASE_INPUTS, "registers");
+  CHECK(wrong_sender.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(wrong_sender.error_message(), Catch::Contains("sends no input of WAIT_SETUP_PHASE_INPUTS"));
+  const grpc::Status not_a_duchy =
+      SendInput(d, "dataProviders/edp1", "aggregator", computation, v1::WAIT_SETUP_PHASE_INPUTS, "registers");
+  CHECK(not_a_duchy.error_code() == grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_CASE("LLv2 and reach-only LLv2: duchies carry measurements to signed results within 3 standard errors") {

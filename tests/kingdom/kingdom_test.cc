@@ -14,6 +14,7 @@
 #include "halo/crypto/sha256.h"
 #include "halo/kingdom/kingdom_server.h"
 #include "halo/net/peer.h"
+#include "testing/grpc_call.h"
 #include "testing/tls_fixture.h"
 
 namespace halo::kingdom {
@@ -46,14 +47,7 @@ struct Party {
   std::unique_ptr<Computations::Stub> computations() const { return Computations::NewStub(system_channel); }
 };
 
-// Calls `method` on `stub` and returns the status; the response lands in `out`.
-template <typename Stub, typename Request, typename Response>
-grpc::Status Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-                  const Request& request, Response* out) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  return (stub.*method)(&context, request, out);
-}
+using testing::Call;
 
 class Deployment {
  public:
