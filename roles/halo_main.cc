@@ -1,5 +1,5 @@
 // The one `halo` executable: a daemon role (--role/--config) or a client
-// command (halo certs ...).
+// command (halo demo, halo mc ..., halo edp ..., halo certs ...).
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -7,7 +7,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "cli/admin_command.h"
 #include "cli/certs_command.h"
+#include "cli/demo_command.h"
+#include "cli/edp_command.h"
+#include "cli/mc_command.h"
 #include "duchy/duchy_role.h"
 #include "edp/edp_agent_role.h"
 #include "exchange/exchange_daemon_role.h"
@@ -114,7 +118,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", flags.log_format, "text or json");
 
   int command_exit_code = 0;
+  halo::cli::AddAdminCommand(app, command_exit_code);
   halo::cli::AddCertsCommand(app, command_exit_code);
+  halo::cli::AddDemoCommand(app, command_exit_code);
+  halo::cli::AddEdpCommand(app, command_exit_code);
+  halo::cli::AddMcCommand(app, command_exit_code);
   app.require_subcommand(0, 1);
 
   try {

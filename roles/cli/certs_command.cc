@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "halo/common/status_macros.h"
+#include "halo/api/encryption_key_file.h"
+#include "halo/common/hex.h"
 #include "halo/crypto/certificate.h"
 
 namespace halo::cli {
@@ -110,6 +112,16 @@ void AddCertsCommand(CLI::App& app, int& exit_code) {
   issue_cmd->add_option("--ip", issue->ip_addresses, "IP address a server answers on (repeatable)");
   issue_cmd->add_option("--validity-days", issue->validity_days)->check(CLI::PositiveNumber);
   issue_cmd->callback([issue, &exit_code] { exit_code = Report(Issue(*issue)); });
+
+  auto key_file = std::make_shared<std::string>();
+  CLI::App* key_cmd = certs->add_subcommand(
+      "encryption-key", "Write a new hybrid-encryption key file (an EDP's for requisition specs, an MC's for results)");
+  key_cmd->add_option("--out", *key_file, "The key file to write")->required();
+  key_cmd->callback([key_file, &exit_code] {
+    const crypto::EncryptionKeyPair key = crypto::EncryptionKeyPair::Generate();
+    exit_code = Report(api::WriteEncryptionKeyFile(*key_file, key));
+    if (exit_code == 0) std::cout << "wrote " << *key_file << "; public key " << HexEncode(key.public_key.Encode()) << "\n";
+  });
 }
 
 }  // namespace halo::cli

@@ -2,23 +2,32 @@
 
 #include <spdlog/spdlog.h>
 
+#include "halo/api/encryption_key_file.h"
 #include "halo/common/data_directory.h"
 #include "halo/common/status_macros.h"
+#include "halo/edp/edp_agent.h"
 #include "halo/net/peer.h"
 #include "halo/net/tls.h"
 
 namespace halo::edp {
 
 absl::Status RunEdpAgent(const config::HaloConfig& config, const ShutdownSignal& shutdown) {
-  const config::EdpAgentConfig& agent = config.edp_agent();
+  const config::EdpAgentConfig& agent_config = config.edp_agent();
   ASSIGN_OR_RETURN(std::unique_ptr<DataDirectory> data_dir, DataDirectory::Acquire(config.data_dir()));
-  ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(agent.tls()));
-  spdlog::info("edp agent for {} started as {}, data in {}", agent.data_provider(), tls.identity,
-               data_dir->path());
-  auto kingdom = net::OpenChannel(agent.kingdom_public_api_target(), tls);
-  net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + agent.kingdom_public_api_target(),
+  ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(agent_config.tls()));
+  EdpAgentOptions options;
+  options.config = agent_config;
+  options.data_dir = data_dir->path();
+  options.tls = tls;
+  ASSIGN_OR_RETURN(options.encryption_key, api::ReadEncryptionKeyFile(agent_config.encryption_key_file()));
+  ASSIGN_OR_RETURN(std::unique_ptr<EdpAgent> agent, EdpAgent::Start(options));
+  auto kingdom = net::OpenChannel(agent_config.kingdom_public_api_target(), tls);
+  net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + agent_config.kingdom_public_api_target(),
                               absl::Seconds(10), shutdown);
-  spdlog::info("edp agent for {} stopped", agent.data_provider());
+  agent->Shutdown();
+  const EdpAgent::Counts counts = agent->counts();
+  spdlog::info("edp agent for {} stopped ({} fulfilled, {} refused)", agent_config.data_provider(), counts.fulfilled,
+               counts.refused);
   return absl::OkStatus();
 }
 

@@ -60,6 +60,21 @@ absl::StatusOr<v1::SignedMessage> DecryptResult(const crypto::EncryptionKeyPair&
   return out;
 }
 
+absl::StatusOr<std::string> EncryptRequisitionSpec(const v1::SignedMessage& signed_spec,
+                                                   const crypto::EcPoint& data_provider_key) {
+  return crypto::HybridEncrypt(data_provider_key, signed_spec.SerializeAsString(), "requisition spec");
+}
+
+absl::StatusOr<v1::SignedMessage> DecryptRequisitionSpec(const crypto::EncryptionKeyPair& data_provider_key,
+                                                         absl::string_view encrypted_spec) {
+  ASSIGN_OR_RETURN(std::string plaintext, crypto::HybridDecrypt(data_provider_key, encrypted_spec, "requisition spec"));
+  v1::SignedMessage out;
+  if (!out.ParseFromString(plaintext)) {
+    return absl::InvalidArgumentError("a decrypted requisition spec is not a SignedMessage");
+  }
+  return out;
+}
+
 namespace {
 absl::string_view LastId(absl::string_view name) { return name.substr(name.rfind('/') + 1); }
 }  // namespace

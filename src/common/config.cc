@@ -229,6 +229,14 @@ absl::Status CheckFields(const Message& message, const std::string& path,
       RETURN_IF_ERROR(CheckFields(message.GetReflection()->GetMessage(message, field), field_path,
                                   locator, tree, field, nested));
     }
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && field->is_repeated()) {
+      const Reflection* reflection = message.GetReflection();
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        const TextFormat::ParseInfoTree* nested = tree != nullptr ? tree->GetTreeForNested(field, i) : nullptr;
+        RETURN_IF_ERROR(CheckFields(reflection->GetRepeatedMessage(message, field, i),
+                                    absl::StrCat(field_path, "[", i, "]"), locator, tree, field, nested));
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -295,6 +303,25 @@ absl::StatusOr<config::HaloConfig> ParseConfig(absl::string_view text, absl::str
   }
   RETURN_IF_ERROR(CheckFields(config, "", locator, nullptr, nullptr, &tree));
   return config;
+}
+
+absl::Status ParseConfigMessage(absl::string_view text, absl::string_view file_name, Message& message) {
+  TextFormat::Parser parser;
+  CollectErrors errors(file_name, text);
+  TextFormat::ParseInfoTree tree;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(std::string(text), &message)) return absl::InvalidArgumentError(errors.first_error());
+  const Locator locator(file_name, &tree);
+  return CheckFields(message, "", locator, nullptr, nullptr, &tree);
+}
+
+absl::Status LoadConfigMessage(const std::string& path, Message& message) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfigMessage(text.str(), path, message);
 }
 
 absl::StatusOr<config::HaloConfig> LoadConfig(const std::string& path, absl::string_view role_flag) {

@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "halo/crypto/signing.h"
+#include "halo/net/call.h"
 #include "halo/duchy/computation_store.h"
 #include "halo/duchy/stage_plan.h"
 #include "halo/duchy/v1/duchy.grpc.pb.h"
@@ -90,8 +91,8 @@ absl::StatusOr<KnownComputation> Know(const LocalComputation& local);
 absl::StatusOr<std::pair<int, std::vector<StageStep>>> PlanFor(const api::v1::Computation& computation,
                                                                const std::string& duchy_id);
 
-grpc::Status ToGrpc(const absl::Status& status);
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view call);
+using net::FromGrpc;
+using net::ToGrpc;
 
 template <typename Request>
 absl::StatusOr<api::v1::Computation> DuchyContext::CallKingdom(

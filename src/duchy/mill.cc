@@ -87,15 +87,22 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
     const std::string key = absl::StrCat(claimed.name, "/outputs/", v1::ComputationStage_Name(claimed.stage));
     absl::StatusOr<std::unique_ptr<storage::BlobReader>> stored = duchy_.blobs().OpenReader(key);
     if (absl::IsNotFound(stored.status())) {
+      const absl::Time began = absl::Now();
       ASSIGN_OR_RETURN(std::string output, run_stage(run));
       RETURN_IF_ERROR(duchy_.blobs().Put(key, output));
+      spdlog::info("duchy {}: {} {} took {:.3f} s; {} bytes for {}", duchy_.duchy_id(), claimed.name,
+                   v1::ComputationStage_Name(claimed.stage), absl::ToDoubleSeconds(absl::Now() - began), output.size(),
+                   run.known.protocol_config().duchies(step->send_to));
     } else {
       RETURN_IF_ERROR(stored.status());
     }
     const std::string& peer = run.known.protocol_config().duchies(step->send_to);
     RETURN_IF_ERROR(SendOutput(duchy_, claimed.name, peer, step->send_at, key));
   } else {
+    const absl::Time began = absl::Now();
     RETURN_IF_ERROR(run_stage(run).status());
+    spdlog::info("duchy {}: {} {} took {:.3f} s", duchy_.duchy_id(), claimed.name,
+                 v1::ComputationStage_Name(claimed.stage), absl::ToDoubleSeconds(absl::Now() - began));
   }
   RETURN_IF_ERROR(duchy_.store().Advance(run.claimed, step->next, MillRuns(run.known.plan, step->next),
                                          run.known.details.SerializeAsString(), WaitAt(run.known.plan, step->next)));

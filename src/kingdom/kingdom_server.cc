@@ -19,6 +19,7 @@ struct KingdomServer::State {
   std::unique_ptr<MeasurementsService> measurements;
   std::unique_ptr<RequisitionsService> requisitions;
   std::unique_ptr<CertificatesService> certificates;
+  std::unique_ptr<DataProvidersService> data_providers;
   std::unique_ptr<ComputationsService> computations;
   std::unique_ptr<net::Server> public_server, system_server;
   absl::Notification stop_housekeeping;
@@ -43,6 +44,7 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
   state->measurements = std::make_unique<MeasurementsService>(ledger);
   state->requisitions = std::make_unique<RequisitionsService>(ledger);
   state->certificates = std::make_unique<CertificatesService>(ledger);
+  state->data_providers = std::make_unique<DataProvidersService>(ledger);
   state->computations = std::make_unique<ComputationsService>(ledger);
   const int max_request_bytes =
       options.config.max_request_bytes() > 0 ? options.config.max_request_bytes() : 4 << 20;
@@ -52,7 +54,8 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
                                        {api::v1::EventGroups::service_full_name(), state->event_groups.get()},
                                        {api::v1::Measurements::service_full_name(), state->measurements.get()},
                                        {api::v1::Requisitions::service_full_name(), state->requisitions.get()},
-                                       {api::v1::Certificates::service_full_name(), state->certificates.get()}},
+                                       {api::v1::Certificates::service_full_name(), state->certificates.get()},
+                                       {api::v1::DataProviders::service_full_name(), state->data_providers.get()}},
                                       max_request_bytes));
   ASSIGN_OR_RETURN(state->system_server,
                    net::Server::Start({options.config.system_api_address()}, options.tls,

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
+#include "halo/crypto/random.h"
 #include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
@@ -461,6 +462,19 @@ absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string&
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::StatusOr<api::v1::DataProvider> Ledger::GetDataProvider(const std::string& name) {
+  std::string data;
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("SELECT data FROM entities WHERE name = ? AND kind = ?"));
+    q.Bind(1, name).Bind(2, kDataProvider);
+    ASSIGN_OR_RETURN(bool found, q.Step());
+    if (!found) return absl::NotFoundError(absl::StrCat("data provider ", name, " not found"));
+    data = q.ColumnBlob(0);
+    return absl::OkStatus();
+  }));
+  return Parse<api::v1::DataProvider>(data, "data provider");
 }
 
 absl::StatusOr<api::v1::Certificate> Ledger::LoadCertificate(const std::string& name) {
@@ -999,6 +1013,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       } else {
         config.set_decay_rate(protocols.llv2_decay_rate() > 0 ? protocols.llv2_decay_rate() : 5.6);
         config.set_sketch_size(protocols.llv2_sketch_size() > 0 ? protocols.llv2_sketch_size() : 1000000);
+        config.set_sketch_fingerprint_seed(crypto::SecureRandomUint64());
         const auto noise = [](const config::PrivacyParams& given, api::v1::DifferentialPrivacyParams* out) {
           out->set_epsilon(given.epsilon() > 0 ? given.epsilon() : 1.0);
           out->set_delta(given.epsilon() > 0 ? given.delta() : 1e-6);

@@ -85,6 +85,7 @@ class Ledger {
   absl::StatusOr<api::v1::Duchy> CreateDuchy(const api::v1::CreateDuchyRequest& request);
   absl::StatusOr<api::v1::ModelProvider> CreateModelProvider(const api::v1::CreateModelProviderRequest& request);
   // Entities of one collection ("dataProviders", ...), as serialized protos.
+  absl::StatusOr<api::v1::DataProvider> GetDataProvider(const std::string& name);
   absl::StatusOr<std::vector<std::string>> ListEntities(const std::string& collection, const Page& page,
                                                         std::string* next_page_token);
 

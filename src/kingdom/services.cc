@@ -224,6 +224,15 @@ grpc::Status CertificatesService::CreateCertificate(grpc::ServerContext* context
                 Kind::kModelProvider},
                [&](const Principal& p) { return Assign(ledger_.CreateCertificate(p, *request), response); });
 }
+grpc::Status DataProvidersService::GetDataProvider(grpc::ServerContext* context,
+                                                   const api::v1::GetDataProviderRequest* request,
+                                                   api::v1::DataProvider* response) {
+  return Serve(ledger_, context,
+               {Kind::kAdministrator, Kind::kDataProvider, Kind::kMeasurementConsumer, Kind::kDuchy,
+                Kind::kModelProvider},
+               [&](const Principal&) { return Assign(ledger_.GetDataProvider(request->name()), response); });
+}
+
 grpc::Status CertificatesService::GetCertificate(grpc::ServerContext* context,
                                                  const api::v1::GetCertificateRequest* request,
                                                  api::v1::Certificate* response) {

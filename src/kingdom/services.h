@@ -62,6 +62,15 @@ class RequisitionsService final : public api::v1::Requisitions::Service {
   Ledger& ledger_;
 };
 
+class DataProvidersService final : public api::v1::DataProviders::Service {
+ public:
+  explicit DataProvidersService(Ledger& ledger) : ledger_(ledger) {}
+  grpc::Status GetDataProvider(grpc::ServerContext* context, const api::v1::GetDataProviderRequest* request, api::v1::DataProvider* response) override;
+
+ private:
+  Ledger& ledger_;
+};
+
 class CertificatesService final : public api::v1::Certificates::Service {
  public:
   explicit CertificatesService(Ledger& ledger) : ledger_(ledger) {}

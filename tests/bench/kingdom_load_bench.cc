@@ -25,6 +25,7 @@
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/crypto/random.h"
 #include "halo/net/peer.h"
+#include "process_stats.h"
 #include "testing/kingdom_process.h"
 
 namespace halo::kingdom {
@@ -33,30 +34,7 @@ namespace {
 using namespace halo::api::v1;
 using Clock = std::chrono::steady_clock;
 
-// CPU seconds a process has used, user and system, from /proc.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(in, line);
-  // Fields after the command name, which is in parentheses: utime and stime
-  // are the 12th and 13th of them.
-  std::vector<std::string> fields;
-  std::string field;
-  for (char c : line.substr(line.rfind(')') + 2)) {
-    if (c == ' ') {
-      fields.push_back(field);
-      field.clear();
-    } else {
-      field += c;
-    }
-  }
-  double ticks = 0;
-  for (int i : {11, 12}) {
-    int64_t v = 0;
-    if (absl::SimpleAtoi(fields[i], &v)) ticks += v;
-  }
-  return ticks / sysconf(_SC_CLK_TCK);
-}
+using bench::ProcessCpuSeconds;
 
 double SelfCpuSeconds() {
   rusage usage;

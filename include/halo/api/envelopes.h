@@ -36,6 +36,15 @@ absl::StatusOr<std::string> EncryptResult(const v1::SignedMessage& signed_result
 absl::StatusOr<v1::SignedMessage> DecryptResult(const crypto::EncryptionKeyPair& measurement_key,
                                                 absl::string_view encrypted_result, absl::string_view measurement);
 
+// A RequisitionSpec for an EDP: the MC's SignedMessage, hybrid-encrypted to
+// the EDP's key (its DataProvider's public_key). The MC does not know the
+// requisition's name when it encrypts, so the context binds only the
+// purpose; the spec itself names the measurement key and the nonce.
+absl::StatusOr<std::string> EncryptRequisitionSpec(const v1::SignedMessage& signed_spec,
+                                                   const crypto::EcPoint& data_provider_key);
+absl::StatusOr<v1::SignedMessage> DecryptRequisitionSpec(const crypto::EncryptionKeyPair& data_provider_key,
+                                                         absl::string_view encrypted_spec);
+
 // The Kingdom's computation of an MPC measurement, and the name its
 // requisitions have there ("computations/{m}/requisitions/{r}", from
 // "measurementConsumers/{mc}/measurements/{m}" and ".../requisitions/{r}").

@@ -26,6 +26,12 @@ absl::StatusOr<config::HaloConfig> ParseConfig(absl::string_view text,
                                                absl::string_view file_name,
                                                absl::string_view role_flag);
 
+// Parses `text` into `message`, any config schema from config.proto (e.g.
+// a client's McClientConfig), with the same checks and messages.
+absl::Status ParseConfigMessage(absl::string_view text, absl::string_view file_name,
+                                google::protobuf::Message& message);
+absl::Status LoadConfigMessage(const std::string& path, google::protobuf::Message& message);
+
 // Reads `path` and calls ParseConfig.
 absl::StatusOr<config::HaloConfig> LoadConfig(const std::string& path,
                                               absl::string_view role_flag);

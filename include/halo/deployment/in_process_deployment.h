@@ -1,0 +1,65 @@
+// A whole deployment in one process on loopback, with real mTLS, real stores
+// and real servers: a CA, the Kingdom, the duchies, EDP agents on given
+// event files, and MC clients, every party registered. For `halo demo`,
+// end-to-end tests and benchmarks. A duchy can be stopped and started again
+// on its ports and data, as if its process had died.
+#ifndef HALO_DEPLOYMENT_IN_PROCESS_DEPLOYMENT_H_
+#define HALO_DEPLOYMENT_IN_PROCESS_DEPLOYMENT_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "halo/config/config.pb.h"
+#include "halo/mc/measurement_consumer_client.h"
+#include "halo/net/tls.h"
+
+namespace halo::deployment {
+
+struct DeploymentEdp {
+  std::string id;  // dataProviders/{id}
+  bool supports_hmss = true;
+  std::string events_dir;
+  // Each shared with the MC it names.
+  std::vector<config::EventGroupConfig> event_groups;
+};
+
+struct InProcessDeploymentOptions {
+  std::string dir;  // every party's data goes under it
+  // Duchy ids and aggregator are taken from protocols.
+  config::MeasurementProtocols protocols;
+  std::vector<DeploymentEdp> edps;
+  std::vector<std::string> measurement_consumers = {"mc1"};
+  int duchy_parallelism = 2;
+  int duchy_mills = 2;
+};
+
+class InProcessDeployment {
+ public:
+  // Starts everything and waits until every agent has registered its event
+  // groups.
+  static absl::StatusOr<std::unique_ptr<InProcessDeployment>> Start(InProcessDeploymentOptions options);
+  ~InProcessDeployment();
+
+  mc::McClient& mc(const std::string& id = "mc1");
+  // The TLS identity of a party, e.g. "dataProviders/edp1".
+  const net::TlsMaterial& tls(const std::string& subject) const;
+  int kingdom_public_port() const;
+
+  // Stops duchy `id` where it stands, abandoning a stage in progress.
+  void StopDuchy(const std::string& id);
+  // Starts it again on its ports and data directory.
+  absl::Status StartDuchy(const std::string& id);
+
+  struct State;
+
+ private:
+  explicit InProcessDeployment(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace halo::deployment
+
+#endif  // HALO_DEPLOYMENT_IN_PROCESS_DEPLOYMENT_H_

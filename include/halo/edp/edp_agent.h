@@ -1,0 +1,60 @@
+// A data provider's agent: keeps its event groups registered, follows its
+// requisitions at the Kingdom, and answers each from the event files in its
+// events directory: it checks the MC's signatures and the spec, measures the
+// events selected by time and filter, and sends an encrypted sketch or
+// frequency-vector shares to the fulfilling duchy, or a signed result to the
+// Kingdom; or it refuses, with the reason. Used by `halo --role=edp-agent`,
+// `halo demo` and tests.
+#ifndef HALO_EDP_EDP_AGENT_H_
+#define HALO_EDP_EDP_AGENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "halo/config/config.pb.h"
+#include "halo/crypto/hybrid_encryption.h"
+#include "halo/net/tls.h"
+
+namespace halo::edp {
+
+struct EdpAgentOptions {
+  config::EdpAgentConfig config;
+  std::string data_dir;
+  net::TlsMaterial tls;
+  crypto::EncryptionKeyPair encryption_key = crypto::EncryptionKeyPair::Generate();
+  // The first retry of a requisition that failed for want of the Kingdom or
+  // a duchy waits this long, doubling up to 5 minutes.
+  absl::Duration first_retry = absl::Seconds(1);
+};
+
+class EdpAgent {
+ public:
+  // Checks the options and starts: registration (retried until the Kingdom
+  // answers), then the requisitions.
+  static absl::StatusOr<std::unique_ptr<EdpAgent>> Start(EdpAgentOptions options);
+  ~EdpAgent();
+
+  // Waits until the event groups are registered; false on timeout.
+  bool AwaitRegistered(absl::Duration timeout);
+  // Stops taking requisitions and waits for those in progress.
+  void Shutdown();
+
+  struct Counts {
+    int64_t fulfilled = 0;
+    int64_t refused = 0;
+    int64_t failed_attempts = 0;  // retried later
+  };
+  Counts counts() const;
+
+  struct State;
+
+ private:
+  explicit EdpAgent(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace halo::edp
+
+#endif  // HALO_EDP_EDP_AGENT_H_

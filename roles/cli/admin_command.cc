@@ -1,0 +1,135 @@
+#include "cli/admin_command.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "halo/api/certificate_name.h"
+#include "halo/api/encryption_key_file.h"
+#include "halo/api/envelopes.h"
+#include "halo/api/v1/public.grpc.pb.h"
+#include "halo/common/status_macros.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+
+namespace halo::cli {
+namespace {
+
+struct AdminFlags {
+  std::string kingdom = "localhost:18443";
+  config::TlsConfig tls;
+  std::string id;
+  std::string certificate_file;
+  std::string signing_key_file;
+  std::string encryption_key_file;
+  bool hmss = false;
+};
+
+absl::StatusOr<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::unique_ptr<api::v1::Admin::Stub>> Connect(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(flags.tls));
+  return api::v1::Admin::NewStub(net::OpenChannel(flags.kingdom, tls));
+}
+
+absl::StatusOr<crypto::Certificate> ReadCertificate(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string pem, ReadText(path));
+  return crypto::Certificate::FromPem(pem);
+}
+
+// A second registration of the same entity is not an error to an operator
+// re-running a setup script.
+absl::Status Done(const absl::Status& status, const std::string& what) {
+  if (absl::IsAlreadyExists(status)) {
+    std::cout << what << " is registered already\n";
+    return absl::OkStatus();
+  }
+  if (status.ok()) std::cout << "registered " << what << "\n";
+  return status;
+}
+
+absl::Status CreateDataProvider(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(auto admin, Connect(flags));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  ASSIGN_OR_RETURN(std::string key_pem, ReadText(flags.signing_key_file));
+  ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(key_pem));
+  ASSIGN_OR_RETURN(crypto::EncryptionKeyPair encryption, api::ReadEncryptionKeyFile(flags.encryption_key_file));
+  const std::string name = absl::StrCat("dataProviders/", flags.id);
+  api::v1::CreateDataProviderRequest request;
+  request.set_data_provider_id(flags.id);
+  request.mutable_data_provider()->set_certificate_der(certificate.ToDer());
+  request.mutable_data_provider()->set_supports_hmss(flags.hmss);
+  *request.mutable_data_provider()->mutable_public_key() =
+      api::Sign(api::ToEncryptionPublicKey(encryption.public_key), key, api::CertificateName(name, certificate));
+  return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request, "CreateDataProvider").status(),
+              name);
+}
+
+absl::Status CreateMeasurementConsumer(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(auto admin, Connect(flags));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  api::v1::CreateMeasurementConsumerRequest request;
+  request.set_measurement_consumer_id(flags.id);
+  request.mutable_measurement_consumer()->set_certificate_der(certificate.ToDer());
+  return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateMeasurementConsumer, request,
+                        "CreateMeasurementConsumer")
+                  .status(),
+              absl::StrCat("measurementConsumers/", flags.id));
+}
+
+absl::Status CreateDuchy(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(auto admin, Connect(flags));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  api::v1::CreateDuchyRequest request;
+  request.set_duchy_id(flags.id);
+  request.mutable_duchy()->set_certificate_der(certificate.ToDer());
+  return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateDuchy, request, "CreateDuchy").status(),
+              absl::StrCat("duchies/", flags.id));
+}
+
+int Report(const absl::Status& status) {
+  if (status.ok()) return 0;
+  std::cerr << "halo admin: " << status.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+void AddAdminCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<AdminFlags>();
+  CLI::App* admin = app.add_subcommand("admin", "An operator's commands: register parties with the Kingdom");
+  admin->add_option("--kingdom", flags->kingdom, "The Kingdom's public API (host:port)");
+  admin->add_option("--tls-cert", *flags->tls.mutable_certificate_file(), "The administrator's certificate")
+      ->required();
+  admin->add_option("--tls-key", *flags->tls.mutable_private_key_file(), "Its private key")->required();
+  admin->add_option("--ca", *flags->tls.mutable_trusted_ca_file(), "The CA of the deployment")->required();
+  admin->require_subcommand(1);
+
+  CLI::App* edp = admin->add_subcommand("create-data-provider", "Register a data provider");
+  edp->add_option("--id", flags->id, "e.g. edp1")->required();
+  edp->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  edp->add_option("--signing-key", flags->signing_key_file, "Its private key, to sign its encryption key")
+      ->required();
+  edp->add_option("--encryption-key", flags->encryption_key_file, "Its encryption key file")->required();
+  edp->add_flag("--hmss", flags->hmss, "Its agent builds HMSS frequency vectors");
+  edp->callback([flags, &exit_code] { exit_code = Report(CreateDataProvider(*flags)); });
+
+  CLI::App* mc = admin->add_subcommand("create-measurement-consumer", "Register a measurement consumer");
+  mc->add_option("--id", flags->id, "e.g. mc1")->required();
+  mc->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  mc->callback([flags, &exit_code] { exit_code = Report(CreateMeasurementConsumer(*flags)); });
+
+  CLI::App* duchy = admin->add_subcommand("create-duchy", "Register a duchy");
+  duchy->add_option("--id", flags->id, "e.g. worker1")->required();
+  duchy->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  duchy->callback([flags, &exit_code] { exit_code = Report(CreateDuchy(*flags)); });
+}
+
+}  // namespace halo::cli

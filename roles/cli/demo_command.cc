@@ -1,0 +1,278 @@
+#include "cli/demo_command.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/edp_command.h"
+#include "cli/result_text.h"
+#include "halo/common/logging.h"
+#include "halo/common/status_macros.h"
+#include "halo/deployment/in_process_deployment.h"
+#include "halo/edp/event_selection.h"
+#include "halo/edp/synthetic_events.h"
+
+namespace halo::cli {
+namespace {
+
+using api::v1::Measurement;
+using api::v1::MeasurementResult;
+
+struct DemoFlags {
+  std::string data_dir;
+  bool keep = false;
+  uint64_t audience = 20000;
+  uint64_t population = 1000000;
+  uint64_t seed = 1;
+  bool csv = false;
+  int timeout_seconds = 600;
+};
+
+// One measurement of the demo: what is asked, of which EDPs' events.
+struct Planned {
+  std::string title;
+  api::v1::Protocol expected;
+  mc::MeasurementRequest request;
+  std::vector<std::string> edps;
+  int64_t start_micros, end_micros;
+  std::string filter;
+};
+
+// The truth of `p` from the events themselves.
+struct Truth {
+  double reach = 0;
+  std::vector<double> frequency;  // relative
+  double impressions = 0;
+  double watch_seconds = 0;
+};
+
+std::vector<edp::EventGroupSelection> SelectionsOf(const Planned& p, const std::string& edp) {
+  std::vector<edp::EventGroupSelection> selections;
+  for (const char* kind : {"-video", "-display"}) {
+    selections.push_back({edp + kind, p.start_micros, p.end_micros, *edp::EventFilter::Parse(p.filter)});
+  }
+  return selections;
+}
+
+absl::StatusOr<Truth> TruthOf(const Planned& p, const std::string& events_dir) {
+  Truth truth;
+  edp::VidTally all;
+  for (const std::string& edp : p.edps) {
+    ASSIGN_OR_RETURN(std::vector<std::string> files, edp::ListEventFiles(absl::StrCat(events_dir, "/", edp)));
+    const auto selections = SelectionsOf(p, edp);
+    RETURN_IF_ERROR(all.Add(files, selections));
+    // Caps apply per EDP: each EDP caps what it saw of a person.
+    edp::VidTally one;
+    RETURN_IF_ERROR(one.Add(files, selections));
+    truth.impressions += static_cast<double>(one.Impressions(static_cast<uint64_t>(p.request.maximum_frequency_per_user)));
+    ASSIGN_OR_RETURN(double seconds, one.WatchSeconds(p.request.maximum_watch_duration_seconds));
+    truth.watch_seconds += seconds;
+  }
+  truth.reach = static_cast<double>(all.Reach());
+  for (uint64_t people : all.Histogram(p.request.maximum_frequency)) {
+    truth.frequency.push_back(truth.reach > 0 ? static_cast<double>(people) / truth.reach : 0);
+  }
+  return truth;
+}
+
+// Prints one figure beside its truth; false if the truth lies outside 3
+// standard errors.
+bool Compare(absl::string_view what, double value, double se, double truth, bool whole) {
+  const double z = se > 0 ? std::abs(value - truth) / se : (value == truth ? 0 : INFINITY);
+  const bool ok = z <= 3 + 1e-9;
+  auto shown = [whole](double v) { return whole ? Grouped(std::llround(v)) : absl::StrFormat("%.4f", v); };
+  std::cout << absl::StrFormat("    %-14s %12s ± %-9s truth %12s   %4.1f SE  %s\n", what, shown(value),
+                               whole ? Grouped(std::llround(se)) : absl::StrFormat("%.4f", se), shown(truth), z,
+                               ok ? "ok" : "OUTSIDE 3 SE");
+  return ok;
+}
+
+bool Report(const MeasurementResult& result, const Truth& truth) {
+  bool ok = true;
+  if (result.has_reach()) {
+    ok &= Compare("reach", static_cast<double>(result.reach().value()), result.reach().standard_error(), truth.reach,
+                  true);
+  }
+  for (int k = 0; k < result.frequency().relative_frequency_size(); ++k) {
+    const bool last = k + 1 == result.frequency().relative_frequency_size();
+    ok &= Compare(absl::StrCat("frequency ", k + 1, last ? "+" : ""), result.frequency().relative_frequency(k),
+                  result.frequency().standard_error(k), truth.frequency.at(static_cast<size_t>(k)), false);
+  }
+  if (result.has_impression()) {
+    ok &= Compare("impressions", static_cast<double>(result.impression().value()),
+                  result.impression().standard_error(), truth.impressions, true);
+  }
+  if (result.has_watch_duration()) {
+    ok &= Compare("watch seconds", result.watch_duration().seconds(), result.watch_duration().standard_error(),
+                  truth.watch_seconds, true);
+  }
+  return ok;
+}
+
+std::vector<Planned> Plan(const std::map<std::string, std::string>& groups, int64_t start, int64_t end) {
+  auto request = [&](mc::MeasurementType type, const std::vector<std::string>& edps, int64_t from, int64_t to,
+                     const std::string& filter) {
+    mc::MeasurementRequest r;
+    r.type = type;
+    for (const std::string& edp : edps) {
+      for (const char* kind : {"-video", "-display"}) r.event_groups.push_back({groups.at(edp + kind), from, to, filter});
+    }
+    r.privacy.set_epsilon(1);
+    r.privacy.set_delta(1e-9);
+    r.frequency_privacy.set_epsilon(1);
+    r.frequency_privacy.set_delta(1e-9);
+    r.maximum_frequency = 5;
+    r.maximum_frequency_per_user = 5;
+    r.maximum_watch_duration_seconds = 300;
+    return r;
+  };
+  const int64_t half = start + (end - start) / 2;
+  using T = mc::MeasurementType;
+  std::vector<Planned> plan;
+  auto add = [&](std::string title, api::v1::Protocol protocol, T type, std::vector<std::string> edps, int64_t from,
+                 int64_t to, std::string filter) {
+    plan.push_back({std::move(title), protocol, request(type, edps, from, to, filter), edps, from, to, filter});
+  };
+  add("reach and frequency, edp1 + edp2", api::v1::HONEST_MAJORITY_SHARE_SHUFFLE, T::kReachAndFrequency,
+      {"edp1", "edp2"}, start, end, "");
+  add("reach, edp1 + edp2, region == \"north\"", api::v1::HONEST_MAJORITY_SHARE_SHUFFLE, T::kReach, {"edp1", "edp2"},
+      start, end, "region == \"north\"");
+  add("reach and frequency, edp1 + edp3, age >= 18 && gender == \"F\"", api::v1::LIQUID_LEGIONS_V2,
+      T::kReachAndFrequency, {"edp1", "edp3"}, start, end, "age >= 18 && gender == \"F\"");
+  add("reach, edp2 + edp3, first half", api::v1::REACH_ONLY_LIQUID_LEGIONS_V2, T::kReach, {"edp2", "edp3"}, start,
+      half, "age >= 25");
+  add("reach, edp3", api::v1::DIRECT, T::kReach, {"edp3"}, start, end, "");
+  add("reach and frequency, edp2", api::v1::DIRECT, T::kReachAndFrequency, {"edp2"}, start, end, "");
+  add("impressions, edp1 + edp2 (5 a person)", api::v1::DIRECT, T::kImpression, {"edp1", "edp2"}, start, end, "");
+  add("watch time, edp1 (300 s a person)", api::v1::DIRECT, T::kDuration, {"edp1"}, start, end, "gender == \"M\"");
+  return plan;
+}
+
+absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
+  const auto began = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  };
+  edp::SyntheticEventsOptions events;
+  events.population_size = flags.population;
+  events.audience_size = flags.audience;
+  events.edps = DefaultSyntheticEdps(3);
+  events.columnar = !flags.csv;
+  events.seed = flags.seed;
+  const std::string events_dir = dir + "/events";
+  ASSIGN_OR_RETURN(edp::SyntheticEventsSummary summary, edp::WriteSyntheticEvents(events, events_dir));
+  std::vector<std::string> per_edp;
+  for (const auto& e : summary.edps) per_edp.push_back(absl::StrCat(e.name, " ", Grouped(e.reach)));
+  std::cout << "generated " << Grouped(summary.events) << " events of " << Grouped(summary.union_reach)
+            << " people (" << absl::StrJoin(per_edp, ", ") << "; " << Grouped(summary.overlap_reach)
+            << " seen by two or more) in " << events_dir << "\n";
+
+  deployment::InProcessDeploymentOptions options;
+  options.dir = dir;
+  auto& protocols = options.protocols;
+  for (const char* d : {"worker1", "worker2", "aggregator"}) protocols.add_duchies(d);
+  protocols.set_aggregator("aggregator");
+  protocols.set_prefer_hmss(true);
+  protocols.set_hmss_population_size(static_cast<int64_t>(flags.population));
+  for (const auto& e : events.edps) {
+    deployment::DeploymentEdp edp;
+    edp.id = e.name;
+    edp.supports_hmss = e.name != "edp3";  // so that measurements with edp3 run LLv2
+    edp.events_dir = absl::StrCat(events_dir, "/", e.name);
+    for (const std::string& group : e.event_groups) {
+      config::EventGroupConfig g;
+      g.set_reference_id(group);
+      g.set_measurement_consumer("measurementConsumers/mc1");
+      g.set_campaign_name("demo campaign");
+      edp.event_groups.push_back(g);
+    }
+    options.edps.push_back(edp);
+  }
+  ASSIGN_OR_RETURN(auto deployment, deployment::InProcessDeployment::Start(options));
+  std::cout << absl::StrFormat("started a Kingdom, 3 duchies, 3 EDP agents and an MC (%.1f s)\n", seconds());
+  mc::McClient& mc = deployment->mc();
+  std::map<std::string, std::string> groups;  // reference id -> name
+  ASSIGN_OR_RETURN(std::vector<api::v1::EventGroup> shared, mc.ListEventGroups());
+  for (const auto& g : shared) groups[g.event_group_reference_id()] = g.name();
+
+  const int64_t start = events.start_micros, end = start + int64_t{events.days} * 86400 * 1000000;
+  const std::vector<Planned> plan = Plan(groups, start, end);
+  std::vector<std::string> names;
+  for (const Planned& p : plan) {
+    ASSIGN_OR_RETURN(Measurement m, mc.CreateMeasurement(p.request));
+    names.push_back(m.name());
+  }
+  bool all_ok = true;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Planned& p = plan[i];
+    ASSIGN_OR_RETURN(Measurement m, mc.AwaitMeasurement(names[i], absl::Seconds(flags.timeout_seconds)));
+    std::cout << absl::StrFormat("\n%s [%s, %.1f s]\n", p.title, api::v1::Protocol_Name(m.protocol_config().protocol()),
+                                 seconds());
+    if (m.protocol_config().protocol() != p.expected) {
+      std::cout << "    expected protocol " << api::v1::Protocol_Name(p.expected) << "\n";
+      all_ok = false;
+    }
+    if (m.state() != Measurement::SUCCEEDED) {
+      std::cout << "    " << Measurement::State_Name(m.state()) << ": " << m.failure().message() << "\n";
+      all_ok = false;
+      continue;
+    }
+    ASSIGN_OR_RETURN(MeasurementResult result, mc.OpenResult(m));
+    ASSIGN_OR_RETURN(Truth truth, TruthOf(p, events_dir));
+    all_ok &= Report(result, truth);
+  }
+  std::cout << absl::StrFormat("\n%s: %zu measurements in %.1f s\n",
+                               all_ok ? "every result lies within 3 standard errors of the truth"
+                                      : "SOME RESULTS ARE WRONG",
+                               plan.size(), seconds());
+  return all_ok;
+}
+
+}  // namespace
+
+void AddDemoCommand(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<DemoFlags>();
+  CLI::App* demo = app.add_subcommand(
+      "demo",
+      "Run a whole deployment in one process (Kingdom, 3 duchies, 3 EDP agents on generated data, an MC), "
+      "measure with every protocol and type, and compare each result with the truth");
+  demo->add_option("--data-dir", flags->data_dir, "Where to keep state (default: a new temporary directory)");
+  demo->add_flag("--keep", flags->keep, "Keep the data directory afterwards");
+  demo->add_option("--audience", flags->audience, "People the campaign may reach");
+  demo->add_option("--population", flags->population, "VIDs are [0, population)");
+  demo->add_option("--seed", flags->seed, "Seed of the generated events");
+  demo->add_flag("--csv", flags->csv, "Generate CSV event files instead of columnar ones");
+  demo->add_option("--timeout", flags->timeout_seconds, "Seconds to wait for each measurement");
+  demo->callback([flags, &exit_code] {
+    std::string dir = flags->data_dir;
+    if (dir.empty()) {
+      std::string pattern = (std::filesystem::temp_directory_path() / "halo-demo-XXXXXX").string();
+      if (mkdtemp(pattern.data()) == nullptr) {
+        std::cerr << "halo demo: cannot create a temporary directory\n";
+        exit_code = 1;
+        return;
+      }
+      dir = pattern;
+    }
+    config::LoggingConfig logging;
+    logging.set_level(config::LoggingConfig::WARN);
+    ConfigureLogging(logging);
+    std::cout << "halo demo in " << dir << "\n";
+    absl::StatusOr<bool> ok = RunDemo(*flags, dir);
+    if (!flags->keep && flags->data_dir.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+    if (!ok.ok()) std::cerr << "halo demo: " << ok.status().message() << "\n";
+    exit_code = ok.ok() && *ok ? 0 : 1;
+  });
+}
+
+}  // namespace halo::cli

@@ -1,0 +1,211 @@
+#include "halo/deployment/in_process_deployment.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "halo/api/certificate_name.h"
+#include "halo/api/envelopes.h"
+#include "halo/api/v1/public.grpc.pb.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/certificate.h"
+#include "halo/duchy/duchy_daemon.h"
+#include "halo/edp/edp_agent.h"
+#include "halo/kingdom/kingdom_server.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+
+namespace halo::deployment {
+namespace {
+
+constexpr char kAdministrator[] = "admins/operator";
+
+absl::StatusOr<net::TlsMaterial> Issue(const crypto::CertificateAuthority& ca, const std::string& subject) {
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::CertificateRequest request;
+  request.subject_name = subject;
+  request.dns_names = {"localhost"};
+  request.ip_addresses = {"127.0.0.1"};
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ca.Issue(request, key.verifying_key()));
+  return net::TlsMaterial{certificate.ToPem(), key.ToPrivateKeyPem(), ca.certificate().ToPem(), subject};
+}
+
+std::string Localhost(int port) { return absl::StrCat("localhost:", port); }
+
+}  // namespace
+
+struct InProcessDeployment::State {
+  InProcessDeploymentOptions options;
+  std::map<std::string, net::TlsMaterial> tls;
+  std::map<std::string, crypto::EncryptionKeyPair> edp_keys;
+  std::unique_ptr<kingdom::KingdomServer> kingdom;
+  std::map<std::string, std::unique_ptr<duchy::DuchyDaemon>> duchies;
+  std::map<std::string, std::pair<int, int>> duchy_ports;  // control, fulfillment
+  std::vector<std::unique_ptr<edp::EdpAgent>> agents;
+  std::map<std::string, std::unique_ptr<mc::McClient>> mcs;
+
+  std::vector<std::string> DuchyIds() const {
+    return {options.protocols.duchies().begin(), options.protocols.duchies().end()};
+  }
+  absl::Status Register();
+  absl::Status StartDuchy(const std::string& id);
+};
+
+absl::Status InProcessDeployment::State::Register() {
+  auto admin = api::v1::Admin::NewStub(net::OpenChannel(Localhost(kingdom->public_port()), tls.at(kAdministrator)));
+  auto der_of = [&](const std::string& subject) -> absl::StatusOr<std::string> {
+    ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
+    return certificate.ToDer();
+  };
+  for (const DeploymentEdp& edp : options.edps) {
+    const std::string subject = absl::StrCat("dataProviders/", edp.id);
+    api::v1::CreateDataProviderRequest request;
+    request.set_data_provider_id(edp.id);
+    ASSIGN_OR_RETURN(*request.mutable_data_provider()->mutable_certificate_der(), der_of(subject));
+    request.mutable_data_provider()->set_supports_hmss(edp.supports_hmss);
+    ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(tls.at(subject).private_key_pem));
+    ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
+    // The key is signed with the certificate the Kingdom will name for it.
+    *request.mutable_data_provider()->mutable_public_key() = api::Sign(
+        api::ToEncryptionPublicKey(edp_keys.at(edp.id).public_key), key, api::CertificateName(subject, certificate));
+    RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request,
+                              absl::StrCat("CreateDataProvider ", edp.id))
+                        .status());
+  }
+  for (const std::string& id : options.measurement_consumers) {
+    api::v1::CreateMeasurementConsumerRequest request;
+    request.set_measurement_consumer_id(id);
+    ASSIGN_OR_RETURN(*request.mutable_measurement_consumer()->mutable_certificate_der(),
+                     der_of(absl::StrCat("measurementConsumers/", id)));
+    RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateMeasurementConsumer, request,
+                              absl::StrCat("CreateMeasurementConsumer ", id))
+                        .status());
+  }
+  for (const std::string& id : DuchyIds()) {
+    api::v1::CreateDuchyRequest request;
+    request.set_duchy_id(id);
+    ASSIGN_OR_RETURN(*request.mutable_duchy()->mutable_certificate_der(), der_of(absl::StrCat("duchies/", id)));
+    RETURN_IF_ERROR(
+        net::Call(*admin, &api::v1::Admin::Stub::CreateDuchy, request, absl::StrCat("CreateDuchy ", id)).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
+  duchy::DuchyOptions duchy;
+  duchy.config.set_duchy_id(id);
+  duchy.config.set_kingdom_system_api_target(Localhost(kingdom->system_port()));
+  auto ports = duchy_ports.find(id);
+  duchy.config.set_computation_control_address(
+      absl::StrCat("127.0.0.1:", ports == duchy_ports.end() ? 0 : ports->second.first));
+  duchy.config.set_requisition_fulfillment_address(
+      absl::StrCat("127.0.0.1:", ports == duchy_ports.end() ? 0 : ports->second.second));
+  duchy.config.set_mill_parallelism(options.duchy_parallelism);
+  duchy.mills = options.duchy_mills;
+  duchy.data_dir = absl::StrCat(options.dir, "/duchy-", id);
+  duchy.tls = tls.at(absl::StrCat("duchies/", id));
+  ASSIGN_OR_RETURN(duchies[id], duchy::DuchyDaemon::Start(duchy));
+  duchy_ports[id] = {duchies[id]->computation_control_port(), duchies[id]->requisition_fulfillment_port()};
+  for (auto& [a, daemon] : duchies) {
+    if (daemon == nullptr) continue;
+    for (const auto& [b, p] : duchy_ports) daemon->SetPeerTarget(b, Localhost(p.first));
+  }
+  return absl::OkStatus();
+}
+
+InProcessDeployment::InProcessDeployment(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+InProcessDeployment::~InProcessDeployment() {
+  if (state_ == nullptr) return;
+  for (auto& agent : state_->agents) agent->Shutdown();
+  for (auto& [id, daemon] : state_->duchies) {
+    if (daemon != nullptr) daemon->Shutdown();
+  }
+  state_->mcs.clear();
+  state_->agents.clear();
+  state_->duchies.clear();
+  if (state_->kingdom != nullptr) state_->kingdom->Shutdown(absl::Seconds(1));
+}
+
+absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(InProcessDeploymentOptions options) {
+  std::error_code error;
+  std::filesystem::create_directories(options.dir, error);
+  if (error) return absl::FailedPreconditionError(absl::StrCat("cannot create ", options.dir, ": ", error.message()));
+  auto state = std::make_unique<State>();
+  State& s = *state;
+  s.options = options;
+  auto deployment = std::unique_ptr<InProcessDeployment>(new InProcessDeployment(std::move(state)));
+  ASSIGN_OR_RETURN(crypto::CertificateAuthority ca,
+                   crypto::CertificateAuthority::Create("halo in-process deployment CA", absl::Hours(24)));
+  std::vector<std::string> subjects = {"kingdom", kAdministrator};
+  for (const std::string& id : s.DuchyIds()) subjects.push_back(absl::StrCat("duchies/", id));
+  for (const DeploymentEdp& edp : options.edps) {
+    subjects.push_back(absl::StrCat("dataProviders/", edp.id));
+    s.edp_keys.insert_or_assign(edp.id, crypto::EncryptionKeyPair::Generate());
+  }
+  for (const std::string& id : options.measurement_consumers) subjects.push_back(absl::StrCat("measurementConsumers/", id));
+  for (const std::string& subject : subjects) {
+    ASSIGN_OR_RETURN(s.tls[subject], Issue(ca, subject));
+  }
+
+  kingdom::KingdomServerOptions kingdom;
+  kingdom.config.set_public_api_address("127.0.0.1:0");
+  kingdom.config.set_system_api_address("127.0.0.1:0");
+  kingdom.config.add_administrators(kAdministrator);
+  *kingdom.config.mutable_protocols() = options.protocols;
+  kingdom.database_path = absl::StrCat(options.dir, "/kingdom.db");
+  kingdom.tls = s.tls.at("kingdom");
+  ASSIGN_OR_RETURN(s.kingdom, kingdom::KingdomServer::Start(kingdom));
+  RETURN_IF_ERROR(s.Register());
+  for (const std::string& id : s.DuchyIds()) RETURN_IF_ERROR(s.StartDuchy(id));
+
+  for (const DeploymentEdp& edp : options.edps) {
+    edp::EdpAgentOptions agent;
+    agent.config.set_data_provider(absl::StrCat("dataProviders/", edp.id));
+    agent.config.set_kingdom_public_api_target(Localhost(s.kingdom->public_port()));
+    agent.config.set_events_dir(edp.events_dir);
+    agent.config.set_max_concurrent_requisitions(2);
+    agent.config.set_encryption_parallelism(options.duchy_parallelism);
+    for (const auto& group : edp.event_groups) *agent.config.add_event_groups() = group;
+    for (const auto& [id, ports] : s.duchy_ports) {
+      auto& target = *agent.config.add_duchies();
+      target.set_duchy_id(id);
+      target.set_requisition_fulfillment_target(Localhost(ports.second));
+    }
+    agent.data_dir = absl::StrCat(options.dir, "/edp-", edp.id);
+    agent.tls = s.tls.at(absl::StrCat("dataProviders/", edp.id));
+    agent.encryption_key = s.edp_keys.at(edp.id);
+    ASSIGN_OR_RETURN(std::unique_ptr<edp::EdpAgent> started, edp::EdpAgent::Start(agent));
+    s.agents.push_back(std::move(started));
+  }
+  for (auto& agent : s.agents) {
+    if (!agent->AwaitRegistered(absl::Seconds(30))) {
+      return absl::DeadlineExceededError("an EDP agent did not register its event groups within 30 s");
+    }
+  }
+  for (const std::string& id : options.measurement_consumers) {
+    mc::McClientOptions client;
+    client.measurement_consumer = absl::StrCat("measurementConsumers/", id);
+    client.kingdom_target = Localhost(s.kingdom->public_port());
+    client.tls = s.tls.at(client.measurement_consumer);
+    client.encryption_key = crypto::EncryptionKeyPair::Generate();
+    ASSIGN_OR_RETURN(s.mcs[id], mc::McClient::Create(client));
+  }
+  return deployment;
+}
+
+mc::McClient& InProcessDeployment::mc(const std::string& id) { return *state_->mcs.at(id); }
+
+const net::TlsMaterial& InProcessDeployment::tls(const std::string& subject) const { return state_->tls.at(subject); }
+
+int InProcessDeployment::kingdom_public_port() const { return state_->kingdom->public_port(); }
+
+void InProcessDeployment::StopDuchy(const std::string& id) {
+  auto it = state_->duchies.find(id);
+  if (it == state_->duchies.end() || it->second == nullptr) return;
+  it->second->Shutdown();
+  it->second.reset();
+}
+
+absl::Status InProcessDeployment::StartDuchy(const std::string& id) { return state_->StartDuchy(id); }
+
+}  // namespace halo::deployment

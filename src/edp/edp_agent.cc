@@ -1,0 +1,284 @@
+#include "halo/edp/edp_agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <filesystem>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "halo/api/certificate_name.h"
+#include "halo/common/status_macros.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+#include "refusal.h"
+#include "requisition_work.h"
+
+namespace halo::edp {
+
+using api::v1::Requisition;
+
+struct EdpAgent::State {
+  AgentContext agent;
+  config::EdpAgentConfig config;
+  absl::Duration first_retry;
+  std::unique_ptr<api::v1::Requisitions::Stub> requisitions;
+
+  mutable absl::Mutex mutex;
+  bool stopping ABSL_GUARDED_BY(mutex) = false;
+  std::deque<Requisition> queue ABSL_GUARDED_BY(mutex);
+  // Requisitions queued or in progress, and those done (until the Kingdom
+  // stops listing them): not to be taken again.
+  absl::flat_hash_map<std::string, absl::Time> taken ABSL_GUARDED_BY(mutex);
+  struct Retry {
+    int attempts = 0;
+    absl::Time after;
+  };
+  absl::flat_hash_map<std::string, Retry> retries ABSL_GUARDED_BY(mutex);
+  Counts counts ABSL_GUARDED_BY(mutex);
+  absl::Notification registered;
+  std::thread poller;
+  std::vector<std::thread> workers;
+
+  bool Stopping() const {
+    absl::MutexLock lock(&mutex);
+    return stopping;
+  }
+  // Sleeps up to `duration`, waking early at shutdown.
+  void Sleep(absl::Duration duration) {
+    absl::MutexLock lock(&mutex);
+    mutex.AwaitWithTimeout(absl::Condition(&stopping), duration);
+  }
+
+  absl::Status RegisterEventGroups();
+  void Poll();
+  void Work();
+  void Handle(const Requisition& requisition);
+};
+
+absl::Status EdpAgent::State::RegisterEventGroups() {
+  auto stub = api::v1::EventGroups::NewStub(agent.kingdom);
+  std::map<std::string, api::v1::EventGroup> existing;  // by reference id
+  std::string page;
+  do {
+    api::v1::ListEventGroupsRequest list;
+    list.set_parent(agent.data_provider);
+    list.set_page_token(page);
+    ASSIGN_OR_RETURN(api::v1::ListEventGroupsResponse listed,
+                     net::Call(*stub, &api::v1::EventGroups::Stub::ListEventGroups, list,
+                               "the Kingdom's ListEventGroups"));
+    for (const auto& group : listed.event_groups()) existing[group.event_group_reference_id()] = group;
+    page = listed.next_page_token();
+  } while (!page.empty());
+  std::map<std::string, RegisteredEventGroup> registered_groups;
+  for (const config::EventGroupConfig& wanted : config.event_groups()) {
+    api::v1::EventGroup group;
+    auto found = existing.find(wanted.reference_id());
+    if (found != existing.end()) group = found->second;
+    const bool same = found != existing.end() && group.measurement_consumer() == wanted.measurement_consumer() &&
+                      group.brand_name() == wanted.brand_name() && group.campaign_name() == wanted.campaign_name();
+    group.set_event_group_reference_id(wanted.reference_id());
+    group.set_measurement_consumer(wanted.measurement_consumer());
+    group.set_brand_name(wanted.brand_name());
+    group.set_campaign_name(wanted.campaign_name());
+    if (found == existing.end()) {
+      api::v1::CreateEventGroupRequest create;
+      create.set_parent(agent.data_provider);
+      *create.mutable_event_group() = group;
+      create.set_request_id(absl::StrCat("register ", wanted.reference_id()));
+      ASSIGN_OR_RETURN(group, net::Call(*stub, &api::v1::EventGroups::Stub::CreateEventGroup, create,
+                                        absl::StrCat("the Kingdom's CreateEventGroup of ", wanted.reference_id())));
+      spdlog::info("{}: registered event group {} as {}", agent.data_provider, wanted.reference_id(), group.name());
+    } else if (!same) {
+      api::v1::UpdateEventGroupRequest update;
+      *update.mutable_event_group() = group;
+      ASSIGN_OR_RETURN(group, net::Call(*stub, &api::v1::EventGroups::Stub::UpdateEventGroup, update,
+                                        absl::StrCat("the Kingdom's UpdateEventGroup of ", group.name())));
+      spdlog::info("{}: updated event group {} ({})", agent.data_provider, wanted.reference_id(), group.name());
+    }
+    registered_groups[group.name()] = {wanted.reference_id(), wanted.measurement_consumer()};
+  }
+  agent.event_groups = std::move(registered_groups);
+  return absl::OkStatus();
+}
+
+void EdpAgent::State::Poll() {
+  absl::Duration backoff = first_retry;
+  while (!Stopping() && !registered.HasBeenNotified()) {
+    absl::Status status = RegisterEventGroups();
+    if (status.ok()) {
+      registered.Notify();
+      break;
+    }
+    spdlog::warn("{}: cannot register event groups yet: {}", agent.data_provider, std::string(status.message()));
+    Sleep(backoff);
+    backoff = std::min(backoff * 2, absl::Minutes(1));
+  }
+  while (!Stopping()) {
+    api::v1::ListRequisitionsRequest list;
+    list.set_parent(agent.data_provider);
+    list.add_states(Requisition::UNFULFILLED);
+    list.set_page_size(100);
+    list.set_wait_milliseconds(5000);
+    absl::StatusOr<api::v1::ListRequisitionsResponse> listed =
+        net::Call(*requisitions, &api::v1::Requisitions::Stub::ListRequisitions, list,
+                  "the Kingdom's ListRequisitions", absl::Seconds(20));
+    if (!listed.ok()) {
+      spdlog::warn("{}: {}", agent.data_provider, std::string(listed.status().message()));
+      Sleep(absl::Seconds(2));
+      continue;
+    }
+    int added = 0;
+    {
+      absl::MutexLock lock(&mutex);
+      const absl::Time now = absl::Now();
+      for (auto it = taken.begin(); it != taken.end();) {
+        // Done long ago and listed no more; or still listed, so keep it.
+        if (now - it->second > absl::Minutes(30)) {
+          taken.erase(it++);
+        } else {
+          ++it;
+        }
+      }
+      for (const Requisition& r : listed->requisitions()) {
+        if (taken.contains(r.name())) continue;
+        auto retry = retries.find(r.name());
+        if (retry != retries.end() && retry->second.after > now) continue;
+        // An MPC requisition is ready once every duchy has given its key.
+        if (r.protocol_config().protocol() != api::v1::DIRECT &&
+            r.duchies_size() < r.protocol_config().duchies_size()) {
+          continue;
+        }
+        taken[r.name()] = absl::InfiniteFuture();
+        queue.push_back(r);
+        ++added;
+      }
+    }
+    if (added == 0) Sleep(absl::Milliseconds(500));
+  }
+}
+
+void EdpAgent::State::Work() {
+  while (true) {
+    Requisition requisition;
+    {
+      absl::MutexLock lock(&mutex);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) { return stopping || !queue.empty(); };
+      mutex.Await(absl::Condition(&ready));
+      if (stopping) return;
+      requisition = std::move(queue.front());
+      queue.pop_front();
+    }
+    Handle(requisition);
+  }
+}
+
+void EdpAgent::State::Handle(const Requisition& requisition) {
+  const std::string& name = requisition.name();
+  absl::Status status = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(VerifiedRequisition verified, VerifyRequisition(agent, requisition));
+    return FulfilRequisition(agent, verified);
+  }();
+  const std::optional<Requisition::Refusal> refusal = RefusalOf(status);
+  if (refusal.has_value()) {
+    api::v1::RefuseRequisitionRequest refuse;
+    refuse.set_name(name);
+    *refuse.mutable_refusal() = *refusal;
+    spdlog::warn("{}: refusing {} ({}): {}", agent.data_provider, name,
+                 Requisition::Refusal::Justification_Name(refusal->justification()), refusal->message());
+    status = net::Call(*requisitions, &api::v1::Requisitions::Stub::RefuseRequisition, refuse,
+                       "the Kingdom's RefuseRequisition")
+                 .status();
+  }
+  absl::MutexLock lock(&mutex);
+  if (status.ok()) {
+    taken[name] = absl::Now();
+    retries.erase(name);
+    if (refusal.has_value()) {
+      ++counts.refused;
+    } else {
+      ++counts.fulfilled;
+      spdlog::info("{}: fulfilled {}", agent.data_provider, name);
+    }
+    return;
+  }
+  ++counts.failed_attempts;
+  Retry& retry = retries[name];
+  const absl::Duration wait = std::min(first_retry * (1 << std::min(retry.attempts, 20)), absl::Minutes(5));
+  retry.attempts += 1;
+  retry.after = absl::Now() + wait;
+  taken.erase(name);
+  spdlog::warn("{}: {} failed (attempt {}), retrying in {}: {}", agent.data_provider, name, retry.attempts,
+               absl::FormatDuration(wait), std::string(status.message()));
+}
+
+EdpAgent::EdpAgent(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+EdpAgent::~EdpAgent() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions options) {
+  const config::EdpAgentConfig& config = options.config;
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(options.tls.certificate_pem));
+  if (certificate.SubjectName() != config.data_provider()) {
+    return absl::InvalidArgumentError(absl::StrCat("edp_agent.tls.certificate_file: the certificate is for \"",
+                                                   certificate.SubjectName(), "\", not ", config.data_provider()));
+  }
+  ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
+  auto state = std::make_unique<State>();
+  State& s = *state;
+  s.config = config;
+  s.first_retry = options.first_retry;
+  AgentContext& agent = s.agent;
+  agent.data_provider = config.data_provider();
+  agent.certificate = api::CertificateName(config.data_provider(), certificate);
+  ASSIGN_OR_RETURN(agent.signing_key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  agent.encryption_key = options.encryption_key;
+  agent.tls = options.tls;
+  agent.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
+  agent.certificates = std::make_unique<client::CertificateResolver>(agent.kingdom, trusted_ca);
+  for (const auto& duchy : config.duchies()) agent.duchy_targets[duchy.duchy_id()] = duchy.requisition_fulfillment_target();
+  agent.events_dir = config.events_dir().empty() ? (std::filesystem::path(options.data_dir) / "events").string()
+                                                 : config.events_dir();
+  std::error_code error;
+  std::filesystem::create_directories(agent.events_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot create ", agent.events_dir, ": ", error.message()));
+  }
+  agent.parallelism = config.encryption_parallelism() > 0
+                          ? config.encryption_parallelism()
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  s.requisitions = api::v1::Requisitions::NewStub(agent.kingdom);
+  const int workers = config.max_concurrent_requisitions() > 0 ? config.max_concurrent_requisitions() : 2;
+  for (int i = 0; i < workers; ++i) s.workers.emplace_back([&s] { s.Work(); });
+  s.poller = std::thread([&s] { s.Poll(); });
+  spdlog::info("edp agent for {} started as {}, events in {}", agent.data_provider, agent.certificate,
+               agent.events_dir);
+  return std::unique_ptr<EdpAgent>(new EdpAgent(std::move(state)));
+}
+
+bool EdpAgent::AwaitRegistered(absl::Duration timeout) {
+  return state_->registered.WaitForNotificationWithTimeout(timeout);
+}
+
+void EdpAgent::Shutdown() {
+  if (state_ == nullptr) return;
+  {
+    absl::MutexLock lock(&state_->mutex);
+    if (state_->stopping && !state_->poller.joinable()) return;
+    state_->stopping = true;
+  }
+  if (state_->poller.joinable()) state_->poller.join();
+  for (std::thread& worker : state_->workers) {
+    if (worker.joinable()) worker.join();
+  }
+}
+
+EdpAgent::Counts EdpAgent::counts() const {
+  absl::MutexLock lock(&state_->mutex);
+  return state_->counts;
+}
+
+}  // namespace halo::edp

@@ -1,0 +1,294 @@
+#include "requisition_work.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "direct_result.h"
+#include "halo/api/envelopes.h"
+#include "halo/api/nonce.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/elgamal.h"
+#include "halo/crypto/random.h"
+#include "halo/crypto/sha256.h"
+#include "halo/duchy/v1/duchy.grpc.pb.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+#include "halo/protocol/llv2.h"
+#include "halo/protocol/reach_only_llv2.h"
+#include "refusal.h"
+
+namespace halo::edp {
+namespace {
+
+using api::v1::Requisition;
+using Refusal = api::v1::Requisition::Refusal;
+
+constexpr size_t kChunkBytes = 32 * 1024;
+
+// "measurementConsumers/{mc}" of "measurementConsumers/{mc}/measurements/{m}".
+std::string MeasurementConsumerOf(const std::string& measurement) {
+  const size_t at = measurement.find("/measurements/");
+  return at == std::string::npos ? "" : measurement.substr(0, at);
+}
+
+// A certificate a signature is checked with: a refusal if it is not
+// trustworthy, an error to retry if the Kingdom could not be asked.
+absl::StatusOr<crypto::Certificate> TrustedCertificate(const AgentContext& agent, const std::string& name,
+                                                       const std::string& owner) {
+  absl::StatusOr<crypto::Certificate> certificate = agent.certificates->ResolveOf(name, owner);
+  if (absl::IsPermissionDenied(certificate.status()) || absl::IsNotFound(certificate.status())) {
+    return RefuseWith(Refusal::CONSENT_SIGNAL_INVALID, certificate.status());
+  }
+  return certificate;
+}
+
+absl::Status CheckNonce(const VerifiedRequisition& v) {
+  const std::string hash = api::NonceHash(v.requisition_spec.nonce());
+  if (hash != v.requisition.nonce_hash()) {
+    return Refuse(Refusal::SPEC_INVALID, "the requisition spec's nonce does not hash to the requisition's nonce hash");
+  }
+  const auto& hashes = v.measurement_spec.nonce_hashes();
+  if (std::find(hashes.begin(), hashes.end(), hash) == hashes.end()) {
+    return Refuse(Refusal::SPEC_INVALID, "the measurement spec does not list this requisition's nonce hash");
+  }
+  if (v.requisition_spec.measurement_public_key() != v.measurement_spec.measurement_public_key()) {
+    return Refuse(Refusal::SPEC_INVALID,
+                  "the requisition spec's measurement key differs from the measurement spec's: it belongs to "
+                  "another measurement");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<EventGroupSelection>> Selections(const AgentContext& agent, const VerifiedRequisition& v,
+                                                            const std::string& measurement_consumer) {
+  if (v.requisition_spec.event_groups().empty()) {
+    return Refuse(Refusal::SPEC_INVALID, "the requisition spec names no event group");
+  }
+  std::vector<EventGroupSelection> selections;
+  for (const auto& entry : v.requisition_spec.event_groups()) {
+    auto group = agent.event_groups.find(entry.event_group());
+    if (group == agent.event_groups.end()) {
+      return Refuse(Refusal::SPEC_INVALID, absl::StrCat("event group ", entry.event_group(), " is not one of ",
+                                                        agent.data_provider, "'s"));
+    }
+    if (group->second.measurement_consumer != measurement_consumer) {
+      return Refuse(Refusal::SPEC_INVALID, absl::StrCat("event group ", entry.event_group(), " is not shared with ",
+                                                        measurement_consumer));
+    }
+    const auto& interval = entry.collection_interval();
+    if (interval.end_micros() <= interval.start_micros()) {
+      return Refuse(Refusal::SPEC_INVALID, absl::StrCat("event group ", entry.event_group(),
+                                                        ": the collection interval ends before it starts"));
+    }
+    auto filter = EventFilter::Parse(entry.filter());
+    if (!filter.ok()) return RefuseWith(Refusal::SPEC_INVALID, filter.status());
+    selections.push_back({group->second.reference_id, interval.start_micros(), interval.end_micros(), *filter});
+  }
+  return selections;
+}
+
+// The duchies' keys for the computation, each checked against its
+// certificate: the key of `duchy_id`, or of every duchy in ring order.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> DuchyKeys(const AgentContext& agent,
+                                                                           const Requisition& requisition) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const auto& entry : requisition.duchies()) {
+    const std::string owner = absl::StrCat("duchies/", entry.duchy_id());
+    ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                     TrustedCertificate(agent, entry.public_key().certificate(), owner));
+    api::v1::EncryptionPublicKey key;
+    absl::Status verified =
+        api::VerifyAndParse(entry.public_key(), certificate, absl::StrCat(owner, "'s computation key"), key);
+    if (!verified.ok()) return RefuseWith(Refusal::CONSENT_SIGNAL_INVALID, verified);
+    keys.emplace_back(entry.duchy_id(), entry.public_key().data());
+  }
+  return keys;
+}
+
+absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, const std::string& bytes) {
+  const Requisition& r = v.requisition;
+  auto target = agent.duchy_targets.find(r.fulfilling_duchy());
+  if (target == agent.duchy_targets.end()) {
+    return absl::FailedPreconditionError(absl::StrCat("the config names no requisition_fulfillment_target for duchy ",
+                                                      r.fulfilling_duchy()));
+  }
+  auto stub = duchy::v1::RequisitionFulfillment::NewStub(net::OpenChannel(target->second, agent.tls));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  duchy::v1::FulfillRequisitionResponse response;
+  auto stream = stub->FulfillRequisition(&context, &response);
+  duchy::v1::FulfillRequisitionRequest header;
+  auto& h = *header.mutable_header();
+  h.set_requisition(api::ComputationRequisitionOf(r.measurement(), r.name()));
+  h.set_nonce(v.requisition_spec.nonce());
+  h.set_requisition_fingerprint(
+      api::RequisitionFingerprint(r.measurement_spec().data(), r.encrypted_requisition_spec()));
+  h.set_total_bytes(static_cast<int64_t>(bytes.size()));
+  h.set_sha256(crypto::Sha256(bytes));
+  bool open = stream->Write(header);
+  for (size_t at = 0; open && at < bytes.size(); at += kChunkBytes) {
+    duchy::v1::FulfillRequisitionRequest chunk;
+    chunk.set_chunk(bytes.substr(at, kChunkBytes));
+    open = stream->Write(chunk);
+  }
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
+  // A resend after a lost answer finds its upload held: with fresh
+  // randomness the bytes differ, and the duchy keeps the first.
+  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) return absl::OkStatus();
+  return net::FromGrpc(status, absl::StrCat("duchy ", r.fulfilling_duchy(), "'s FulfillRequisition"));
+}
+
+absl::StatusOr<std::string> Llv2Upload(const AgentContext& agent, const VerifiedRequisition& v,
+                                       absl::Span<const std::string> files) {
+  const auto& config = v.requisition.protocol_config();
+  ASSIGN_OR_RETURN(auto keys, DuchyKeys(agent, v.requisition));
+  std::vector<crypto::ElGamalPublicKey> points;
+  for (const auto& [duchy, serialized] : keys) {
+    absl::StatusOr<crypto::EcPoint> point = api::ParseEncryptionPublicKey(serialized);
+    absl::StatusOr<crypto::ElGamalPublicKey> key =
+        point.ok() ? crypto::ElGamalPublicKey::Decode(point->Encode()) : absl::StatusOr<crypto::ElGamalPublicKey>(point.status());
+    if (!key.ok()) {
+      return Refuse(Refusal::SPEC_INVALID, absl::StrCat("duchy ", duchy, "'s key: ", key.status().message()));
+    }
+    points.push_back(*key);
+  }
+  auto combined = crypto::ElGamalPublicKey::Combine(points);
+  if (!combined.ok()) return RefuseWith(Refusal::SPEC_INVALID, combined.status());
+  auto params = sketch::LiquidLegionsParams::Create(config.decay_rate(), static_cast<uint64_t>(config.sketch_size()),
+                                                    config.sketch_fingerprint_seed());
+  if (!params.ok()) return RefuseWith(Refusal::SPEC_INVALID, params.status());
+  ASSIGN_OR_RETURN(sketch::LiquidLegionsSketch sketch, BuildSketch(files, v.selections, *params));
+  if (config.protocol() == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2) {
+    return protocol::llv2::EncryptReachOnlySketch(sketch, *combined, agent.parallelism);
+  }
+  return protocol::llv2::EncryptSketch(sketch, *combined, agent.parallelism);
+}
+
+absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const VerifiedRequisition& v,
+                                       absl::Span<const std::string> files) {
+  const auto& config = v.requisition.protocol_config();
+  const auto& spec = v.measurement_spec;
+  ASSIGN_OR_RETURN(auto keys, DuchyKeys(agent, v.requisition));
+  // The seed goes to the worker that does not take the upload.
+  std::string other_key;
+  for (int i = 0; i + 1 < config.duchies_size(); ++i) {
+    if (config.duchies(i) == v.requisition.fulfilling_duchy()) continue;
+    for (const auto& [duchy, serialized] : keys) {
+      if (duchy == config.duchies(i)) other_key = serialized;
+    }
+  }
+  auto other = api::ParseEncryptionPublicKey(other_key);
+  if (!other.ok()) {
+    return Refuse(Refusal::SPEC_INVALID,
+                  absl::StrCat("the other HMSS worker's key is missing or bad: ", other.status().message()));
+  }
+  const sketch::VidSamplingInterval interval{spec.vid_sampling_interval().start(),
+                                             spec.has_vid_sampling_interval() ? spec.vid_sampling_interval().width()
+                                                                              : 1.0};
+  const uint32_t max_frequency =
+      spec.has_reach_and_frequency() ? static_cast<uint32_t>(spec.reach_and_frequency().maximum_frequency()) : 1;
+  auto vector_spec = sketch::FrequencyVectorSpec::Create(static_cast<uint64_t>(config.population_size()), interval,
+                                                         max_frequency, static_cast<uint32_t>(config.ring_modulus()));
+  if (!vector_spec.ok()) return RefuseWith(Refusal::SPEC_INVALID, vector_spec.status());
+  ASSIGN_OR_RETURN(sketch::FrequencyVector vector, BuildFrequencyVector(files, v.selections, *vector_spec));
+  const sketch::FrequencyVectorShares shares = vector.Split();
+  duchy::v1::HmssRequisitionData data;
+  data.set_share(std::string(shares.data.begin(), shares.data.end()));
+  ASSIGN_OR_RETURN(*data.mutable_encrypted_peer_seed(),
+                   crypto::HybridEncrypt(*other, shares.seed,
+                                         api::ComputationRequisitionOf(v.requisition.measurement(), v.requisition.name())));
+  return data.SerializeAsString();
+}
+
+absl::Status FulfilDirect(const AgentContext& agent, const VerifiedRequisition& v,
+                          absl::Span<const std::string> files) {
+  const auto& spec = v.measurement_spec;
+  VidTally tally({spec.vid_sampling_interval().start(),
+                  spec.has_vid_sampling_interval() ? spec.vid_sampling_interval().width() : 1.0});
+  absl::Status added = tally.Add(files, v.selections);
+  if (absl::IsFailedPrecondition(added)) return RefuseWith(Refusal::UNFULFILLABLE, added);
+  RETURN_IF_ERROR(added);
+  const std::unique_ptr<crypto::RandomSource> random = crypto::NewSecureRandomSource();
+  absl::StatusOr<api::v1::MeasurementResult> result =
+      ComputeDirectResult(spec, v.requisition.protocol_config().noise_mechanism(), tally, *random);
+  if (absl::IsFailedPrecondition(result.status())) return RefuseWith(Refusal::UNFULFILLABLE, result.status());
+  if (!result.ok()) return RefuseWith(Refusal::SPEC_INVALID, result.status());
+  const api::v1::SignedMessage signed_result = api::Sign(*result, agent.signing_key, agent.certificate);
+  ASSIGN_OR_RETURN(std::string encrypted,
+                   api::EncryptResult(signed_result, spec.measurement_public_key(), v.requisition.measurement()));
+  api::v1::FulfillDirectRequisitionRequest request;
+  request.set_name(v.requisition.name());
+  request.set_nonce(v.requisition_spec.nonce());
+  request.set_certificate(agent.certificate);
+  request.set_encrypted_result(encrypted);
+  auto requisitions = api::v1::Requisitions::NewStub(agent.kingdom);
+  absl::StatusOr<Requisition> done =
+      net::Call(*requisitions, &api::v1::Requisitions::Stub::FulfillDirectRequisition, request,
+                "the Kingdom's FulfillDirectRequisition");
+  // A retry after a lost answer finds it fulfilled already.
+  if (absl::IsFailedPrecondition(done.status()) && absl::StrContains(done.status().message(), "FULFILLED")) {
+    return absl::OkStatus();
+  }
+  return done.status();
+}
+
+}  // namespace
+
+absl::StatusOr<VerifiedRequisition> VerifyRequisition(const AgentContext& agent, const Requisition& requisition) {
+  VerifiedRequisition v;
+  v.requisition = requisition;
+  const std::string measurement_consumer = MeasurementConsumerOf(requisition.measurement());
+  ASSIGN_OR_RETURN(crypto::Certificate mc_certificate,
+                   TrustedCertificate(agent, requisition.measurement_consumer_certificate(), measurement_consumer));
+  absl::Status spec_ok =
+      api::VerifyAndParse(requisition.measurement_spec(), mc_certificate, "the measurement spec", v.measurement_spec);
+  if (!spec_ok.ok()) return RefuseWith(Refusal::CONSENT_SIGNAL_INVALID, spec_ok);
+  absl::StatusOr<api::v1::SignedMessage> signed_spec =
+      api::DecryptRequisitionSpec(agent.encryption_key, requisition.encrypted_requisition_spec());
+  if (!signed_spec.ok()) {
+    return Refuse(Refusal::CONSENT_SIGNAL_INVALID,
+                  absl::StrCat("the requisition spec does not decrypt with this EDP's key: ",
+                               signed_spec.status().message()));
+  }
+  if (signed_spec->certificate() != requisition.measurement_consumer_certificate()) {
+    return Refuse(Refusal::CONSENT_SIGNAL_INVALID,
+                  absl::StrCat("the requisition spec is signed by ", signed_spec->certificate(),
+                               ", not by the measurement's ", requisition.measurement_consumer_certificate()));
+  }
+  absl::Status requisition_ok =
+      api::VerifyAndParse(*signed_spec, mc_certificate, "the requisition spec", v.requisition_spec);
+  if (!requisition_ok.ok()) return RefuseWith(Refusal::CONSENT_SIGNAL_INVALID, requisition_ok);
+  RETURN_IF_ERROR(CheckNonce(v));
+  ASSIGN_OR_RETURN(v.selections, Selections(agent, v, measurement_consumer));
+  if (v.measurement_spec.has_population()) {
+    return Refuse(Refusal::UNFULFILLABLE, "population measurements need a population model this agent does not have");
+  }
+  return v;
+}
+
+absl::Status FulfilRequisition(const AgentContext& agent, const VerifiedRequisition& v) {
+  ASSIGN_OR_RETURN(std::vector<std::string> files, ListEventFiles(agent.events_dir));
+  absl::StatusOr<std::string> upload;
+  switch (v.requisition.protocol_config().protocol()) {
+    case api::v1::DIRECT:
+      return FulfilDirect(agent, v, files);
+    case api::v1::LIQUID_LEGIONS_V2:
+    case api::v1::REACH_ONLY_LIQUID_LEGIONS_V2:
+      upload = Llv2Upload(agent, v, files);
+      break;
+    case api::v1::HONEST_MAJORITY_SHARE_SHUFFLE:
+      upload = HmssUpload(agent, v, files);
+      break;
+    default:
+      return Refuse(Refusal::UNFULFILLABLE, "the requisition's protocol is not one this agent knows");
+  }
+  if (absl::IsFailedPrecondition(upload.status()) && !RefusalOf(upload.status()).has_value()) {
+    return RefuseWith(Refusal::UNFULFILLABLE, upload.status());
+  }
+  RETURN_IF_ERROR(upload.status());
+  return Upload(agent, v, *upload);
+}
+
+}  // namespace halo::edp

@@ -1,0 +1,257 @@
+// Measurements end to end through a whole deployment in one process: EDP
+// agents answer from generated event files, duchies compute, and the MC
+// opens and checks each result against the truth counted from the files.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "halo/api/certificate_name.h"
+#include "halo/api/envelopes.h"
+#include "halo/api/nonce.h"
+#include "halo/crypto/random.h"
+#include "halo/deployment/in_process_deployment.h"
+#include "halo/edp/event_selection.h"
+#include "halo/edp/synthetic_events.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+#include "testing/temp_dir.h"
+
+namespace halo::edp {
+namespace {
+
+using api::v1::Measurement;
+using api::v1::MeasurementResult;
+
+constexpr int64_t kStart = 1'767'225'600'000'000;  // the generator's default window
+constexpr int64_t kEnd = kStart + 28LL * 86400 * 1000000;
+
+class World {
+ public:
+  World() {
+    SyntheticEventsOptions events;
+    events.population_size = 200000;
+    events.audience_size = 3000;
+    events.edps = {{"edp1", 0.5, {"edp1-a"}}, {"edp2", 0.4, {"edp2-a"}}, {"edp3", 0.4, {"edp3-a"}}};
+    REQUIRE(WriteSyntheticEvents(events, dir_.Sub("events")).ok());
+    deployment::InProcessDeploymentOptions options;
+    options.dir = dir_.Sub("deployment");
+    for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
+    options.protocols.set_aggregator("aggregator");
+    options.protocols.set_prefer_hmss(true);
+    options.protocols.set_hmss_population_size(events.population_size);
+    for (const auto& e : events.edps) {
+      deployment::DeploymentEdp edp{e.name, e.name != "edp3", dir_.Sub("events/" + e.name), {}};
+      config::EventGroupConfig group;
+      group.set_reference_id(e.event_groups[0]);
+      group.set_measurement_consumer("measurementConsumers/mc1");
+      edp.event_groups.push_back(group);
+      options.edps.push_back(edp);
+    }
+    auto started = deployment::InProcessDeployment::Start(options);
+    INFO(started.status().message());
+    REQUIRE(started.ok());
+    deployment_ = *std::move(started);
+    auto shared = deployment_->mc().ListEventGroups();
+    REQUIRE(shared.ok());
+    for (const auto& group : *shared) groups_[group.event_group_reference_id()] = group.name();
+  }
+
+  mc::MeasurementRequest Request(mc::MeasurementType type, const std::vector<std::string>& edps,
+                                 const std::string& filter = "") {
+    mc::MeasurementRequest r;
+    r.type = type;
+    for (const std::string& edp : edps) r.event_groups.push_back({groups_.at(edp + "-a"), kStart, kEnd, filter});
+    r.privacy.set_epsilon(1);
+    r.privacy.set_delta(1e-9);
+    r.frequency_privacy = r.privacy;
+    r.maximum_frequency = 4;
+    return r;
+  }
+
+  // The truth over the union of `edps`' selected events.
+  VidTally Truth(const std::vector<std::string>& edps, const std::string& filter = "") {
+    VidTally tally;
+    for (const std::string& edp : edps) {
+      const std::vector<EventGroupSelection> selections = {{edp + "-a", kStart, kEnd, *EventFilter::Parse(filter)}};
+      REQUIRE(tally.Add(*ListEventFiles(dir_.Sub("events/" + edp)), selections).ok());
+    }
+    return tally;
+  }
+
+  Measurement Run(const mc::MeasurementRequest& request, api::v1::Protocol expected) {
+    auto created = deployment_->mc().CreateMeasurement(request);
+    INFO(created.status().message());
+    REQUIRE(created.ok());
+    CHECK(created->protocol_config().protocol() == expected);
+    return Await(created->name());
+  }
+
+  Measurement Await(const std::string& name) {
+    auto done = deployment_->mc().AwaitMeasurement(name, absl::Minutes(3));
+    INFO(done.status().message());
+    REQUIRE(done.ok());
+    return *done;
+  }
+
+  MeasurementResult Open(const Measurement& m) {
+    INFO(m.failure().message());
+    REQUIRE(m.state() == Measurement::SUCCEEDED);
+    auto result = deployment_->mc().OpenResult(m);
+    INFO(result.status().message());
+    REQUIRE(result.ok());
+    return *result;
+  }
+
+  deployment::InProcessDeployment& deployment() { return *deployment_; }
+  const std::string& group(const std::string& reference) { return groups_.at(reference); }
+
+ private:
+  testing::TempDir dir_;
+  std::unique_ptr<deployment::InProcessDeployment> deployment_;
+  std::map<std::string, std::string> groups_;
+};
+
+void CheckReach(const MeasurementResult& result, const VidTally& truth) {
+  INFO("reach " << result.reach().value() << " +- " << result.reach().standard_error() << " against "
+                << truth.Reach());
+  CHECK(result.reach().standard_error() > 0);
+  CHECK(std::abs(result.reach().value() - static_cast<double>(truth.Reach())) <= 3 * result.reach().standard_error());
+}
+
+void CheckFrequency(const MeasurementResult& result, const VidTally& truth, int max_frequency) {
+  const std::vector<uint64_t> histogram = truth.Histogram(max_frequency);
+  REQUIRE(result.frequency().relative_frequency_size() == max_frequency);
+  for (int k = 0; k < max_frequency; ++k) {
+    const double expected = static_cast<double>(histogram[k]) / static_cast<double>(truth.Reach());
+    INFO("frequency " << k + 1 << ": " << result.frequency().relative_frequency(k) << " +- "
+                      << result.frequency().standard_error(k) << " against " << expected);
+    CHECK(std::abs(result.frequency().relative_frequency(k) - expected) <=
+          3 * result.frequency().standard_error(k) + 1e-9);
+  }
+}
+
+TEST_CASE("Every protocol and measurement type comes out within 3 standard errors of the truth in the files") {
+  World w;
+  using T = mc::MeasurementType;
+  SECTION("MPC") {
+    const MeasurementResult hmss = w.Open(w.Run(w.Request(T::kReachAndFrequency, {"edp1", "edp2"}),
+                                                api::v1::HONEST_MAJORITY_SHARE_SHUFFLE));
+    CheckReach(hmss, w.Truth({"edp1", "edp2"}));
+    CheckFrequency(hmss, w.Truth({"edp1", "edp2"}), 4);
+    const std::string adults = "age >= 18 && gender == \"F\"";
+    const MeasurementResult llv2 = w.Open(w.Run(w.Request(T::kReachAndFrequency, {"edp1", "edp3"}, adults),
+                                                api::v1::LIQUID_LEGIONS_V2));
+    CheckReach(llv2, w.Truth({"edp1", "edp3"}, adults));
+    CheckFrequency(llv2, w.Truth({"edp1", "edp3"}, adults), 4);
+    const MeasurementResult reach_only =
+        w.Open(w.Run(w.Request(T::kReach, {"edp2", "edp3"}), api::v1::REACH_ONLY_LIQUID_LEGIONS_V2));
+    CheckReach(reach_only, w.Truth({"edp2", "edp3"}));
+  }
+  SECTION("direct") {
+    CheckReach(w.Open(w.Run(w.Request(T::kReach, {"edp3"}, "region == \"north\""), api::v1::DIRECT)),
+               w.Truth({"edp3"}, "region == \"north\""));
+    mc::MeasurementRequest impressions = w.Request(T::kImpression, {"edp1", "edp2"});
+    impressions.maximum_frequency_per_user = 3;
+    const MeasurementResult counted = w.Open(w.Run(impressions, api::v1::DIRECT));
+    const double truth = static_cast<double>(w.Truth({"edp1"}).Impressions(3) + w.Truth({"edp2"}).Impressions(3));
+    INFO("impressions " << counted.impression().value() << " +- " << counted.impression().standard_error());
+    CHECK(std::abs(counted.impression().value() - truth) <= 3 * counted.impression().standard_error());
+    mc::MeasurementRequest duration = w.Request(T::kDuration, {"edp2"});
+    duration.maximum_watch_duration_seconds = 100;
+    const MeasurementResult watched = w.Open(w.Run(duration, api::v1::DIRECT));
+    const double seconds = *w.Truth({"edp2"}).WatchSeconds(100);
+    INFO("seconds " << watched.watch_duration().seconds() << " +- " << watched.watch_duration().standard_error());
+    CHECK(std::abs(watched.watch_duration().seconds() - seconds) <= 3 * watched.watch_duration().standard_error());
+  }
+}
+
+TEST_CASE("An EDP refuses a filter over a field its events lack, naming it, and the measurement fails") {
+  World w;
+  const Measurement m =
+      w.Run(w.Request(mc::MeasurementType::kReach, {"edp3"}, "income > 3"), api::v1::DIRECT);
+  CHECK(m.state() == Measurement::FAILED);
+  CHECK(m.failure().reason() == Measurement::Failure::REQUISITION_REFUSED);
+  CHECK_THAT(m.failure().message(), Catch::Contains("income"));
+}
+
+TEST_CASE("An EDP refuses a requisition spec not signed by the MC, and one naming another's event group") {
+  World w;
+  auto& d = w.deployment();
+  const net::TlsMaterial& mc_tls = d.tls("measurementConsumers/mc1");
+  auto channel = net::OpenChannel(absl::StrCat("localhost:", d.kingdom_public_port()), mc_tls);
+  auto providers = api::v1::DataProviders::NewStub(channel);
+  api::v1::GetDataProviderRequest get;
+  get.set_name("dataProviders/edp3");
+  const auto provider = *net::Call(*providers, &api::v1::DataProviders::Stub::GetDataProvider, get, "get");
+  api::v1::EncryptionPublicKey edp_key;
+  REQUIRE(edp_key.ParseFromString(provider.public_key().data()));
+  const crypto::EcPoint edp_point = *api::ParseEncryptionPublicKey(edp_key.SerializeAsString());
+  const crypto::SigningKey mc_key = *crypto::SigningKey::FromPrivateKeyPem(mc_tls.private_key_pem);
+  const std::string mc_certificate =
+      api::CertificateName("measurementConsumers/mc1", *crypto::Certificate::FromPem(mc_tls.certificate_pem));
+  const crypto::EncryptionKeyPair result_key = crypto::EncryptionKeyPair::Generate();
+
+  // Asks edp3 for reach, with its RequisitionSpec signed by `signer`.
+  auto ask = [&](const crypto::SigningKey& signer, const std::string& event_group) {
+    api::v1::MeasurementSpec spec;
+    spec.set_measurement_public_key(api::ToEncryptionPublicKey(result_key.public_key).SerializeAsString());
+    spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
+    spec.mutable_reach()->mutable_privacy_params()->set_delta(1e-9);
+    spec.mutable_vid_sampling_interval()->set_width(1);
+    const uint64_t nonce = crypto::SecureRandomUint64();
+    spec.add_nonce_hashes(api::NonceHash(nonce));
+    api::v1::RequisitionSpec requisition_spec;
+    auto& entry = *requisition_spec.add_event_groups();
+    entry.set_event_group(event_group);
+    entry.mutable_collection_interval()->set_start_micros(kStart);
+    entry.mutable_collection_interval()->set_end_micros(kEnd);
+    requisition_spec.set_measurement_public_key(spec.measurement_public_key());
+    requisition_spec.set_nonce(nonce);
+    api::v1::CreateMeasurementRequest create;
+    create.set_parent("measurementConsumers/mc1");
+    auto& m = *create.mutable_measurement();
+    m.set_measurement_consumer_certificate(mc_certificate);
+    *m.mutable_measurement_spec() = api::Sign(spec, mc_key, mc_certificate);
+    auto& provider_entry = *m.add_data_providers();
+    provider_entry.set_data_provider("dataProviders/edp3");
+    provider_entry.set_encrypted_requisition_spec(
+        *api::EncryptRequisitionSpec(api::Sign(requisition_spec, signer, mc_certificate), edp_point));
+    provider_entry.set_nonce_hash(api::NonceHash(nonce));
+    auto measurements = api::v1::Measurements::NewStub(channel);
+    auto created = net::Call(*measurements, &api::v1::Measurements::Stub::CreateMeasurement, create, "create");
+    INFO(created.status().message());
+    REQUIRE(created.ok());
+    return w.Await(created->name());
+  };
+  const Measurement forged = ask(crypto::SigningKey::Generate(), w.group("edp3-a"));
+  CHECK(forged.state() == Measurement::FAILED);
+  CHECK_THAT(forged.failure().message(), Catch::Contains("CONSENT_SIGNAL_INVALID") ||
+                                             Catch::Contains("signature"));
+  const Measurement other = ask(mc_key, w.group("edp1-a"));
+  CHECK(other.state() == Measurement::FAILED);
+  CHECK_THAT(other.failure().message(), Catch::Contains("is not one of dataProviders/edp3's"));
+}
+
+TEST_CASE("A duchy stopped mid-computation and started again finishes the measurement with a right result") {
+  World w;
+  auto created = w.deployment().mc().CreateMeasurement(
+      w.Request(mc::MeasurementType::kReachAndFrequency, {"edp1", "edp3"}));
+  REQUIRE(created.ok());
+  REQUIRE(created->protocol_config().protocol() == api::v1::LIQUID_LEGIONS_V2);
+  // Wait until the computation runs, then take worker2 down for a while.
+  for (int i = 0; i < 300; ++i) {
+    if (w.deployment().mc().GetMeasurement(created->name())->state() == Measurement::COMPUTING) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  w.deployment().StopDuchy("worker2");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  REQUIRE(w.deployment().StartDuchy("worker2").ok());
+  const MeasurementResult result = w.Open(w.Await(created->name()));
+  CheckReach(result, w.Truth({"edp1", "edp3"}));
+  CheckFrequency(result, w.Truth({"edp1", "edp3"}), 4);
+}
+
+}  // namespace
+}  // namespace halo::edp
