@@ -159,6 +159,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   for (const std::string& id : s.DuchyIds()) RETURN_IF_ERROR(s.StartDuchy(id));
 
   for (const DeploymentEdp& edp : options.edps) {
+    if (!edp.run_agent) continue;
     edp::EdpAgentOptions agent;
     agent.config.set_data_provider(absl::StrCat("dataProviders/", edp.id));
     agent.config.set_kingdom_public_api_target(Localhost(s.kingdom->public_port()));
@@ -198,6 +199,14 @@ mc::McClient& InProcessDeployment::mc(const std::string& id) { return *state_->m
 const net::TlsMaterial& InProcessDeployment::tls(const std::string& subject) const { return state_->tls.at(subject); }
 
 int InProcessDeployment::kingdom_public_port() const { return state_->kingdom->public_port(); }
+
+int InProcessDeployment::computation_control_port(const std::string& duchy) const {
+  return state_->duchy_ports.at(duchy).first;
+}
+
+int InProcessDeployment::requisition_fulfillment_port(const std::string& duchy) const {
+  return state_->duchy_ports.at(duchy).second;
+}
 
 void InProcessDeployment::StopDuchy(const std::string& id) {
   auto it = state_->duchies.find(id);

@@ -10,15 +10,15 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
+#include "halo/deployment/in_process_deployment.h"
 #include "halo/api/nonce.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/crypto/random.h"
 #include "halo/crypto/sha256.h"
 #include "halo/duchy/blob_transfer.h"
-#include "halo/duchy/duchy_daemon.h"
 #include "halo/duchy/v1/duchy.grpc.pb.h"
-#include "halo/kingdom/kingdom_server.h"
 #include "halo/net/peer.h"
 #include "halo/protocol/llv2.h"
 #include "halo/protocol/reach_only_llv2.h"
@@ -26,7 +26,6 @@
 #include "halo/sketch/liquid_legions.h"
 #include "testing/grpc_call.h"
 #include "testing/temp_dir.h"
-#include "testing/tls_fixture.h"
 
 namespace halo::duchy {
 namespace {
@@ -37,8 +36,8 @@ constexpr uint64_t kPopulation = 20000;
 constexpr int kMaxFrequency = 5;
 const char* const kDuchies[] = {"worker1", "worker2", "aggregator"};
 
+// A party the test plays: its TLS identity, signing key and certificate.
 struct Party {
-  config::TlsConfig tls_config;
   net::TlsMaterial tls;
   crypto::SigningKey key = crypto::SigningKey::Generate();
   std::string certificate;  // its registered name
@@ -46,108 +45,45 @@ struct Party {
 
 using testing::Call;
 
+// Everything registered and running, with no EDP agents: the test plays
+// the MC and the EDPs.
 class Deployment {
  public:
-  explicit Deployment(bool hmss) : fixture_(dir_, "duchy-e2e") {
-    config::KingdomConfig config;
-    config.set_public_api_address("127.0.0.1:0");
-    config.set_system_api_address("127.0.0.1:0");
-    config.add_administrators("admins/operator");
-    auto& protocols = *config.mutable_protocols();
+  explicit Deployment(bool hmss) {
+    deployment::InProcessDeploymentOptions options;
+    options.dir = dir_.Sub("deployment");
+    auto& protocols = options.protocols;
     for (const char* d : kDuchies) protocols.add_duchies(d);
     protocols.set_aggregator("aggregator");
     protocols.set_prefer_hmss(hmss);
     protocols.set_hmss_population_size(kPopulation);
     protocols.set_llv2_sketch_size(100000);
-    auto kingdom = kingdom::KingdomServer::Start(
-        {.config = config, .database_path = dir_.Sub("kingdom.db"), .tls = *net::LoadTlsMaterial(fixture_.Issue("kingdom"))});
-    REQUIRE(kingdom.ok());
-    kingdom_ = *std::move(kingdom);
-    for (const char* subject : {"admins/operator", "measurementConsumers/mc1", "dataProviders/edp1",
-                                "dataProviders/edp2", "duchies/worker1", "duchies/worker2", "duchies/aggregator"}) {
+    for (const char* edp : {"edp1", "edp2"}) options.edps.push_back({edp, true, /*run_agent=*/false, "", {}});
+    auto started = deployment::InProcessDeployment::Start(options);
+    INFO(started.status().message());
+    REQUIRE(started.ok());
+    deployment_ = *std::move(started);
+    for (const char* subject : {"measurementConsumers/mc1", "dataProviders/edp1", "dataProviders/edp2",
+                                "duchies/worker1", "duchies/worker2", "duchies/aggregator"}) {
       Party& p = parties_[subject];
-      p.tls_config = fixture_.Issue(subject);
-      p.tls = *net::LoadTlsMaterial(p.tls_config);
-      p.key = testing::SigningKeyOf(p.tls_config);
+      p.tls = deployment_->tls(subject);
+      p.key = *crypto::SigningKey::FromPrivateKeyPem(p.tls.private_key_pem);
+      p.certificate = api::CertificateName(subject, *crypto::Certificate::FromPem(p.tls.certificate_pem));
     }
-    Register();
-    for (const char* id : kDuchies) StartDuchy(id);
   }
 
   std::shared_ptr<grpc::Channel> PublicChannel(const std::string& subject) {
-    return net::OpenChannel(absl::StrCat("localhost:", kingdom_->public_port()), parties_.at(subject).tls);
+    return net::OpenChannel(absl::StrCat("localhost:", deployment_->kingdom_public_port()), parties_.at(subject).tls);
   }
-
-  void StartDuchy(const std::string& id) {
-    DuchyOptions options;
-    options.config.set_duchy_id(id);
-    options.config.set_kingdom_system_api_target(absl::StrCat("localhost:", kingdom_->system_port()));
-    options.config.set_computation_control_address(
-        ports_.count(id) ? absl::StrCat("127.0.0.1:", ports_[id].first) : "127.0.0.1:0");
-    options.config.set_requisition_fulfillment_address(
-        ports_.count(id) ? absl::StrCat("127.0.0.1:", ports_[id].second) : "127.0.0.1:0");
-    options.config.set_mill_parallelism(2);
-    options.data_dir = dir_.Sub("duchy-" + id);
-    options.tls = parties_.at("duchies/" + id).tls;
-    auto daemon = DuchyDaemon::Start(options);
-    REQUIRE(daemon.ok());
-    duchies_[id] = *std::move(daemon);
-    ports_[id] = {duchies_[id]->computation_control_port(), duchies_[id]->requisition_fulfillment_port()};
-    for (auto& [a, daemon_a] : duchies_) {
-      for (auto& [b, ports_b] : ports_) daemon_a->SetPeerTarget(b, absl::StrCat("localhost:", ports_b.first));
-    }
-  }
-
-  int FulfillmentPort(const std::string& duchy) { return ports_.at(duchy).second; }
-  int ControlPort(const std::string& duchy) { return ports_.at(duchy).first; }
+  int FulfillmentPort(const std::string& duchy) { return deployment_->requisition_fulfillment_port(duchy); }
+  int ControlPort(const std::string& duchy) { return deployment_->computation_control_port(duchy); }
   Party& operator[](const std::string& subject) { return parties_.at(subject); }
   const crypto::EncryptionKeyPair& mc_key() const { return mc_key_; }
 
  private:
-  void Register() {
-    auto admin = Admin::NewStub(PublicChannel("admins/operator"));
-    for (auto& [subject, party] : parties_) {
-      const std::string id = subject.substr(subject.find('/') + 1);
-      const std::string der = testing::CertificateDerOf(party.tls_config);
-      grpc::Status status;
-      if (absl::StartsWith(subject, "dataProviders/")) {
-        CreateDataProviderRequest request;
-        request.set_data_provider_id(id);
-        request.mutable_data_provider()->set_certificate_der(der);
-        request.mutable_data_provider()->set_supports_hmss(true);  // the Kingdom's config decides
-        *request.mutable_data_provider()->mutable_public_key() =
-            api::Sign(api::ToEncryptionPublicKey(crypto::EncryptionKeyPair::Generate().public_key), party.key, "");
-        DataProvider out;
-        status = Call(*admin, &Admin::Stub::CreateDataProvider, request, &out);
-        party.certificate = out.certificate();
-      } else if (absl::StartsWith(subject, "measurementConsumers/")) {
-        CreateMeasurementConsumerRequest request;
-        request.set_measurement_consumer_id(id);
-        request.mutable_measurement_consumer()->set_certificate_der(der);
-        MeasurementConsumer out;
-        status = Call(*admin, &Admin::Stub::CreateMeasurementConsumer, request, &out);
-        party.certificate = out.certificate();
-      } else if (absl::StartsWith(subject, "duchies/")) {
-        CreateDuchyRequest request;
-        request.set_duchy_id(id);
-        request.mutable_duchy()->set_certificate_der(der);
-        Duchy out;
-        status = Call(*admin, &Admin::Stub::CreateDuchy, request, &out);
-        party.certificate = out.certificate();
-      } else {
-        continue;
-      }
-      INFO(subject << ": " << status.error_message());
-      REQUIRE(status.ok());
-    }
-  }
-
   testing::TempDir dir_;
-  testing::TlsFixture fixture_;
-  std::unique_ptr<kingdom::KingdomServer> kingdom_;
+  std::unique_ptr<deployment::InProcessDeployment> deployment_;
   std::map<std::string, Party> parties_;
-  std::map<std::string, std::unique_ptr<DuchyDaemon>> duchies_;
-  std::map<std::string, std::pair<int, int>> ports_;
   crypto::EncryptionKeyPair mc_key_ = crypto::EncryptionKeyPair::Generate();
 };
 

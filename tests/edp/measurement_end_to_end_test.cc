@@ -41,7 +41,7 @@ class World {
     options.protocols.set_prefer_hmss(true);
     options.protocols.set_hmss_population_size(events.population_size);
     for (const auto& e : events.edps) {
-      deployment::DeploymentEdp edp{e.name, e.name != "edp3", dir_.Sub("events/" + e.name), {}};
+      deployment::DeploymentEdp edp{e.name, e.name != "edp3", true, dir_.Sub("events/" + e.name), {}};
       config::EventGroupConfig group;
       group.set_reference_id(e.event_groups[0]);
       group.set_measurement_consumer("measurementConsumers/mc1");
@@ -246,6 +246,7 @@ TEST_CASE("A duchy stopped mid-computation and started again finishes the measur
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   w.deployment().StopDuchy("worker2");
+  REQUIRE(w.deployment().mc().GetMeasurement(created->name())->state() == Measurement::COMPUTING);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   REQUIRE(w.deployment().StartDuchy("worker2").ok());
   const MeasurementResult result = w.Open(w.Await(created->name()));

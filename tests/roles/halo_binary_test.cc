@@ -153,5 +153,32 @@ TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds 
   }
 }
 
+TEST_CASE("halo demo measures with every protocol and type and finds each result within 3 standard errors") {
+  const ProcessResult demo = RunProcess({HALO_BINARY, "demo", "--audience", "4000"}, absl::Minutes(5));
+  INFO(demo.out << demo.err);
+  CHECK(demo.exit_code == 0);
+  for (const char* protocol : {"HONEST_MAJORITY_SHARE_SHUFFLE", "[LIQUID_LEGIONS_V2", "REACH_ONLY_LIQUID_LEGIONS_V2",
+                               "DIRECT"}) {
+    CHECK_THAT(demo.out, Catch::Contains(protocol));
+  }
+  CHECK_THAT(demo.out, Catch::Contains("every result lies within 3 standard errors of the truth"));
+}
+
+TEST_CASE("halo edp generate writes event files and their truth; a bad option is refused by name") {
+  testing::TempDir dir;
+  const ProcessResult generated =
+      Halo({"edp", "generate", "--out", dir.Sub("events"), "--edps", "2", "--audience", "2000", "--csv"});
+  INFO(generated.err);
+  REQUIRE(generated.exit_code == 0);
+  CHECK_THAT(generated.out, Catch::Contains("\"union_reach\""));
+  std::ifstream csv(dir.Sub("events/edp1/events-00000.csv"));
+  std::string header;
+  std::getline(csv, header);
+  CHECK(header == "vid,event_group,timestamp,age:int,gender:string,region:string,duration_seconds:int");
+  const ProcessResult bad = Halo({"edp", "generate", "--out", dir.Sub("more"), "--audience", "0"});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("audience_size"));
+}
+
 }  // namespace
 }  // namespace halo

@@ -21,6 +21,9 @@ namespace halo::deployment {
 struct DeploymentEdp {
   std::string id;  // dataProviders/{id}
   bool supports_hmss = true;
+  // Without an agent the EDP is registered but answers nothing: a test
+  // plays it.
+  bool run_agent = true;
   std::string events_dir;
   // Each shared with the MC it names.
   std::vector<config::EventGroupConfig> event_groups;
@@ -47,6 +50,8 @@ class InProcessDeployment {
   // The TLS identity of a party, e.g. "dataProviders/edp1".
   const net::TlsMaterial& tls(const std::string& subject) const;
   int kingdom_public_port() const;
+  int computation_control_port(const std::string& duchy) const;
+  int requisition_fulfillment_port(const std::string& duchy) const;
 
   // Stops duchy `id` where it stands, abandoning a stage in progress.
   void StopDuchy(const std::string& id);
