@@ -11,6 +11,7 @@
 #include "cli/certs_command.h"
 #include "cli/demo_command.h"
 #include "cli/edp_command.h"
+#include "cli/exchange_command.h"
 #include "cli/mc_command.h"
 #include "duchy/duchy_role.h"
 #include "edp/edp_agent_role.h"
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
   halo::cli::AddCertsCommand(app, command_exit_code);
   halo::cli::AddDemoCommand(app, command_exit_code);
   halo::cli::AddEdpCommand(app, command_exit_code);
+  halo::cli::AddExchangeCommand(app, command_exit_code);
   halo::cli::AddMcCommand(app, command_exit_code);
   app.require_subcommand(0, 1);
 

@@ -18,6 +18,15 @@
 #include "halo/deployment/in_process_deployment.h"
 #include "halo/edp/event_selection.h"
 #include "halo/edp/synthetic_events.h"
+#include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/exchange/example_workflows.h"
+#include "halo/exchange/synthetic_panels.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+#include "absl/time/civil_time.h"
+#include "absl/strings/str_split.h"
+#include <fstream>
+#include <sstream>
 
 namespace halo::cli {
 namespace {
@@ -235,6 +244,108 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
   return all_ok;
 }
 
+struct ExchangeDemoFlags {
+  uint64_t keys = 20000;
+  uint64_t overlap = 7000;
+  uint64_t seed = 1;
+  int timeout_seconds = 300;
+};
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+absl::StatusOr<bool> RunExchangeDemo(const ExchangeDemoFlags& flags, const std::string& dir) {
+  const auto began = std::chrono::steady_clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(); };
+  RETURN_IF_ERROR(exchange::WriteSyntheticPanels(dir + "/edp1-input/panel.txt", dir + "/mp1-input/panel.txt",
+                                                 flags.keys, flags.overlap, flags.seed));
+  std::cout << "panels of " << Grouped(static_cast<int64_t>(flags.keys)) << " join keys each, "
+            << Grouped(static_cast<int64_t>(flags.overlap)) << " in both; the data provider's with payloads\n";
+  deployment::InProcessDeploymentOptions options;
+  options.dir = dir;
+  for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
+  options.protocols.set_aggregator("aggregator");
+  options.measurement_consumers.clear();
+  options.exchange_parties = {{"dataProviders/edp1", dir + "/edp1-input", dir + "/edp1-output"},
+                              {"modelProviders/mp1", dir + "/mp1-input", dir + "/mp1-output"}};
+  options.shared_storage_dir = dir + "/shared";
+  ASSIGN_OR_RETURN(auto deployment, deployment::InProcessDeployment::Start(options));
+  auto channel = net::OpenChannel(absl::StrCat("localhost:", deployment->kingdom_public_port()),
+                                  deployment->tls("admins/operator"));
+  auto recurring = api::v1::RecurringExchanges::NewStub(channel);
+  api::v1::CreateRecurringExchangeRequest create;
+  create.set_recurring_exchange_id("demo");
+  auto& r = *create.mutable_recurring_exchange();
+  r.set_data_provider("dataProviders/edp1");
+  r.set_model_provider("modelProviders/mp1");
+  *r.mutable_workflow() = exchange::FullExchangeWorkflow();
+  r.set_first_date(absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())));
+  r.set_cadence_days(1);
+  ASSIGN_OR_RETURN(api::v1::RecurringExchange created,
+                   net::Call(*recurring, &api::v1::RecurringExchanges::Stub::CreateRecurringExchange, create,
+                             "CreateRecurringExchange"));
+  std::cout << absl::StrFormat("started a Kingdom and both parties' exchange daemons; %s runs %d steps (%.1f s)\n",
+                               created.name(), created.workflow().steps_size(), seconds());
+  auto exchanges = api::v1::Exchanges::NewStub(channel);
+  api::v1::ListExchangesRequest list;
+  list.set_parent(created.name());
+  api::v1::Exchange exchange;
+  for (int waited = 0;; ++waited) {
+    ASSIGN_OR_RETURN(api::v1::ListExchangesResponse listed,
+                     net::Call(*exchanges, &api::v1::Exchanges::Stub::ListExchanges, list, "ListExchanges"));
+    if (listed.exchanges_size() > 0 && listed.exchanges(0).state() != api::v1::Exchange::ACTIVE) {
+      exchange = listed.exchanges(0);
+      break;
+    }
+    if (seconds() > flags.timeout_seconds) return absl::DeadlineExceededError("the exchange did not finish in time");
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::cout << absl::StrFormat("%s %s in %.1f s\n", exchange.name(), api::v1::Exchange::State_Name(exchange.state()),
+                               seconds());
+  if (exchange.state() != api::v1::Exchange::SUCCEEDED) {
+    std::cout << "  " << exchange.failure_message() << "\n";
+    return false;
+  }
+  const std::vector<std::string> dp = ReadLines(dir + "/edp1-output/matched.txt");
+  const std::vector<std::string> mp = ReadLines(dir + "/mp1-output/matched.txt");
+  size_t payloads_right = 0;
+  for (const std::string& line : mp) {
+    std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    if (fields.size() == 2 && fields[1] == exchange::SyntheticPayload(fields[0])) ++payloads_right;
+  }
+  const bool ok = dp.size() == flags.overlap && mp.size() == flags.overlap && payloads_right == flags.overlap;
+  std::cout << absl::StrFormat("  overlap found by the data provider  %8s   truth %8s  %s\n",
+                               Grouped(static_cast<int64_t>(dp.size())), Grouped(static_cast<int64_t>(flags.overlap)),
+                               dp.size() == flags.overlap ? "equal" : "DIFFERENT");
+  std::cout << absl::StrFormat("  overlap found by the model provider %8s   truth %8s  %s\n",
+                               Grouped(static_cast<int64_t>(mp.size())), Grouped(static_cast<int64_t>(flags.overlap)),
+                               mp.size() == flags.overlap ? "equal" : "DIFFERENT");
+  std::cout << absl::StrFormat("  payloads the model provider opened, right %8s of %s\n",
+                               Grouped(static_cast<int64_t>(payloads_right)), Grouped(static_cast<int64_t>(flags.overlap)));
+  std::cout << (ok ? "the private set intersection found exactly the true overlap\n" : "THE OVERLAP IS WRONG\n");
+  return ok;
+}
+
+// A fresh temporary directory, or `given`.
+absl::StatusOr<std::string> DemoDirectory(const std::string& given) {
+  if (!given.empty()) return given;
+  std::string pattern = (std::filesystem::temp_directory_path() / "halo-demo-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) return absl::FailedPreconditionError("cannot create a temporary directory");
+  return pattern;
+}
+
+void QuietLogs() {
+  config::LoggingConfig logging;
+  logging.set_level(config::LoggingConfig::WARN);
+  ConfigureLogging(logging);
+}
+
 }  // namespace
 
 void AddDemoCommand(CLI::App& app, int& exit_code) {
@@ -250,27 +361,48 @@ void AddDemoCommand(CLI::App& app, int& exit_code) {
   demo->add_option("--seed", flags->seed, "Seed of the generated events");
   demo->add_flag("--csv", flags->csv, "Generate CSV event files instead of columnar ones");
   demo->add_option("--timeout", flags->timeout_seconds, "Seconds to wait for each measurement");
-  demo->callback([flags, &exit_code] {
-    std::string dir = flags->data_dir;
-    if (dir.empty()) {
-      std::string pattern = (std::filesystem::temp_directory_path() / "halo-demo-XXXXXX").string();
-      if (mkdtemp(pattern.data()) == nullptr) {
-        std::cerr << "halo demo: cannot create a temporary directory\n";
-        exit_code = 1;
-        return;
-      }
-      dir = pattern;
+  demo->callback([demo, flags, &exit_code] {
+    if (demo->got_subcommand("exchange")) return;
+    absl::StatusOr<std::string> dir = DemoDirectory(flags->data_dir);
+    if (!dir.ok()) {
+      std::cerr << "halo demo: " << dir.status().message() << "\n";
+      exit_code = 1;
+      return;
     }
-    config::LoggingConfig logging;
-    logging.set_level(config::LoggingConfig::WARN);
-    ConfigureLogging(logging);
-    std::cout << "halo demo in " << dir << "\n";
-    absl::StatusOr<bool> ok = RunDemo(*flags, dir);
+    QuietLogs();
+    std::cout << "halo demo in " << *dir << "\n";
+    absl::StatusOr<bool> ok = RunDemo(*flags, *dir);
     if (!flags->keep && flags->data_dir.empty()) {
       std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
+      std::filesystem::remove_all(*dir, ignored);
     }
     if (!ok.ok()) std::cerr << "halo demo: " << ok.status().message() << "\n";
+    exit_code = ok.ok() && *ok ? 0 : 1;
+  });
+
+  auto exchange_flags = std::make_shared<ExchangeDemoFlags>();
+  CLI::App* exchange = demo->add_subcommand(
+      "exchange", "Run a whole Panel Exchange in one process (a Kingdom and both parties' daemons) on generated "
+                  "panels, and compare the overlap found with the truth");
+  exchange->add_option("--keys", exchange_flags->keys, "Join keys in each panel");
+  exchange->add_option("--overlap", exchange_flags->overlap, "Keys in both panels");
+  exchange->add_option("--seed", exchange_flags->seed);
+  exchange->add_option("--timeout", exchange_flags->timeout_seconds, "Seconds to wait for the exchange");
+  exchange->callback([flags, exchange_flags, &exit_code] {
+    absl::StatusOr<std::string> dir = DemoDirectory(flags->data_dir);
+    if (!dir.ok()) {
+      std::cerr << "halo demo exchange: " << dir.status().message() << "\n";
+      exit_code = 1;
+      return;
+    }
+    QuietLogs();
+    std::cout << "halo demo exchange in " << *dir << "\n";
+    absl::StatusOr<bool> ok = RunExchangeDemo(*exchange_flags, *dir);
+    if (!flags->keep && flags->data_dir.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*dir, ignored);
+    }
+    if (!ok.ok()) std::cerr << "halo demo exchange: " << ok.status().message() << "\n";
     exit_code = ok.ok() && *ok ? 0 : 1;
   });
 }

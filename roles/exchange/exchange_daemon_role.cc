@@ -4,21 +4,28 @@
 
 #include "halo/common/data_directory.h"
 #include "halo/common/status_macros.h"
+#include "halo/exchange/exchange_daemon.h"
 #include "halo/net/peer.h"
 #include "halo/net/tls.h"
 
 namespace halo::exchange {
 
 absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownSignal& shutdown) {
-  const config::ExchangeDaemonConfig& daemon = config.exchange_daemon();
+  const config::ExchangeDaemonConfig& daemon_config = config.exchange_daemon();
   ASSIGN_OR_RETURN(std::unique_ptr<DataDirectory> data_dir, DataDirectory::Acquire(config.data_dir()));
-  ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(daemon.tls()));
-  spdlog::info("exchange daemon for {} started as {}, data in {}", daemon.party(), tls.identity,
-               data_dir->path());
-  auto kingdom = net::OpenChannel(daemon.kingdom_public_api_target(), tls);
-  net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + daemon.kingdom_public_api_target(),
+  ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(daemon_config.tls()));
+  ExchangeDaemonOptions options;
+  options.config = daemon_config;
+  options.data_dir = data_dir->path();
+  options.tls = tls;
+  ASSIGN_OR_RETURN(std::unique_ptr<ExchangeDaemon> daemon, ExchangeDaemon::Start(options));
+  auto kingdom = net::OpenChannel(daemon_config.kingdom_public_api_target(), tls);
+  net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + daemon_config.kingdom_public_api_target(),
                               absl::Seconds(10), shutdown);
-  spdlog::info("exchange daemon for {} stopped", daemon.party());
+  daemon->Shutdown();
+  const ExchangeDaemon::Counts counts = daemon->counts();
+  spdlog::info("exchange daemon for {} stopped ({} steps succeeded, {} failed)", daemon_config.party(),
+               counts.succeeded, counts.failed);
   return absl::OkStatus();
 }
 

@@ -35,19 +35,19 @@ absl::StatusOr<CommutativeCipher> CommutativeCipher::FromKeyBytes(absl::string_v
   return CommutativeCipher(*std::move(key), std::move(inverse));
 }
 
-absl::StatusOr<std::string> CommutativeCipher::Encrypt(absl::string_view join_key) const {
+absl::StatusOr<std::string> CommutativeCipher::Encrypt(absl::string_view join_key, PointEncoding encoding) const {
   ASSIGN_OR_RETURN(EcPoint hashed, HashToCurve(join_key, kJoinKeyHashDst));
-  return hashed.Mul(key_).Encode();
+  return hashed.Mul(key_).Encode(encoding);
 }
 
-absl::StatusOr<std::string> CommutativeCipher::ReEncrypt(absl::string_view encrypted) const {
+absl::StatusOr<std::string> CommutativeCipher::ReEncrypt(absl::string_view encrypted, PointEncoding encoding) const {
   ASSIGN_OR_RETURN(EcPoint point, DecodeEncryptedJoinKey(encrypted));
-  return point.Mul(key_).Encode();
+  return point.Mul(key_).Encode(encoding);
 }
 
-absl::StatusOr<std::string> CommutativeCipher::Decrypt(absl::string_view encrypted) const {
+absl::StatusOr<std::string> CommutativeCipher::Decrypt(absl::string_view encrypted, PointEncoding encoding) const {
   ASSIGN_OR_RETURN(EcPoint point, DecodeEncryptedJoinKey(encrypted));
-  return point.Mul(inverse_).Encode();
+  return point.Mul(inverse_).Encode(encoding);
 }
 
 }  // namespace halo::crypto

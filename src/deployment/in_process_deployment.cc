@@ -1,5 +1,6 @@
 #include "halo/deployment/in_process_deployment.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "halo/crypto/certificate.h"
 #include "halo/duchy/duchy_daemon.h"
 #include "halo/edp/edp_agent.h"
+#include "halo/exchange/exchange_daemon.h"
 #include "halo/kingdom/kingdom_server.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
@@ -42,12 +44,14 @@ struct InProcessDeployment::State {
   std::map<std::string, std::pair<int, int>> duchy_ports;  // control, fulfillment
   std::vector<std::unique_ptr<edp::EdpAgent>> agents;
   std::map<std::string, std::unique_ptr<mc::McClient>> mcs;
+  std::map<std::string, std::unique_ptr<exchange::ExchangeDaemon>> exchange_daemons;
 
   std::vector<std::string> DuchyIds() const {
     return {options.protocols.duchies().begin(), options.protocols.duchies().end()};
   }
   absl::Status Register();
   absl::Status StartDuchy(const std::string& id);
+  absl::Status StartExchangeDaemon(const DeploymentExchangeParty& party);
 };
 
 absl::Status InProcessDeployment::State::Register() {
@@ -70,6 +74,30 @@ absl::Status InProcessDeployment::State::Register() {
     RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request,
                               absl::StrCat("CreateDataProvider ", edp.id))
                         .status());
+  }
+  for (const DeploymentExchangeParty& party : options.exchange_parties) {
+    const std::string id = party.party.substr(party.party.find('/') + 1);
+    if (party.party.rfind("modelProviders/", 0) == 0) {
+      api::v1::CreateModelProviderRequest request;
+      request.set_model_provider_id(id);
+      ASSIGN_OR_RETURN(*request.mutable_model_provider()->mutable_certificate_der(), der_of(party.party));
+      RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateModelProvider, request,
+                                absl::StrCat("CreateModelProvider ", id))
+                          .status());
+    } else if (!edp_keys.contains(id)) {
+      // A data provider only in exchanges: registered with a key no one uses.
+      api::v1::CreateDataProviderRequest request;
+      request.set_data_provider_id(id);
+      ASSIGN_OR_RETURN(*request.mutable_data_provider()->mutable_certificate_der(), der_of(party.party));
+      ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(tls.at(party.party).private_key_pem));
+      ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(party.party).certificate_pem));
+      *request.mutable_data_provider()->mutable_public_key() =
+          api::Sign(api::ToEncryptionPublicKey(crypto::EncryptionKeyPair::Generate().public_key), key,
+                    api::CertificateName(party.party, certificate));
+      RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request,
+                                absl::StrCat("CreateDataProvider ", id))
+                          .status());
+    }
   }
   for (const std::string& id : options.measurement_consumers) {
     api::v1::CreateMeasurementConsumerRequest request;
@@ -112,11 +140,30 @@ absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
   return absl::OkStatus();
 }
 
+absl::Status InProcessDeployment::State::StartExchangeDaemon(const DeploymentExchangeParty& party) {
+  exchange::ExchangeDaemonOptions daemon;
+  daemon.config.set_party(party.party);
+  daemon.config.set_kingdom_public_api_target(Localhost(kingdom->public_port()));
+  daemon.config.set_input_dir(party.input_dir);
+  daemon.config.set_output_dir(party.output_dir);
+  daemon.config.set_shared_storage_dir(options.shared_storage_dir);
+  daemon.config.set_poll_interval_ms(100);
+  daemon.config.set_parallelism(options.duchy_parallelism);
+  daemon.data_dir = absl::StrCat(options.dir, "/exchange-", party.party.substr(party.party.find('/') + 1));
+  daemon.tls = tls.at(party.party);
+  ASSIGN_OR_RETURN(exchange_daemons[party.party], exchange::ExchangeDaemon::Start(daemon));
+  return absl::OkStatus();
+}
+
 InProcessDeployment::InProcessDeployment(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 InProcessDeployment::~InProcessDeployment() {
   if (state_ == nullptr) return;
   for (auto& agent : state_->agents) agent->Shutdown();
+  for (auto& [party, daemon] : state_->exchange_daemons) {
+    if (daemon != nullptr) daemon->Shutdown();
+  }
+  state_->exchange_daemons.clear();
   for (auto& [id, daemon] : state_->duchies) {
     if (daemon != nullptr) daemon->Shutdown();
   }
@@ -143,6 +190,9 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
     s.edp_keys.insert_or_assign(edp.id, crypto::EncryptionKeyPair::Generate());
   }
   for (const std::string& id : options.measurement_consumers) subjects.push_back(absl::StrCat("measurementConsumers/", id));
+  for (const DeploymentExchangeParty& party : options.exchange_parties) {
+    if (std::find(subjects.begin(), subjects.end(), party.party) == subjects.end()) subjects.push_back(party.party);
+  }
   for (const std::string& subject : subjects) {
     ASSIGN_OR_RETURN(s.tls[subject], Issue(ca, subject));
   }
@@ -152,6 +202,8 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   kingdom.config.set_system_api_address("127.0.0.1:0");
   kingdom.config.add_administrators(kAdministrator);
   *kingdom.config.mutable_protocols() = options.protocols;
+  kingdom.config.set_exchange_step_lease_seconds(options.exchange_step_lease_seconds);
+  kingdom.config.set_exchange_step_max_attempts(options.exchange_step_max_attempts);
   kingdom.database_path = absl::StrCat(options.dir, "/kingdom.db");
   kingdom.tls = s.tls.at("kingdom");
   ASSIGN_OR_RETURN(s.kingdom, kingdom::KingdomServer::Start(kingdom));
@@ -183,6 +235,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
       return absl::DeadlineExceededError("an EDP agent did not register its event groups within 30 s");
     }
   }
+  for (const DeploymentExchangeParty& party : options.exchange_parties) RETURN_IF_ERROR(s.StartExchangeDaemon(party));
   for (const std::string& id : options.measurement_consumers) {
     mc::McClientOptions client;
     client.measurement_consumer = absl::StrCat("measurementConsumers/", id);
@@ -216,5 +269,19 @@ void InProcessDeployment::StopDuchy(const std::string& id) {
 }
 
 absl::Status InProcessDeployment::StartDuchy(const std::string& id) { return state_->StartDuchy(id); }
+
+void InProcessDeployment::StopExchangeDaemon(const std::string& party) {
+  auto it = state_->exchange_daemons.find(party);
+  if (it == state_->exchange_daemons.end() || it->second == nullptr) return;
+  it->second->Shutdown();
+  it->second.reset();
+}
+
+absl::Status InProcessDeployment::StartExchangeDaemon(const std::string& party) {
+  for (const DeploymentExchangeParty& p : state_->options.exchange_parties) {
+    if (p.party == party) return state_->StartExchangeDaemon(p);
+  }
+  return absl::NotFoundError(absl::StrCat(party, " is not an exchange party of the deployment"));
+}
 
 }  // namespace halo::deployment

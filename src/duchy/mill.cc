@@ -17,18 +17,13 @@ namespace {
 constexpr int kMaxAttempts = 10;
 
 // Sends a stored output to `peer` as the input of `stage` there.
+// Where a stored output's SHA-256 is kept, so that sending it reads it once.
+std::string DigestKey(const std::string& output_key) { return output_key + ".sha256"; }
+
 absl::Status SendOutput(DuchyContext& duchy, const std::string& computation, const std::string& peer,
                         ComputationStage stage, const std::string& key) {
   ASSIGN_OR_RETURN(v1::ComputationControl::Stub * stub, duchy.Peer(peer));
-  crypto::Sha256Hasher hasher;
-  {
-    ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, duchy.blobs().OpenReader(key));
-    while (true) {
-      ASSIGN_OR_RETURN(std::optional<std::string> piece, reader->Next());
-      if (!piece) break;
-      hasher.Update(*piece);
-    }
-  }
+  ASSIGN_OR_RETURN(std::string sha256, duchy.blobs().Get(DigestKey(key)));
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, duchy.blobs().OpenReader(key));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
@@ -38,7 +33,7 @@ absl::Status SendOutput(DuchyContext& duchy, const std::string& computation, con
   header.mutable_header()->set_computation(computation);
   header.mutable_header()->set_stage(stage);
   header.mutable_header()->set_total_bytes(static_cast<int64_t>(reader->size()));
-  header.mutable_header()->set_sha256(hasher.Finish());
+  header.mutable_header()->set_sha256(sha256);
   if (stream->Write(header)) {
     absl::Status sent = SendChunks(*reader, [&](absl::string_view chunk) {
       v1::AdvanceComputationRequest message;
@@ -89,6 +84,8 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
     if (absl::IsNotFound(stored.status())) {
       const absl::Time began = absl::Now();
       ASSIGN_OR_RETURN(std::string output, run_stage(run));
+      // The digest first: an output without one was not stored whole.
+      RETURN_IF_ERROR(duchy_.blobs().Put(DigestKey(key), crypto::Sha256(output)));
       RETURN_IF_ERROR(duchy_.blobs().Put(key, output));
       spdlog::info("duchy {}: {} {} took {:.3f} s; {} bytes for {}", duchy_.duchy_id(), claimed.name,
                    v1::ComputationStage_Name(claimed.stage), absl::ToDoubleSeconds(absl::Now() - began), output.size(),

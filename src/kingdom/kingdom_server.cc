@@ -20,6 +20,10 @@ struct KingdomServer::State {
   std::unique_ptr<RequisitionsService> requisitions;
   std::unique_ptr<CertificatesService> certificates;
   std::unique_ptr<DataProvidersService> data_providers;
+  std::unique_ptr<ExchangeLedger> exchange_ledger;
+  std::unique_ptr<RecurringExchangesService> recurring_exchanges;
+  std::unique_ptr<ExchangesService> exchanges;
+  std::unique_ptr<ExchangeStepWorkService> exchange_step_work;
   std::unique_ptr<ComputationsService> computations;
   std::unique_ptr<net::Server> public_server, system_server;
   absl::Notification stop_housekeeping;
@@ -45,6 +49,10 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
   state->requisitions = std::make_unique<RequisitionsService>(ledger);
   state->certificates = std::make_unique<CertificatesService>(ledger);
   state->data_providers = std::make_unique<DataProvidersService>(ledger);
+  state->exchange_ledger = std::make_unique<ExchangeLedger>(ledger.database(), options.config, options.clock);
+  state->recurring_exchanges = std::make_unique<RecurringExchangesService>(ledger, *state->exchange_ledger);
+  state->exchanges = std::make_unique<ExchangesService>(ledger, *state->exchange_ledger);
+  state->exchange_step_work = std::make_unique<ExchangeStepWorkService>(ledger, *state->exchange_ledger);
   state->computations = std::make_unique<ComputationsService>(ledger);
   const int max_request_bytes =
       options.config.max_request_bytes() > 0 ? options.config.max_request_bytes() : 4 << 20;
@@ -55,7 +63,12 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
                                        {api::v1::Measurements::service_full_name(), state->measurements.get()},
                                        {api::v1::Requisitions::service_full_name(), state->requisitions.get()},
                                        {api::v1::Certificates::service_full_name(), state->certificates.get()},
-                                       {api::v1::DataProviders::service_full_name(), state->data_providers.get()}},
+                                       {api::v1::DataProviders::service_full_name(), state->data_providers.get()},
+                                       {api::v1::RecurringExchanges::service_full_name(),
+                                        state->recurring_exchanges.get()},
+                                       {api::v1::Exchanges::service_full_name(), state->exchanges.get()},
+                                       {api::v1::ExchangeStepWork::service_full_name(),
+                                        state->exchange_step_work.get()}},
                                       max_request_bytes));
   ASSIGN_OR_RETURN(state->system_server,
                    net::Server::Start({options.config.system_api_address()}, options.tls,
@@ -73,6 +86,12 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
       } else if (result->cancelled + result->deleted > 0) {
         spdlog::info("kingdom housekeeping: cancelled {} pending measurements, deleted {} finished ones",
                      result->cancelled, result->deleted);
+      }
+      auto exchanges = raw->exchange_ledger->RunHousekeeping();
+      if (!exchanges.ok()) {
+        spdlog::error("kingdom exchange housekeeping failed: {}", std::string(exchanges.status().message()));
+      } else if (*exchanges > 0) {
+        spdlog::info("kingdom housekeeping: deleted {} exchanges past retention", *exchanges);
       }
     }
   });

@@ -115,6 +115,42 @@ CREATE TABLE computation_log (
   id INTEGER PRIMARY KEY,
   measurement TEXT NOT NULL REFERENCES measurements(name) ON DELETE CASCADE,
   data BLOB NOT NULL);
+)sql"},
+    {2, R"sql(
+CREATE TABLE recurring_exchanges (
+  name TEXT PRIMARY KEY,
+  data_provider TEXT NOT NULL REFERENCES entities(name),
+  model_provider TEXT NOT NULL REFERENCES entities(name),
+  next_date TEXT NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX recurring_exchanges_by_data_provider ON recurring_exchanges(data_provider);
+CREATE INDEX recurring_exchanges_by_model_provider ON recurring_exchanges(model_provider);
+CREATE TABLE exchanges (
+  name TEXT PRIMARY KEY,
+  recurring_exchange TEXT NOT NULL REFERENCES recurring_exchanges(name),
+  date TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  update_time INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchanges_by_recurring ON exchanges(recurring_exchange, date);
+CREATE INDEX exchanges_by_date ON exchanges(date);
+CREATE TABLE exchange_steps (
+  name TEXT PRIMARY KEY,
+  exchange TEXT NOT NULL REFERENCES exchanges(name) ON DELETE CASCADE,
+  step_index INTEGER NOT NULL,
+  party TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchange_steps_by_party ON exchange_steps(party, state);
+CREATE INDEX exchange_steps_by_exchange ON exchange_steps(exchange, step_index);
+CREATE TABLE exchange_step_attempts (
+  name TEXT PRIMARY KEY,
+  step TEXT NOT NULL REFERENCES exchange_steps(name) ON DELETE CASCADE,
+  state INTEGER NOT NULL,
+  lease_expiry INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchange_step_attempts_by_step ON exchange_step_attempts(step);
+CREATE INDEX exchange_step_attempts_active ON exchange_step_attempts(state, lease_expiry);
 )sql"}};
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {

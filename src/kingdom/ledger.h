@@ -70,6 +70,8 @@ class Ledger {
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(Options options);
 
   ChangeNotifier& changes() { return changes_; }
+  // The database, shared with the exchange ledger.
+  storage::SqliteDatabase& database() { return *db_; }
 
   // The principal of a TLS peer presenting `certificate_pem`: an
   // administrator named in the config, or an entity holding that registered,

@@ -316,4 +316,83 @@ grpc::Status ComputationsService::CreateComputationLogEntry(
   });
 }
 
+// Panel Exchange
+
+namespace {
+constexpr std::initializer_list<Kind> kExchangeViewers = {Kind::kAdministrator, Kind::kDataProvider,
+                                                          Kind::kModelProvider};
+}  // namespace
+
+grpc::Status RecurringExchangesService::CreateRecurringExchange(grpc::ServerContext* context,
+                                                                const api::v1::CreateRecurringExchangeRequest* request,
+                                                                api::v1::RecurringExchange* response) {
+  return Serve(ledger_, context, {Kind::kAdministrator}, [&](const Principal& caller) {
+    return Assign(exchanges_.CreateRecurringExchange(caller, *request), response);
+  });
+}
+grpc::Status RecurringExchangesService::GetRecurringExchange(grpc::ServerContext* context,
+                                                             const api::v1::GetRecurringExchangeRequest* request,
+                                                             api::v1::RecurringExchange* response) {
+  return Serve(ledger_, context, kExchangeViewers, [&](const Principal& caller) {
+    return Assign(exchanges_.GetRecurringExchange(caller, request->name()), response);
+  });
+}
+grpc::Status RecurringExchangesService::ListRecurringExchanges(grpc::ServerContext* context,
+                                                               const api::v1::ListRecurringExchangesRequest* request,
+                                                               api::v1::ListRecurringExchangesResponse* response) {
+  return Serve(ledger_, context, kExchangeViewers, [&](const Principal& caller) {
+    return Assign(exchanges_.ListRecurringExchanges(caller, *request), response);
+  });
+}
+
+grpc::Status ExchangesService::GetExchange(grpc::ServerContext* context, const api::v1::GetExchangeRequest* request,
+                                           api::v1::Exchange* response) {
+  return Serve(ledger_, context, kExchangeViewers, [&](const Principal& caller) {
+    return Assign(exchanges_.GetExchange(caller, request->name()), response);
+  });
+}
+grpc::Status ExchangesService::ListExchanges(grpc::ServerContext* context, const api::v1::ListExchangesRequest* request,
+                                             api::v1::ListExchangesResponse* response) {
+  return Serve(ledger_, context, kExchangeViewers, [&](const Principal& caller) {
+    return Assign(exchanges_.ListExchanges(caller, request->parent()), response);
+  });
+}
+grpc::Status ExchangesService::ListExchangeSteps(grpc::ServerContext* context,
+                                                 const api::v1::ListExchangeStepsRequest* request,
+                                                 api::v1::ListExchangeStepsResponse* response) {
+  return Serve(ledger_, context, kExchangeViewers, [&](const Principal& caller) {
+    return Assign(exchanges_.ListExchangeSteps(caller, request->parent()), response);
+  });
+}
+grpc::Status ExchangesService::ListExchangeStepAttempts(grpc::ServerContext* context,
+                                                        const api::v1::ListExchangeStepAttemptsRequest* request,
+                                                        api::v1::ListExchangeStepAttemptsResponse* response) {
+  return Serve(ledger_, context, kExchangeViewers, [&](const Principal& caller) {
+    return Assign(exchanges_.ListExchangeStepAttempts(caller, request->parent()), response);
+  });
+}
+
+grpc::Status ExchangeStepWorkService::ClaimReadyExchangeStep(grpc::ServerContext* context,
+                                                             const api::v1::ClaimReadyExchangeStepRequest* request,
+                                                             api::v1::ClaimReadyExchangeStepResponse* response) {
+  return Serve(ledger_, context, {Kind::kDataProvider, Kind::kModelProvider}, [&](const Principal& caller) {
+    return Assign(exchanges_.ClaimReadyExchangeStep(caller), response);
+  });
+}
+grpc::Status ExchangeStepWorkService::FinishExchangeStepAttempt(
+    grpc::ServerContext* context, const api::v1::FinishExchangeStepAttemptRequest* request,
+    api::v1::ExchangeStepAttempt* response) {
+  return Serve(ledger_, context, {Kind::kDataProvider, Kind::kModelProvider}, [&](const Principal& caller) {
+    return Assign(exchanges_.FinishExchangeStepAttempt(caller, *request), response);
+  });
+}
+
+grpc::Status ExchangeStepWorkService::RenewExchangeStepAttempt(grpc::ServerContext* context,
+                                                               const api::v1::RenewExchangeStepAttemptRequest* request,
+                                                               api::v1::ExchangeStepAttempt* response) {
+  return Serve(ledger_, context, {Kind::kDataProvider, Kind::kModelProvider}, [&](const Principal& caller) {
+    return Assign(exchanges_.RenewExchangeStepAttempt(caller, request->name()), response);
+  });
+}
+
 }  // namespace halo::kingdom

@@ -3,6 +3,8 @@
 #ifndef HALO_SRC_KINGDOM_SERVICES_H_
 #define HALO_SRC_KINGDOM_SERVICES_H_
 
+#include "exchange_ledger.h"
+#include "halo/api/v1/exchanges.grpc.pb.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "ledger.h"
@@ -96,6 +98,43 @@ class ComputationsService final : public api::v1::Computations::Service {
 
  private:
   Ledger& ledger_;
+};
+
+class RecurringExchangesService final : public api::v1::RecurringExchanges::Service {
+ public:
+  RecurringExchangesService(Ledger& ledger, ExchangeLedger& exchanges) : ledger_(ledger), exchanges_(exchanges) {}
+  grpc::Status CreateRecurringExchange(grpc::ServerContext* context, const api::v1::CreateRecurringExchangeRequest* request, api::v1::RecurringExchange* response) override;
+  grpc::Status GetRecurringExchange(grpc::ServerContext* context, const api::v1::GetRecurringExchangeRequest* request, api::v1::RecurringExchange* response) override;
+  grpc::Status ListRecurringExchanges(grpc::ServerContext* context, const api::v1::ListRecurringExchangesRequest* request, api::v1::ListRecurringExchangesResponse* response) override;
+
+ private:
+  Ledger& ledger_;
+  ExchangeLedger& exchanges_;
+};
+
+class ExchangesService final : public api::v1::Exchanges::Service {
+ public:
+  ExchangesService(Ledger& ledger, ExchangeLedger& exchanges) : ledger_(ledger), exchanges_(exchanges) {}
+  grpc::Status GetExchange(grpc::ServerContext* context, const api::v1::GetExchangeRequest* request, api::v1::Exchange* response) override;
+  grpc::Status ListExchanges(grpc::ServerContext* context, const api::v1::ListExchangesRequest* request, api::v1::ListExchangesResponse* response) override;
+  grpc::Status ListExchangeSteps(grpc::ServerContext* context, const api::v1::ListExchangeStepsRequest* request, api::v1::ListExchangeStepsResponse* response) override;
+  grpc::Status ListExchangeStepAttempts(grpc::ServerContext* context, const api::v1::ListExchangeStepAttemptsRequest* request, api::v1::ListExchangeStepAttemptsResponse* response) override;
+
+ private:
+  Ledger& ledger_;
+  ExchangeLedger& exchanges_;
+};
+
+class ExchangeStepWorkService final : public api::v1::ExchangeStepWork::Service {
+ public:
+  ExchangeStepWorkService(Ledger& ledger, ExchangeLedger& exchanges) : ledger_(ledger), exchanges_(exchanges) {}
+  grpc::Status ClaimReadyExchangeStep(grpc::ServerContext* context, const api::v1::ClaimReadyExchangeStepRequest* request, api::v1::ClaimReadyExchangeStepResponse* response) override;
+  grpc::Status FinishExchangeStepAttempt(grpc::ServerContext* context, const api::v1::FinishExchangeStepAttemptRequest* request, api::v1::ExchangeStepAttempt* response) override;
+  grpc::Status RenewExchangeStepAttempt(grpc::ServerContext* context, const api::v1::RenewExchangeStepAttemptRequest* request, api::v1::ExchangeStepAttempt* response) override;
+
+ private:
+  Ledger& ledger_;
+  ExchangeLedger& exchanges_;
 };
 
 }  // namespace halo::kingdom

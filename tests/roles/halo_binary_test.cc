@@ -180,5 +180,13 @@ TEST_CASE("halo edp generate writes event files and their truth; a bad option is
   CHECK_THAT(bad.err, Catch::Contains("audience_size"));
 }
 
+TEST_CASE("halo demo exchange finds the true overlap of two generated panels") {
+  const ProcessResult demo = RunProcess({HALO_BINARY, "demo", "exchange", "--keys", "3000", "--overlap", "1000"},
+                                        absl::Minutes(3));
+  INFO(demo.out << demo.err);
+  CHECK(demo.exit_code == 0);
+  CHECK_THAT(demo.out, Catch::Contains("found exactly the true overlap"));
+}
+
 }  // namespace
 }  // namespace halo

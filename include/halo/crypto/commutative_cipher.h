@@ -24,12 +24,17 @@ class CommutativeCipher {
 
   std::string KeyBytes() const { return key_.ToBytes(); }
 
-  // k*H(join_key), compressed.
-  absl::StatusOr<std::string> Encrypt(absl::string_view join_key) const;
+  // k*H(join_key). Uncompressed points cost the next party no square root
+  // to decode, so bulk exchanges use them; both parties must use one
+  // encoding for equal keys to give equal bytes.
+  absl::StatusOr<std::string> Encrypt(absl::string_view join_key,
+                                      PointEncoding encoding = PointEncoding::kCompressed) const;
   // Adds this party's layer to a point the other party encrypted.
-  absl::StatusOr<std::string> ReEncrypt(absl::string_view encrypted) const;
+  absl::StatusOr<std::string> ReEncrypt(absl::string_view encrypted,
+                                        PointEncoding encoding = PointEncoding::kCompressed) const;
   // Removes this party's layer (multiplies by k^-1).
-  absl::StatusOr<std::string> Decrypt(absl::string_view encrypted) const;
+  absl::StatusOr<std::string> Decrypt(absl::string_view encrypted,
+                                      PointEncoding encoding = PointEncoding::kCompressed) const;
 
  private:
   CommutativeCipher(Scalar key, Scalar inverse)

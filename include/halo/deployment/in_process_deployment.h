@@ -29,12 +29,25 @@ struct DeploymentEdp {
   std::vector<config::EventGroupConfig> event_groups;
 };
 
+// A party of Panel Exchange and its daemon's directories.
+struct DeploymentExchangeParty {
+  std::string party;  // dataProviders/{id} or modelProviders/{id}
+  std::string input_dir;
+  std::string output_dir;
+};
+
 struct InProcessDeploymentOptions {
   std::string dir;  // every party's data goes under it
   // Duchy ids and aggregator are taken from protocols.
   config::MeasurementProtocols protocols;
   std::vector<DeploymentEdp> edps;
   std::vector<std::string> measurement_consumers = {"mc1"};
+  // Each gets an exchange daemon; both share `shared_storage_dir`.
+  std::vector<DeploymentExchangeParty> exchange_parties;
+  std::string shared_storage_dir;
+  // The Kingdom's exchange settings (0: its defaults).
+  int exchange_step_lease_seconds = 0;
+  int exchange_step_max_attempts = 0;
   int duchy_parallelism = 2;
   int duchy_mills = 2;
 };
@@ -57,6 +70,9 @@ class InProcessDeployment {
   void StopDuchy(const std::string& id);
   // Starts it again on its ports and data directory.
   absl::Status StartDuchy(const std::string& id);
+  // The same for the exchange daemon of `party`.
+  void StopExchangeDaemon(const std::string& party);
+  absl::Status StartExchangeDaemon(const std::string& party);
 
   struct State;
 

@@ -1,0 +1,59 @@
+// Where an exchange daemon keeps blobs: its private storage and the storage
+// both parties share, behind one interface. Blobs are named
+// "{recurring exchange id}/{date}/{label}", so the file-system kind keeps a
+// directory per exchange date. A write is atomic: a reader sees the whole
+// blob or none of it.
+//
+// Shared storage signs: SignedStorage writes each blob with a signature by
+// the writing party's certificate beside it, and a read checks the
+// signature against the certificate it names, which must belong to one of
+// the exchange's parties; a blob that fails is refused (PERMISSION_DENIED
+// naming it), never returned.
+#ifndef HALO_EXCHANGE_EXCHANGE_STORAGE_H_
+#define HALO_EXCHANGE_EXCHANGE_STORAGE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "halo/crypto/certificate.h"
+#include "halo/crypto/signing.h"
+
+namespace halo::exchange {
+
+class ExchangeStorage {
+ public:
+  virtual ~ExchangeStorage() = default;
+  virtual absl::Status Write(const std::string& name, absl::string_view bytes) = 0;
+  // NOT_FOUND naming the blob if it is not there.
+  virtual absl::StatusOr<std::string> Read(const std::string& name) = 0;
+};
+
+// Files under `root`; refuses names that would leave it.
+std::unique_ptr<ExchangeStorage> FileSystemStorage(const std::string& root);
+absl::StatusOr<std::unique_ptr<ExchangeStorage>> RocksDbStorage(const std::string& path);
+
+// Looks up a certificate by resource name, checked (client::CertificateResolver).
+using CertificateLookup = std::function<absl::StatusOr<crypto::Certificate>(const std::string& name)>;
+
+class SignedStorage {
+ public:
+  // Signs as `certificate` (its resource name) with `key`.
+  SignedStorage(ExchangeStorage& storage, crypto::SigningKey key, std::string certificate, CertificateLookup lookup);
+  absl::Status Write(const std::string& name, absl::string_view bytes);
+  // Checks the signature, and that its certificate belongs to one of
+  // `signers` (entity names).
+  absl::StatusOr<std::string> Read(const std::string& name, const std::vector<std::string>& signers);
+
+ private:
+  ExchangeStorage& storage_;
+  crypto::SigningKey key_;
+  std::string certificate_;
+  CertificateLookup lookup_;
+};
+
+}  // namespace halo::exchange
+
+#endif  // HALO_EXCHANGE_EXCHANGE_STORAGE_H_

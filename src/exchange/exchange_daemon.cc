@@ -1,0 +1,227 @@
+#include "halo/exchange/exchange_daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "halo/api/certificate_name.h"
+#include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/client/certificate_resolver.h"
+#include "halo/common/status_macros.h"
+#include "halo/exchange/exchange_storage.h"
+#include "halo/exchange/workflow.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+#include "steps.h"
+
+namespace halo::exchange {
+
+using api::v1::ExchangeStepAttempt;
+using api::v1::ExchangeWorkflow;
+
+struct ExchangeDaemon::State {
+  config::ExchangeDaemonConfig config;
+  ExchangeWorkflow::Party party = ExchangeWorkflow::PARTY_UNSPECIFIED;
+  std::string certificate_pem;
+  std::string input_dir, output_dir;
+  int threads = 1;
+  absl::Duration poll_interval;
+  absl::Duration step_timeout;
+  std::shared_ptr<grpc::Channel> kingdom;
+  std::unique_ptr<api::v1::ExchangeStepWork::Stub> work;
+  std::unique_ptr<client::CertificateResolver> certificates;
+  std::unique_ptr<ExchangeStorage> private_storage;
+  std::unique_ptr<ExchangeStorage> shared_files;
+  std::unique_ptr<SignedStorage> shared_storage;
+  std::atomic<bool> stopping{false};
+  mutable absl::Mutex mutex;
+  Counts counts ABSL_GUARDED_BY(mutex);
+  std::vector<std::thread> workers;
+
+  void Sleep(absl::Duration duration) {
+    const absl::Time until = absl::Now() + duration;
+    while (!stopping.load() && absl::Now() < until) absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
+  }
+  void Work();
+  void Run(const api::v1::ClaimReadyExchangeStepResponse& claimed);
+  absl::Status RunStep(const api::v1::ClaimReadyExchangeStepResponse& claimed);
+};
+
+void ExchangeDaemon::State::Work() {
+  absl::Duration backoff = poll_interval;
+  while (!stopping.load()) {
+    absl::StatusOr<api::v1::ClaimReadyExchangeStepResponse> claimed =
+        net::Call(*work, &api::v1::ExchangeStepWork::Stub::ClaimReadyExchangeStep,
+                  api::v1::ClaimReadyExchangeStepRequest(), "the Kingdom's ClaimReadyExchangeStep");
+    if (!claimed.ok()) {
+      spdlog::warn("exchange daemon {}: {}; again in {}", config.party(), std::string(claimed.status().message()),
+                   absl::FormatDuration(backoff));
+      Sleep(backoff);
+      backoff = std::min(backoff * 2, absl::Minutes(1));
+      continue;
+    }
+    backoff = poll_interval;
+    if (!claimed->has_step()) {
+      Sleep(poll_interval);
+      continue;
+    }
+    Run(*claimed);
+  }
+}
+
+absl::Status ExchangeDaemon::State::RunStep(const api::v1::ClaimReadyExchangeStepResponse& claimed) {
+  const auto& recurring = claimed.recurring_exchange();
+  RETURN_IF_ERROR(ValidateWorkflow(recurring.workflow()));
+  const int index = claimed.step().step_index();
+  if (index < 0 || index >= recurring.workflow().steps_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("step index ", index, " is not in the workflow"));
+  }
+  const ExchangeWorkflow::Step& step = recurring.workflow().steps(index);
+  if (step.party() != party) {
+    return absl::InvalidArgumentError(absl::StrCat("step \"", step.step_id(), "\" belongs to ",
+                                                   ExchangeWorkflow::Party_Name(step.party()), ", not to ",
+                                                   config.party()));
+  }
+  StepContext context;
+  context.step = &step;
+  context.blob_prefix = absl::StrCat(recurring.name().substr(recurring.name().find('/') + 1), "/",
+                                     claimed.exchange().date(), "/");
+  context.private_storage = private_storage.get();
+  context.shared_storage = shared_storage.get();
+  context.parties = {recurring.data_provider(), recurring.model_provider()};
+  context.input_dir = input_dir;
+  context.output_dir = output_dir;
+  context.certificate_pem = certificate_pem;
+  context.threads = threads;
+  context.deadline = absl::Now() + step_timeout;
+  context.cancelled = &stopping;
+  return RunExchangeStep(context);
+}
+
+void ExchangeDaemon::State::Run(const api::v1::ClaimReadyExchangeStepResponse& claimed) {
+  const std::string& attempt = claimed.attempt().name();
+  const absl::Time began = absl::Now();
+  // The lease is renewed at a third of its length while the step runs.
+  const absl::Duration lease =
+      absl::Microseconds(claimed.attempt().lease_expiry_micros() - claimed.attempt().start_time_micros());
+  absl::Notification done;
+  std::thread heartbeat([&] {
+    while (!done.WaitForNotificationWithTimeout(std::max(lease / 3, absl::Milliseconds(100)))) {
+      api::v1::RenewExchangeStepAttemptRequest renew;
+      renew.set_name(attempt);
+      absl::Status renewed = net::Call(*work, &api::v1::ExchangeStepWork::Stub::RenewExchangeStepAttempt, renew,
+                                       "the Kingdom's RenewExchangeStepAttempt")
+                                 .status();
+      if (!renewed.ok()) spdlog::warn("exchange daemon {}: {}", config.party(), std::string(renewed.message()));
+    }
+  });
+  const absl::Status status = RunStep(claimed);
+  done.Notify();
+  heartbeat.join();
+  if (absl::IsCancelled(status) && stopping.load()) {
+    spdlog::info("exchange daemon {}: left {} unfinished; it is tried again when its lease runs out",
+                 config.party(), attempt);
+    return;
+  }
+  api::v1::FinishExchangeStepAttemptRequest finish;
+  finish.set_name(attempt);
+  const bool for_good = absl::IsInvalidArgument(status) || absl::IsPermissionDenied(status) ||
+                        absl::IsDataLoss(status);
+  finish.set_state(status.ok() ? ExchangeStepAttempt::SUCCEEDED
+                               : for_good ? ExchangeStepAttempt::FAILED_STEP : ExchangeStepAttempt::FAILED);
+  finish.set_message(status.ok() ? absl::StrCat("done in ", absl::FormatDuration(absl::Now() - began))
+                                 : std::string(status.message()));
+  if (status.ok()) {
+    spdlog::info("exchange daemon {}: {} ({}) done in {:.3f} s", config.party(), attempt, claimed.step().step_id(),
+                 absl::ToDoubleSeconds(absl::Now() - began));
+  } else {
+    spdlog::warn("exchange daemon {}: {} ({}) failed{}: {}", config.party(), attempt, claimed.step().step_id(),
+                 for_good ? " for good" : "", status.ToString());
+  }
+  absl::StatusOr<ExchangeStepAttempt> finished =
+      net::Call(*work, &api::v1::ExchangeStepWork::Stub::FinishExchangeStepAttempt, finish,
+                "the Kingdom's FinishExchangeStepAttempt");
+  if (!finished.ok()) {
+    spdlog::warn("exchange daemon {}: {}", config.party(), std::string(finished.status().message()));
+  }
+  absl::MutexLock lock(&mutex);
+  ++(status.ok() ? counts.succeeded : counts.failed);
+}
+
+ExchangeDaemon::ExchangeDaemon(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+ExchangeDaemon::~ExchangeDaemon() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDaemonOptions options) {
+  const config::ExchangeDaemonConfig& config = options.config;
+  auto state = std::make_unique<State>();
+  State& s = *state;
+  s.config = config;
+  if (absl::StartsWith(config.party(), "dataProviders/")) {
+    s.party = ExchangeWorkflow::DATA_PROVIDER;
+  } else if (absl::StartsWith(config.party(), "modelProviders/")) {
+    s.party = ExchangeWorkflow::MODEL_PROVIDER;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("exchange_daemon.party: \"", config.party(),
+                                                   "\" is neither dataProviders/{id} nor modelProviders/{id}"));
+  }
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(options.tls.certificate_pem));
+  if (certificate.SubjectName() != config.party()) {
+    return absl::InvalidArgumentError(absl::StrCat("exchange_daemon.tls.certificate_file: the certificate is for \"",
+                                                   certificate.SubjectName(), "\", not ", config.party()));
+  }
+  ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
+  ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  s.certificate_pem = options.tls.certificate_pem;
+  const std::filesystem::path data(options.data_dir);
+  s.input_dir = config.input_dir().empty() ? (data / "input").string() : config.input_dir();
+  s.output_dir = config.output_dir().empty() ? (data / "output").string() : config.output_dir();
+  for (const std::string& dir : {s.input_dir, s.output_dir, config.shared_storage_dir()}) {
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    if (error) return absl::FailedPreconditionError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  }
+  if (config.private_storage() == config::ExchangeDaemonConfig::ROCKSDB) {
+    ASSIGN_OR_RETURN(s.private_storage, RocksDbStorage((data / "private.rocksdb").string()));
+  } else {
+    s.private_storage = FileSystemStorage((data / "private").string());
+  }
+  s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
+  s.work = api::v1::ExchangeStepWork::NewStub(s.kingdom);
+  s.certificates = std::make_unique<client::CertificateResolver>(s.kingdom, trusted_ca);
+  s.shared_files = FileSystemStorage(config.shared_storage_dir());
+  client::CertificateResolver* resolver = s.certificates.get();
+  s.shared_storage = std::make_unique<SignedStorage>(
+      *s.shared_files, std::move(key), api::CertificateName(config.party(), certificate),
+      [resolver](const std::string& name) { return resolver->Resolve(name); });
+  s.threads = config.parallelism() > 0 ? config.parallelism()
+                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  s.poll_interval = absl::Milliseconds(config.poll_interval_ms() > 0 ? config.poll_interval_ms() : 1000);
+  s.step_timeout = absl::Seconds(config.step_timeout_seconds() > 0 ? config.step_timeout_seconds() : 600);
+  const int workers = config.max_parallel_steps() > 0 ? config.max_parallel_steps() : 2;
+  for (int i = 0; i < workers; ++i) s.workers.emplace_back([&s] { s.Work(); });
+  spdlog::info("exchange daemon for {} started with {} workers; private storage in {}, shared in {}", config.party(),
+               workers, data.string(), config.shared_storage_dir());
+  return std::unique_ptr<ExchangeDaemon>(new ExchangeDaemon(std::move(state)));
+}
+
+void ExchangeDaemon::Shutdown() {
+  if (state_ == nullptr) return;
+  state_->stopping = true;
+  for (std::thread& worker : state_->workers) {
+    if (worker.joinable()) worker.join();
+  }
+}
+
+ExchangeDaemon::Counts ExchangeDaemon::counts() const {
+  absl::MutexLock lock(&state_->mutex);
+  return state_->counts;
+}
+
+}  // namespace halo::exchange

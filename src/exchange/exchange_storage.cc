@@ -1,0 +1,157 @@
+#include "halo/exchange/exchange_storage.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "halo/api/v1/resources.pb.h"
+#include "halo/common/status_macros.h"
+#include "halo/crypto/sha256.h"
+#include "halo/storage/blob_store.h"
+
+namespace halo::exchange {
+namespace {
+
+absl::Status CheckName(const std::string& name) {
+  if (name.empty() || name.front() == '/' || absl::StrContains(name, "..") || absl::StrContains(name, "//")) {
+    return absl::InvalidArgumentError(absl::StrCat("blob name \"", name, "\" is not a relative path inside storage"));
+  }
+  return absl::OkStatus();
+}
+
+class FileSystem final : public ExchangeStorage {
+ public:
+  explicit FileSystem(std::string root) : root_(std::move(root)) {}
+
+  absl::Status Write(const std::string& name, absl::string_view bytes) override {
+    RETURN_IF_ERROR(CheckName(name));
+    const std::filesystem::path path = std::filesystem::path(root_) / name;
+    std::error_code error;
+    std::filesystem::create_directories(path.parent_path(), error);
+    if (error) return absl::FailedPreconditionError(absl::StrCat("cannot create ", path.parent_path().string()));
+    const std::string temp = path.string() + ".tmp";
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return absl::FailedPreconditionError(absl::StrCat("cannot write ", temp));
+    bool ok = true;
+    for (size_t at = 0; ok && at < bytes.size();) {
+      const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
+      ok = n > 0;
+      at += ok ? static_cast<size_t>(n) : 0;
+    }
+    ok = ok && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
+      ::unlink(temp.c_str());
+      return absl::UnavailableError(absl::StrCat("cannot write ", path.string()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> Read(const std::string& name) override {
+    RETURN_IF_ERROR(CheckName(name));
+    std::ifstream in(std::filesystem::path(root_) / name, std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+  }
+
+ private:
+  std::string root_;
+};
+
+class RocksDb final : public ExchangeStorage {
+ public:
+  explicit RocksDb(std::unique_ptr<storage::BlobStore> store) : store_(std::move(store)) {}
+  absl::Status Write(const std::string& name, absl::string_view bytes) override {
+    RETURN_IF_ERROR(CheckName(name));
+    ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, store_->OpenWriter(name));
+    RETURN_IF_ERROR(writer->Append(bytes));
+    return writer->Commit();
+  }
+  absl::StatusOr<std::string> Read(const std::string& name) override {
+    RETURN_IF_ERROR(CheckName(name));
+    absl::StatusOr<std::unique_ptr<storage::BlobReader>> reader = store_->OpenReader(name);
+    if (absl::IsNotFound(reader.status())) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
+    RETURN_IF_ERROR(reader.status());
+    std::string bytes;
+    bytes.reserve((*reader)->size());
+    while (true) {
+      ASSIGN_OR_RETURN(std::optional<std::string> piece, (*reader)->Next());
+      if (!piece) break;
+      bytes += *piece;
+    }
+    return bytes;
+  }
+
+ private:
+  std::unique_ptr<storage::BlobStore> store_;
+};
+
+// What a signature covers: the blob's name and its digest, so that a blob
+// cannot be passed off under another name.
+std::string SignedText(const std::string& name, absl::string_view bytes) {
+  return absl::StrCat("halo shared blob v1\n", name, "\n", crypto::Sha256(bytes));
+}
+
+}  // namespace
+
+std::unique_ptr<ExchangeStorage> FileSystemStorage(const std::string& root) {
+  return std::make_unique<FileSystem>(root);
+}
+
+absl::StatusOr<std::unique_ptr<ExchangeStorage>> RocksDbStorage(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobStore> store, storage::OpenRocksDbBlobStore(path));
+  return std::unique_ptr<ExchangeStorage>(std::make_unique<RocksDb>(std::move(store)));
+}
+
+SignedStorage::SignedStorage(ExchangeStorage& storage, crypto::SigningKey key, std::string certificate,
+                             CertificateLookup lookup)
+    : storage_(storage), key_(std::move(key)), certificate_(std::move(certificate)), lookup_(std::move(lookup)) {}
+
+absl::Status SignedStorage::Write(const std::string& name, absl::string_view bytes) {
+  api::v1::SignedMessage signature;
+  signature.set_certificate(certificate_);
+  signature.set_signature(key_.Sign(SignedText(name, bytes)));
+  // The blob first: a signature never names a blob that is not there.
+  RETURN_IF_ERROR(storage_.Write(name, bytes));
+  return storage_.Write(name + ".signature", signature.SerializeAsString());
+}
+
+absl::StatusOr<std::string> SignedStorage::Read(const std::string& name, const std::vector<std::string>& signers) {
+  ASSIGN_OR_RETURN(std::string bytes, storage_.Read(name));
+  absl::StatusOr<std::string> signature_bytes = storage_.Read(name + ".signature");
+  if (absl::IsNotFound(signature_bytes.status())) {
+    return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, " has no signature"));
+  }
+  RETURN_IF_ERROR(signature_bytes.status());
+  api::v1::SignedMessage signature;
+  if (!signature.ParseFromString(*signature_bytes)) {
+    return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, ": its signature does not parse"));
+  }
+  bool known = false;
+  for (const std::string& signer : signers) known = known || absl::StartsWith(signature.certificate(), signer + "/certificates/");
+  if (!known) {
+    return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, " is signed by ", signature.certificate(),
+                                                    ", not by a party of the exchange"));
+  }
+  absl::StatusOr<crypto::Certificate> certificate = lookup_(signature.certificate());
+  if (absl::IsPermissionDenied(certificate.status()) || absl::IsNotFound(certificate.status())) {
+    return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, ": ", certificate.status().message()));
+  }
+  RETURN_IF_ERROR(certificate.status());
+  if (!certificate->public_key().Verify(SignedText(name, bytes), signature.signature()).ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("shared blob ", name, " does not match its signature by ", signature.certificate(),
+                     ": it was changed after it was written"));
+  }
+  return bytes;
+}
+
+}  // namespace halo::exchange

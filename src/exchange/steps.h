@@ -1,0 +1,51 @@
+// The work of one exchange step: read its inputs, compute, write its
+// outputs. Each kind's arguments are in exchanges.proto; the blob formats:
+//   join_keys, matched, payloads  text, a key a line ("key" or "key\tpayload")
+//   key                           the commutative cipher's 32-byte secret
+//   encrypted, reencrypted, ...   uncompressed P-256 points, 65 bytes each
+//   order                         a little-endian uint32 a point: the line of
+//                                 join_keys it came from
+//   encrypted_payloads            records: the doubly encrypted point (65
+//                                 bytes), a little-endian uint32 length, the
+//                                 sealed payload
+// Statuses: INVALID_ARGUMENT, PERMISSION_DENIED (a shared blob that fails
+// its signature) and DATA_LOSS mean the inputs are bad and a retry cannot
+// help; anything else may pass on a retry.
+#ifndef HALO_SRC_EXCHANGE_STEPS_H_
+#define HALO_SRC_EXCHANGE_STEPS_H_
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "halo/api/v1/exchanges.pb.h"
+#include "halo/exchange/exchange_storage.h"
+
+namespace halo::exchange {
+
+struct StepContext {
+  const api::v1::ExchangeWorkflow::Step* step = nullptr;
+  // "{recurring exchange id}/{date}/": where this exchange's blobs are.
+  std::string blob_prefix;
+  ExchangeStorage* private_storage = nullptr;
+  SignedStorage* shared_storage = nullptr;
+  // The two parties' entity names: who may sign shared blobs.
+  std::vector<std::string> parties;
+  std::string input_dir;
+  std::string output_dir;
+  // The certificate this party signs shared blobs with (PEM).
+  std::string certificate_pem;
+  int threads = 1;
+  // Work still running then stops with DEADLINE_EXCEEDED; work still
+  // running when `cancelled` is set stops with CANCELLED.
+  absl::Time deadline = absl::InfiniteFuture();
+  const std::atomic<bool>* cancelled = nullptr;
+};
+
+absl::Status RunExchangeStep(const StepContext& context);
+
+}  // namespace halo::exchange
+
+#endif  // HALO_SRC_EXCHANGE_STEPS_H_

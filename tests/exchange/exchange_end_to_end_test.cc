@@ -1,0 +1,239 @@
+// Panel Exchange end to end in one process: the Kingdom schedules a
+// recurring exchange and two exchange daemons run it on generated panels.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/deployment/in_process_deployment.h"
+#include "halo/exchange/example_workflows.h"
+#include "halo/exchange/synthetic_panels.h"
+#include "halo/net/call.h"
+#include "halo/net/peer.h"
+#include "testing/temp_dir.h"
+
+namespace halo::exchange {
+namespace {
+
+using namespace api::v1;
+
+constexpr char kDataProvider[] = "dataProviders/edp1";
+constexpr char kModelProvider[] = "modelProviders/mp1";
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+class World {
+ public:
+  explicit World(uint64_t keys = 3000, uint64_t overlap = 1200, int lease_seconds = 0) : overlap_(overlap) {
+    REQUIRE(WriteSyntheticPanels(dir_.Sub("edp1-input/panel.txt"), dir_.Sub("mp1-input/panel.txt"), keys, overlap, 7)
+                .ok());
+    deployment::InProcessDeploymentOptions options;
+    options.dir = dir_.Sub("deployment");
+    for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
+    options.protocols.set_aggregator("aggregator");
+    options.measurement_consumers = {"mc1"};
+    options.exchange_parties = {{kDataProvider, dir_.Sub("edp1-input"), dir_.Sub("edp1-output")},
+                                {kModelProvider, dir_.Sub("mp1-input"), dir_.Sub("mp1-output")}};
+    options.shared_storage_dir = dir_.Sub("shared");
+    options.exchange_step_lease_seconds = lease_seconds;
+    options.exchange_step_max_attempts = 3;
+    auto started = deployment::InProcessDeployment::Start(options);
+    INFO(started.status().message());
+    REQUIRE(started.ok());
+    deployment_ = *std::move(started);
+  }
+
+  std::shared_ptr<grpc::Channel> As(const std::string& subject) {
+    return net::OpenChannel(absl::StrCat("localhost:", deployment_->kingdom_public_port()),
+                            deployment_->tls(subject));
+  }
+
+  absl::StatusOr<RecurringExchange> Create(const ExchangeWorkflow& workflow, const std::string& id = "panel") {
+    auto stub = RecurringExchanges::NewStub(As("admins/operator"));
+    CreateRecurringExchangeRequest request;
+    request.set_recurring_exchange_id(id);
+    auto& r = *request.mutable_recurring_exchange();
+    r.set_data_provider(kDataProvider);
+    r.set_model_provider(kModelProvider);
+    *r.mutable_workflow() = workflow;
+    r.set_first_date(absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())));
+    r.set_cadence_days(7);
+    return net::Call(*stub, &RecurringExchanges::Stub::CreateRecurringExchange, request, "create");
+  }
+
+  // Waits until the recurring exchange's first exchange leaves ACTIVE.
+  Exchange AwaitExchange(const std::string& recurring) {
+    auto stub = Exchanges::NewStub(As(kDataProvider));
+    ListExchangesRequest list;
+    list.set_parent(recurring);
+    for (int i = 0; i < 1200; ++i) {
+      auto listed = net::Call(*stub, &Exchanges::Stub::ListExchanges, list, "list");
+      REQUIRE(listed.ok());
+      if (listed->exchanges_size() > 0 && listed->exchanges(0).state() != Exchange::ACTIVE) return listed->exchanges(0);
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    FAIL("the exchange did not finish within 2 minutes");
+    return {};
+  }
+
+  std::vector<ExchangeStep> Steps(const std::string& exchange, const std::string& as = kDataProvider) {
+    auto stub = Exchanges::NewStub(As(as));
+    ListExchangeStepsRequest request;
+    request.set_parent(exchange);
+    auto steps = net::Call(*stub, &Exchanges::Stub::ListExchangeSteps, request, "steps");
+    REQUIRE(steps.ok());
+    return {steps->steps().begin(), steps->steps().end()};
+  }
+
+  void CheckOverlapFound() {
+    const auto dp = ReadLines(dir_.Sub("edp1-output/matched.txt"));
+    const auto mp = ReadLines(dir_.Sub("mp1-output/matched.txt"));
+    CHECK(dp.size() == overlap_);
+    CHECK(mp.size() == overlap_);
+    size_t right = 0;
+    for (const std::string& line : mp) {
+      std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+      if (fields.size() == 2 && fields[1] == SyntheticPayload(fields[0])) ++right;
+    }
+    CHECK(right == overlap_);
+  }
+
+  deployment::InProcessDeployment& deployment() { return *deployment_; }
+  const testing::TempDir& dir() const { return dir_; }
+
+ private:
+  testing::TempDir dir_;
+  uint64_t overlap_;
+  std::unique_ptr<deployment::InProcessDeployment> deployment_;
+};
+
+TEST_CASE("An exchange finds exactly the true overlap, and the model provider opens exactly the matched payloads") {
+  World w;
+  auto recurring = w.Create(FullExchangeWorkflow());
+  INFO(recurring.status().message());
+  REQUIRE(recurring.ok());
+  const Exchange done = w.AwaitExchange(recurring->name());
+  INFO(done.failure_message());
+  REQUIRE(done.state() == Exchange::SUCCEEDED);
+  w.CheckOverlapFound();
+  for (const ExchangeStep& step : w.Steps(done.name())) CHECK(step.state() == ExchangeStep::SUCCEEDED);
+  CHECK_THAT(ReadLines(w.dir().Sub("mp1-output/matched.txt.summary"))[0], Catch::Contains("matched_keys: 1200"));
+}
+
+TEST_CASE("A daemon stopped mid-exchange resumes from its last succeeded step once its lease runs out") {
+  World w(20000, 5000, /*lease_seconds=*/2);
+  w.deployment().StopExchangeDaemon(kModelProvider);
+  auto recurring = w.Create(MiniExchangeWorkflow());
+  REQUIRE(recurring.ok());
+  // The data provider gets as far as it can without the model provider.
+  absl::SleepFor(absl::Seconds(2));
+  REQUIRE(w.deployment().StartExchangeDaemon(kModelProvider).ok());
+  // Stop the model provider while it works, then bring it back.
+  absl::SleepFor(absl::Milliseconds(300));
+  w.deployment().StopExchangeDaemon(kModelProvider);
+  absl::SleepFor(absl::Seconds(1));
+  REQUIRE(w.deployment().StartExchangeDaemon(kModelProvider).ok());
+  const Exchange done = w.AwaitExchange(recurring->name());
+  INFO(done.failure_message());
+  REQUIRE(done.state() == Exchange::SUCCEEDED);
+  const auto dp = ReadLines(w.dir().Sub("edp1-output/matched.txt"));
+  const auto mp = ReadLines(w.dir().Sub("mp1-output/matched.txt"));
+  CHECK(dp.size() == 5000);
+  CHECK(mp.size() == 5000);
+}
+
+TEST_CASE("A tampered shared blob fails the step that reads it, and the exchange, with the reason") {
+  World w;
+  w.deployment().StopExchangeDaemon(kModelProvider);
+  auto recurring = w.Create(MiniExchangeWorkflow());
+  REQUIRE(recurring.ok());
+  const std::string date = absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()));
+  const std::string shared = w.dir().Sub("shared/panel/" + date + "/dp-single");
+  for (int i = 0; i < 200 && !std::filesystem::exists(shared + ".signature"); ++i) absl::SleepFor(absl::Milliseconds(50));
+  REQUIRE(std::filesystem::exists(shared + ".signature"));
+  {
+    std::fstream blob(shared, std::ios::in | std::ios::out | std::ios::binary);
+    blob.seekp(100);
+    blob.put('\x42');
+  }
+  REQUIRE(w.deployment().StartExchangeDaemon(kModelProvider).ok());
+  const Exchange done = w.AwaitExchange(recurring->name());
+  CHECK(done.state() == Exchange::FAILED);
+  CHECK_THAT(done.failure_message(), Catch::Contains("mp-fetch-dp-single") &&
+                                         Catch::Contains("does not match its signature"));
+}
+
+TEST_CASE("A party sees and finishes only its own exchanges and steps; a malformed workflow is refused") {
+  World w;
+  w.deployment().StopExchangeDaemon(kDataProvider);
+  w.deployment().StopExchangeDaemon(kModelProvider);
+  auto bad = MiniExchangeWorkflow();
+  (*bad.mutable_steps(2)->mutable_inputs())["key"].set_label("nowhere");
+  const auto refused = w.Create(bad, "bad");
+  CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(refused.status().message()), Catch::Contains("dp-encrypt") && Catch::Contains("nowhere"));
+
+  auto recurring = w.Create(MiniExchangeWorkflow());
+  REQUIRE(recurring.ok());
+  auto work_dp = ExchangeStepWork::NewStub(w.As(kDataProvider));
+  auto work_mp = ExchangeStepWork::NewStub(w.As(kModelProvider));
+  auto claimed = net::Call(*work_dp, &ExchangeStepWork::Stub::ClaimReadyExchangeStep,
+                           ClaimReadyExchangeStepRequest(), "claim");
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->has_step());
+  CHECK(claimed->step().party() == ExchangeWorkflow::DATA_PROVIDER);
+  CHECK(claimed->step().state() == ExchangeStep::IN_PROGRESS);
+
+  FinishExchangeStepAttemptRequest finish;
+  finish.set_name(claimed->attempt().name());
+  finish.set_state(ExchangeStepAttempt::SUCCEEDED);
+  const auto stolen = net::Call(*work_mp, &ExchangeStepWork::Stub::FinishExchangeStepAttempt, finish, "finish");
+  CHECK(stolen.status().code() == absl::StatusCode::kPermissionDenied);
+  // Every step the model provider claims is its own.
+  for (int i = 0; i < 3; ++i) {
+    auto mine = net::Call(*work_mp, &ExchangeStepWork::Stub::ClaimReadyExchangeStep, ClaimReadyExchangeStepRequest(),
+                          "claim");
+    REQUIRE(mine.ok());
+    if (mine->has_step()) CHECK(mine->step().party() == ExchangeWorkflow::MODEL_PROVIDER);
+  }
+  // A measurement consumer may neither claim nor look.
+  auto mc_work = ExchangeStepWork::NewStub(w.As("measurementConsumers/mc1"));
+  CHECK(net::Call(*mc_work, &ExchangeStepWork::Stub::ClaimReadyExchangeStep, ClaimReadyExchangeStepRequest(), "claim")
+            .status()
+            .code() == absl::StatusCode::kPermissionDenied);
+
+  // FAILED leaves the step to be tried again; FAILED_STEP fails it and the
+  // exchange, with the message.
+  finish.set_state(ExchangeStepAttempt::FAILED);
+  finish.set_message("the disk was full");
+  REQUIRE(net::Call(*work_dp, &ExchangeStepWork::Stub::FinishExchangeStepAttempt, finish, "finish").ok());
+  const auto steps = w.Steps(claimed->exchange().name());
+  CHECK(steps.at(claimed->step().step_index()).state() == ExchangeStep::READY_FOR_RETRY);
+  CHECK(net::Call(*work_dp, &ExchangeStepWork::Stub::FinishExchangeStepAttempt, finish, "finish").status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  auto again = net::Call(*work_dp, &ExchangeStepWork::Stub::ClaimReadyExchangeStep, ClaimReadyExchangeStepRequest(),
+                         "claim");
+  REQUIRE(again.ok());
+  REQUIRE(again->has_step());
+  finish.set_name(again->attempt().name());
+  finish.set_state(ExchangeStepAttempt::FAILED_STEP);
+  finish.set_message("the panel file is empty");
+  REQUIRE(net::Call(*work_dp, &ExchangeStepWork::Stub::FinishExchangeStepAttempt, finish, "finish").ok());
+  const Exchange failed = w.AwaitExchange(recurring->name());
+  CHECK(failed.state() == Exchange::FAILED);
+  CHECK_THAT(failed.failure_message(), Catch::Contains("the panel file is empty"));
+}
+
+}  // namespace
+}  // namespace halo::exchange

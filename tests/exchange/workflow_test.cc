@@ -1,0 +1,117 @@
+#include "halo/exchange/workflow.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "halo/exchange/example_workflows.h"
+
+namespace halo::exchange {
+namespace {
+
+using Workflow = api::v1::ExchangeWorkflow;
+
+std::string Refusal(const Workflow& workflow) {
+  const absl::Status status = ValidateWorkflow(workflow);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  return std::string(status.message());
+}
+
+Workflow::Step* Find(Workflow& workflow, const std::string& id) {
+  for (auto& step : *workflow.mutable_steps()) {
+    if (step.step_id() == id) return &step;
+  }
+  FAIL("no step " << id);
+  return nullptr;
+}
+
+TEST_CASE("The example workflows are valid and their steps wait for the steps that write their inputs") {
+  for (const Workflow& workflow : {MiniExchangeWorkflow(), FullExchangeWorkflow()}) {
+    REQUIRE(ValidateWorkflow(workflow).ok());
+    const auto prerequisites = Prerequisites(workflow);
+    for (int i = 0; i < workflow.steps_size(); ++i) {
+      if (workflow.steps(i).has_input() || workflow.steps(i).has_generate_commutative_key()) {
+        CHECK(prerequisites[i].empty());
+      } else {
+        CHECK_FALSE(prerequisites[i].empty());
+      }
+    }
+  }
+}
+
+TEST_CASE("The example workflow files in config/exchange are the built-in ones") {
+  for (const auto& [file, workflow] : {std::pair{"mini-exchange.textproto", MiniExchangeWorkflow()},
+                                       std::pair{"full-exchange.textproto", FullExchangeWorkflow()}}) {
+    std::ifstream in(std::string(HALO_SOURCE_DIR) + "/config/exchange/" + file);
+    REQUIRE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = ParseWorkflow(text.str(), file);
+    INFO(parsed.status().message());
+    REQUIRE(parsed.ok());
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(*parsed, workflow));
+  }
+}
+
+TEST_CASE("A malformed workflow is refused with the step and the label named") {
+  SECTION("an input no step writes") {
+    Workflow w = MiniExchangeWorkflow();
+    (*Find(w, "dp-encrypt")->mutable_inputs())["key"].set_label("dp-missing-key");
+    CHECK_THAT(Refusal(w), Catch::Contains("step \"dp-encrypt\"") && Catch::Contains("\"dp-missing-key\"") &&
+                               Catch::Contains("written by no step"));
+  }
+  SECTION("an input only the other party's private storage holds") {
+    Workflow w = MiniExchangeWorkflow();
+    (*Find(w, "mp-encrypt")->mutable_inputs())["key"].set_label("dp-key");
+    CHECK_THAT(Refusal(w), Catch::Contains("\"mp-encrypt\"") && Catch::Contains("other party's private storage"));
+  }
+  SECTION("a cycle") {
+    Workflow w = MiniExchangeWorkflow();
+    // The key now comes from a step that waits for the encryption.
+    auto* key = Find(w, "dp-generate-key");
+    key->clear_generate_commutative_key();
+    key->mutable_commutative_decrypt();
+    (*key->mutable_inputs())["encrypted"].set_label("dp-single");
+    (*key->mutable_inputs())["encrypted"].set_storage(Workflow::PRIVATE);
+    (*key->mutable_inputs())["key"].set_label("dp-key");
+    (*key->mutable_inputs())["key"].set_storage(Workflow::PRIVATE);
+    key->mutable_outputs()->clear();
+    (*key->mutable_outputs())["decrypted"].set_label("dp-key");
+    (*key->mutable_outputs())["decrypted"].set_storage(Workflow::PRIVATE);
+    CHECK_THAT(Refusal(w), Catch::Contains("cycle") && Catch::Contains("\"dp-encrypt\""));
+  }
+  SECTION("a storage kind that is not known, or the wrong one for the step") {
+    Workflow w = MiniExchangeWorkflow();
+    (*Find(w, "dp-encrypt")->mutable_outputs())["order"].set_storage(Workflow::STORAGE_UNSPECIFIED);
+    CHECK_THAT(Refusal(w), Catch::Contains("\"dp-encrypt\"") && Catch::Contains("no known storage"));
+    Workflow shared = MiniExchangeWorkflow();
+    (*Find(shared, "dp-share-single")->mutable_outputs())["blob"].set_storage(Workflow::PRIVATE);
+    CHECK_THAT(Refusal(shared), Catch::Contains("\"dp-share-single\"") && Catch::Contains("must be in shared"));
+  }
+  SECTION("a blob two steps write, a step of no party, an argument its kind does not take, a repeated id") {
+    Workflow twice = MiniExchangeWorkflow();
+    (*Find(twice, "dp-generate-key")->mutable_outputs())["key"].set_label("dp-keys");
+    CHECK_THAT(Refusal(twice), Catch::Contains("\"dp-keys\"") && Catch::Contains("too"));
+    Workflow partyless = MiniExchangeWorkflow();
+    Find(partyless, "mp-intersect")->set_party(Workflow::PARTY_UNSPECIFIED);
+    CHECK_THAT(Refusal(partyless), Catch::Contains("\"mp-intersect\"") && Catch::Contains("no party"));
+    Workflow extra = MiniExchangeWorkflow();
+    (*Find(extra, "dp-input")->mutable_inputs())["salt"].set_label("x");
+    CHECK_THAT(Refusal(extra), Catch::Contains("takes no input \"salt\""));
+    Workflow repeated = MiniExchangeWorkflow();
+    Find(repeated, "mp-output")->set_step_id("dp-output");
+    CHECK_THAT(Refusal(repeated), Catch::Contains("\"dp-output\"") && Catch::Contains("used twice"));
+  }
+  SECTION("text that does not parse names its line") {
+    auto parsed = ParseWorkflow("steps { step_id: \"a\"\n  party: DATA_PROVIDR }", "bad.textproto");
+    REQUIRE_FALSE(parsed.ok());
+    CHECK_THAT(std::string(parsed.status().message()), Catch::Contains("bad.textproto:2:"));
+  }
+}
+
+}  // namespace
+}  // namespace halo::exchange
