@@ -58,6 +58,15 @@ inline double ProcessStatusMib(pid_t pid, absl::string_view field) {
   return 0;
 }
 
+// This process's own, for a stage's peak memory: ResetPeak before it (Linux
+// resets VmHWM when "5" is written to clear_refs) returns what the process
+// holds, and VmHWM after it, less that, is what the stage added.
+inline double StatusMib(absl::string_view field) { return ProcessStatusMib(getpid(), field); }
+inline double ResetPeak() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+  return StatusMib("VmRSS:");
+}
+
 }  // namespace halo::bench
 
 #endif  // HALO_TESTS_BENCH_PROCESS_STATS_H_

@@ -16,32 +16,9 @@
 #include "halo/protocol/llv2_participant.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "paired_ratio.h"
+#include "process_stats.h"
 #include "testing/llv2_ring.h"
 
-namespace halo::bench {
-
-// A stage's own peak memory: ResetPeak before it (Linux resets VmHWM when
-// "5" is written to clear_refs) returns what the process holds, and VmHWM
-// after it, less that, is what the stage added.
-double StatusMib(const char* field) {
-  std::FILE* status = std::fopen("/proc/self/status", "r");
-  char line[256];
-  double kib = 0;
-  while (status != nullptr && std::fgets(line, sizeof line, status) != nullptr) {
-    if (std::strncmp(line, field, std::strlen(field)) == 0) kib = std::atof(line + std::strlen(field));
-  }
-  if (status != nullptr) std::fclose(status);
-  return kib / 1024;
-}
-double ResetPeak() {
-  if (std::FILE* f = std::fopen("/proc/self/clear_refs", "w"); f != nullptr) {
-    std::fputs("5", f);
-    std::fclose(f);
-  }
-  return StatusMib("VmRSS:");
-}
-
-}  // namespace halo::bench
 
 namespace halo::protocol::hmss {
 
