@@ -94,6 +94,16 @@ absl::Status CreateDuchy(const AdminFlags& flags) {
               absl::StrCat("duchies/", flags.id));
 }
 
+absl::Status CreateModelProvider(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(auto admin, Connect(flags));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  api::v1::CreateModelProviderRequest request;
+  request.set_model_provider_id(flags.id);
+  request.mutable_model_provider()->set_certificate_der(certificate.ToDer());
+  return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateModelProvider, request, "CreateModelProvider").status(),
+              absl::StrCat("modelProviders/", flags.id));
+}
+
 int Report(const absl::Status& status) {
   if (status.ok()) return 0;
   std::cerr << "halo admin: " << status.message() << "\n";
@@ -125,6 +135,11 @@ void AddAdminCommand(CLI::App& app, int& exit_code) {
   mc->add_option("--id", flags->id, "e.g. mc1")->required();
   mc->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
   mc->callback([flags, &exit_code] { exit_code = Report(CreateMeasurementConsumer(*flags)); });
+
+  CLI::App* mp = admin->add_subcommand("create-model-provider", "Register a model provider (Panel Exchange)");
+  mp->add_option("--id", flags->id, "e.g. mp1")->required();
+  mp->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  mp->callback([flags, &exit_code] { exit_code = Report(CreateModelProvider(*flags)); });
 
   CLI::App* duchy = admin->add_subcommand("create-duchy", "Register a duchy");
   duchy->add_option("--id", flags->id, "e.g. worker1")->required();
