@@ -150,17 +150,17 @@ class Locator {
   Locator(absl::string_view file_name, const TextFormat::ParseInfoTree* tree)
       : file_name_(file_name), tree_(tree) {}
 
-  std::string At(const TextFormat::ParseInfoTree* tree, const FieldDescriptor* field) const {
+  std::string At(const TextFormat::ParseInfoTree* tree, const FieldDescriptor* field, int index = -1) const {
     TextFormat::ParseLocation location;
-    if (tree != nullptr && field != nullptr) location = tree->GetLocation(field, -1);
+    if (tree != nullptr && field != nullptr) location = tree->GetLocation(field, field->is_repeated() ? std::max(index, 0) : -1);
     if (location.line < 0) return absl::StrCat(file_name_, ":1:1");
     return absl::StrCat(file_name_, ":", location.line + 1, ":", location.column + 1);
   }
 
   absl::Status Error(const TextFormat::ParseInfoTree* tree, const FieldDescriptor* located_at,
-                     absl::string_view field_path, absl::string_view what) const {
+                     absl::string_view field_path, absl::string_view what, int index = -1) const {
     return absl::InvalidArgumentError(
-        absl::StrCat(At(tree, located_at), ": field \"", field_path, "\": ", what));
+        absl::StrCat(At(tree, located_at, index), ": field \"", field_path, "\": ", what));
   }
 
   const TextFormat::ParseInfoTree* root() const { return tree_; }
@@ -207,7 +207,8 @@ absl::Status CheckHostPort(absl::string_view value) {
 // `located_at` is the field in `parent_tree` where `message` itself starts.
 absl::Status CheckFields(const Message& message, const std::string& path,
                          const Locator& locator, const TextFormat::ParseInfoTree* parent_tree,
-                         const FieldDescriptor* located_at, const TextFormat::ParseInfoTree* tree) {
+                         const FieldDescriptor* located_at, const TextFormat::ParseInfoTree* tree,
+                         int located_index = -1) {
   const Descriptor* descriptor = message.GetDescriptor();
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
@@ -215,7 +216,7 @@ absl::Status CheckFields(const Message& message, const std::string& path,
     const bool set = IsSet(message, field);
     if (!set) {
       if (field->options().GetExtension(config::required)) {
-        return locator.Error(parent_tree, located_at, field_path, "missing required value");
+        return locator.Error(parent_tree, located_at, field_path, "missing required value", located_index);
       }
       continue;
     }
@@ -234,7 +235,7 @@ absl::Status CheckFields(const Message& message, const std::string& path,
       for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
         const TextFormat::ParseInfoTree* nested = tree != nullptr ? tree->GetTreeForNested(field, i) : nullptr;
         RETURN_IF_ERROR(CheckFields(reflection->GetRepeatedMessage(message, field, i),
-                                    absl::StrCat(field_path, "[", i, "]"), locator, tree, field, nested));
+                                    absl::StrCat(field_path, "[", i, "]"), locator, tree, field, nested, i));
       }
     }
   }

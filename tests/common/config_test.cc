@@ -135,13 +135,41 @@ TEST_CASE("Every example config in config/ parses") {
   int parsed = 0;
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(std::string(HALO_SOURCE_DIR) + "/config")) {
-    if (entry.path().extension() != ".textproto") continue;
+    // Exchange workflows have their own schema and test (exchange_test).
+    if (entry.path().extension() != ".textproto" || entry.path().parent_path().filename() == "exchange") continue;
     INFO(entry.path());
-    auto config = LoadConfig(entry.path().string(), "");
-    CHECK(config.ok());
+    if (entry.path().filename().string().rfind("mc-", 0) == 0) {
+      config::McClientConfig client;
+      const absl::Status loaded = LoadConfigMessage(entry.path().string(), client);
+      INFO(loaded.message());
+      CHECK(loaded.ok());
+    } else {
+      auto config = LoadConfig(entry.path().string(), "");
+      INFO(config.status().message());
+      CHECK(config.ok());
+    }
     ++parsed;
   }
-  CHECK(parsed >= 6);
+  CHECK(parsed >= 7);
+}
+
+TEST_CASE("A client config with a typo or a missing value is refused with its line and field") {
+  config::McClientConfig client;
+  const absl::Status typo = ParseConfigMessage("measurement_consumer: \"measurementConsumers/mc1\"\nkingdom_target: \"x:1\"\n",
+                                               "mc.textproto", client);
+  CHECK_THAT(std::string(typo.message()), Catch::Contains("mc.textproto:2:") && Catch::Contains("kingdom_target"));
+  config::McClientConfig partial;
+  const absl::Status missing = ParseConfigMessage("measurement_consumer: \"measurementConsumers/mc1\"\n",
+                                                  "mc.textproto", partial);
+  CHECK_THAT(std::string(missing.message()), Catch::Contains("kingdom_public_api_target") &&
+                                                 Catch::Contains("missing required value"));
+  config::HaloConfig agent;
+  const absl::Status nested = ParseConfigMessage(
+      "role: EDP_AGENT data_dir: \"d\" edp_agent { data_provider: \"dataProviders/e\" kingdom_public_api_target: "
+      "\"k:1\" tls { certificate_file: \"c\" private_key_file: \"k\" trusted_ca_file: \"a\" } "
+      "encryption_key_file: \"e\" event_groups { measurement_consumer: \"measurementConsumers/m\" } }",
+      "agent.textproto", agent);
+  CHECK_THAT(std::string(nested.message()), Catch::Contains("edp_agent.event_groups[0].reference_id"));
 }
 
 }  // namespace
