@@ -40,7 +40,7 @@ double Seconds(Clock::time_point since) { return std::chrono::duration<double>(C
 // multiply alone.
 std::pair<double, double> Floors() {
   const crypto::Scalar k = crypto::Scalar::Random();
-  constexpr int kKeys = 3000;
+  constexpr int kKeys = 10000;
   std::vector<crypto::EcPoint> points;
   auto start = Clock::now();
   for (int i = 0; i < kKeys; ++i) {
@@ -90,9 +90,9 @@ std::pair<double, double> Time(const Workflow::Step& step, exchange::ExchangeSto
 }
 
 void IsolatedSteps(const std::string& dir, uint64_t keys, int threads) {
-  const auto [encrypt_floor, multiply_floor] = Floors();
-  std::printf("EC floor on one core: hash to curve + multiply %.1f us a key; multiply %.1f us a key\n", encrypt_floor,
-              multiply_floor);
+  // This VM's speed drifts by up to a quarter within minutes: the floor is
+  // the mean of a measurement before the steps and one after.
+  const auto [encrypt_before, multiply_before] = Floors();
   auto storage = exchange::FileSystemStorage(dir + "/private");
   Time(StepOf([](Workflow::Step& s) { s.mutable_input()->set_path("panel.txt"); }, {}, {{"join_keys", "keys"}}),
        *storage, dir + "/edp1", threads);
@@ -108,6 +108,12 @@ void IsolatedSteps(const std::string& dir, uint64_t keys, int threads) {
       Time(StepOf([](Workflow::Step& s) { s.mutable_commutative_reencrypt(); }, {{"encrypted", "single"}, {"key", "key2"}},
                   {{"reencrypted", "double"}}),
            *storage, dir, threads);
+  const auto [encrypt_after, multiply_after] = Floors();
+  const double encrypt_floor = (encrypt_before + encrypt_after) / 2;
+  const double multiply_floor = (multiply_before + multiply_after) / 2;
+  std::printf("EC floor on one core (before, after): hash to curve + multiply %.1f, %.1f us a key; multiply %.1f, "
+              "%.1f us a key\n",
+              encrypt_before, encrypt_after, multiply_before, multiply_after);
   auto report = [&](const char* what, double wall, double peak, double floor) {
     const double floor_wall = floor * 1e-6 * static_cast<double>(keys) / threads;
     std::printf("  %-12s %7.2f s  %8.0f keys/s a core  floor %6.2f s  ratio %.2f  peak above inputs %4.0f MiB\n", what,
