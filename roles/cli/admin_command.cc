@@ -1,14 +1,15 @@
 #include "cli/admin_command.h"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/kingdom_flags.h"
+#include "cli/report.h"
 #include "halo/api/certificate_name.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
@@ -17,8 +18,7 @@ namespace halo::cli {
 namespace {
 
 struct AdminFlags {
-  std::string kingdom = "localhost:18443";
-  config::TlsConfig tls;
+  KingdomFlags kingdom;
   std::string id;
   std::string certificate_file;
   std::string signing_key_file;
@@ -26,21 +26,13 @@ struct AdminFlags {
   bool hmss = false;
 };
 
-absl::StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 absl::StatusOr<std::unique_ptr<api::v1::Admin::Stub>> Connect(const AdminFlags& flags) {
-  ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(flags.tls));
-  return api::v1::Admin::NewStub(net::OpenChannel(flags.kingdom, tls));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, OpenKingdom(flags.kingdom));
+  return api::v1::Admin::NewStub(channel);
 }
 
 absl::StatusOr<crypto::Certificate> ReadCertificate(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string pem, ReadText(path));
+  ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
   return crypto::Certificate::FromPem(pem);
 }
 
@@ -58,7 +50,7 @@ absl::Status Done(const absl::Status& status, const std::string& what) {
 absl::Status CreateDataProvider(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
   ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
-  ASSIGN_OR_RETURN(std::string key_pem, ReadText(flags.signing_key_file));
+  ASSIGN_OR_RETURN(std::string key_pem, ReadFile(flags.signing_key_file));
   ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(key_pem));
   ASSIGN_OR_RETURN(crypto::EncryptionKeyPair encryption, api::ReadEncryptionKeyFile(flags.encryption_key_file));
   const std::string name = absl::StrCat("dataProviders/", flags.id);
@@ -104,22 +96,12 @@ absl::Status CreateModelProvider(const AdminFlags& flags) {
               absl::StrCat("modelProviders/", flags.id));
 }
 
-int Report(const absl::Status& status) {
-  if (status.ok()) return 0;
-  std::cerr << "halo admin: " << status.message() << "\n";
-  return 1;
-}
-
 }  // namespace
 
 void AddAdminCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<AdminFlags>();
   CLI::App* admin = app.add_subcommand("admin", "An operator's commands: register parties with the Kingdom");
-  admin->add_option("--kingdom", flags->kingdom, "The Kingdom's public API (host:port)");
-  admin->add_option("--tls-cert", *flags->tls.mutable_certificate_file(), "The administrator's certificate")
-      ->required();
-  admin->add_option("--tls-key", *flags->tls.mutable_private_key_file(), "Its private key")->required();
-  admin->add_option("--ca", *flags->tls.mutable_trusted_ca_file(), "The CA of the deployment")->required();
+  AddKingdomFlags(admin, flags->kingdom, /*required=*/true);
   admin->require_subcommand(1);
 
   CLI::App* edp = admin->add_subcommand("create-data-provider", "Register a data provider");
@@ -129,22 +111,22 @@ void AddAdminCommand(CLI::App& app, int& exit_code) {
       ->required();
   edp->add_option("--encryption-key", flags->encryption_key_file, "Its encryption key file")->required();
   edp->add_flag("--hmss", flags->hmss, "Its agent builds HMSS frequency vectors");
-  edp->callback([flags, &exit_code] { exit_code = Report(CreateDataProvider(*flags)); });
+  edp->callback([flags, &exit_code] { exit_code = Report("admin", CreateDataProvider(*flags)); });
 
   CLI::App* mc = admin->add_subcommand("create-measurement-consumer", "Register a measurement consumer");
   mc->add_option("--id", flags->id, "e.g. mc1")->required();
   mc->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
-  mc->callback([flags, &exit_code] { exit_code = Report(CreateMeasurementConsumer(*flags)); });
+  mc->callback([flags, &exit_code] { exit_code = Report("admin", CreateMeasurementConsumer(*flags)); });
 
   CLI::App* mp = admin->add_subcommand("create-model-provider", "Register a model provider (Panel Exchange)");
   mp->add_option("--id", flags->id, "e.g. mp1")->required();
   mp->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
-  mp->callback([flags, &exit_code] { exit_code = Report(CreateModelProvider(*flags)); });
+  mp->callback([flags, &exit_code] { exit_code = Report("admin", CreateModelProvider(*flags)); });
 
   CLI::App* duchy = admin->add_subcommand("create-duchy", "Register a duchy");
   duchy->add_option("--id", flags->id, "e.g. worker1")->required();
   duchy->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
-  duchy->callback([flags, &exit_code] { exit_code = Report(CreateDuchy(*flags)); });
+  duchy->callback([flags, &exit_code] { exit_code = Report("admin", CreateDuchy(*flags)); });
 }
 
 }  // namespace halo::cli

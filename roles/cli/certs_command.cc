@@ -1,16 +1,13 @@
 #include "cli/certs_command.h"
 
-#include <sys/stat.h>
-
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "halo/common/status_macros.h"
+#include "cli/report.h"
 #include "halo/api/encryption_key_file.h"
+#include "halo/common/files.h"
 #include "halo/common/hex.h"
+#include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 
 namespace halo::cli {
@@ -31,36 +28,12 @@ struct IssueOptions {
   int validity_days = 365;
 };
 
-absl::Status WriteFile(const std::string& path, const std::string& contents, bool secret) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
-                                          ? std::filesystem::path(".")
-                                          : std::filesystem::path(path).parent_path());
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    if (!out) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
-    if (secret) chmod(temp.c_str(), 0600);
-    out << contents;
-    if (!out.flush()) return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
-  }
-  std::filesystem::rename(temp, path);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 absl::Status CreateCa(const CreateCaOptions& options) {
   ASSIGN_OR_RETURN(crypto::CertificateAuthority ca,
                    crypto::CertificateAuthority::Create(options.name,
                                                         absl::Hours(24 * options.validity_days)));
-  RETURN_IF_ERROR(WriteFile(options.out_dir + "/ca.pem", ca.certificate().ToPem(), false));
-  RETURN_IF_ERROR(WriteFile(options.out_dir + "/ca.key", ca.key().ToPrivateKeyPem(), true));
+  RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/ca.pem", ca.certificate().ToPem()));
+  RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/ca.key", ca.key().ToPrivateKeyPem(), 0600));
   std::cout << "wrote " << options.out_dir << "/ca.pem and " << options.out_dir << "/ca.key\n";
   return absl::OkStatus();
 }
@@ -76,17 +49,11 @@ absl::Status Issue(const IssueOptions& options) {
   request.ip_addresses = options.ip_addresses;
   request.validity = absl::Hours(24 * options.validity_days);
   ASSIGN_OR_RETURN(crypto::Certificate certificate, ca.Issue(request, key.verifying_key()));
-  RETURN_IF_ERROR(WriteFile(options.out_prefix + ".pem", certificate.ToPem(), false));
-  RETURN_IF_ERROR(WriteFile(options.out_prefix + ".key", key.ToPrivateKeyPem(), true));
+  RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".pem", certificate.ToPem()));
+  RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".key", key.ToPrivateKeyPem(), 0600));
   std::cout << "wrote " << options.out_prefix << ".pem and " << options.out_prefix << ".key for "
             << options.subject << "\n";
   return absl::OkStatus();
-}
-
-int Report(const absl::Status& status) {
-  if (status.ok()) return 0;
-  std::cerr << "halo certs: " << status.message() << "\n";
-  return 1;
 }
 
 }  // namespace
@@ -100,7 +67,7 @@ void AddCertsCommand(CLI::App& app, int& exit_code) {
   create->add_option("--out", create_ca->out_dir, "Directory to write to")->required();
   create->add_option("--name", create_ca->name, "CA subject name");
   create->add_option("--validity-days", create_ca->validity_days)->check(CLI::PositiveNumber);
-  create->callback([create_ca, &exit_code] { exit_code = Report(CreateCa(*create_ca)); });
+  create->callback([create_ca, &exit_code] { exit_code = Report("certs", CreateCa(*create_ca)); });
 
   auto issue = std::make_shared<IssueOptions>();
   CLI::App* issue_cmd = certs->add_subcommand("issue", "Issue a certificate for a halo resource");
@@ -111,7 +78,7 @@ void AddCertsCommand(CLI::App& app, int& exit_code) {
   issue_cmd->add_option("--dns", issue->dns_names, "DNS name a server answers to (repeatable)");
   issue_cmd->add_option("--ip", issue->ip_addresses, "IP address a server answers on (repeatable)");
   issue_cmd->add_option("--validity-days", issue->validity_days)->check(CLI::PositiveNumber);
-  issue_cmd->callback([issue, &exit_code] { exit_code = Report(Issue(*issue)); });
+  issue_cmd->callback([issue, &exit_code] { exit_code = Report("certs", Issue(*issue)); });
 
   auto key_file = std::make_shared<std::string>();
   CLI::App* key_cmd = certs->add_subcommand(
@@ -119,7 +86,7 @@ void AddCertsCommand(CLI::App& app, int& exit_code) {
   key_cmd->add_option("--out", *key_file, "The key file to write")->required();
   key_cmd->callback([key_file, &exit_code] {
     const crypto::EncryptionKeyPair key = crypto::EncryptionKeyPair::Generate();
-    exit_code = Report(api::WriteEncryptionKeyFile(*key_file, key));
+    exit_code = Report("certs", api::WriteEncryptionKeyFile(*key_file, key));
     if (exit_code == 0) std::cout << "wrote " << *key_file << "; public key " << HexEncode(key.public_key.Encode()) << "\n";
   });
 }

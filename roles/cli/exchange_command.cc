@@ -1,12 +1,13 @@
 #include "cli/exchange_command.h"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/kingdom_flags.h"
+#include "cli/report.h"
 #include "google/protobuf/text_format.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/exchange/example_workflows.h"
 #include "halo/exchange/workflow.h"
@@ -19,31 +20,17 @@ namespace {
 using namespace api::v1;
 
 struct ExchangeFlags {
-  std::string kingdom = "localhost:18443";
-  config::TlsConfig tls;
+  KingdomFlags kingdom;
   std::string id, data_provider, model_provider, workflow_file, first_date;
   int cadence_days = 1;
   std::string name;
   std::string example = "mini";
 };
 
-absl::StatusOr<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ExchangeFlags& flags) {
-  ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(flags.tls));
-  return net::OpenChannel(flags.kingdom, tls);
-}
-
 absl::Status CreateRecurring(const ExchangeFlags& flags) {
-  ASSIGN_OR_RETURN(std::string text, ReadText(flags.workflow_file));
+  ASSIGN_OR_RETURN(std::string text, ReadFile(flags.workflow_file));
   ASSIGN_OR_RETURN(ExchangeWorkflow workflow, exchange::ParseWorkflow(text, flags.workflow_file));
-  ASSIGN_OR_RETURN(auto channel, Connect(flags));
+  ASSIGN_OR_RETURN(auto channel, OpenKingdom(flags.kingdom));
   auto stub = RecurringExchanges::NewStub(channel);
   CreateRecurringExchangeRequest request;
   request.set_recurring_exchange_id(flags.id);
@@ -61,7 +48,7 @@ absl::Status CreateRecurring(const ExchangeFlags& flags) {
 }
 
 absl::Status List(const ExchangeFlags& flags) {
-  ASSIGN_OR_RETURN(auto channel, Connect(flags));
+  ASSIGN_OR_RETURN(auto channel, OpenKingdom(flags.kingdom));
   if (flags.name.empty()) {
     auto stub = RecurringExchanges::NewStub(channel);
     ListRecurringExchangesRequest request;
@@ -90,7 +77,7 @@ absl::Status List(const ExchangeFlags& flags) {
 }
 
 absl::Status Steps(const ExchangeFlags& flags) {
-  ASSIGN_OR_RETURN(auto channel, Connect(flags));
+  ASSIGN_OR_RETURN(auto channel, OpenKingdom(flags.kingdom));
   auto stub = Exchanges::NewStub(channel);
   ListExchangeStepsRequest request;
   request.set_parent(flags.name);
@@ -104,7 +91,7 @@ absl::Status Steps(const ExchangeFlags& flags) {
 }
 
 absl::Status Attempts(const ExchangeFlags& flags) {
-  ASSIGN_OR_RETURN(auto channel, Connect(flags));
+  ASSIGN_OR_RETURN(auto channel, OpenKingdom(flags.kingdom));
   auto stub = Exchanges::NewStub(channel);
   ListExchangeStepAttemptsRequest request;
   request.set_parent(flags.name);
@@ -117,21 +104,13 @@ absl::Status Attempts(const ExchangeFlags& flags) {
   return absl::OkStatus();
 }
 
-int Report(const absl::Status& status) {
-  if (status.ok()) return 0;
-  std::cerr << "halo exchange: " << status.message() << "\n";
-  return 1;
-}
-
 }  // namespace
 
 void AddExchangeCommand(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ExchangeFlags>();
   CLI::App* command = app.add_subcommand("exchange", "Panel Exchange: recurring exchanges, their steps and attempts");
-  command->add_option("--kingdom", flags->kingdom, "The Kingdom's public API (host:port)");
-  command->add_option("--tls-cert", *flags->tls.mutable_certificate_file(), "Your certificate");
-  command->add_option("--tls-key", *flags->tls.mutable_private_key_file(), "Its private key");
-  command->add_option("--ca", *flags->tls.mutable_trusted_ca_file(), "The CA of the deployment");
+  // example-workflow and validate-workflow need no Kingdom.
+  AddKingdomFlags(command, flags->kingdom, /*required=*/false);
   command->require_subcommand(1);
 
   CLI::App* create = command->add_subcommand("create-recurring", "Create a recurring exchange (administrators)");
@@ -141,19 +120,19 @@ void AddExchangeCommand(CLI::App& app, int& exit_code) {
   create->add_option("--workflow", flags->workflow_file, "The workflow (protobuf text)")->required();
   create->add_option("--first-date", flags->first_date, "YYYY-MM-DD")->required();
   create->add_option("--cadence-days", flags->cadence_days)->check(CLI::PositiveNumber);
-  create->callback([flags, &exit_code] { exit_code = Report(CreateRecurring(*flags)); });
+  create->callback([flags, &exit_code] { exit_code = Report("exchange", CreateRecurring(*flags)); });
 
   CLI::App* list = command->add_subcommand("list", "List recurring exchanges, or the exchanges of one");
   list->add_option("recurring-exchange", flags->name, "recurringExchanges/{id}");
-  list->callback([flags, &exit_code] { exit_code = Report(List(*flags)); });
+  list->callback([flags, &exit_code] { exit_code = Report("exchange", List(*flags)); });
 
   CLI::App* steps = command->add_subcommand("steps", "List an exchange's steps and their states");
   steps->add_option("exchange", flags->name, "recurringExchanges/{id}/exchanges/{date}")->required();
-  steps->callback([flags, &exit_code] { exit_code = Report(Steps(*flags)); });
+  steps->callback([flags, &exit_code] { exit_code = Report("exchange", Steps(*flags)); });
 
   CLI::App* attempts = command->add_subcommand("attempts", "List a step's attempts and their errors");
   attempts->add_option("step", flags->name, ".../exchanges/{date}/steps/{index}")->required();
-  attempts->callback([flags, &exit_code] { exit_code = Report(Attempts(*flags)); });
+  attempts->callback([flags, &exit_code] { exit_code = Report("exchange", Attempts(*flags)); });
 
   CLI::App* example = command->add_subcommand("example-workflow", "Print the mini or full example workflow");
   example->add_option("kind", flags->example, "mini or full")->check(CLI::IsMember({"mini", "full"}));
@@ -168,11 +147,11 @@ void AddExchangeCommand(CLI::App& app, int& exit_code) {
   CLI::App* validate = command->add_subcommand("validate-workflow", "Check a workflow file");
   validate->add_option("file", flags->workflow_file)->required();
   validate->callback([flags, &exit_code] {
-    absl::StatusOr<std::string> text = ReadText(flags->workflow_file);
+    absl::StatusOr<std::string> text = ReadFile(flags->workflow_file);
     absl::Status status = text.status();
     if (text.ok()) status = exchange::ParseWorkflow(*text, flags->workflow_file).status();
     if (status.ok()) std::cout << flags->workflow_file << ": a valid workflow\n";
-    exit_code = Report(status);
+    exit_code = Report("exchange", status);
   });
 }
 

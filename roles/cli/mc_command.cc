@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "cli/report.h"
 #include "cli/result_text.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/common/config.h"
@@ -149,12 +150,6 @@ absl::Status EventGroups(const McFlags& flags) {
   return absl::OkStatus();
 }
 
-int Report(const absl::Status& status) {
-  if (status.ok()) return 0;
-  std::cerr << "halo mc: " << status.message() << "\n";
-  return 1;
-}
-
 }  // namespace
 
 void AddMcCommand(CLI::App& app, int& exit_code) {
@@ -182,24 +177,24 @@ void AddMcCommand(CLI::App& app, int& exit_code) {
   create->add_option("--reference-id", flags->reference_id);
   create->add_option("--request-id", flags->request_id, "A retry with the same id returns the first");
   create->add_option("--wait", flags->wait_seconds, "Wait up to this many seconds for the result");
-  create->callback([flags, &exit_code] { exit_code = Report(Create(*flags)); });
+  create->callback([flags, &exit_code] { exit_code = Report("mc", Create(*flags)); });
 
   CLI::App* get = mc->add_subcommand("get", "Show a measurement and its checked result");
   get->add_option("name", flags->name, "measurementConsumers/{mc}/measurements/{m}")->required();
   get->add_option("--wait", flags->wait_seconds, "Wait up to this many seconds for it to finish");
-  get->callback([flags, &exit_code] { exit_code = Report(Get(*flags)); });
+  get->callback([flags, &exit_code] { exit_code = Report("mc", Get(*flags)); });
 
   CLI::App* list = mc->add_subcommand("list", "List measurements");
   list->add_option("--state", flags->states, "Only this state (repeatable)");
   list->add_option("--limit", flags->limit)->check(CLI::PositiveNumber);
-  list->callback([flags, &exit_code] { exit_code = Report(List(*flags)); });
+  list->callback([flags, &exit_code] { exit_code = Report("mc", List(*flags)); });
 
   CLI::App* cancel = mc->add_subcommand("cancel", "Cancel a measurement");
   cancel->add_option("name", flags->name)->required();
-  cancel->callback([flags, &exit_code] { exit_code = Report(Cancel(*flags)); });
+  cancel->callback([flags, &exit_code] { exit_code = Report("mc", Cancel(*flags)); });
 
   CLI::App* groups = mc->add_subcommand("event-groups", "List the event groups shared with this MC");
-  groups->callback([flags, &exit_code] { exit_code = Report(EventGroups(*flags)); });
+  groups->callback([flags, &exit_code] { exit_code = Report("mc", EventGroups(*flags)); });
 }
 
 }  // namespace halo::cli

@@ -5,15 +5,14 @@
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 
 namespace halo {
@@ -318,19 +317,15 @@ absl::Status ParseConfigMessage(absl::string_view text, absl::string_view file_n
 }
 
 absl::Status LoadConfigMessage(const std::string& path, Message& message) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseConfigMessage(text.str(), path, message);
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
+  return ParseConfigMessage(*text, path, message);
 }
 
 absl::StatusOr<config::HaloConfig> LoadConfig(const std::string& path, absl::string_view role_flag) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseConfig(text.str(), path, role_flag);
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": cannot read config file"));
+  return ParseConfig(*text, path, role_flag);
 }
 
 }  // namespace halo

@@ -60,21 +60,22 @@ absl::Status InProcessDeployment::State::Register() {
     ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
     return certificate.ToDer();
   };
-  for (const DeploymentEdp& edp : options.edps) {
-    const std::string subject = absl::StrCat("dataProviders/", edp.id);
+  // Every data provider signs its encryption key with the certificate the
+  // Kingdom will name for it.
+  auto register_data_provider = [&](const std::string& id, bool supports_hmss) -> absl::Status {
+    const std::string subject = absl::StrCat("dataProviders/", id);
     api::v1::CreateDataProviderRequest request;
-    request.set_data_provider_id(edp.id);
+    request.set_data_provider_id(id);
     ASSIGN_OR_RETURN(*request.mutable_data_provider()->mutable_certificate_der(), der_of(subject));
-    request.mutable_data_provider()->set_supports_hmss(edp.supports_hmss);
+    request.mutable_data_provider()->set_supports_hmss(supports_hmss);
     ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(tls.at(subject).private_key_pem));
     ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
-    // The key is signed with the certificate the Kingdom will name for it.
     *request.mutable_data_provider()->mutable_public_key() = api::Sign(
-        api::ToEncryptionPublicKey(edp_keys.at(edp.id).public_key), key, api::CertificateName(subject, certificate));
-    RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request,
-                              absl::StrCat("CreateDataProvider ", edp.id))
-                        .status());
-  }
+        api::ToEncryptionPublicKey(edp_keys.at(id).public_key), key, api::CertificateName(subject, certificate));
+    return net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request, absl::StrCat("CreateDataProvider ", id))
+        .status();
+  };
+  for (const DeploymentEdp& edp : options.edps) RETURN_IF_ERROR(register_data_provider(edp.id, edp.supports_hmss));
   for (const DeploymentExchangeParty& party : options.exchange_parties) {
     const std::string id = party.party.substr(party.party.find('/') + 1);
     if (party.party.rfind("modelProviders/", 0) == 0) {
@@ -84,19 +85,10 @@ absl::Status InProcessDeployment::State::Register() {
       RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateModelProvider, request,
                                 absl::StrCat("CreateModelProvider ", id))
                           .status());
-    } else if (!edp_keys.contains(id)) {
-      // A data provider only in exchanges: registered with a key no one uses.
-      api::v1::CreateDataProviderRequest request;
-      request.set_data_provider_id(id);
-      ASSIGN_OR_RETURN(*request.mutable_data_provider()->mutable_certificate_der(), der_of(party.party));
-      ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(tls.at(party.party).private_key_pem));
-      ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(party.party).certificate_pem));
-      *request.mutable_data_provider()->mutable_public_key() =
-          api::Sign(api::ToEncryptionPublicKey(crypto::EncryptionKeyPair::Generate().public_key), key,
-                    api::CertificateName(party.party, certificate));
-      RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request,
-                                absl::StrCat("CreateDataProvider ", id))
-                          .status());
+    } else if (std::none_of(options.edps.begin(), options.edps.end(),
+                            [&](const DeploymentEdp& edp) { return edp.id == id; })) {
+      // A data provider only in exchanges: its encryption key goes unused.
+      RETURN_IF_ERROR(register_data_provider(id, false));
     }
   }
   for (const std::string& id : options.measurement_consumers) {
@@ -191,7 +183,11 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   }
   for (const std::string& id : options.measurement_consumers) subjects.push_back(absl::StrCat("measurementConsumers/", id));
   for (const DeploymentExchangeParty& party : options.exchange_parties) {
-    if (std::find(subjects.begin(), subjects.end(), party.party) == subjects.end()) subjects.push_back(party.party);
+    if (std::find(subjects.begin(), subjects.end(), party.party) != subjects.end()) continue;
+    subjects.push_back(party.party);
+    if (party.party.rfind("dataProviders/", 0) == 0) {
+      s.edp_keys.insert_or_assign(party.party.substr(party.party.find('/') + 1), crypto::EncryptionKeyPair::Generate());
+    }
   }
   for (const std::string& subject : subjects) {
     ASSIGN_OR_RETURN(s.tls[subject], Issue(ca, subject));

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "direct_result.h"
 #include "halo/api/envelopes.h"
@@ -227,10 +226,14 @@ absl::Status FulfilDirect(const AgentContext& agent, const VerifiedRequisition& 
   absl::StatusOr<Requisition> done =
       net::Call(*requisitions, &api::v1::Requisitions::Stub::FulfillDirectRequisition, request,
                 "the Kingdom's FulfillDirectRequisition");
-  // A retry after a lost answer finds it fulfilled already.
-  if (absl::IsFailedPrecondition(done.status()) && absl::StrContains(done.status().message(), "FULFILLED")) {
-    return absl::OkStatus();
-  }
+  if (!absl::IsFailedPrecondition(done.status())) return done.status();
+  // A retry after a lost answer finds it fulfilled already; any other state
+  // (refused, withdrawn) is the Kingdom's refusal to pass on.
+  api::v1::GetRequisitionRequest get;
+  get.set_name(v.requisition.name());
+  absl::StatusOr<Requisition> now =
+      net::Call(*requisitions, &api::v1::Requisitions::Stub::GetRequisition, get, "the Kingdom's GetRequisition");
+  if (now.ok() && now->state() == Requisition::FULFILLED) return absl::OkStatus();
   return done.status();
 }
 

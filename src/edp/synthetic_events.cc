@@ -2,12 +2,12 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 
 namespace halo::edp {
@@ -192,9 +192,7 @@ absl::StatusOr<SyntheticEventsSummary> WriteSyntheticEvents(const SyntheticEvent
     RETURN_IF_ERROR(Flush(out, options, true));
     summary.edps.push_back(std::move(out.summary));
   }
-  std::ofstream truth(out_dir + "/truth.json", std::ios::trunc);
-  truth << summary.ToJson();
-  if (!truth.flush()) return absl::DataLossError(absl::StrCat("cannot write ", out_dir, "/truth.json"));
+  RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/truth.json", summary.ToJson()));
   return summary;
 }
 

@@ -1,16 +1,11 @@
 #include "halo/exchange/exchange_storage.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "halo/api/v1/resources.pb.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/sha256.h"
 #include "halo/storage/blob_store.h"
@@ -31,35 +26,14 @@ class FileSystem final : public ExchangeStorage {
 
   absl::Status Write(const std::string& name, absl::string_view bytes) override {
     RETURN_IF_ERROR(CheckName(name));
-    const std::filesystem::path path = std::filesystem::path(root_) / name;
-    std::error_code error;
-    std::filesystem::create_directories(path.parent_path(), error);
-    if (error) return absl::FailedPreconditionError(absl::StrCat("cannot create ", path.parent_path().string()));
-    const std::string temp = path.string() + ".tmp";
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return absl::FailedPreconditionError(absl::StrCat("cannot write ", temp));
-    bool ok = true;
-    for (size_t at = 0; ok && at < bytes.size();) {
-      const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
-      ok = n > 0;
-      at += ok ? static_cast<size_t>(n) : 0;
-    }
-    ok = ok && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
-      ::unlink(temp.c_str());
-      return absl::UnavailableError(absl::StrCat("cannot write ", path.string()));
-    }
-    return absl::OkStatus();
+    return WriteFileAtomically((std::filesystem::path(root_) / name).string(), bytes, 0600);
   }
 
   absl::StatusOr<std::string> Read(const std::string& name) override {
     RETURN_IF_ERROR(CheckName(name));
-    std::ifstream in(std::filesystem::path(root_) / name, std::ios::binary);
-    if (!in) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
+    absl::StatusOr<std::string> bytes = ReadFile((std::filesystem::path(root_) / name).string());
+    if (!bytes.ok()) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
+    return bytes;
   }
 
  private:

@@ -3,14 +3,13 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "halo/common/files.h"
 #include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/aead.h"
@@ -135,12 +134,9 @@ absl::StatusOr<std::string> Transform(const StepContext& c, size_t count, size_t
 
 absl::Status Input(const StepContext& c) {
   const std::string path = (std::filesystem::path(c.input_dir) / c.step->input().path()).string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("the panel file ", path, " cannot be read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string content = text.str();  // the entries point into it
-  ASSIGN_OR_RETURN(std::vector<PanelEntry> entries, ParsePanel(content, path));
+  absl::StatusOr<std::string> content = ReadFile(path);  // the entries point into it
+  if (!content.ok()) return absl::InvalidArgumentError(absl::StrCat("the panel file ", path, " cannot be read"));
+  ASSIGN_OR_RETURN(std::vector<PanelEntry> entries, ParsePanel(*content, path));
   std::string normalized;
   for (const PanelEntry& e : entries) {
     absl::StrAppend(&normalized, e.key, e.payload.empty() ? "" : "\t", e.payload, "\n");
@@ -305,24 +301,11 @@ absl::Status WriteOutputFile(const StepContext& c) {
   }
   ASSIGN_OR_RETURN(std::vector<PanelEntry> keys, ParsePanel(matched, "matched"));
   ASSIGN_OR_RETURN(std::vector<PanelEntry> rows, ParsePanel(body, "payloads"));
-  const std::filesystem::path path = std::filesystem::path(c.output_dir) / c.step->write_output().path();
-  std::error_code error;
-  std::filesystem::create_directories(path.parent_path(), error);
-  for (const auto& [file, text] :
-       {std::pair{path.string(), body},
-        std::pair{path.string() + ".summary",
-                  absl::StrCat("matched_keys: ", keys.size(), "\npayloads: ",
-                               c.step->inputs().contains("payloads") ? rows.size() : 0, "\n")}}) {
-    const std::string temp = file + ".tmp";
-    {
-      std::ofstream out(temp, std::ios::trunc | std::ios::binary);
-      out << text;
-      if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", temp));
-    }
-    std::filesystem::rename(temp, file, error);
-    if (error) return absl::UnavailableError(absl::StrCat("cannot write ", file));
-  }
-  return absl::OkStatus();
+  const std::string path = (std::filesystem::path(c.output_dir) / c.step->write_output().path()).string();
+  RETURN_IF_ERROR(WriteFileAtomically(path, body));
+  return WriteFileAtomically(path + ".summary",
+                             absl::StrCat("matched_keys: ", keys.size(), "\npayloads: ",
+                                          c.step->inputs().contains("payloads") ? rows.size() : 0, "\n"));
 }
 
 }  // namespace

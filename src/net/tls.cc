@@ -2,11 +2,10 @@
 
 #include <grpcpp/security/server_credentials.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 
@@ -14,11 +13,9 @@ namespace halo::net {
 namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(what, " file ", path, " cannot be read"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  absl::StatusOr<std::string> text = halo::ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError(absl::StrCat(what, " file ", path, " cannot be read"));
+  return text;
 }
 
 absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {

@@ -25,6 +25,7 @@
 #include "halo/api/encryption_key_file.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
+#include "halo/common/files.h"
 #include "halo/config/config.pb.h"
 #include "halo/edp/synthetic_events.h"
 #include "halo/mc/measurement_consumer_client.h"
@@ -51,12 +52,8 @@ struct Flags {
   std::string events;  // reuse generated events from here
 };
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+// A log file as it stands; empty before the process has written it.
+std::string ReadText(const std::string& path) { return ReadFile(path).value_or(""); }
 
 void WriteConfig(const std::string& path, const config::HaloConfig& config) {
   std::string text;
