@@ -3,10 +3,12 @@
 // cores, against their EC floor (a hash to the curve and a multiplication a
 // key; a multiplication a key) measured here on one core; then a whole full
 // exchange, both daemons and the Kingdom in this process, with each step's
-// time and the process's peak memory. Run through `scripts/bench exchange`.
+// time, each party's daemon a `halo` process of its own so that its CPU and
+// peak memory are its own. Run through `scripts/bench exchange`.
 //
 //   halo_exchange_bench [--keys=1000000] [--overlap=500000] [--threads=2]
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -16,7 +18,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "benchmark/benchmark.h"
+#include "google/protobuf/text_format.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/common/files.h"
+#include "halo/config/config.pb.h"
 #include "halo/crypto/commutative_cipher.h"
 #include "halo/crypto/hash_to_curve.h"
 #include "halo/deployment/in_process_deployment.h"
@@ -26,6 +31,7 @@
 #include "halo/net/peer.h"
 #include "process_stats.h"
 #include "steps.h"
+#include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
 namespace halo::bench {
@@ -124,6 +130,60 @@ void IsolatedSteps(const std::string& dir, uint64_t keys, int threads) {
   report("re-encrypt", reencrypt_wall, reencrypt_peak, multiply_floor);
 }
 
+// A party's exchange daemon as its own `halo --role=exchange-daemon`
+// process, as an operator runs it.
+class DaemonProcess {
+ public:
+  static std::unique_ptr<DaemonProcess> Start(const std::string& dir, const deployment::DeploymentExchangeParty& party,
+                                              const net::TlsMaterial& tls, int kingdom_port,
+                                              const std::string& shared_dir, int threads) {
+    const std::string id = party.party.substr(party.party.find('/') + 1);
+    const std::string base = absl::StrCat(dir, "/process-", id);
+    std::filesystem::create_directories(base);
+    config::HaloConfig c;
+    c.set_role(config::EXCHANGE_DAEMON);
+    c.set_data_dir(base + "/data");
+    auto& d = *c.mutable_exchange_daemon();
+    d.set_party(party.party);
+    d.set_kingdom_public_api_target(absl::StrCat("localhost:", kingdom_port));
+    for (const auto& [file, pem] : {std::pair{"/cert.pem", tls.certificate_pem}, {"/key.pem", tls.private_key_pem},
+                                    {"/ca.pem", tls.trusted_ca_pem}}) {
+      if (!WriteFileAtomically(base + file, pem).ok()) return nullptr;
+    }
+    d.mutable_tls()->set_certificate_file(base + "/cert.pem");
+    d.mutable_tls()->set_private_key_file(base + "/key.pem");
+    d.mutable_tls()->set_trusted_ca_file(base + "/ca.pem");
+    d.set_input_dir(party.input_dir);
+    d.set_output_dir(party.output_dir);
+    d.set_shared_storage_dir(shared_dir);
+    d.set_poll_interval_ms(100);
+    d.set_parallelism(threads);
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(c, &text);
+    if (!WriteFileAtomically(base + "/halo.textproto", text).ok()) return nullptr;
+    auto out = std::unique_ptr<DaemonProcess>(new DaemonProcess);
+    out->party = party.party;
+    out->log = base + "/halo.log";
+    out->process = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
+        "/bin/sh", "-c", absl::StrCat("exec '", HALO_BINARY, "' --config '", base, "/halo.textproto' 2>'", out->log, "'")});
+    for (int i = 0; i < 200; ++i) {
+      if (absl::StrContains(ReadFile(out->log).value_or(""), "started")) return out;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    std::fprintf(stderr, "the daemon of %s did not start:\n%s\n", party.party.c_str(),
+                 ReadFile(out->log).value_or("").c_str());
+    return nullptr;
+  }
+  ~DaemonProcess() {
+    process->Signal(SIGTERM);
+    process->Wait(absl::Seconds(30));
+  }
+
+  std::string party;
+  std::string log;
+  std::unique_ptr<testing::ChildProcess> process;
+};
+
 void WholeExchange(const std::string& dir, uint64_t keys, uint64_t overlap, int threads) {
   deployment::InProcessDeploymentOptions options;
   options.dir = dir + "/deployment";
@@ -134,11 +194,18 @@ void WholeExchange(const std::string& dir, uint64_t keys, uint64_t overlap, int 
   options.exchange_parties = {{"dataProviders/edp1", dir + "/edp1", dir + "/edp1-output"},
                               {"modelProviders/mp1", dir + "/mp1", dir + "/mp1-output"}};
   options.shared_storage_dir = dir + "/shared";
-  ResetPeak();
   auto deployment = deployment::InProcessDeployment::Start(options);
   if (!deployment.ok()) {
     std::fprintf(stderr, "%s\n", deployment.status().ToString().c_str());
     return;
+  }
+  // The deployment registers the parties; their daemons run apart from it.
+  std::vector<std::unique_ptr<DaemonProcess>> daemons;
+  for (const auto& party : options.exchange_parties) {
+    (*deployment)->StopExchangeDaemon(party.party);
+    daemons.push_back(DaemonProcess::Start(dir, party, (*deployment)->tls(party.party),
+                                           (*deployment)->kingdom_public_port(), options.shared_storage_dir, threads));
+    if (daemons.back() == nullptr) return;
   }
   auto channel = net::OpenChannel(absl::StrCat("localhost:", (*deployment)->kingdom_public_port()),
                                   (*deployment)->tls("admins/operator"));
@@ -170,9 +237,14 @@ void WholeExchange(const std::string& dir, uint64_t keys, uint64_t overlap, int 
     absl::SleepFor(absl::Milliseconds(200));
   }
   const double wall = Seconds(start);
-  std::printf("whole full exchange, %llu keys each, %llu in both: %s in %.1f s; process peak %.0f MiB\n",
+  std::printf("whole full exchange, %llu keys each, %llu in both: %s in %.1f s\n",
               static_cast<unsigned long long>(keys), static_cast<unsigned long long>(overlap),
-              api::v1::Exchange::State_Name(done.state()).c_str(), wall, StatusMib("VmHWM:"));
+              api::v1::Exchange::State_Name(done.state()).c_str(), wall);
+  for (const auto& daemon : daemons) {
+    std::printf("  daemon of %-20s cpu %6.1f s  peak %5.0f MiB\n", daemon->party.c_str(),
+                ProcessCpuSeconds(daemon->process->pid()), ProcessStatusMib(daemon->process->pid(), "VmHWM:"));
+  }
+  std::printf("  the Kingdom (and idle duchies) in this process: peak %.0f MiB\n", StatusMib("VmHWM:"));
   if (!done.failure_message().empty()) std::printf("  %s\n", done.failure_message().c_str());
   api::v1::ListExchangeStepsRequest steps_request;
   steps_request.set_parent(done.name());
