@@ -23,6 +23,7 @@
 #include "halo/exchange/synthetic_panels.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
+#include "halo/stats/estimate.h"
 #include "absl/time/civil_time.h"
 #include "absl/strings/str_split.h"
 #include <fstream>
@@ -91,15 +92,15 @@ absl::StatusOr<Truth> TruthOf(const Planned& p, const std::string& events_dir) {
   return truth;
 }
 
-// Prints one figure beside its truth; false if the truth lies outside 3
-// standard errors.
-bool Compare(absl::string_view what, double value, double se, double truth, bool whole) {
+// Prints one figure beside its truth; false if the truth lies outside
+// `limit` standard errors.
+bool Compare(absl::string_view what, double value, double se, double truth, bool whole, double limit = 3) {
   const double z = se > 0 ? std::abs(value - truth) / se : (value == truth ? 0 : INFINITY);
-  const bool ok = z <= 3 + 1e-9;
+  const bool ok = z <= limit + 1e-9;
   auto shown = [whole](double v) { return whole ? Grouped(std::llround(v)) : absl::StrFormat("%.4f", v); };
   std::cout << absl::StrFormat("    %-14s %12s ± %-9s truth %12s   %4.1f SE  %s\n", what, shown(value),
                                whole ? Grouped(std::llround(se)) : absl::StrFormat("%.4f", se), shown(truth), z,
-                               ok ? "ok" : "OUTSIDE 3 SE");
+                               ok ? "ok" : absl::StrFormat("OUTSIDE %.1f SE", limit));
   return ok;
 }
 
@@ -109,10 +110,19 @@ bool Report(const MeasurementResult& result, const Truth& truth) {
     ok &= Compare("reach", static_cast<double>(result.reach().value()), result.reach().standard_error(), truth.reach,
                   true);
   }
-  for (int k = 0; k < result.frequency().relative_frequency_size(); ++k) {
-    const bool last = k + 1 == result.frequency().relative_frequency_size();
+  // A frequency distribution is one result within 3 standard errors: its
+  // buckets are checked together, each at the wider limit that keeps one
+  // check's false-alarm chance.
+  const int buckets = result.frequency().relative_frequency_size();
+  if (buckets > 0) {
+    std::cout << absl::StrFormat("    (each frequency bucket within %.2f SE: the distribution within 3 SE)\n",
+                                 stats::SimultaneousStandardErrors(3, buckets));
+  }
+  for (int k = 0; k < buckets; ++k) {
+    const bool last = k + 1 == buckets;
     ok &= Compare(absl::StrCat("frequency ", k + 1, last ? "+" : ""), result.frequency().relative_frequency(k),
-                  result.frequency().standard_error(k), truth.frequency.at(static_cast<size_t>(k)), false);
+                  result.frequency().standard_error(k), truth.frequency.at(static_cast<size_t>(k)), false,
+                  stats::SimultaneousStandardErrors(3, buckets));
   }
   if (result.has_impression()) {
     ok &= Compare("impressions", static_cast<double>(result.impression().value()),

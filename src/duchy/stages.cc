@@ -26,14 +26,14 @@ absl::Status SetRequisitionParams(StageRun& run, const std::string& public_key_m
   key.set_signature(run.duchy.signing_key().Sign(public_key_message));
   key.set_certificate(run.duchy.certificate());
   // A retry after the Kingdom took the key: fine if it holds this one.
-  return run.duchy.CallKingdomOnce(
-      &api::v1::Computations::Stub::SetParticipantRequisitionParams, request, "SetParticipantRequisitionParams",
-      run.claimed.name, [&](const api::v1::Computation& now) {
-        return std::any_of(now.participants().begin(), now.participants().end(), [&](const auto& participant) {
-          return participant.duchy_id() == run.duchy.duchy_id() &&
-                 participant.public_key().data() == public_key_message;
-        });
-      });
+  return run.TellKingdom(&api::v1::Computations::Stub::SetParticipantRequisitionParams, request,
+                         "SetParticipantRequisitionParams", [&](const api::v1::Computation& now) {
+                           return std::any_of(now.participants().begin(), now.participants().end(),
+                                              [&](const auto& participant) {
+                                                return participant.duchy_id() == run.duchy.duchy_id() &&
+                                                       participant.public_key().data() == public_key_message;
+                                              });
+                         });
 }
 
 absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result) {
@@ -45,10 +45,9 @@ absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result) 
   ASSIGN_OR_RETURN(*request.mutable_encrypted_result(),
                    api::EncryptResult(api::Sign(result, run.duchy.signing_key(), run.duchy.certificate()),
                                       spec.measurement_public_key(), computation.measurement()));
-  return run.duchy.CallKingdomOnce(&api::v1::Computations::Stub::SetComputationResult, request, "SetComputationResult",
-                                   run.claimed.name, [](const api::v1::Computation& now) {
-                                     return now.state() == api::v1::Computation::SUCCEEDED;
-                                   });
+  return run.TellKingdom(
+      &api::v1::Computations::Stub::SetComputationResult, request, "SetComputationResult",
+      [](const api::v1::Computation& now) { return now.state() == api::v1::Computation::SUCCEEDED; });
 }
 
 double SamplingWidth(const api::v1::MeasurementSpec& spec) {
@@ -69,12 +68,13 @@ absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::C
     parameters.set_max_frequency(1);
     privacy = &spec.reach().privacy_params();
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(computation.name(), " is not a reach or reach-and-frequency measurement"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(computation.name(), " is not a reach or reach-and-frequency measurement"));
   }
   parameters.mutable_bucket_noise()->set_epsilon(privacy->epsilon());
   parameters.mutable_bucket_noise()->set_delta(privacy->delta());
   parameters.set_noise_mechanism(config.noise_mechanism() == api::v1::GEOMETRIC ? protocol::hmss::GEOMETRIC
-                                                                                 : protocol::hmss::DISCRETE_GAUSSIAN);
+                                                                                : protocol::hmss::DISCRETE_GAUSSIAN);
   ASSIGN_OR_RETURN(sketch::FrequencyVectorSpec vector,
                    sketch::FrequencyVectorSpec::Create(config.population_size(),
                                                        {spec.vid_sampling_interval().start(), SamplingWidth(spec)},
@@ -95,8 +95,8 @@ absl::Status CheckHmssUpload(const api::v1::Computation& computation, absl::stri
   }
   for (size_t i = 0; i < data.share().size(); ++i) {
     if (static_cast<uint8_t>(data.share()[i]) >= parameters.ring_modulus()) {
-      return absl::InvalidArgumentError(absl::StrCat("share: slot ", i, " is not below the ring modulus ",
-                                                     parameters.ring_modulus()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("share: slot ", i, " is not below the ring modulus ", parameters.ring_modulus()));
     }
   }
   if (data.encrypted_peer_seed().empty()) return absl::InvalidArgumentError("encrypted_peer_seed: is missing");

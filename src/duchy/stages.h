@@ -22,6 +22,22 @@ struct StageRun {
   absl::Status SaveDetails();
   // The blob of each input of `stage` (or of the uploads), by input name.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadInputs(ComputationStage stage);
+  // A call that moves the computation at the Kingdom (see
+  // DuchyContext::CallKingdomOnce), timed.
+  template <typename Request>
+  absl::Status TellKingdom(grpc::Status (api::v1::Computations::Stub::*method)(grpc::ClientContext*, const Request&,
+                                                                               api::v1::Computation*),
+                           const Request& request, absl::string_view call,
+                           const std::function<bool(const api::v1::Computation&)>& already_done) {
+    const absl::Time began = absl::Now();
+    absl::Status status = duchy.CallKingdomOnce(method, request, call, claimed.name, already_done);
+    telling_kingdom += absl::Now() - began;
+    return status;
+  }
+  // Time spent reading inputs and telling the Kingdom, so that the mill's
+  // log tells plumbing from the stage's own work.
+  absl::Duration reading;
+  absl::Duration telling_kingdom;
 };
 
 // Each returns the stage's output ("" when it sends none).

@@ -73,8 +73,8 @@ absl::Status Confirm(StageRun& run) {
   ASSIGN_OR_RETURN(std::vector<StageInput> uploads, run.duchy.store().Uploads(run.claimed.name));
   for (const auto& requisition : now.requisitions()) {
     if (requisition.fulfilling_duchy() != run.duchy.duchy_id()) continue;
-    const bool held = std::any_of(uploads.begin(), uploads.end(),
-                                  [&](const StageInput& u) { return u.input == requisition.name(); });
+    const bool held =
+        std::any_of(uploads.begin(), uploads.end(), [&](const StageInput& u) { return u.input == requisition.name(); });
     if (!held) {
       return absl::InvalidArgumentError(absl::StrCat(requisition.name(), " is fulfilled at the Kingdom, but duchy ",
                                                      run.duchy.duchy_id(), " holds no upload for it"));
@@ -84,9 +84,9 @@ absl::Status Confirm(StageRun& run) {
   RETURN_IF_ERROR(run.SaveDetails());
   api::v1::ConfirmComputationParticipantRequest confirm;
   confirm.set_name(run.claimed.name);
-  return run.duchy.CallKingdomOnce(
+  return run.TellKingdom(
       &api::v1::Computations::Stub::ConfirmComputationParticipant, confirm, "ConfirmComputationParticipant",
-      run.claimed.name, [&](const api::v1::Computation& later) {
+      [&](const api::v1::Computation& later) {
         return std::any_of(later.participants().begin(), later.participants().end(), [&](const auto& p) {
           return p.duchy_id() == run.duchy.duchy_id() && p.state() == api::v1::Computation::Participant::READY;
         });
@@ -140,8 +140,8 @@ absl::StatusOr<llv2::Llv2Participant> ParticipantOf(StageRun& run) {
 absl::StatusOr<std::string> OnlyInput(StageRun& run, ComputationStage wait) {
   ASSIGN_OR_RETURN(auto inputs, run.ReadInputs(wait));
   if (inputs.size() != 1) {
-    return absl::InternalError(absl::StrCat("expected one input of ", v1::ComputationStage_Name(wait), ", found ",
-                                            inputs.size()));
+    return absl::InternalError(
+        absl::StrCat("expected one input of ", v1::ComputationStage_Name(wait), ", found ", inputs.size()));
   }
   return std::move(inputs.front().second);
 }
@@ -177,9 +177,9 @@ absl::StatusOr<std::string> RunFull(StageRun& run) {
                          llv2::CompleteExecutionPhaseOne(participant.PhaseOne(std::move(input), parallelism)));
         return std::move(*r.mutable_registers());
       }
-      ASSIGN_OR_RETURN(llv2::ExecutionPhaseOneAtAggregatorResponse r,
-                       llv2::CompleteExecutionPhaseOneAtAggregator(
-                           participant.PhaseOneAtAggregator(std::move(input), parallelism)));
+      ASSIGN_OR_RETURN(
+          llv2::ExecutionPhaseOneAtAggregatorResponse r,
+          llv2::CompleteExecutionPhaseOneAtAggregator(participant.PhaseOneAtAggregator(std::move(input), parallelism)));
       return std::move(*r.mutable_flag_count_tuples());
     }
     case v1::EXECUTION_PHASE_TWO: {
@@ -189,9 +189,9 @@ absl::StatusOr<std::string> RunFull(StageRun& run) {
                          llv2::CompleteExecutionPhaseTwo(participant.PhaseTwo(std::move(input), parallelism)));
         return std::move(*r.mutable_flag_count_tuples());
       }
-      ASSIGN_OR_RETURN(llv2::ExecutionPhaseTwoAtAggregatorResponse r,
-                       llv2::CompleteExecutionPhaseTwoAtAggregator(
-                           participant.PhaseTwoAtAggregator(std::move(input), parallelism)));
+      ASSIGN_OR_RETURN(
+          llv2::ExecutionPhaseTwoAtAggregatorResponse r,
+          llv2::CompleteExecutionPhaseTwoAtAggregator(participant.PhaseTwoAtAggregator(std::move(input), parallelism)));
       run.known.details.set_reach(r.reach());
       run.known.details.set_reach_standard_error(r.reach_std_error());
       RETURN_IF_ERROR(run.SaveDetails());
@@ -270,7 +270,8 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
       *request.mutable_noise() = noise;
       request.set_vid_sampling_width(SamplingWidth(spec));
       request.set_parallelism(run.duchy.parallelism());
-      ASSIGN_OR_RETURN(llv2::ReachOnlyAggregationResponse r, llv2::CompleteReachOnlyExecutionPhaseAtAggregator(request));
+      ASSIGN_OR_RETURN(llv2::ReachOnlyAggregationResponse r,
+                       llv2::CompleteReachOnlyExecutionPhaseAtAggregator(request));
       api::v1::MeasurementResult result;
       result.mutable_reach()->set_value(std::llround(std::max(0.0, r.reach())));
       result.mutable_reach()->set_standard_error(r.reach_std_error());
@@ -285,14 +286,13 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
 
 }  // namespace
 
-
 absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, int64_t size) {
   const bool reach_only = computation.protocol_config().protocol() == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2;
-  const int64_t register_bytes = static_cast<int64_t>(
-      reach_only ? protocol::llv2::kBytesPerRegister : protocol::llv2::kBytesPerFullRegister);
+  const int64_t register_bytes =
+      static_cast<int64_t>(reach_only ? protocol::llv2::kBytesPerRegister : protocol::llv2::kBytesPerFullRegister);
   if (size % register_bytes != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("the register vector is ", size,
-                                                   " bytes, not a whole number of ", register_bytes, "-byte registers"));
+    return absl::InvalidArgumentError(absl::StrCat("the register vector is ", size, " bytes, not a whole number of ",
+                                                   register_bytes, "-byte registers"));
   }
   if (size / register_bytes > computation.protocol_config().sketch_size()) {
     return absl::InvalidArgumentError(absl::StrCat("the register vector has ", size / register_bytes,

@@ -243,8 +243,7 @@ class Pass {
     const double wall = absl::ToDoubleSeconds(absl::Now() - began);
     if (!done.ok() || done->state() != api::v1::Measurement::SUCCEEDED) {
       std::fprintf(stderr, "the measurement did not succeed: %s %s\n",
-                   done.ok() ? done->failure().message().c_str() : std::string(done.status().message()).c_str(),
-                   "");
+                   done.ok() ? done->failure().message().c_str() : std::string(done.status().message()).c_str(), "");
       return false;
     }
     auto result = client->OpenResult(*done);
@@ -269,16 +268,23 @@ class Pass {
     return true;
   }
 
-  // The stage lines a duchy logged: "took X s; N bytes for peer".
+  // The stage lines a duchy logged: "took X s (reading inputs R s, telling
+  // the Kingdom K s[, storing the output W s]); N bytes for peer", with the
+  // time each ended, so that stages of different duchies that ran at once
+  // show as such.
   void PrintStages(const std::string& duchy) {
-    static const std::regex kLine(R"(: \S+ (\w+) took ([0-9.]+) s(; (\d+) bytes for (\w+))?)");
+    static const std::regex kLine(
+        R"(^\S+ (\S+) .*: \S+ (\w+) took ([0-9.]+) s \(reading inputs ([0-9.]+) s, telling the Kingdom ([0-9.]+) s(, storing the output ([0-9.]+) s)?\)(; (\d+) bytes for (\w+))?)");
     std::istringstream log(ReadText(logs_.at("duchy-" + duchy)));
     std::string line;
     while (std::getline(log, line)) {
       std::smatch m;
       if (!std::regex_search(line, m, kLine)) continue;
-      std::printf("    %-28s %8s s", m[1].str().c_str(), m[2].str().c_str());
-      if (m[4].matched) std::printf("  sent %8.1f MiB to %s", std::stod(m[4].str()) / 1048576.0, m[5].str().c_str());
+      std::printf("    %-20s %8s s (ended %s; reading inputs %s s, telling the Kingdom %s s", m[2].str().c_str(),
+                  m[3].str().c_str(), m[1].str().c_str(), m[4].str().c_str(), m[5].str().c_str());
+      if (m[7].matched) std::printf(", storing the output %s s", m[7].str().c_str());
+      std::printf(")");
+      if (m[9].matched) std::printf("  sent %.1f MiB to %s", std::stod(m[9].str()) / 1048576.0, m[10].str().c_str());
       std::printf("\n");
     }
   }
@@ -308,13 +314,20 @@ int main(int argc, char** argv) {
       if (!absl::StartsWith(arg, absl::StrCat("--", name, "="))) return std::nullopt;
       return arg.substr(name.size() + 3);
     };
-    if (auto v = value("audience")) flags.audience = std::stoull(*v);
-    else if (auto v = value("mean-frequency")) flags.mean_frequency = std::stod(*v);
-    else if (auto v = value("population")) flags.population = std::stoull(*v);
-    else if (auto v = value("protocols")) flags.protocols = absl::StrSplit(*v, ',');
-    else if (auto v = value("sketch-size")) flags.sketch_size = std::stoll(*v);
-    else if (auto v = value("decay-rate")) flags.decay_rate = std::stod(*v);
-    else if (auto v = value("events")) flags.events = *v;
+    if (auto v = value("audience"))
+      flags.audience = std::stoull(*v);
+    else if (auto v = value("mean-frequency"))
+      flags.mean_frequency = std::stod(*v);
+    else if (auto v = value("population"))
+      flags.population = std::stoull(*v);
+    else if (auto v = value("protocols"))
+      flags.protocols = absl::StrSplit(*v, ',');
+    else if (auto v = value("sketch-size"))
+      flags.sketch_size = std::stoll(*v);
+    else if (auto v = value("decay-rate"))
+      flags.decay_rate = std::stod(*v);
+    else if (auto v = value("events"))
+      flags.events = *v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", arg.c_str());
       return 2;

@@ -102,28 +102,32 @@ void IsolatedSteps(const std::string& dir, uint64_t keys, int threads) {
   auto storage = exchange::FileSystemStorage(dir + "/private");
   Time(StepOf([](Workflow::Step& s) { s.mutable_input()->set_path("panel.txt"); }, {}, {{"join_keys", "keys"}}),
        *storage, dir + "/edp1", threads);
-  Time(StepOf([](Workflow::Step& s) { s.mutable_generate_commutative_key(); }, {}, {{"key", "key"}}), *storage,
-       dir, threads);
-  Time(StepOf([](Workflow::Step& s) { s.mutable_generate_commutative_key(); }, {}, {{"key", "key2"}}), *storage,
-       dir, threads);
+  Time(StepOf([](Workflow::Step& s) { s.mutable_generate_commutative_key(); }, {}, {{"key", "key"}}), *storage, dir,
+       threads);
+  Time(StepOf([](Workflow::Step& s) { s.mutable_generate_commutative_key(); }, {}, {{"key", "key2"}}), *storage, dir,
+       threads);
   const auto [encrypt_wall, encrypt_peak] =
       Time(StepOf([](Workflow::Step& s) { s.mutable_commutative_encrypt(); }, {{"join_keys", "keys"}, {"key", "key"}},
                   {{"encrypted", "single"}, {"order", "order"}}),
            *storage, dir, threads);
   const auto [reencrypt_wall, reencrypt_peak] =
-      Time(StepOf([](Workflow::Step& s) { s.mutable_commutative_reencrypt(); }, {{"encrypted", "single"}, {"key", "key2"}},
-                  {{"reencrypted", "double"}}),
+      Time(StepOf([](Workflow::Step& s) { s.mutable_commutative_reencrypt(); },
+                  {{"encrypted", "single"}, {"key", "key2"}}, {{"reencrypted", "double"}}),
            *storage, dir, threads);
   const auto [encrypt_after, multiply_after] = Floors();
   const double encrypt_floor = (encrypt_before + encrypt_after) / 2;
   const double multiply_floor = (multiply_before + multiply_after) / 2;
-  std::printf("EC floor on one core (before, after): hash to curve + multiply %.1f, %.1f us a key; multiply %.1f, "
-              "%.1f us a key\n",
-              encrypt_before, encrypt_after, multiply_before, multiply_after);
+  std::printf(
+      "EC floor on one core (before, after): hash to curve + multiply %.1f, %.1f us a key; "
+      "multiply %.1f, "
+      "%.1f us a key\n",
+      encrypt_before, encrypt_after, multiply_before, multiply_after);
   auto report = [&](const char* what, double wall, double peak, double floor) {
     const double floor_wall = floor * 1e-6 * static_cast<double>(keys) / threads;
-    std::printf("  %-12s %7.2f s  %8.0f keys/s a core  floor %6.2f s  ratio %.2f  peak above inputs %4.0f MiB\n", what,
-                wall, static_cast<double>(keys) / wall / threads, floor_wall, wall / floor_wall, peak);
+    std::printf(
+        "  %-12s %7.2f s  %8.0f keys/s a core  floor %6.2f s  ratio %.2f  peak above inputs %4.0f "
+        "MiB\n",
+        what, wall, static_cast<double>(keys) / wall / threads, floor_wall, wall / floor_wall, peak);
   };
   std::printf("steps alone, %llu keys, %d threads:\n", static_cast<unsigned long long>(keys), threads);
   report("encrypt", encrypt_wall, encrypt_peak, encrypt_floor);
@@ -146,7 +150,8 @@ class DaemonProcess {
     auto& d = *c.mutable_exchange_daemon();
     d.set_party(party.party);
     d.set_kingdom_public_api_target(absl::StrCat("localhost:", kingdom_port));
-    for (const auto& [file, pem] : {std::pair{"/cert.pem", tls.certificate_pem}, {"/key.pem", tls.private_key_pem},
+    for (const auto& [file, pem] : {std::pair{"/cert.pem", tls.certificate_pem},
+                                    {"/key.pem", tls.private_key_pem},
                                     {"/ca.pem", tls.trusted_ca_pem}}) {
       if (!WriteFileAtomically(base + file, pem).ok()) return nullptr;
     }
@@ -165,7 +170,8 @@ class DaemonProcess {
     out->party = party.party;
     out->log = base + "/halo.log";
     out->process = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
-        "/bin/sh", "-c", absl::StrCat("exec '", HALO_BINARY, "' --config '", base, "/halo.textproto' 2>'", out->log, "'")});
+        "/bin/sh", "-c",
+        absl::StrCat("exec '", HALO_BINARY, "' --config '", base, "/halo.textproto' 2>'", out->log, "'")});
     for (int i = 0; i < 200; ++i) {
       if (absl::StrContains(ReadFile(out->log).value_or(""), "started")) return out;
       absl::SleepFor(absl::Milliseconds(100));
@@ -255,8 +261,9 @@ void WholeExchange(const std::string& dir, uint64_t keys, uint64_t overlap, int 
     attempts_request.set_parent(step.name());
     auto attempts =
         net::Call(*exchanges, &api::v1::Exchanges::Stub::ListExchangeStepAttempts, attempts_request, "attempts");
-    const std::string message =
-        attempts.ok() && attempts->attempts_size() > 0 ? attempts->attempts(attempts->attempts_size() - 1).message() : "";
+    const std::string message = attempts.ok() && attempts->attempts_size() > 0
+                                    ? attempts->attempts(attempts->attempts_size() - 1).message()
+                                    : "";
     std::printf("  %-26s %-14s %s\n", step.step_id().c_str(),
                 api::v1::ExchangeWorkflow::Party_Name(step.party()).c_str(), message.c_str());
   }
@@ -271,9 +278,12 @@ int main(int argc, char** argv) {
   int threads = 2;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (absl::StartsWith(arg, "--keys=")) keys = std::stoull(arg.substr(7));
-    else if (absl::StartsWith(arg, "--overlap=")) overlap = std::stoull(arg.substr(10));
-    else if (absl::StartsWith(arg, "--threads=")) threads = std::stoi(arg.substr(10));
+    if (absl::StartsWith(arg, "--keys="))
+      keys = std::stoull(arg.substr(7));
+    else if (absl::StartsWith(arg, "--overlap="))
+      overlap = std::stoull(arg.substr(10));
+    else if (absl::StartsWith(arg, "--threads="))
+      threads = std::stoi(arg.substr(10));
     else {
       std::fprintf(stderr, "unknown flag %s\n", arg.c_str());
       return 2;

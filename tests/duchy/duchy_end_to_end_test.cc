@@ -17,6 +17,7 @@
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/crypto/random.h"
 #include "halo/crypto/sha256.h"
+#include "halo/stats/estimate.h"
 #include "halo/duchy/blob_transfer.h"
 #include "halo/duchy/v1/duchy.grpc.pb.h"
 #include "halo/net/peer.h"
@@ -295,10 +296,14 @@ void Measure(Deployment& d, bool frequency, const Audience& audience, Protocol e
   if (!frequency) return;
   const std::vector<double> truth = audience.Frequency();
   REQUIRE(result.frequency().relative_frequency_size() == kMaxFrequency);
+  // The distribution is one result within 3 standard errors: its buckets
+  // checked together (stats::SimultaneousStandardErrors).
+  const double k_se = stats::SimultaneousStandardErrors(3, kMaxFrequency);
   for (int k = 0; k < kMaxFrequency; ++k) {
     INFO("frequency " << k + 1 << ": " << result.frequency().relative_frequency(k) << " +- "
                       << result.frequency().standard_error(k) << " against " << truth[k]);
-    CHECK(std::abs(result.frequency().relative_frequency(k) - truth[k]) <= 3 * result.frequency().standard_error(k) + 1e-9);
+    CHECK(std::abs(result.frequency().relative_frequency(k) - truth[k]) <=
+          k_se * result.frequency().standard_error(k) + 1e-9);
   }
 }
 

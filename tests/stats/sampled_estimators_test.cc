@@ -1,5 +1,7 @@
 #include "halo/stats/sampled_estimators.h"
 
+#include "halo/stats/estimate.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -42,6 +44,13 @@ TEST_CASE("Capped sums scale by the width with a bounded sampling variance") {
 TEST_CASE("A combined frequency vector's histogram caps at max frequency") {
   const std::vector<uint8_t> values = {0, 1, 1, 2, 3, 9, 0};
   CHECK(FrequencyHistogram(values, 3) == std::vector<uint64_t>{2, 1, 2});
+}
+
+TEST_CASE("A distribution's buckets checked together keep one check's false-alarm chance") {
+  CHECK(SimultaneousStandardErrors(3, 1) == 3);
+  // Two-sided tail of 3 SE is 0.0027; a tenth of it per bucket lies at 3.6425.
+  CHECK(SimultaneousStandardErrors(3, 10) == Approx(3.6425).margin(1e-4));
+  CHECK(std::erfc(SimultaneousStandardErrors(2, 5) / std::sqrt(2.0)) * 5 == Approx(std::erfc(2 / std::sqrt(2.0))));
 }
 
 }  // namespace
