@@ -36,13 +36,6 @@ absl::Status ReceiveChunks(const std::function<std::optional<std::string>()>& ne
   return writer.Commit();
 }
 
-bool SendChunks(absl::string_view data, const std::function<bool(absl::string_view chunk)>& send) {
-  for (size_t at = 0; at < data.size(); at += kChunkBytes) {
-    if (!send(data.substr(at, kChunkBytes))) return false;
-  }
-  return true;
-}
-
 absl::Status SendChunks(storage::BlobReader& reader, const std::function<bool(absl::string_view chunk)>& send) {
   while (true) {
     ASSIGN_OR_RETURN(std::optional<std::string> piece, reader.Next());

@@ -12,6 +12,7 @@
 #include "halo/crypto/sha256.h"
 #include "halo/duchy/v1/duchy.grpc.pb.h"
 #include "halo/net/call.h"
+#include "halo/net/chunks.h"
 #include "halo/net/peer.h"
 #include "halo/protocol/llv2.h"
 #include "halo/protocol/reach_only_llv2.h"
@@ -22,8 +23,6 @@ namespace {
 
 using api::v1::Requisition;
 using Refusal = api::v1::Requisition::Refusal;
-
-constexpr size_t kChunkBytes = 32 * 1024;
 
 // "measurementConsumers/{mc}" of "measurementConsumers/{mc}/measurements/{m}".
 std::string MeasurementConsumerOf(const std::string& measurement) {
@@ -125,11 +124,12 @@ absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, con
       api::RequisitionFingerprint(r.measurement_spec().data(), r.encrypted_requisition_spec()));
   h.set_total_bytes(static_cast<int64_t>(bytes.size()));
   h.set_sha256(crypto::Sha256(bytes));
-  bool open = stream->Write(header);
-  for (size_t at = 0; open && at < bytes.size(); at += kChunkBytes) {
-    duchy::v1::FulfillRequisitionRequest chunk;
-    chunk.set_chunk(bytes.substr(at, kChunkBytes));
-    open = stream->Write(chunk);
+  if (stream->Write(header)) {
+    net::SendChunks(bytes, [&](absl::string_view chunk) {
+      duchy::v1::FulfillRequisitionRequest message;
+      message.set_chunk(std::string(chunk));
+      return stream->Write(message);
+    });
   }
   stream->WritesDone();
   const grpc::Status status = stream->Finish();

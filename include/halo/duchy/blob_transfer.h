@@ -1,6 +1,6 @@
-// Blobs between parties as a header and then chunks: duchy to duchy (stage
-// inputs) and EDP to duchy (sketches and shares). The receiver keeps a blob
-// only when its size and SHA-256 match what the header announced.
+// A duchy's end of blob transfers (halo/net/chunks.h): the receiver keeps a
+// blob only when its size and SHA-256 match what the header announced; the
+// sender streams a stored blob.
 #ifndef HALO_DUCHY_BLOB_TRANSFER_H_
 #define HALO_DUCHY_BLOB_TRANSFER_H_
 
@@ -11,11 +11,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "halo/net/chunks.h"
 #include "halo/storage/blob_store.h"
 
 namespace halo::duchy {
 
-inline constexpr size_t kChunkBytes = 32 * 1024;
+using net::kChunkBytes;
+using net::SendChunks;
 
 // Writes the chunks `next` yields (nullopt at the end of the stream) to
 // `writer` and commits them if they are `total_bytes` long with digest
@@ -24,10 +26,8 @@ inline constexpr size_t kChunkBytes = 32 * 1024;
 absl::Status ReceiveChunks(const std::function<std::optional<std::string>()>& next, int64_t total_bytes,
                            absl::string_view sha256, storage::BlobWriter& writer);
 
-// Hands `data` to `send` in chunks of kChunkBytes; false as soon as `send`
-// returns false (the stream broke).
-bool SendChunks(absl::string_view data, const std::function<bool(absl::string_view chunk)>& send);
-// The same from a stored blob.
+// Hands a stored blob to `send` in chunks of kChunkBytes; UNAVAILABLE as
+// soon as `send` returns false (the stream broke).
 absl::Status SendChunks(storage::BlobReader& reader, const std::function<bool(absl::string_view chunk)>& send);
 
 }  // namespace halo::duchy
