@@ -76,11 +76,10 @@ absl::StatusOr<Truth> TruthOf(const Planned& p, const std::string& events_dir) {
   edp::VidTally all;
   for (const std::string& edp : p.edps) {
     ASSIGN_OR_RETURN(std::vector<std::string> files, edp::ListEventFiles(absl::StrCat(events_dir, "/", edp)));
-    const auto selections = SelectionsOf(p, edp);
-    RETURN_IF_ERROR(all.Add(files, selections));
     // Caps apply per EDP: each EDP caps what it saw of a person.
     edp::VidTally one;
-    RETURN_IF_ERROR(one.Add(files, selections));
+    RETURN_IF_ERROR(one.Add(files, SelectionsOf(p, edp)));
+    all.Merge(one);
     truth.impressions += static_cast<double>(one.Impressions(static_cast<uint64_t>(p.request.maximum_frequency_per_user)));
     ASSIGN_OR_RETURN(double seconds, one.WatchSeconds(p.request.maximum_watch_duration_seconds));
     truth.watch_seconds += seconds;

@@ -121,6 +121,15 @@ absl::Status VidTally::Add(absl::Span<const std::string> files, absl::Span<const
                     });
 }
 
+void VidTally::Merge(const VidTally& other) {
+  for (const auto& [vid, theirs] : other.people_) {
+    Person& person = people_[vid];
+    person.events += theirs.events;
+    person.seconds += theirs.seconds;
+  }
+  lacks_duration_ = lacks_duration_ || other.lacks_duration_;
+}
+
 std::vector<uint64_t> VidTally::Histogram(int max_frequency) const {
   std::vector<uint64_t> histogram(static_cast<size_t>(std::max(max_frequency, 1)), 0);
   for (const auto& [vid, person] : people_) {

@@ -193,7 +193,7 @@ TEST_CASE("Generated events come with a summary their files agree with") {
   INFO(summary.status().message());
   REQUIRE(summary.ok());
   CHECK(summary->edps[0].files.size() > 1);
-  VidTally all;
+  VidTally all, merged;
   uint64_t events = 0;
   for (const auto& edp : summary->edps) {
     std::vector<EventGroupSelection> selections;
@@ -205,11 +205,16 @@ TEST_CASE("Generated events come with a summary their files agree with") {
     CHECK(one.Reach() == edp.reach);
     CHECK(one.Impressions(UINT64_MAX) == edp.events);
     REQUIRE(all.Add(edp.files, selections).ok());
+    merged.Merge(one);
     events += edp.events;
   }
   CHECK(all.Reach() == summary->union_reach);
   CHECK(events == summary->events);
   CHECK(all.Histogram(10) == summary->histogram);
+  // One tally per EDP, merged, is the union.
+  CHECK(merged.Reach() == all.Reach());
+  CHECK(merged.Histogram(10) == all.Histogram(10));
+  CHECK(merged.Impressions(3) == all.Impressions(3));
   // Reach about 0.6 and 0.3 of the audience, overlapping by about their product.
   CHECK(summary->edps[0].reach == Approx(3000).epsilon(0.06));
   CHECK(summary->edps[1].reach == Approx(1500).epsilon(0.08));

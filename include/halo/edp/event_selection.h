@@ -59,6 +59,9 @@ class VidTally {
   // Adds the selected events of `files`. Watch time is read from an int
   // field "duration_seconds" where a file has one.
   absl::Status Add(absl::Span<const std::string> files, absl::Span<const EventGroupSelection> selections);
+  // Adds what `other` tallied (over the same sampling interval), as if its
+  // events had been added here: the union of several EDPs from one tally each.
+  void Merge(const VidTally& other);
 
   uint64_t Reach() const { return people_.size(); }
   // histogram[k-1]: people with k events, the last bucket k or more.
