@@ -77,11 +77,12 @@ absl::Status Show(mc::McClient& client, const Measurement& m, bool json) {
 }
 
 absl::Status Create(const McFlags& flags) {
-  ASSIGN_OR_RETURN(auto client, Connect(flags));
+  // The flags first: a typo is named before anything is read or dialled.
   mc::MeasurementRequest request;
   ASSIGN_OR_RETURN(request.type, ParseType(flags.type));
   ASSIGN_OR_RETURN(int64_t start, ParseTime("--start", flags.start));
   ASSIGN_OR_RETURN(int64_t end, ParseTime("--end", flags.end));
+  ASSIGN_OR_RETURN(auto client, Connect(flags));
   for (const std::string& group : flags.event_groups) request.event_groups.push_back({group, start, end, flags.filter});
   request.privacy.set_epsilon(flags.epsilon);
   request.privacy.set_delta(flags.delta);

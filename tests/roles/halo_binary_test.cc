@@ -180,6 +180,25 @@ TEST_CASE("halo edp generate writes event files and their truth; a bad option is
   CHECK_THAT(bad.err, Catch::Contains("audience_size"));
 }
 
+TEST_CASE("halo mc create-measurement names a bad flag before it reads its config") {
+  testing::TempDir dir;
+  const std::string config = dir.Sub("missing.textproto");
+  auto create = [&](const std::string& type, const std::string& start) {
+    return Halo({"mc", "--config", config, "create-measurement", "--type", type, "--event-group",
+                 "dataProviders/edp1/eventGroups/g1", "--start", start, "--end", "2026-02-01T00:00:00Z"});
+  };
+  const ProcessResult type = create("reach-and-frequencies", "2026-01-01T00:00:00Z");
+  CHECK(type.exit_code == 1);
+  CHECK_THAT(type.err, Catch::Contains("--type \"reach-and-frequencies\": one of reach, reach-and-frequency"));
+  const ProcessResult start = create("reach", "yesterday");
+  CHECK(start.exit_code == 1);
+  CHECK_THAT(start.err, Catch::Contains("--start \"yesterday\" is neither RFC 3339"));
+  // Good flags reach the config, which is missing.
+  const ProcessResult good = create("reach", "2026-01-01T00:00:00Z");
+  CHECK(good.exit_code == 1);
+  CHECK_THAT(good.err, Catch::Contains("missing.textproto"));
+}
+
 TEST_CASE("halo demo exchange finds the true overlap of two generated panels") {
   const ProcessResult demo = RunProcess({HALO_BINARY, "demo", "exchange", "--keys", "3000", "--overlap", "1000"},
                                         absl::Minutes(3));
