@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
 #include "halo/common/data_directory.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/exchange/exchange_daemon.h"
 #include "halo/net/peer.h"
@@ -18,6 +20,21 @@ absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownS
   options.config = daemon_config;
   options.data_dir = data_dir->path();
   options.tls = tls;
+  if (daemon_config.has_certificate_authority()) {
+    const auto& ca = daemon_config.certificate_authority();
+    absl::StatusOr<std::string> pem = ReadFile(ca.certificate_file());
+    if (!pem.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exchange_daemon.certificate_authority.certificate_file: ", pem.status().message()));
+    }
+    absl::StatusOr<std::string> key = ReadFile(ca.private_key_file());
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exchange_daemon.certificate_authority.private_key_file: ", key.status().message()));
+    }
+    options.certificate_authority_pem = *std::move(pem);
+    options.certificate_authority_key_pem = *std::move(key);
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<ExchangeDaemon> daemon, ExchangeDaemon::Start(options));
   auto kingdom = net::OpenChannel(daemon_config.kingdom_public_api_target(), tls);
   net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + daemon_config.kingdom_public_api_target(),

@@ -38,6 +38,9 @@ std::string Localhost(int port) { return absl::StrCat("localhost:", port); }
 struct InProcessDeployment::State {
   InProcessDeploymentOptions options;
   std::map<std::string, net::TlsMaterial> tls;
+  // The deployment's CA, which exchange parties issue their exchange
+  // certificates from.
+  std::string ca_pem, ca_key_pem;
   std::map<std::string, crypto::EncryptionKeyPair> edp_keys;
   std::unique_ptr<kingdom::KingdomServer> kingdom;
   std::map<std::string, std::unique_ptr<duchy::DuchyDaemon>> duchies;
@@ -143,6 +146,10 @@ absl::Status InProcessDeployment::State::StartExchangeDaemon(const DeploymentExc
   daemon.config.set_parallelism(options.duchy_parallelism);
   daemon.data_dir = absl::StrCat(options.dir, "/exchange-", party.party.substr(party.party.find('/') + 1));
   daemon.tls = tls.at(party.party);
+  if (party.certificate_authority) {
+    daemon.certificate_authority_pem = ca_pem;
+    daemon.certificate_authority_key_pem = ca_key_pem;
+  }
   ASSIGN_OR_RETURN(exchange_daemons[party.party], exchange::ExchangeDaemon::Start(daemon));
   return absl::OkStatus();
 }
@@ -175,6 +182,8 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   auto deployment = std::unique_ptr<InProcessDeployment>(new InProcessDeployment(std::move(state)));
   ASSIGN_OR_RETURN(crypto::CertificateAuthority ca,
                    crypto::CertificateAuthority::Create("halo in-process deployment CA", absl::Hours(24)));
+  s.ca_pem = ca.certificate().ToPem();
+  s.ca_key_pem = ca.key().ToPrivateKeyPem();
   std::vector<std::string> subjects = {"kingdom", kAdministrator};
   for (const std::string& id : s.DuchyIds()) subjects.push_back(absl::StrCat("duchies/", id));
   for (const DeploymentEdp& edp : options.edps) {

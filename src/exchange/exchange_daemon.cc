@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -12,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "halo/api/certificate_name.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/api/v1/public.grpc.pb.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/common/status_macros.h"
 #include "halo/exchange/exchange_storage.h"
@@ -28,13 +30,14 @@ using api::v1::ExchangeWorkflow;
 struct ExchangeDaemon::State {
   config::ExchangeDaemonConfig config;
   ExchangeWorkflow::Party party = ExchangeWorkflow::PARTY_UNSPECIFIED;
-  std::string certificate_pem;
+  std::optional<crypto::CertificateAuthority> certificate_authority;
   std::string input_dir, output_dir;
   int threads = 1;
   absl::Duration poll_interval;
   absl::Duration step_timeout;
   std::shared_ptr<grpc::Channel> kingdom;
   std::unique_ptr<api::v1::ExchangeStepWork::Stub> work;
+  std::unique_ptr<api::v1::Certificates::Stub> certificate_registry;
   std::unique_ptr<client::CertificateResolver> certificates;
   std::unique_ptr<ExchangeStorage> private_storage;
   std::unique_ptr<ExchangeStorage> shared_files;
@@ -49,6 +52,7 @@ struct ExchangeDaemon::State {
     while (!stopping.load() && absl::Now() < until) absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
   }
   void Work();
+  absl::StatusOr<std::string> RegisterCertificate(const crypto::Certificate& certificate);
   void Run(const api::v1::ClaimReadyExchangeStepResponse& claimed);
   absl::Status RunStep(const api::v1::ClaimReadyExchangeStepResponse& claimed);
 };
@@ -75,6 +79,16 @@ void ExchangeDaemon::State::Work() {
   }
 }
 
+absl::StatusOr<std::string> ExchangeDaemon::State::RegisterCertificate(const crypto::Certificate& certificate) {
+  api::v1::CreateCertificateRequest request;
+  request.set_parent(config.party());
+  request.mutable_certificate()->set_x509_der(certificate.ToDer());
+  ASSIGN_OR_RETURN(api::v1::Certificate created,
+                   net::Call(*certificate_registry, &api::v1::Certificates::Stub::CreateCertificate, request,
+                             "the Kingdom's CreateCertificate"));
+  return created.name();
+}
+
 absl::Status ExchangeDaemon::State::RunStep(const api::v1::ClaimReadyExchangeStepResponse& claimed) {
   const auto& recurring = claimed.recurring_exchange();
   RETURN_IF_ERROR(ValidateWorkflow(recurring.workflow()));
@@ -97,7 +111,9 @@ absl::Status ExchangeDaemon::State::RunStep(const api::v1::ClaimReadyExchangeSte
   context.parties = {recurring.data_provider(), recurring.model_provider()};
   context.input_dir = input_dir;
   context.output_dir = output_dir;
-  context.certificate_pem = certificate_pem;
+  context.party = config.party();
+  if (certificate_authority.has_value()) context.certificate_authority = &*certificate_authority;
+  context.register_certificate = [this](const crypto::Certificate& c) { return RegisterCertificate(c); };
   context.threads = threads;
   context.deadline = absl::Now() + step_timeout;
   context.cancelled = &stopping;
@@ -178,7 +194,20 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
   }
   ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
   ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
-  s.certificate_pem = options.tls.certificate_pem;
+  if (!options.certificate_authority_pem.empty()) {
+    absl::StatusOr<crypto::CertificateAuthority> ca =
+        crypto::CertificateAuthority::Load(options.certificate_authority_pem, options.certificate_authority_key_pem);
+    if (!ca.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("exchange_daemon.certificate_authority: ", ca.status().message()));
+    }
+    if (ca->certificate().ToDer() != trusted_ca.ToDer()) {
+      return absl::InvalidArgumentError(
+          "exchange_daemon.certificate_authority: not the CA of tls.trusted_ca_file, so the Kingdom would refuse "
+          "the certificates it issues");
+    }
+    s.certificate_authority = *std::move(ca);
+  }
   const std::filesystem::path data(options.data_dir);
   s.input_dir = config.input_dir().empty() ? (data / "input").string() : config.input_dir();
   s.output_dir = config.output_dir().empty() ? (data / "output").string() : config.output_dir();
@@ -194,6 +223,7 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
   }
   s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
   s.work = api::v1::ExchangeStepWork::NewStub(s.kingdom);
+  s.certificate_registry = api::v1::Certificates::NewStub(s.kingdom);
   s.certificates = std::make_unique<client::CertificateResolver>(s.kingdom, trusted_ca);
   s.shared_files = FileSystemStorage(config.shared_storage_dir());
   client::CertificateResolver* resolver = s.certificates.get();

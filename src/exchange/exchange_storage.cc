@@ -90,9 +90,14 @@ SignedStorage::SignedStorage(ExchangeStorage& storage, crypto::SigningKey key, s
     : storage_(storage), key_(std::move(key)), certificate_(std::move(certificate)), lookup_(std::move(lookup)) {}
 
 absl::Status SignedStorage::Write(const std::string& name, absl::string_view bytes) {
+  return Write(name, bytes, key_, certificate_);
+}
+
+absl::Status SignedStorage::Write(const std::string& name, absl::string_view bytes, const crypto::SigningKey& key,
+                                  const std::string& certificate) {
   api::v1::SignedMessage signature;
-  signature.set_certificate(certificate_);
-  signature.set_signature(key_.Sign(SignedText(name, bytes)));
+  signature.set_certificate(certificate);
+  signature.set_signature(key.Sign(SignedText(name, bytes)));
   // The blob first: a signature never names a blob that is not there.
   RETURN_IF_ERROR(storage_.Write(name, bytes));
   return storage_.Write(name + ".signature", signature.SerializeAsString());

@@ -16,6 +16,7 @@
 #include "halo/crypto/commutative_cipher.h"
 #include "halo/crypto/hkdf.h"
 #include "halo/crypto/random.h"
+#include "halo/crypto/signing.h"
 
 namespace halo::exchange {
 namespace {
@@ -130,6 +131,47 @@ absl::StatusOr<std::string> Transform(const StepContext& c, size_t count, size_t
   });
   RETURN_IF_ERROR(first_error);
   return out;
+}
+
+// A certificate's private key, beside the blob that names the certificate.
+std::string SigningKeyBlob(const StepContext& c, const Workflow::Blob& certificate) {
+  return absl::StrCat(c.blob_prefix, certificate.label(), ".signing-key");
+}
+
+// A fresh key and a certificate for it from the party's CA, registered with
+// the Kingdom, so that this exchange's shared blobs can be signed with a
+// key used for nothing else. The key is written before the certificate's
+// name: a crash between the two leaves a key no step reads, and the retry
+// mints another.
+absl::Status GenerateCertificate(const StepContext& c) {
+  if (c.certificate_authority == nullptr || !c.register_certificate) {
+    return absl::InvalidArgumentError(
+        "generate_certificate needs the party's CA: set exchange_daemon.certificate_authority");
+  }
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::CertificateRequest request;
+  request.subject_name = c.party;
+  request.validity = absl::Hours(24 * 90);  // outlives the exchange's retries and its audit
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, c.certificate_authority->Issue(request, key.verifying_key()));
+  ASSIGN_OR_RETURN(std::string name, c.register_certificate(certificate));
+  RETURN_IF_ERROR(c.private_storage->Write(SigningKeyBlob(c, c.step->outputs().at("certificate")),
+                                           key.ToPrivateKeyPem()));
+  return WriteOutput(c, "certificate", name);
+}
+
+// Copies a private blob to shared storage, signed with the certificate the
+// step names, or with the party's own.
+absl::Status CopyToShared(const StepContext& c) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadInput(c, "blob"));
+  const Workflow::Blob& out = c.step->outputs().at("blob");
+  const std::string name = c.blob_prefix + out.label();
+  if (!c.step->inputs().contains("certificate")) return c.shared_storage->Write(name, bytes);
+  ASSIGN_OR_RETURN(std::string certificate, ReadInput(c, "certificate"));
+  ASSIGN_OR_RETURN(std::string key_pem,
+                   c.private_storage->Read(SigningKeyBlob(c, c.step->inputs().at("certificate"))));
+  absl::StatusOr<crypto::SigningKey> key = crypto::SigningKey::FromPrivateKeyPem(key_pem);
+  if (!key.ok()) return absl::DataLossError(absl::StrCat("the key of ", certificate, ": ", key.status().message()));
+  return c.shared_storage->Write(name, bytes, *key, certificate);
 }
 
 absl::Status Input(const StepContext& c) {
@@ -318,7 +360,7 @@ absl::Status RunExchangeStep(const StepContext& c) {
     case Step::kGenerateCommutativeKey:
       return WriteOutput(c, "key", crypto::CommutativeCipher::Generate().KeyBytes());
     case Step::kGenerateCertificate:
-      return WriteOutput(c, "certificate", c.certificate_pem);
+      return GenerateCertificate(c);
     case Step::kCommutativeEncrypt:
       return Encrypt(c);
     case Step::kCommutativeReencrypt:
@@ -326,6 +368,7 @@ absl::Status RunExchangeStep(const StepContext& c) {
     case Step::kCommutativeDecrypt:
       return ReEncryptOrDecrypt(c, true);
     case Step::kCopyToSharedStorage:
+      return CopyToShared(c);
     case Step::kCopyFromSharedStorage: {
       ASSIGN_OR_RETURN(std::string bytes, ReadInput(c, "blob"));
       return WriteOutput(c, "blob", bytes);

@@ -2,6 +2,8 @@
 // outputs. Each kind's arguments are in exchanges.proto; the blob formats:
 //   join_keys, matched, payloads  text, a key a line ("key" or "key\tpayload")
 //   key                           the commutative cipher's 32-byte secret
+//   certificate                   a certificate's resource name; its private
+//                                 key beside it as "{label}.signing-key"
 //   encrypted, reencrypted, ...   uncompressed P-256 points, 65 bytes each
 //   order                         a little-endian uint32 a point: the line of
 //                                 join_keys it came from
@@ -15,12 +17,14 @@
 #define HALO_SRC_EXCHANGE_STEPS_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "halo/api/v1/exchanges.pb.h"
+#include "halo/crypto/certificate.h"
 #include "halo/exchange/exchange_storage.h"
 
 namespace halo::exchange {
@@ -35,8 +39,13 @@ struct StepContext {
   std::vector<std::string> parties;
   std::string input_dir;
   std::string output_dir;
-  // The certificate this party signs shared blobs with (PEM).
-  std::string certificate_pem;
+  // This party's entity name.
+  std::string party;
+  // For generate_certificate: the party's CA (null if it has none), and a
+  // call that registers an issued certificate with the Kingdom, returning
+  // its resource name.
+  const crypto::CertificateAuthority* certificate_authority = nullptr;
+  std::function<absl::StatusOr<std::string>(const crypto::Certificate&)> register_certificate;
   int threads = 1;
   // Work still running then stops with DEADLINE_EXCEEDED; work still
   // running when `cancelled` is set stops with CANCELLED.

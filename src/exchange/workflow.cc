@@ -38,7 +38,7 @@ Contract ContractOf(const Step& step) {
     case Step::kCommutativeDecrypt:
       return {{"encrypted", "key"}, {}, {"decrypted"}};
     case Step::kCopyToSharedStorage:
-      return {{"blob"}, {}, {"blob"}, Workflow::PRIVATE, Workflow::SHARED};
+      return {{"blob"}, {"certificate"}, {"blob"}, Workflow::PRIVATE, Workflow::SHARED};
     case Step::kCopyFromSharedStorage:
       return {{"blob"}, {}, {"blob"}, Workflow::SHARED, Workflow::PRIVATE};
     case Step::kIntersectAndValidate:

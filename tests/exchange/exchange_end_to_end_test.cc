@@ -8,9 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
+#include "halo/api/certificate_name.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/api/v1/public.grpc.pb.h"
+#include "halo/crypto/certificate.h"
 #include "halo/deployment/in_process_deployment.h"
 #include "halo/exchange/example_workflows.h"
+#include "halo/exchange/exchange_daemon.h"
 #include "halo/exchange/synthetic_panels.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
@@ -35,7 +39,9 @@ std::vector<std::string> ReadLines(const std::string& path) {
 
 class World {
  public:
-  explicit World(uint64_t keys = 3000, uint64_t overlap = 1200, int lease_seconds = 0) : overlap_(overlap) {
+  explicit World(uint64_t keys = 3000, uint64_t overlap = 1200, int lease_seconds = 0,
+                 bool model_provider_has_ca = true)
+      : overlap_(overlap) {
     REQUIRE(WriteSyntheticPanels(dir_.Sub("edp1-input/panel.txt"), dir_.Sub("mp1-input/panel.txt"), keys, overlap, 7)
                 .ok());
     deployment::InProcessDeploymentOptions options;
@@ -44,7 +50,7 @@ class World {
     options.protocols.set_aggregator("aggregator");
     options.measurement_consumers = {"mc1"};
     options.exchange_parties = {{kDataProvider, dir_.Sub("edp1-input"), dir_.Sub("edp1-output")},
-                                {kModelProvider, dir_.Sub("mp1-input"), dir_.Sub("mp1-output")}};
+                                {kModelProvider, dir_.Sub("mp1-input"), dir_.Sub("mp1-output"), model_provider_has_ca}};
     options.shared_storage_dir = dir_.Sub("shared");
     options.exchange_step_lease_seconds = lease_seconds;
     options.exchange_step_max_attempts = 3;
@@ -129,6 +135,85 @@ TEST_CASE("An exchange finds exactly the true overlap, and the model provider op
   w.CheckOverlapFound();
   for (const ExchangeStep& step : w.Steps(done.name())) CHECK(step.state() == ExchangeStep::SUCCEEDED);
   CHECK_THAT(ReadLines(w.dir().Sub("mp1-output/matched.txt.summary"))[0], Catch::Contains("matched_keys: 1200"));
+}
+
+// The mini exchange with each party minting a certificate for it first, and
+// signing what it shares with that certificate.
+ExchangeWorkflow WithExchangeCertificates() {
+  ExchangeWorkflow original = MiniExchangeWorkflow();
+  ExchangeWorkflow workflow;
+  for (const auto& [party, id] : {std::pair{ExchangeWorkflow::DATA_PROVIDER, "dp"},
+                                  std::pair{ExchangeWorkflow::MODEL_PROVIDER, "mp"}}) {
+    auto& step = *workflow.add_steps();
+    step.set_step_id(absl::StrCat(id, "-generate-certificate"));
+    step.set_party(party);
+    step.mutable_generate_certificate();
+    (*step.mutable_outputs())["certificate"].set_label(absl::StrCat(id, "-certificate"));
+    (*step.mutable_outputs())["certificate"].set_storage(ExchangeWorkflow::PRIVATE);
+  }
+  for (ExchangeWorkflow::Step step : original.steps()) {
+    if (step.has_copy_to_shared_storage()) {
+      auto& certificate = (*step.mutable_inputs())["certificate"];
+      certificate.set_label(step.party() == ExchangeWorkflow::DATA_PROVIDER ? "dp-certificate" : "mp-certificate");
+      certificate.set_storage(ExchangeWorkflow::PRIVATE);
+    }
+    *workflow.add_steps() = step;
+  }
+  return workflow;
+}
+
+TEST_CASE("Each party mints a certificate for the exchange and signs what it shares with it") {
+  World w;
+  auto recurring = w.Create(WithExchangeCertificates());
+  INFO(recurring.status().message());
+  REQUIRE(recurring.ok());
+  const Exchange done = w.AwaitExchange(recurring->name());
+  INFO(done.failure_message());
+  REQUIRE(done.state() == Exchange::SUCCEEDED);
+  CHECK(ReadLines(w.dir().Sub("edp1-output/matched.txt")).size() == 1200);
+  CHECK(ReadLines(w.dir().Sub("mp1-output/matched.txt")).size() == 1200);
+  // The shared blob is signed by a certificate the Kingdom holds for the
+  // data provider, and not by the one the daemon connects with.
+  const std::string date = absl::FormatCivilTime(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()));
+  std::ifstream in(w.dir().Sub("shared/panel/" + date + "/dp-single.signature"), std::ios::binary);
+  SignedMessage signature;
+  REQUIRE(signature.ParseFromIstream(&in));
+  CHECK_THAT(signature.certificate(), Catch::StartsWith(std::string(kDataProvider) + "/certificates/"));
+  const auto own = *crypto::Certificate::FromPem(w.deployment().tls(kDataProvider).certificate_pem);
+  CHECK(signature.certificate() != api::CertificateName(kDataProvider, own));
+  auto certificates = Certificates::NewStub(w.As(kModelProvider));
+  GetCertificateRequest get;
+  get.set_name(signature.certificate());
+  auto minted = net::Call(*certificates, &Certificates::Stub::GetCertificate, get, "get");
+  REQUIRE(minted.ok());
+  CHECK(minted->subject() == kDataProvider);
+}
+
+TEST_CASE("A party without a CA fails its generate_certificate step, saying what to configure") {
+  World w(3000, 1200, 0, /*model_provider_has_ca=*/false);
+  auto recurring = w.Create(WithExchangeCertificates());
+  REQUIRE(recurring.ok());
+  const Exchange done = w.AwaitExchange(recurring->name());
+  CHECK(done.state() == Exchange::FAILED);
+  CHECK_THAT(done.failure_message(), Catch::Contains("mp-generate-certificate") &&
+                                         Catch::Contains("exchange_daemon.certificate_authority"));
+}
+
+TEST_CASE("A daemon refuses a CA other than the one the Kingdom trusts, naming the setting") {
+  World w;
+  ExchangeDaemonOptions options;
+  options.config.set_party(kModelProvider);
+  options.config.set_kingdom_public_api_target(absl::StrCat("localhost:", w.deployment().kingdom_public_port()));
+  options.config.set_shared_storage_dir(w.dir().Sub("shared"));
+  options.data_dir = w.dir().Sub("other-daemon");
+  options.tls = w.deployment().tls(kModelProvider);
+  auto other = *crypto::CertificateAuthority::Create("another CA", absl::Hours(1));
+  options.certificate_authority_pem = other.certificate().ToPem();
+  options.certificate_authority_key_pem = other.key().ToPrivateKeyPem();
+  auto started = ExchangeDaemon::Start(options);
+  REQUIRE_FALSE(started.ok());
+  CHECK_THAT(std::string(started.status().message()),
+             Catch::Contains("exchange_daemon.certificate_authority") && Catch::Contains("tls.trusted_ca_file"));
 }
 
 TEST_CASE("A daemon stopped mid-exchange resumes from its last succeeded step once its lease runs out") {

@@ -106,6 +106,24 @@ TEST_CASE("A malformed workflow is refused with the step and the label named") {
     Find(repeated, "mp-output")->set_step_id("dp-output");
     CHECK_THAT(Refusal(repeated), Catch::Contains("\"dp-output\"") && Catch::Contains("used twice"));
   }
+  SECTION("a sharing step signing with a certificate no step of its party minted") {
+    Workflow w = MiniExchangeWorkflow();
+    auto& certificate = (*Find(w, "dp-share-single")->mutable_inputs())["certificate"];
+    certificate.set_label("dp-certificate");
+    certificate.set_storage(Workflow::PRIVATE);
+    CHECK_THAT(Refusal(w), Catch::Contains("\"dp-share-single\"") && Catch::Contains("\"dp-certificate\"") &&
+                               Catch::Contains("written by no step"));
+    // Minted first, it is valid.
+    Workflow minted;
+    auto& generate = *minted.add_steps();
+    generate.set_step_id("dp-generate-certificate");
+    generate.set_party(Workflow::DATA_PROVIDER);
+    generate.mutable_generate_certificate();
+    (*generate.mutable_outputs())["certificate"].set_label("dp-certificate");
+    (*generate.mutable_outputs())["certificate"].set_storage(Workflow::PRIVATE);
+    for (const auto& step : w.steps()) *minted.add_steps() = step;
+    CHECK(ValidateWorkflow(minted).ok());
+  }
   SECTION("text that does not parse names its line") {
     auto parsed = ParseWorkflow("steps { step_id: \"a\"\n  party: DATA_PROVIDR }", "bad.textproto");
     REQUIRE_FALSE(parsed.ok());

@@ -34,6 +34,9 @@ struct DeploymentExchangeParty {
   std::string party;  // dataProviders/{id} or modelProviders/{id}
   std::string input_dir;
   std::string output_dir;
+  // Whether its daemon holds the deployment's CA, so that
+  // generate_certificate steps can mint certificates.
+  bool certificate_authority = true;
 };
 
 struct InProcessDeploymentOptions {

@@ -22,6 +22,9 @@ struct ExchangeDaemonOptions {
   config::ExchangeDaemonConfig config;
   std::string data_dir;
   net::TlsMaterial tls;
+  // The CA of config.certificate_authority, PEM, if the party has one.
+  std::string certificate_authority_pem;
+  std::string certificate_authority_key_pem;
 };
 
 class ExchangeDaemon {

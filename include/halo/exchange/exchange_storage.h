@@ -43,6 +43,10 @@ class SignedStorage {
   // Signs as `certificate` (its resource name) with `key`.
   SignedStorage(ExchangeStorage& storage, crypto::SigningKey key, std::string certificate, CertificateLookup lookup);
   absl::Status Write(const std::string& name, absl::string_view bytes);
+  // Signs as `certificate` with `key` instead, e.g. a certificate minted for
+  // the exchange.
+  absl::Status Write(const std::string& name, absl::string_view bytes, const crypto::SigningKey& key,
+                     const std::string& certificate);
   // Checks the signature, and that its certificate belongs to one of
   // `signers` (entity names).
   absl::StatusOr<std::string> Read(const std::string& name, const std::vector<std::string>& signers);
