@@ -10,7 +10,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -20,7 +19,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/text_format.h"
 #include "halo/api/certificate_name.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/api/envelopes.h"
@@ -31,6 +29,7 @@
 #include "halo/mc/measurement_consumer_client.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
+#include "halo_process.h"
 #include "process_stats.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
@@ -54,12 +53,6 @@ struct Flags {
 
 // A log file as it stands; empty before the process has written it.
 std::string ReadText(const std::string& path) { return ReadFile(path).value_or(""); }
-
-void WriteConfig(const std::string& path, const config::HaloConfig& config) {
-  std::string text;
-  google::protobuf::TextFormat::PrintToString(config, &text);
-  std::ofstream(path) << text;
-}
 
 // One pass: a fresh deployment, one measurement.
 class Pass {
@@ -155,19 +148,9 @@ class Pass {
   }
 
   bool Start(const std::string& name, const config::HaloConfig& config) {
-    const std::string path = dir_.Sub(name + ".textproto");
-    WriteConfig(path, config);
     logs_[name] = dir_.Sub(name + ".log");
-    processes_[name] = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
-        "/bin/sh", "-c", absl::StrCat("exec '", HALO_BINARY, "' --config '", path, "' 2>'", logs_[name], "'")});
-    for (int i = 0; i < 200; ++i) {
-      if (absl::StrContains(ReadText(logs_[name]), "started") || absl::StrContains(ReadText(logs_[name]), "serving")) {
-        return true;
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    std::fprintf(stderr, "%s did not start:\n%s\n", name.c_str(), ReadText(logs_[name]).c_str());
-    return false;
+    processes_[name] = StartHalo(config, dir_.Sub(name + ".textproto"), logs_[name]);
+    return processes_[name] != nullptr;
   }
 
   bool Register() {

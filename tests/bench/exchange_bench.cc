@@ -18,7 +18,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "benchmark/benchmark.h"
-#include "google/protobuf/text_format.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
 #include "halo/common/files.h"
 #include "halo/config/config.pb.h"
@@ -29,9 +28,9 @@
 #include "halo/exchange/synthetic_panels.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
+#include "halo_process.h"
 #include "process_stats.h"
 #include "steps.h"
-#include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
 namespace halo::bench {
@@ -163,22 +162,11 @@ class DaemonProcess {
     d.set_shared_storage_dir(shared_dir);
     d.set_poll_interval_ms(100);
     d.set_parallelism(threads);
-    std::string text;
-    google::protobuf::TextFormat::PrintToString(c, &text);
-    if (!WriteFileAtomically(base + "/halo.textproto", text).ok()) return nullptr;
     auto out = std::unique_ptr<DaemonProcess>(new DaemonProcess);
     out->party = party.party;
-    out->log = base + "/halo.log";
-    out->process = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
-        "/bin/sh", "-c",
-        absl::StrCat("exec '", HALO_BINARY, "' --config '", base, "/halo.textproto' 2>'", out->log, "'")});
-    for (int i = 0; i < 200; ++i) {
-      if (absl::StrContains(ReadFile(out->log).value_or(""), "started")) return out;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    std::fprintf(stderr, "the daemon of %s did not start:\n%s\n", party.party.c_str(),
-                 ReadFile(out->log).value_or("").c_str());
-    return nullptr;
+    out->process = StartHalo(c, base + "/halo.textproto", base + "/halo.log");
+    if (out->process == nullptr) return nullptr;
+    return out;
   }
   ~DaemonProcess() {
     process->Signal(SIGTERM);
@@ -186,7 +174,6 @@ class DaemonProcess {
   }
 
   std::string party;
-  std::string log;
   std::unique_ptr<testing::ChildProcess> process;
 };
 
