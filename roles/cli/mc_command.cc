@@ -10,6 +10,7 @@
 #include "halo/api/encryption_key_file.h"
 #include "halo/common/config.h"
 #include "halo/common/status_macros.h"
+#include "halo/common/timestamp.h"
 #include "halo/mc/measurement_consumer_client.h"
 
 namespace halo::cli {
@@ -48,11 +49,7 @@ absl::StatusOr<std::unique_ptr<mc::McClient>> Connect(const McFlags& flags) {
 }
 
 absl::StatusOr<int64_t> ParseTime(const std::string& flag, const std::string& text) {
-  int64_t micros = 0;
-  if (absl::SimpleAtoi(text, &micros)) return micros;
-  absl::Time time;
-  std::string error;
-  if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return absl::ToUnixMicros(time);
+  if (std::optional<int64_t> micros = ParseTimestampMicros(text)) return *micros;
   return absl::InvalidArgumentError(
       absl::StrCat(flag, " \"", text, "\" is neither RFC 3339 (2026-01-01T00:00:00Z) nor microseconds"));
 }

@@ -14,11 +14,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/time.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl.h"
 #include "google/protobuf/util/delimited_message_util.h"
 #include "halo/common/status_macros.h"
+#include "halo/common/timestamp.h"
 #include "halo/crypto/sha256.h"
 #include "halo/edp/v1/event_file.pb.h"
 
@@ -80,11 +80,7 @@ absl::Status SplitCsvLine(absl::string_view line, std::vector<std::string>& out)
 }
 
 absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text) {
-  int64_t micros = 0;
-  if (absl::SimpleAtoi(text, &micros)) return micros;
-  absl::Time time;
-  std::string error;
-  if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return absl::ToUnixMicros(time);
+  if (std::optional<int64_t> micros = ParseTimestampMicros(text)) return *micros;
   return absl::InvalidArgumentError(
       absl::StrCat("timestamp \"", text, "\" is neither microseconds since the epoch nor RFC 3339"));
 }
