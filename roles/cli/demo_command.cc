@@ -113,15 +113,16 @@ bool Report(const MeasurementResult& result, const Truth& truth) {
   // buckets are checked together, each at the wider limit that keeps one
   // check's false-alarm chance.
   const int buckets = result.frequency().relative_frequency_size();
+  const double bucket_limit = stats::SimultaneousStandardErrors(3, buckets);
   if (buckets > 0) {
     std::cout << absl::StrFormat("    (each frequency bucket within %.2f SE: the distribution within 3 SE)\n",
-                                 stats::SimultaneousStandardErrors(3, buckets));
+                                 bucket_limit);
   }
   for (int k = 0; k < buckets; ++k) {
     const bool last = k + 1 == buckets;
     ok &= Compare(absl::StrCat("frequency ", k + 1, last ? "+" : ""), result.frequency().relative_frequency(k),
                   result.frequency().standard_error(k), truth.frequency.at(static_cast<size_t>(k)), false,
-                  stats::SimultaneousStandardErrors(3, buckets));
+                  bucket_limit);
   }
   if (result.has_impression()) {
     ok &= Compare("impressions", static_cast<double>(result.impression().value()),

@@ -95,9 +95,8 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
       RETURN_IF_ERROR(duchy_.blobs().Put(DigestKey(key), crypto::Sha256(output)));
       RETURN_IF_ERROR(duchy_.blobs().Put(key, output));
       spdlog::info(
-          "duchy {}: {} {} took {:.3f} s (reading inputs {:.3f} s, telling the Kingdom {:.3f} s, "
-          "storing the "
-          "output {:.3f} s); {} bytes for {}",
+          "duchy {}: {} {} took {:.3f} s (reading inputs {:.3f} s, telling the Kingdom {:.3f} s, storing the output "
+          "{:.3f} s); {} bytes for {}",
           duchy_.duchy_id(), claimed.name, v1::ComputationStage_Name(claimed.stage),
           absl::ToDoubleSeconds(absl::Now() - began), absl::ToDoubleSeconds(run.reading),
           absl::ToDoubleSeconds(run.telling_kingdom), absl::ToDoubleSeconds(absl::Now() - computed), output.size(),
