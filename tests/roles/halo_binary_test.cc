@@ -115,6 +115,22 @@ TEST_CASE("Config errors exit 2 naming file, line, column and field") {
   }
 }
 
+TEST_CASE("An exchange daemon whose CA file is missing exits naming the setting") {
+  Deployment d;
+  const std::string path = d.dir.Sub("exchange.textproto");
+  WriteFile(path, absl::StrCat("role: EXCHANGE_DAEMON\ndata_dir: \"", d.dir.Sub("exchange-data"),
+                               "\"\nexchange_daemon {\n  party: \"modelProviders/mp1\"\n",
+                               "  kingdom_public_api_target: \"localhost:1\"\n  ", d.Tls("kingdom"),
+                               "\n  shared_storage_dir: \"", d.dir.Sub("shared"), "\"\n",
+                               "  certificate_authority { certificate_file: \"", d.dir.Sub("ca/missing.pem"),
+                               "\" private_key_file: \"", d.dir.Sub("ca/ca.key"), "\" }\n}\n"));
+  const ProcessResult result = Halo({"--config", path});
+  INFO(result.err);
+  CHECK(result.exit_code != 0);
+  CHECK_THAT(result.err, Catch::Contains("exchange_daemon.certificate_authority.certificate_file") &&
+                             Catch::Contains("missing.pem"));
+}
+
 TEST_CASE("halo certs refuses a missing CA with a clear message") {
   testing::TempDir dir;
   ProcessResult result = Halo({"certs", "issue", "--ca-dir", dir.Sub("none"), "--subject", "x",
