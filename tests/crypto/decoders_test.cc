@@ -143,8 +143,11 @@ TEST_CASE("Every decoder refuses oversized input") {
 
 TEST_CASE("Random input is refused, or is the canonical encoding of what it decodes to") {
   for (const Decoder& decoder : AllDecoders()) {
+    // A compressed point's random bytes decode about one time in 256 (a
+    // right prefix byte, then an x on the curve): 1,000 tries keep the 2%
+    // bound far from chance, which 100 tries did not (3 of 100 happens).
     int accepted = 0;
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < 1000; ++i) {
       const std::string random = SecureRandomBytes(decoder.valid.size());
       auto result = decoder.decode(random);
       if (!result.ok()) continue;
@@ -155,10 +158,10 @@ TEST_CASE("Random input is refused, or is the canonical encoding of what it deco
         CHECK(*result == random);
       }
     }
-    INFO(decoder.name << " accepted " << accepted << " of 100 random inputs");
+    INFO(decoder.name << " accepted " << accepted << " of 1,000 random inputs");
     if (decoder.name != "SeededPrng::Create" && decoder.name != "Scalar::FromBytes" &&
         decoder.name != "CommutativeCipher::FromKeyBytes") {
-      CHECK(accepted <= 2);
+      CHECK(accepted <= 20);
     }
   }
 }
