@@ -23,6 +23,7 @@
 #include "halo/exchange/synthetic_panels.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
+#include "halo/sketch/vid_sampling.h"
 #include "halo/stats/estimate.h"
 #include "absl/time/civil_time.h"
 #include "absl/strings/str_split.h"
@@ -71,13 +72,15 @@ std::vector<edp::EventGroupSelection> SelectionsOf(const Planned& p, const std::
   return selections;
 }
 
-absl::StatusOr<Truth> TruthOf(const Planned& p, const std::string& events_dir) {
+// Over the whole population: a sampled measurement estimates it.
+absl::StatusOr<Truth> TruthOf(const Planned& p, const std::string& events_dir, uint64_t population) {
   Truth truth;
-  edp::VidTally all;
+  ASSIGN_OR_RETURN(const sketch::VidSampler everyone, sketch::VidSampler::Create(population, {0, 1}));
+  edp::VidTally all(everyone);
   for (const std::string& edp : p.edps) {
     ASSIGN_OR_RETURN(std::vector<std::string> files, edp::ListEventFiles(absl::StrCat(events_dir, "/", edp)));
     // Caps apply per EDP: each EDP caps what it saw of a person.
-    edp::VidTally one;
+    edp::VidTally one(everyone);
     RETURN_IF_ERROR(one.Add(files, SelectionsOf(p, edp)));
     all.Merge(one);
     truth.impressions += static_cast<double>(one.Impressions(static_cast<uint64_t>(p.request.maximum_frequency_per_user)));
@@ -156,8 +159,14 @@ std::vector<Planned> Plan(const std::map<std::string, std::string>& groups, int6
   using T = mc::MeasurementType;
   std::vector<Planned> plan;
   auto add = [&](std::string title, api::v1::Protocol protocol, T type, std::vector<std::string> edps, int64_t from,
-                 int64_t to, std::string filter) {
-    plan.push_back({std::move(title), protocol, request(type, edps, from, to, filter), edps, from, to, filter});
+                 int64_t to, std::string filter, sketch::VidSamplingInterval sample = {0, 1}) {
+    mc::MeasurementRequest r = request(type, edps, from, to, filter);
+    r.vid_sampling_start = sample.start;
+    r.vid_sampling_width = sample.width;
+    if (sample.width < 1) {
+      absl::StrAppend(&title, absl::StrFormat(", VIDs sampled over [%g, %g)", sample.start, sample.start + sample.width));
+    }
+    plan.push_back({std::move(title), protocol, std::move(r), edps, from, to, filter});
   };
   add("reach and frequency, edp1 + edp2", api::v1::HONEST_MAJORITY_SHARE_SHUFFLE, T::kReachAndFrequency,
       {"edp1", "edp2"}, start, end, "");
@@ -167,6 +176,12 @@ std::vector<Planned> Plan(const std::map<std::string, std::string>& groups, int6
       T::kReachAndFrequency, {"edp1", "edp3"}, start, end, "age >= 18 && gender == \"F\"");
   add("reach, edp2 + edp3, first half", api::v1::REACH_ONLY_LIQUID_LEGIONS_V2, T::kReach, {"edp2", "edp3"}, start,
       half, "age >= 25");
+  add("reach and frequency, edp1 + edp2, age < 35", api::v1::HONEST_MAJORITY_SHARE_SHUFFLE, T::kReachAndFrequency,
+      {"edp1", "edp2"}, start, end, "age < 35", {0.2, 0.5});
+  add("reach and frequency, edp1 + edp3, gender == \"M\"", api::v1::LIQUID_LEGIONS_V2, T::kReachAndFrequency,
+      {"edp1", "edp3"}, start, end, "gender == \"M\"", {0.8, 0.4});
+  add("reach, edp2 + edp3, age >= 50", api::v1::REACH_ONLY_LIQUID_LEGIONS_V2, T::kReach, {"edp2", "edp3"}, start, end,
+      "age >= 50", {0.1, 0.3});
   add("reach, edp3", api::v1::DIRECT, T::kReach, {"edp3"}, start, end, "");
   add("reach and frequency, edp2", api::v1::DIRECT, T::kReachAndFrequency, {"edp2"}, start, end, "");
   add("impressions, edp1 + edp2 (5 a person)", api::v1::DIRECT, T::kImpression, {"edp1", "edp2"}, start, end, "");
@@ -195,11 +210,14 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
 
   deployment::InProcessDeploymentOptions options;
   options.dir = dir;
+  // The same --seed gives the same events and the same noise: a demo run
+  // replays, and its verdict is the same every time.
+  options.replay_seed = flags.seed;
   auto& protocols = options.protocols;
   for (const char* d : {"worker1", "worker2", "aggregator"}) protocols.add_duchies(d);
   protocols.set_aggregator("aggregator");
   protocols.set_prefer_hmss(true);
-  protocols.set_hmss_population_size(static_cast<int64_t>(flags.population));
+  protocols.set_population_size(static_cast<int64_t>(flags.population));
   for (const auto& e : events.edps) {
     deployment::DeploymentEdp edp;
     edp.id = e.name;
@@ -244,7 +262,7 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
       continue;
     }
     ASSIGN_OR_RETURN(MeasurementResult result, mc.OpenResult(m));
-    ASSIGN_OR_RETURN(Truth truth, TruthOf(p, events_dir));
+    ASSIGN_OR_RETURN(Truth truth, TruthOf(p, events_dir, flags.population));
     all_ok &= Report(result, truth);
   }
   std::cout << absl::StrFormat("\n%s: %zu measurements in %.1f s\n",
@@ -368,7 +386,7 @@ void AddDemoCommand(CLI::App& app, int& exit_code) {
   demo->add_flag("--keep", flags->keep, "Keep the data directory afterwards");
   demo->add_option("--audience", flags->audience, "People the campaign may reach");
   demo->add_option("--population", flags->population, "VIDs are [0, population)");
-  demo->add_option("--seed", flags->seed, "Seed of the generated events");
+  demo->add_option("--seed", flags->seed, "Seed of the generated events and of the DP noise: a run replays");
   demo->add_flag("--csv", flags->csv, "Generate CSV event files instead of columnar ones");
   demo->add_option("--timeout", flags->timeout_seconds, "Seconds to wait for each measurement");
   demo->callback([demo, flags, &exit_code] {

@@ -56,4 +56,11 @@ std::unique_ptr<RandomSource> NewSecureRandomSource() {
   return std::make_unique<SecureRandomSource>();
 }
 
+absl::StatusOr<std::unique_ptr<RandomSource>> NewRandomSource(absl::string_view replay_seed) {
+  if (replay_seed.empty()) return NewSecureRandomSource();
+  absl::StatusOr<SeededPrng> prng = SeededPrng::Create(replay_seed);
+  if (!prng.ok()) return prng.status();
+  return std::make_unique<SeededPrng>(*std::move(prng));
+}
+
 }  // namespace halo::crypto

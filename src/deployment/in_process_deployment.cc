@@ -9,6 +9,7 @@
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
+#include "halo/crypto/sha256.h"
 #include "halo/duchy/duchy_daemon.h"
 #include "halo/edp/edp_agent.h"
 #include "halo/exchange/exchange_daemon.h"
@@ -20,6 +21,12 @@ namespace halo::deployment {
 namespace {
 
 constexpr char kAdministrator[] = "admins/operator";
+
+// The 32-byte seed the parties derive their replayable randomness from.
+std::string ReplaySeedOf(const InProcessDeploymentOptions& options) {
+  if (!options.replay_seed.has_value()) return "";
+  return crypto::Sha256(absl::StrCat("halo in-process replay seed ", *options.replay_seed));
+}
 
 absl::StatusOr<net::TlsMaterial> Issue(const crypto::CertificateAuthority& ca, const std::string& subject) {
   const crypto::SigningKey key = crypto::SigningKey::Generate();
@@ -126,6 +133,7 @@ absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
   duchy.mills = options.duchy_mills;
   duchy.data_dir = absl::StrCat(options.dir, "/duchy-", id);
   duchy.tls = tls.at(absl::StrCat("duchies/", id));
+  duchy.replay_seed = ReplaySeedOf(options);
   ASSIGN_OR_RETURN(duchies[id], duchy::DuchyDaemon::Start(duchy));
   duchy_ports[id] = {duchies[id]->computation_control_port(), duchies[id]->requisition_fulfillment_port()};
   for (auto& [a, daemon] : duchies) {
@@ -211,6 +219,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   kingdom.config.set_exchange_step_max_attempts(options.exchange_step_max_attempts);
   kingdom.database_path = absl::StrCat(options.dir, "/kingdom.db");
   kingdom.tls = s.tls.at("kingdom");
+  kingdom.replay_seed = ReplaySeedOf(options);
   ASSIGN_OR_RETURN(s.kingdom, kingdom::KingdomServer::Start(kingdom));
   RETURN_IF_ERROR(s.Register());
   for (const std::string& id : s.DuchyIds()) RETURN_IF_ERROR(s.StartDuchy(id));
@@ -232,6 +241,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
     agent.data_dir = absl::StrCat(options.dir, "/edp-", edp.id);
     agent.tls = s.tls.at(absl::StrCat("dataProviders/", edp.id));
     agent.encryption_key = s.edp_keys.at(edp.id);
+    agent.replay_seed = ReplaySeedOf(options);
     ASSIGN_OR_RETURN(std::unique_ptr<edp::EdpAgent> started, edp::EdpAgent::Start(agent));
     s.agents.push_back(std::move(started));
   }

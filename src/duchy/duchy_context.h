@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
+#include "halo/api/replay_seed.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "halo/crypto/signing.h"
 #include "halo/net/call.h"
@@ -59,6 +60,14 @@ class DuchyContext {
       const std::function<bool(const api::v1::Computation&)>& already_done);
   int parallelism() const { return parallelism_; }
   const std::string& trusted_ca_pem() const { return tls_.trusted_ca_pem; }
+  // Tests only, set before the mills start: see DuchyOptions::replay_seed.
+  void set_replay_seed(std::string seed) { replay_seed_ = std::move(seed); }
+  // The seed of one stage's DP noise in `computation`: empty (the operating
+  // system's randomness) unless a test gave a replay seed.
+  std::string StageReplaySeed(const api::v1::Computation& computation, const api::v1::MeasurementSpec& spec,
+                              absl::string_view stage) const {
+    return api::ReplaySeed(replay_seed_, duchy_id_, stage, spec, computation.protocol_config().protocol());
+  }
 
   void SetPeerTarget(const std::string& duchy_id, const std::string& target);
   // The ComputationControl stub of another duchy; NOT_FOUND if the config
@@ -74,6 +83,7 @@ class DuchyContext {
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<api::v1::Computations::Stub> kingdom_;
   int parallelism_;
+  std::string replay_seed_;
   absl::Mutex mu_;
   std::map<std::string, std::string> peer_targets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<v1::ComputationControl::Stub>> peers_ ABSL_GUARDED_BY(mu_);

@@ -60,6 +60,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
                                            std::move(signing_key), options.tls, std::move(store), std::move(blobs),
                                            net::OpenChannel(config.kingdom_system_api_target(), options.tls),
                                            parallelism);
+  s.duchy->set_replay_seed(options.replay_seed);
   for (const config::DuchyPeer& peer : config.peers()) {
     s.duchy->SetPeerTarget(peer.duchy_id(), peer.computation_control_target());
   }

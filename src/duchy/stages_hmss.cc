@@ -6,6 +6,7 @@
 #include "halo/common/status_macros.h"
 #include "halo/crypto/hybrid_encryption.h"
 #include "halo/protocol/hmss.h"
+#include "halo/sketch/vid_sampling.h"
 #include "halo/stats/sampled_estimators.h"
 #include "stages.h"
 
@@ -75,6 +76,8 @@ absl::StatusOr<std::string> Shuffle(StageRun& run) {
                    position == 0 ? protocol::hmss::DeriveCommonSeed(details.seed_half(), peer.seed_half())
                                  : protocol::hmss::DeriveCommonSeed(peer.seed_half(), details.seed_half()));
   request.set_parallelism(run.duchy.parallelism());
+  ASSIGN_OR_RETURN(const api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
+  request.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "shuffle noise"));
   // Every EDP's vector is split between the workers: its data share where
   // it uploaded, its seed at the other worker.
   ASSIGN_OR_RETURN(auto uploads, run.ReadInputs(v1::COMPUTATION_STAGE_UNSPECIFIED));
@@ -124,8 +127,11 @@ absl::Status Aggregate(StageRun& run) {
   }
   ASSIGN_OR_RETURN(protocol::hmss::AggregationPhaseResponse response, protocol::hmss::CompleteAggregationPhase(request));
   ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
-  const double width = SamplingWidth(spec);
   const uint64_t population = computation.protocol_config().population_size();
+  // The share of the population the vectors' slots hold, exactly.
+  ASSIGN_OR_RETURN(const sketch::VidSampler sampler,
+                   sketch::VidSampler::Create(population, {spec.vid_sampling_interval().start(), SamplingWidth(spec)}));
+  const double width = sampler.fraction();
   std::vector<stats::SampledCount> counts;
   stats::SampledCount reached;
   for (int64_t count : response.frequency_histogram()) {

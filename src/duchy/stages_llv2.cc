@@ -132,6 +132,8 @@ absl::StatusOr<llv2::Llv2Participant> ParticipantOf(StageRun& run) {
   c.decay_rate = config.decay_rate();
   c.sketch_size = static_cast<uint64_t>(config.sketch_size());
   c.vid_sampling_width = SamplingWidth(spec);
+  c.register_noise.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "setup noise"));
+  c.flag_count_noise.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "flag-count noise"));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(run.known.details));
   return llv2::Llv2Participant::Create(std::move(c), run.known.details.position(), std::move(key));
 }
@@ -235,6 +237,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
   noise.set_epsilon(spec.reach().privacy_params().epsilon());
   noise.set_delta(spec.reach().privacy_params().delta());
   noise.set_duchy_count(config.duchies_size());
+  noise.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "reach noise"));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(run.known.details));
   switch (run.claimed.stage) {
     case v1::SETUP_PHASE: {

@@ -26,16 +26,13 @@ absl::StatusOr<stats::SampledCount> Noised(double count, const DifferentialPriva
   return stats::SampledCount{count + static_cast<double>((*noise)->Sample(random)), (*noise)->Variance()};
 }
 
-double Width(const api::v1::MeasurementSpec& spec) {
-  return spec.has_vid_sampling_interval() ? spec.vid_sampling_interval().width() : 1.0;
-}
-
-absl::Status SetReach(const api::v1::MeasurementSpec& spec, const DifferentialPrivacyParams& params,
+absl::Status SetReach(const DifferentialPrivacyParams& params,
                       api::v1::NoiseMechanism mechanism, const VidTally& tally, crypto::RandomSource& random,
                       MeasurementResult& out) {
   ASSIGN_OR_RETURN(stats::SampledCount count,
                    Noised(static_cast<double>(tally.Reach()), params, 1, mechanism, "reach", random));
-  ASSIGN_OR_RETURN(stats::Estimate reach, stats::SampledReach(count, Width(spec), 0));
+  ASSIGN_OR_RETURN(stats::Estimate reach, stats::SampledReach(count, tally.sampler().fraction(),
+                                                              tally.sampler().order().population_size()));
   out.mutable_reach()->set_value(std::max<int64_t>(0, std::llround(reach.value)));
   out.mutable_reach()->set_standard_error(reach.std_error);
   return absl::OkStatus();
@@ -47,12 +44,13 @@ absl::StatusOr<MeasurementResult> ComputeDirectResult(const api::v1::Measurement
                                                       api::v1::NoiseMechanism mechanism, const VidTally& tally,
                                                       crypto::RandomSource& random) {
   MeasurementResult out;
-  const double width = Width(spec);
+  const double width = tally.sampler().fraction();
+  const uint64_t population = tally.sampler().order().population_size();
   if (spec.has_reach()) {
-    RETURN_IF_ERROR(SetReach(spec, spec.reach().privacy_params(), mechanism, tally, random, out));
+    RETURN_IF_ERROR(SetReach(spec.reach().privacy_params(), mechanism, tally, random, out));
   } else if (spec.has_reach_and_frequency()) {
     const auto& rf = spec.reach_and_frequency();
-    RETURN_IF_ERROR(SetReach(spec, rf.reach_privacy_params(), mechanism, tally, random, out));
+    RETURN_IF_ERROR(SetReach(rf.reach_privacy_params(), mechanism, tally, random, out));
     const std::vector<uint64_t> histogram = tally.Histogram(rf.maximum_frequency());
     std::vector<stats::SampledCount> counts;
     for (uint64_t people : histogram) {
@@ -60,7 +58,7 @@ absl::StatusOr<MeasurementResult> ComputeDirectResult(const api::v1::Measurement
                                                          1, mechanism, "frequency", random));
       counts.push_back(count);
     }
-    ASSIGN_OR_RETURN(stats::FrequencyDistribution distribution, stats::SampledFrequency(counts, width, 0));
+    ASSIGN_OR_RETURN(stats::FrequencyDistribution distribution, stats::SampledFrequency(counts, width, population));
     for (const stats::Estimate& share : distribution.relative) {
       out.mutable_frequency()->add_relative_frequency(share.value);
       out.mutable_frequency()->add_standard_error(share.std_error);

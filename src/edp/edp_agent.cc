@@ -247,6 +247,7 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   if (error) {
     return absl::FailedPreconditionError(absl::StrCat("cannot create ", agent.events_dir, ": ", error.message()));
   }
+  agent.replay_seed = options.replay_seed;
   agent.parallelism = config.encryption_parallelism() > 0
                           ? config.encryption_parallelism()
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

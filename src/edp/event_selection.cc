@@ -10,10 +10,6 @@
 namespace halo::edp {
 namespace {
 
-// The seed of the hash that samples VIDs for direct measurements; fixed, so
-// that every EDP and every measurement samples the same people.
-constexpr uint64_t kSamplingSeed = 0x68616c6f73616d70;  // "halosamp"
-
 struct BoundSelection {
   const EventGroupSelection* selection;
   BoundEventFilter filter;
@@ -68,21 +64,29 @@ absl::Status ScanEvents(absl::Span<const std::string> files, absl::Span<const Ev
   return absl::OkStatus();
 }
 
-bool InSamplingInterval(uint64_t vid, const sketch::VidSamplingInterval& interval) {
-  if (interval.width >= 1) return true;
-  const double u = static_cast<double>(sketch::Fingerprint(vid, kSamplingSeed) >> 11) * 0x1.0p-53;
-  const double offset = u >= interval.start ? u - interval.start : u + 1 - interval.start;
-  return offset < interval.width;
+namespace {
+
+// Whether the sample holds a selected event's VID, counting the events of
+// VIDs outside the population.
+bool Sampled(const sketch::VidSampler& sampler, uint64_t vid, SampleCounts& counts) {
+  if (sampler.Contains(vid)) return true;
+  counts.outside_population += sampler.InPopulation(vid) ? 0 : 1;
+  return false;
 }
+
+}  // namespace
 
 absl::StatusOr<sketch::LiquidLegionsSketch> BuildSketch(absl::Span<const std::string> files,
                                                         absl::Span<const EventGroupSelection> selections,
-                                                        const sketch::LiquidLegionsParams& params) {
+                                                        const sketch::LiquidLegionsParams& params,
+                                                        const sketch::VidSampler& sampler, SampleCounts& counts) {
   sketch::LiquidLegionsSketch sketch(params);
   std::vector<sketch::VidEvent> events;
   RETURN_IF_ERROR(ScanEvents(files, selections, [&](const EventSchema&, const EventBatch& batch, absl::Span<const uint32_t> rows) {
     events.clear();
-    for (uint32_t row : rows) events.push_back({batch.vids[row], 1});
+    for (uint32_t row : rows) {
+      if (Sampled(sampler, batch.vids[row], counts)) events.push_back({batch.vids[row], 1});
+    }
     sketch.AddEvents(events);
     return absl::OkStatus();
   }));
@@ -91,13 +95,14 @@ absl::StatusOr<sketch::LiquidLegionsSketch> BuildSketch(absl::Span<const std::st
 
 absl::StatusOr<sketch::FrequencyVector> BuildFrequencyVector(absl::Span<const std::string> files,
                                                              absl::Span<const EventGroupSelection> selections,
-                                                             const sketch::FrequencyVectorSpec& spec) {
+                                                             const sketch::FrequencyVectorSpec& spec,
+                                                             SampleCounts& counts) {
   sketch::FrequencyVector vector(spec);
   std::vector<sketch::VidEvent> events;
   RETURN_IF_ERROR(ScanEvents(files, selections, [&](const EventSchema&, const EventBatch& batch, absl::Span<const uint32_t> rows) {
     events.clear();
     for (uint32_t row : rows) events.push_back({batch.vids[row], 1});
-    vector.AddEvents(events);
+    counts.outside_population += vector.AddEvents(events);
     return absl::OkStatus();
   }));
   return vector;
@@ -110,7 +115,7 @@ absl::Status VidTally::Add(absl::Span<const std::string> files, absl::Span<const
                       const bool has_duration = column >= 0 && schema.fields()[column].type == FieldType::kInt;
                       lacks_duration_ = lacks_duration_ || !has_duration;
                       for (uint32_t row : rows) {
-                        if (!InSamplingInterval(batch.vids[row], interval_)) continue;
+                        if (!Sampled(sampler_, batch.vids[row], counts_)) continue;
                         Person& person = people_[batch.vids[row]];
                         person.events += 1;
                         if (has_duration) {
@@ -128,6 +133,7 @@ void VidTally::Merge(const VidTally& other) {
     person.seconds += theirs.seconds;
   }
   lacks_duration_ = lacks_duration_ || other.lacks_duration_;
+  counts_.outside_population += other.counts_.outside_population;
 }
 
 std::vector<uint64_t> VidTally::Histogram(int max_frequency) const {

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "absl/strings/str_cat.h"
 #include "direct_result.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
+#include "halo/api/replay_seed.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/elgamal.h"
 #include "halo/crypto/random.h"
@@ -56,6 +59,30 @@ absl::Status CheckNonce(const VerifiedRequisition& v) {
                   "another measurement");
   }
   return absl::OkStatus();
+}
+
+// The measurement's sample: its VID sampling interval over the population
+// the Kingdom names.
+absl::StatusOr<sketch::VidSampler> SamplerOf(const VerifiedRequisition& v) {
+  const auto& spec = v.measurement_spec;
+  const sketch::VidSamplingInterval interval{
+      spec.vid_sampling_interval().start(), spec.has_vid_sampling_interval() ? spec.vid_sampling_interval().width() : 1.0};
+  const int64_t population = v.requisition.protocol_config().population_size();
+  if (population <= 0) {
+    return Refuse(Refusal::SPEC_INVALID, "the protocol config names no population_size to sample VIDs from");
+  }
+  absl::StatusOr<sketch::VidSampler> sampler = sketch::VidSampler::Create(static_cast<uint64_t>(population), interval);
+  if (!sampler.ok()) return RefuseWith(Refusal::SPEC_INVALID, sampler.status());
+  return sampler;
+}
+
+// Events of VIDs outside the population are left out of every measurement;
+// the operator should know how many, since they point at a VID model that
+// does not match the Kingdom's population.
+void LogLeftOut(const AgentContext& agent, const VerifiedRequisition& v, const SampleCounts& counts) {
+  if (counts.outside_population == 0) return;
+  spdlog::warn("{}: {} left out {} selected events whose VIDs are outside the population of {}", agent.data_provider,
+               v.requisition.name(), counts.outside_population, v.requisition.protocol_config().population_size());
 }
 
 absl::StatusOr<std::vector<EventGroupSelection>> Selections(const AgentContext& agent, const VerifiedRequisition& v,
@@ -158,7 +185,10 @@ absl::StatusOr<std::string> Llv2Upload(const AgentContext& agent, const Verified
   auto params = sketch::LiquidLegionsParams::Create(config.decay_rate(), static_cast<uint64_t>(config.sketch_size()),
                                                     config.sketch_fingerprint_seed());
   if (!params.ok()) return RefuseWith(Refusal::SPEC_INVALID, params.status());
-  ASSIGN_OR_RETURN(sketch::LiquidLegionsSketch sketch, BuildSketch(files, v.selections, *params));
+  ASSIGN_OR_RETURN(sketch::VidSampler sampler, SamplerOf(v));
+  SampleCounts counts;
+  ASSIGN_OR_RETURN(sketch::LiquidLegionsSketch sketch, BuildSketch(files, v.selections, *params, sampler, counts));
+  LogLeftOut(agent, v, counts);
   if (config.protocol() == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2) {
     return protocol::llv2::EncryptReachOnlySketch(sketch, *combined, agent.parallelism);
   }
@@ -183,15 +213,15 @@ absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const Verified
     return Refuse(Refusal::SPEC_INVALID,
                   absl::StrCat("the other HMSS worker's key is missing or bad: ", other.status().message()));
   }
-  const sketch::VidSamplingInterval interval{spec.vid_sampling_interval().start(),
-                                             spec.has_vid_sampling_interval() ? spec.vid_sampling_interval().width()
-                                                                              : 1.0};
+  ASSIGN_OR_RETURN(sketch::VidSampler sampler, SamplerOf(v));
   const uint32_t max_frequency =
       spec.has_reach_and_frequency() ? static_cast<uint32_t>(spec.reach_and_frequency().maximum_frequency()) : 1;
-  auto vector_spec = sketch::FrequencyVectorSpec::Create(static_cast<uint64_t>(config.population_size()), interval,
+  auto vector_spec = sketch::FrequencyVectorSpec::Create(sampler.order().population_size(), sampler.interval(),
                                                          max_frequency, static_cast<uint32_t>(config.ring_modulus()));
   if (!vector_spec.ok()) return RefuseWith(Refusal::SPEC_INVALID, vector_spec.status());
-  ASSIGN_OR_RETURN(sketch::FrequencyVector vector, BuildFrequencyVector(files, v.selections, *vector_spec));
+  SampleCounts counts;
+  ASSIGN_OR_RETURN(sketch::FrequencyVector vector, BuildFrequencyVector(files, v.selections, *vector_spec, counts));
+  LogLeftOut(agent, v, counts);
   const sketch::FrequencyVectorShares shares = vector.Split();
   duchy::v1::HmssRequisitionData data;
   data.set_share(std::string(shares.data.begin(), shares.data.end()));
@@ -204,12 +234,15 @@ absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const Verified
 absl::Status FulfilDirect(const AgentContext& agent, const VerifiedRequisition& v,
                           absl::Span<const std::string> files) {
   const auto& spec = v.measurement_spec;
-  VidTally tally({spec.vid_sampling_interval().start(),
-                  spec.has_vid_sampling_interval() ? spec.vid_sampling_interval().width() : 1.0});
+  ASSIGN_OR_RETURN(sketch::VidSampler sampler, SamplerOf(v));
+  VidTally tally(sampler);
   absl::Status added = tally.Add(files, v.selections);
+  LogLeftOut(agent, v, tally.counts());
   if (absl::IsFailedPrecondition(added)) return RefuseWith(Refusal::UNFULFILLABLE, added);
   RETURN_IF_ERROR(added);
-  const std::unique_ptr<crypto::RandomSource> random = crypto::NewSecureRandomSource();
+  ASSIGN_OR_RETURN(const std::unique_ptr<crypto::RandomSource> random,
+                   crypto::NewRandomSource(
+                       api::ReplaySeed(agent.replay_seed, agent.data_provider, "direct noise", spec, api::v1::DIRECT)));
   absl::StatusOr<api::v1::MeasurementResult> result =
       ComputeDirectResult(spec, v.requisition.protocol_config().noise_mechanism(), tally, *random);
   if (absl::IsFailedPrecondition(result.status())) return RefuseWith(Refusal::UNFULFILLABLE, result.status());

@@ -40,6 +40,7 @@ struct AgentContext {
   std::map<std::string, RegisteredEventGroup> event_groups;
   std::string events_dir;
   int parallelism = 1;
+  std::string replay_seed;  // EdpAgentOptions::replay_seed
 };
 
 struct VerifiedRequisition {

@@ -148,14 +148,18 @@ absl::StatusOr<SyntheticEventsSummary> WriteSyntheticEvents(const SyntheticEvent
   summary.histogram.assign(kHistogramBuckets, 0);
   const uint64_t stride = PermutationStride(options.population_size);
   const double window = static_cast<double>(options.days) * 86400e6;
-  const double stop = 1.0 / options.mean_frequency;
   for (uint64_t i = 0; i < options.audience_size; ++i) {
     const uint64_t vid = static_cast<uint64_t>(
         (static_cast<unsigned __int128>(i) * stride + options.seed) % options.population_size);
     SyntheticRandom person(Mix(options.seed, vid));
-    const int64_t age = 13 + static_cast<int64_t>(person.Next() % 62);
-    const uint32_t gender = static_cast<uint32_t>(person.Next() % 2);
+    // As a VID model does, contiguous VID ranges hold one demographic: age
+    // rises with the VID, gender alternates in sixteenths, and the young
+    // see more ads. A sample of a VID range is a sample of one group.
+    const double place = static_cast<double>(vid) / static_cast<double>(options.population_size);
+    const int64_t age = 13 + static_cast<int64_t>(place * 62);
+    const uint32_t gender = static_cast<uint32_t>(place * 16) % 2;
     const uint32_t region = static_cast<uint32_t>(person.Next() % 4);
+    const double stop = 1.0 / (1 + (options.mean_frequency - 1) * 2 * (1 - place));
     uint64_t total = 0;
     int reached_by = 0;
     for (size_t e = 0; e < outputs.size(); ++e) {

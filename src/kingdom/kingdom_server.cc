@@ -41,7 +41,8 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
   ASSIGN_OR_RETURN(state->ledger, Ledger::Open({.database_path = options.database_path,
                                                 .config = options.config,
                                                 .trusted_ca = trusted_ca,
-                                                .clock = options.clock}));
+                                                .clock = options.clock,
+                                                .replay_seed = options.replay_seed}));
   Ledger& ledger = *state->ledger;
   state->admin = std::make_unique<AdminService>(ledger);
   state->event_groups = std::make_unique<EventGroupsService>(ledger);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
+#include "halo/api/replay_seed.h"
 #include "halo/crypto/random.h"
 #include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
@@ -232,6 +233,18 @@ absl::Status CheckMediaTypes(const api::v1::EventGroup& group) {
 }
 
 
+// Every EDP of a measurement puts a VID in the same register; a fresh seed
+// per measurement keeps one measurement's sketch collisions from repeating
+// in the next.
+uint64_t SketchFingerprintSeed(const std::string& replay_seed, const api::v1::MeasurementSpec& spec,
+                               api::v1::Protocol protocol) {
+  if (replay_seed.empty()) return crypto::SecureRandomUint64();
+  const std::string derived = api::ReplaySeed(replay_seed, "kingdom", "sketch fingerprint seed", spec, protocol);
+  uint64_t seed = 0;
+  for (int i = 0; i < 8; ++i) seed = seed << 8 | static_cast<uint8_t>(derived[i]);
+  return seed;
+}
+
 }  // namespace
 
 // ChangeNotifier
@@ -284,8 +297,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(Options options) {
     return absl::InvalidArgumentError(absl::StrCat("kingdom.protocols.aggregator: \"", protocols.aggregator(),
                                                    "\" is not one of kingdom.protocols.duchies"));
   }
-  if (protocols.hmss_population_size() < 0) {
-    return absl::InvalidArgumentError("kingdom.protocols.hmss_population_size: must not be negative");
+  if (protocols.population_size() < 0 || protocols.population_size() > (int64_t{1} << 62)) {
+    return absl::InvalidArgumentError("kingdom.protocols.population_size: must be 0 (the default) to 2^62");
   }
   for (const auto& [field, noise] : {std::pair{"llv2_blinded_histogram_noise", &protocols.llv2_blinded_histogram_noise()},
                                      std::pair{"llv2_publisher_noise", &protocols.llv2_publisher_noise()}}) {
@@ -1034,6 +1047,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       }
     }
     config.set_protocol(protocol);
+    config.set_population_size(protocols.population_size() > 0 ? protocols.population_size() : 10'000'000);
     std::vector<std::string> ring;
     if (protocol != api::v1::DIRECT) {
       for (const std::string& d : protocols.duchies()) {
@@ -1044,12 +1058,10 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       config.set_aggregator(protocols.aggregator());
       if (hmss) {
         config.set_ring_modulus(protocols.hmss_ring_modulus() > 0 ? protocols.hmss_ring_modulus() : 127);
-        config.set_population_size(protocols.hmss_population_size() > 0 ? protocols.hmss_population_size()
-                                                                          : 10'000'000);
       } else {
         config.set_decay_rate(protocols.llv2_decay_rate() > 0 ? protocols.llv2_decay_rate() : 5.6);
         config.set_sketch_size(protocols.llv2_sketch_size() > 0 ? protocols.llv2_sketch_size() : 1000000);
-        config.set_sketch_fingerprint_seed(crypto::SecureRandomUint64());
+        config.set_sketch_fingerprint_seed(SketchFingerprintSeed(options_.replay_seed, spec, protocol));
         const auto noise = [](const config::PrivacyParams& given, api::v1::DifferentialPrivacyParams* out) {
           out->set_epsilon(given.epsilon() > 0 ? given.epsilon() : 1.0);
           out->set_delta(given.epsilon() > 0 ? given.delta() : 1e-6);

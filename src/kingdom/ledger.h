@@ -66,6 +66,7 @@ class Ledger {
     // Certificates of entities must chain to it.
     crypto::Certificate trusted_ca;
     std::function<absl::Time()> clock = [] { return absl::Now(); };
+    std::string replay_seed;  // KingdomServerOptions::replay_seed
   };
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(Options options);
 

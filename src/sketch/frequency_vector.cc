@@ -13,15 +13,8 @@ absl::StatusOr<FrequencyVectorSpec> FrequencyVectorSpec::Create(uint64_t populat
                                                                 VidSamplingInterval interval,
                                                                 uint32_t max_frequency,
                                                                 uint32_t modulus) {
-  if (population_size == 0) return absl::InvalidArgumentError("population size must be >= 1");
-  if (!(interval.start >= 0 && interval.start < 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("VID sampling interval start must be in [0, 1), got ", interval.start));
-  }
-  if (!(interval.width > 0 && interval.width <= 1)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("VID sampling interval width must be in (0, 1], got ", interval.width));
-  }
+  absl::StatusOr<VidSampler> sampler = VidSampler::Create(population_size, interval);
+  if (!sampler.ok()) return sampler.status();
   if (max_frequency < 1) return absl::InvalidArgumentError("max frequency must be >= 1");
   if (modulus <= max_frequency || modulus > 256) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -30,26 +23,23 @@ absl::StatusOr<FrequencyVectorSpec> FrequencyVectorSpec::Create(uint64_t populat
   return FrequencyVectorSpec{population_size, interval, max_frequency, modulus};
 }
 
-uint64_t FrequencyVectorSpec::FirstVid() const {
-  return std::min(population_size - 1,
-                  static_cast<uint64_t>(std::floor(interval.start * population_size)));
-}
+VidSampler FrequencyVectorSpec::Sampler() const { return *VidSampler::Create(population_size, interval); }
 
-uint64_t FrequencyVectorSpec::SlotCount() const {
-  const auto slots = static_cast<uint64_t>(std::llround(interval.width * population_size));
-  return std::clamp<uint64_t>(slots, 1, population_size);
-}
-
-void FrequencyVector::AddEvents(absl::Span<const VidEvent> events) {
-  const SlotMapper slot_of(spec_);
+uint64_t FrequencyVector::AddEvents(absl::Span<const VidEvent> events) {
   const uint32_t cap = spec_.max_frequency;
+  const uint64_t slots = sampler_.slots();
   uint8_t* values = values_.data();
+  uint64_t outside_population = 0;
   for (const VidEvent& e : events) {
-    const uint64_t slot = slot_of(e.vid);
-    if (slot == slot_of.slots()) continue;
+    const uint64_t slot = sampler_.Slot(e.vid);
+    if (slot == slots) {
+      outside_population += sampler_.InPopulation(e.vid) ? 0 : 1;
+      continue;
+    }
     const uint32_t sum = values[slot] + e.count;
     values[slot] = static_cast<uint8_t>(sum < cap ? sum : cap);
   }
+  return outside_population;
 }
 
 FrequencyVectorShares FrequencyVector::Split() const {

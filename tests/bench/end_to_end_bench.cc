@@ -99,7 +99,7 @@ class Pass {
     for (const char* d : kDuchies) p.add_duchies(d);
     p.set_aggregator("aggregator");
     p.set_prefer_hmss(hmss_);
-    p.set_hmss_population_size(static_cast<int64_t>(flags_.population));
+    p.set_population_size(static_cast<int64_t>(flags_.population));
     if (flags_.sketch_size > 0) p.set_llv2_sketch_size(flags_.sketch_size);
     if (flags_.decay_rate > 0) p.set_llv2_decay_rate(flags_.decay_rate);
     return c;

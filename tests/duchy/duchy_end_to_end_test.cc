@@ -52,12 +52,13 @@ class Deployment {
  public:
   explicit Deployment(bool hmss) {
     deployment::InProcessDeploymentOptions options;
+    options.replay_seed = 1;
     options.dir = dir_.Sub("deployment");
     auto& protocols = options.protocols;
     for (const char* d : kDuchies) protocols.add_duchies(d);
     protocols.set_aggregator("aggregator");
     protocols.set_prefer_hmss(hmss);
-    protocols.set_hmss_population_size(kPopulation);
+    protocols.set_population_size(kPopulation);
     protocols.set_llv2_sketch_size(100000);
     for (const char* edp : {"edp1", "edp2"}) options.edps.push_back({edp, true, /*run_agent=*/false, "", {}});
     auto started = deployment::InProcessDeployment::Start(options);

@@ -7,6 +7,7 @@
 
 #include "halo/edp/event_selection.h"
 #include "halo/edp/synthetic_events.h"
+#include "absl/strings/str_cat.h"
 #include "testing/temp_dir.h"
 
 namespace halo::edp {
@@ -161,7 +162,8 @@ TEST_CASE("A scan takes the events of the selected groups, in their intervals, t
   const std::vector<std::string> files = {dir.Sub("a.csv")};
   const std::vector<EventGroupSelection> selections = {
       {"video", 0, 200, *EventFilter::Parse("age >= 18")}, {"display", 0, 200, *EventFilter::Parse("")}};
-  VidTally tally;
+  const sketch::VidSampler everyone = *sketch::VidSampler::Create(100, {0, 1});
+  VidTally tally(everyone);
   REQUIRE(tally.Add(files, selections).ok());
   CHECK(tally.Reach() == 2);                                     // VIDs 1 and 4
   CHECK(tally.Histogram(3) == std::vector<uint64_t>{1, 1, 0});  // 4 once, 1 twice
@@ -169,17 +171,23 @@ TEST_CASE("A scan takes the events of the selected groups, in their intervals, t
   CHECK(*tally.WatchSeconds(12) == 12 + 12);                    // 1: 15 capped; 4: 20 capped
 
   const std::vector<EventGroupSelection> unknown_field = {{"video", 0, 200, *EventFilter::Parse("income > 3")}};
-  const absl::Status refused = VidTally().Add(files, unknown_field);
+  const absl::Status refused = VidTally(everyone).Add(files, unknown_field);
   CHECK(refused.code() == absl::StatusCode::kFailedPrecondition);
   CHECK_THAT(std::string(refused.message()), Catch::Contains("a.csv"));
 }
 
-TEST_CASE("Sampling by VID hash takes about its width, and the same VIDs every time") {
-  uint64_t taken = 0;
-  for (uint64_t vid = 0; vid < 100000; ++vid) taken += InSamplingInterval(vid, {0.9, 0.3}) ? 1 : 0;
-  CHECK(taken > 29000);
-  CHECK(taken < 31000);
-  CHECK(InSamplingInterval(12345, {0.2, 0.1}) == InSamplingInterval(12345, {0.2, 0.1}));
+TEST_CASE("A tally counts the sampled VIDs only, and the events of VIDs outside the population") {
+  testing::TempDir dir;
+  std::string csv = "vid,event_group,timestamp\n";
+  for (int vid = 0; vid < 1000; ++vid) absl::StrAppend(&csv, vid, ",g,100\n");
+  absl::StrAppend(&csv, "1000,g,100\n5000,g,100\n5000,g,101\n");
+  WriteText(dir.Sub("a.csv"), csv);
+  const std::vector<EventGroupSelection> selections = {{"g", 0, 200, *EventFilter::Parse("")}};
+  const sketch::VidSampler half = *sketch::VidSampler::Create(1000, {0.9, 0.5});
+  VidTally tally(half);
+  REQUIRE(tally.Add({dir.Sub("a.csv")}, selections).ok());
+  CHECK(tally.Reach() == half.slots());
+  CHECK(tally.counts().outside_population == 3);
 }
 
 TEST_CASE("Generated events come with a summary their files agree with") {
@@ -193,14 +201,15 @@ TEST_CASE("Generated events come with a summary their files agree with") {
   INFO(summary.status().message());
   REQUIRE(summary.ok());
   CHECK(summary->edps[0].files.size() > 1);
-  VidTally all, merged;
+  const sketch::VidSampler everyone = *sketch::VidSampler::Create(options.population_size, {0, 1});
+  VidTally all(everyone), merged(everyone);
   uint64_t events = 0;
   for (const auto& edp : summary->edps) {
     std::vector<EventGroupSelection> selections;
     for (const auto& e : options.edps) {
       for (const auto& g : e.event_groups) selections.push_back({g, 0, INT64_MAX, *EventFilter::Parse("")});
     }
-    VidTally one;
+    VidTally one(everyone);
     REQUIRE(one.Add(edp.files, selections).ok());
     CHECK(one.Reach() == edp.reach);
     CHECK(one.Impressions(UINT64_MAX) == edp.events);

@@ -26,21 +26,23 @@ using api::v1::MeasurementResult;
 
 constexpr int64_t kStart = 1'767'225'600'000'000;  // the generator's default window
 constexpr int64_t kEnd = kStart + 28LL * 86400 * 1000000;
+constexpr uint64_t kPopulation = 200000;
 
 class World {
  public:
   World() {
     SyntheticEventsOptions events;
-    events.population_size = 200000;
+    events.population_size = kPopulation;
     events.audience_size = 3000;
     events.edps = {{"edp1", 0.5, {"edp1-a"}}, {"edp2", 0.4, {"edp2-a"}}, {"edp3", 0.4, {"edp3-a"}}};
     REQUIRE(WriteSyntheticEvents(events, dir_.Sub("events")).ok());
     deployment::InProcessDeploymentOptions options;
+    options.replay_seed = 1;
     options.dir = dir_.Sub("deployment");
     for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
     options.protocols.set_aggregator("aggregator");
     options.protocols.set_prefer_hmss(true);
-    options.protocols.set_hmss_population_size(events.population_size);
+    options.protocols.set_population_size(events.population_size);
     for (const auto& e : events.edps) {
       deployment::DeploymentEdp edp{e.name, e.name != "edp3", true, dir_.Sub("events/" + e.name), {}};
       config::EventGroupConfig group;
@@ -72,7 +74,7 @@ class World {
 
   // The truth over the union of `edps`' selected events.
   VidTally Truth(const std::vector<std::string>& edps, const std::string& filter = "") {
-    VidTally tally;
+    VidTally tally(*sketch::VidSampler::Create(kPopulation, {0, 1}));
     for (const std::string& edp : edps) {
       const std::vector<EventGroupSelection> selections = {{edp + "-a", kStart, kEnd, *EventFilter::Parse(filter)}};
       REQUIRE(tally.Add(*ListEventFiles(dir_.Sub("events/" + edp)), selections).ok());

@@ -2,7 +2,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "halo/sketch/direct_measurement.h"
 
 namespace halo::sketch {
 namespace {
@@ -11,33 +10,25 @@ FrequencyVectorSpec Spec(uint64_t population, double start, double width, uint32
   return *FrequencyVectorSpec::Create(population, {start, width}, max_frequency, 127);
 }
 
-TEST_CASE("The sampling interval selects its slice of VIDs, wrapping past 1") {
-  const FrequencyVectorSpec plain = Spec(1000, 0.25, 0.1);
-  CHECK(plain.FirstVid() == 250);
-  CHECK(plain.SlotCount() == 100);
-  const SlotMapper slot_of(plain);
-  CHECK(slot_of(250) == 0);
-  CHECK(slot_of(349) == 99);
-  CHECK(slot_of(350) == 100);
-  CHECK(slot_of(249) == 100);
-  CHECK(slot_of(5000) == 100);
-
-  const SlotMapper wrapped(Spec(1000, 0.95, 0.1));
-  CHECK(wrapped(950) == 0);
-  CHECK(wrapped(999) == 49);
-  CHECK(wrapped(0) == 50);
-  CHECK(wrapped(49) == 99);
-  CHECK(wrapped(50) == 100);
-}
-
-TEST_CASE("Slots count events capped at max frequency") {
-  FrequencyVector vector(Spec(100, 0, 0.5, 3));
-  vector.AddEvents({{1, 1}, {1, 1}, {2, 5}, {60, 1}, {7, 200}, {100, 1}});
-  CHECK(vector.values()[1] == 2);
-  CHECK(vector.values()[2] == 3);
-  CHECK(vector.values()[7] == 3);
-  CHECK(vector.values()[0] == 0);
+TEST_CASE("Slots count events capped at max frequency, in the VIDs' keyed order") {
+  const FrequencyVectorSpec spec = Spec(100, 0, 0.5, 3);
+  const VidSampler sampler = spec.Sampler();
+  std::vector<uint64_t> inside;
+  for (uint64_t vid = 0; vid < 100 && inside.size() < 3; ++vid) {
+    if (sampler.Contains(vid)) inside.push_back(vid);
+  }
+  REQUIRE(inside.size() == 3);
+  FrequencyVector vector(spec);
+  const uint64_t outside_population =
+      vector.AddEvents({{inside[0], 1}, {inside[0], 1}, {inside[1], 5}, {inside[2], 200}, {100, 1}, {7000, 2}});
+  CHECK(outside_population == 2);
+  CHECK(vector.values()[sampler.Slot(inside[0])] == 2);
+  CHECK(vector.values()[sampler.Slot(inside[1])] == 3);
+  CHECK(vector.values()[sampler.Slot(inside[2])] == 3);
   CHECK(vector.values().size() == 50);
+  int nonzero = 0;
+  for (uint8_t v : vector.values()) nonzero += v > 0;
+  CHECK(nonzero == 3);
 }
 
 TEST_CASE("Shares add back to the vector and the seeded share is reproducible") {
@@ -87,16 +78,6 @@ TEST_CASE("Frequency vector inputs out of range are refused, naming them") {
   CHECK_THAT(std::string(different_lengths.status().message()), Catch::Contains("different lengths"));
   auto out_of_ring = AddShares(std::vector<uint8_t>{1, 200}, std::vector<uint8_t>{1, 1}, 127);
   CHECK_THAT(std::string(out_of_ring.status().message()), Catch::Contains("slot 1"));
-}
-
-TEST_CASE("Direct reach, capped impressions and capped watch time") {
-  const FrequencyVectorSpec all = Spec(1000, 0, 1);
-  const std::vector<VidEvent> events = {{1, 1}, {1, 4}, {2, 1}, {3, 2}, {900, 1}, {5000, 9}};
-  CHECK(DirectReach(events, all) == 4);
-  CHECK(DirectImpressions(events, all, 3) == 3 + 1 + 2 + 1);
-  CHECK(DirectReach(events, Spec(1000, 0, 0.5)) == 3);
-  const std::vector<DurationEvent> watched = {{1, 30}, {1, 50}, {2, 10}, {3, -5}, {2000, 100}};
-  CHECK(DirectWatchDuration(watched, all, 60) == Approx(70));
 }
 
 }  // namespace

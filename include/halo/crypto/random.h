@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
 namespace halo::crypto {
 
 std::string SecureRandomBytes(size_t size);
@@ -27,6 +30,11 @@ class RandomSource {
 // from the operating system, re-keyed before its counter could wrap. Not
 // thread-safe; make one per thread.
 std::unique_ptr<RandomSource> NewSecureRandomSource();
+
+// NewSecureRandomSource() when `replay_seed` is empty; otherwise the
+// deterministic stream of that 32-byte seed, which only tests set so that a
+// run replays (see halo/api/replay_seed.h). Refuses a seed of another size.
+absl::StatusOr<std::unique_ptr<RandomSource>> NewRandomSource(absl::string_view replay_seed);
 
 }  // namespace halo::crypto
 

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,12 @@ struct InProcessDeploymentOptions {
   int exchange_step_max_attempts = 0;
   int duchy_parallelism = 2;
   int duchy_mills = 2;
+  // When set, every party draws its DP noise (and the Kingdom its sketch
+  // seeds) from seeds derived from this one and each measurement's spec, so
+  // that the same measurements give the same results on every run: what
+  // tests and the demo need to assert on statistics without failing by
+  // chance. Unset: the operating system's randomness, as in production.
+  std::optional<uint64_t> replay_seed;
 };
 
 class InProcessDeployment {

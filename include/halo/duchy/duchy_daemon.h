@@ -29,6 +29,10 @@ struct DuchyOptions {
   // The first retry of a failed stage waits this long, doubling each
   // attempt up to 10 minutes; the 10th failure fails the computation.
   absl::Duration first_retry = absl::Seconds(1);
+  // Tests and the demo only; no config sets it. Each stage draws its DP
+  // noise from a seed derived from this one and the measurement, so that a
+  // run replays (halo/api/replay_seed.h). Empty: the operating system's.
+  std::string replay_seed;
 };
 
 class DuchyDaemon {

@@ -27,6 +27,10 @@ struct EdpAgentOptions {
   // The first retry of a requisition that failed for want of the Kingdom or
   // a duchy waits this long, doubling up to 5 minutes.
   absl::Duration first_retry = absl::Seconds(1);
+  // Tests and the demo only; no config sets it. Draws each measurement's
+  // DP noise from a seed derived from this one and the measurement, so that
+  // a run replays (halo/api/replay_seed.h). Empty: the operating system's.
+  std::string replay_seed;
 };
 
 class EdpAgent {

@@ -17,6 +17,7 @@
 #include "halo/edp/events.h"
 #include "halo/sketch/frequency_vector.h"
 #include "halo/sketch/liquid_legions.h"
+#include "halo/sketch/vid_sampling.h"
 
 namespace halo::edp {
 
@@ -35,34 +36,41 @@ struct EventGroupSelection {
 absl::Status ScanEvents(absl::Span<const std::string> files, absl::Span<const EventGroupSelection> selections,
                         const std::function<absl::Status(const EventSchema&, const EventBatch&, absl::Span<const uint32_t>)>& visit);
 
-// Whether a VID falls in a sampling interval by its hash: a direct
-// measurement's sample, for data whose VIDs are not a dense population.
-bool InSamplingInterval(uint64_t vid, const sketch::VidSamplingInterval& interval);
+// What one pass over the files left out of a sample: events whose VID is
+// not in the population, which no sketch or vector may stand for. The agent
+// logs it per requisition.
+struct SampleCounts {
+  uint64_t outside_population = 0;
+};
 
-// A Liquid Legions sketch of the selected events.
+// A Liquid Legions sketch of the selected events of the VIDs `sampler`
+// holds.
 absl::StatusOr<sketch::LiquidLegionsSketch> BuildSketch(absl::Span<const std::string> files,
                                                         absl::Span<const EventGroupSelection> selections,
-                                                        const sketch::LiquidLegionsParams& params);
+                                                        const sketch::LiquidLegionsParams& params,
+                                                        const sketch::VidSampler& sampler, SampleCounts& counts);
 
 // An HMSS frequency vector of the selected events.
 absl::StatusOr<sketch::FrequencyVector> BuildFrequencyVector(absl::Span<const std::string> files,
                                                              absl::Span<const EventGroupSelection> selections,
-                                                             const sketch::FrequencyVectorSpec& spec);
+                                                             const sketch::FrequencyVectorSpec& spec,
+                                                             SampleCounts& counts);
 
-// Events and watch time per person, over the VIDs of a sampling interval
-// (hashed, as InSamplingInterval): the exact figures behind direct
-// measurements, and the ground truth a demo compares results with.
+// Events and watch time per person, over the VIDs a sampler holds: the exact
+// figures behind direct measurements, and the ground truth a demo compares
+// results with.
 class VidTally {
  public:
-  explicit VidTally(sketch::VidSamplingInterval interval = {0, 1}) : interval_(interval) {}
+  explicit VidTally(const sketch::VidSampler& sampler) : sampler_(sampler) {}
 
   // Adds the selected events of `files`. Watch time is read from an int
   // field "duration_seconds" where a file has one.
   absl::Status Add(absl::Span<const std::string> files, absl::Span<const EventGroupSelection> selections);
-  // Adds what `other` tallied (over the same sampling interval), as if its
-  // events had been added here: the union of several EDPs from one tally each.
+  // Adds what `other` tallied (over the same sample), as if its events had
+  // been added here: the union of several EDPs from one tally each.
   void Merge(const VidTally& other);
 
+  const sketch::VidSampler& sampler() const { return sampler_; }
   uint64_t Reach() const { return people_.size(); }
   // histogram[k-1]: people with k events, the last bucket k or more.
   std::vector<uint64_t> Histogram(int max_frequency) const;
@@ -71,15 +79,17 @@ class VidTally {
   // Watch seconds, each person's capped at `cap`; FAILED_PRECONDITION if
   // some selected event came from a file without duration_seconds.
   absl::StatusOr<double> WatchSeconds(double cap) const;
+  const SampleCounts& counts() const { return counts_; }
 
  private:
   struct Person {
     uint64_t events = 0;
     double seconds = 0;
   };
-  sketch::VidSamplingInterval interval_;
+  sketch::VidSampler sampler_;
   absl::flat_hash_map<uint64_t, Person> people_;
   bool lacks_duration_ = false;
+  SampleCounts counts_;
 };
 
 }  // namespace halo::edp

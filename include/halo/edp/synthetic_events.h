@@ -7,11 +7,14 @@
 // population_size) by a fixed permutation. EDP e reaches each audience
 // member independently with probability reach_probability, so two EDPs
 // overlap by about the product of their probabilities. A reached person has
-// 1 + Geometric events (mean mean_frequency), each at a uniform time in the
-// campaign window, in one of the EDP's event groups, with a watch time of 1
-// to 60 seconds. Every person has an age (13 to 74) and a gender ("F" or
-// "M") and a region ("north", "south", "east", "west"), the same at every
-// EDP. Everything follows from `seed`.
+// 1 + Geometric events, each at a uniform time in the campaign window, in one
+// of the EDP's event groups, with a watch time of 1 to 60 seconds. As in a
+// real VID model, VID ranges correlate with people: with p = vid /
+// population_size, the age is 13 + floor(62 p), the gender "F" or "M" by
+// alternate sixteenths of p, and the mean number of events 1 + 2 (m - 1)
+// (1 - p) for mean_frequency m (so m on average, more for the young). The
+// region ("north", "south", "east", "west") is random per person. A person
+// is the same at every EDP. Everything follows from `seed`.
 #ifndef HALO_EDP_SYNTHETIC_EVENTS_H_
 #define HALO_EDP_SYNTHETIC_EVENTS_H_
 

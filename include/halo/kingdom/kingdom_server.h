@@ -22,6 +22,10 @@ struct KingdomServerOptions {
   std::string database_path;
   net::TlsMaterial tls;
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Tests and the demo only; no config sets it. A measurement's sketch
+  // fingerprint seed is derived from it and the measurement spec, so that a
+  // run replays (halo/api/replay_seed.h). Empty: the operating system's.
+  std::string replay_seed;
 };
 
 class KingdomServer {

@@ -4,11 +4,8 @@
 // shares, one of which travels as a 32-byte seed that the receiving worker
 // expands.
 //
-// VIDs are the integers [0, population_size) of a population; the interval
-// [start, start + width) of [0, 1) (wrapping past 1) selects the VIDs
-// floor(start N) .. floor(start N) + round(width N) - 1 (mod N). VIDs should
-// be assigned to people at random, as the reference's VID labeller does, so
-// that an interval is a uniform sample.
+// Slots follow the sampling rule of vid_sampling.h: the population's VIDs in
+// their keyed order, restricted to the interval.
 #ifndef HALO_SKETCH_FREQUENCY_VECTOR_H_
 #define HALO_SKETCH_FREQUENCY_VECTOR_H_
 
@@ -20,13 +17,9 @@
 #include "absl/types/span.h"
 #include "halo/crypto/seeded_prng.h"
 #include "halo/sketch/liquid_legions.h"
+#include "halo/sketch/vid_sampling.h"
 
 namespace halo::sketch {
-
-struct VidSamplingInterval {
-  double start = 0;  // in [0, 1)
-  double width = 1;  // in (0, 1]
-};
 
 struct FrequencyVectorSpec {
   uint64_t population_size = 0;
@@ -38,28 +31,14 @@ struct FrequencyVectorSpec {
   static absl::StatusOr<FrequencyVectorSpec> Create(uint64_t population_size,
                                                     VidSamplingInterval interval,
                                                     uint32_t max_frequency, uint32_t modulus);
-  uint64_t FirstVid() const;
-  uint64_t SlotCount() const;
-  bool operator==(const FrequencyVectorSpec& other) const = default;
-};
-
-// Maps a VID to its slot in the interval, or to SlotCount() when it falls
-// outside (or outside the population). Cheap enough for every event.
-class SlotMapper {
- public:
-  explicit SlotMapper(const FrequencyVectorSpec& spec)
-      : population_(spec.population_size), first_(spec.FirstVid()), slots_(spec.SlotCount()) {}
-  uint64_t operator()(uint64_t vid) const {
-    if (vid >= population_) return slots_;
-    const uint64_t offset = vid >= first_ ? vid - first_ : vid + population_ - first_;
-    return offset < slots_ ? offset : slots_;
+  // The interval over the population, which Create has checked.
+  VidSampler Sampler() const;
+  uint64_t SlotCount() const { return Sampler().slots(); }
+  bool operator==(const FrequencyVectorSpec& other) const {
+    return population_size == other.population_size && interval.start == other.interval.start &&
+           interval.width == other.interval.width && max_frequency == other.max_frequency &&
+           modulus == other.modulus;
   }
-  uint64_t slots() const { return slots_; }
-
- private:
-  uint64_t population_;
-  uint64_t first_;
-  uint64_t slots_;
 };
 
 struct FrequencyVectorShares {
@@ -70,11 +49,13 @@ struct FrequencyVectorShares {
 class FrequencyVector {
  public:
   explicit FrequencyVector(const FrequencyVectorSpec& spec)
-      : spec_(spec), values_(spec.SlotCount(), 0) {}
+      : spec_(spec), sampler_(spec.Sampler()), values_(sampler_.slots(), 0) {}
 
-  // Counts events of VIDs inside the interval (others are ignored), capping
-  // each slot at max_frequency.
-  void AddEvents(absl::Span<const VidEvent> events);
+  // Counts events of VIDs inside the interval, capping each slot at
+  // max_frequency. Events outside the interval are left out; the count of
+  // those whose VID is not in the population at all is returned, since no
+  // slot may stand for them.
+  uint64_t AddEvents(absl::Span<const VidEvent> events);
 
   const FrequencyVectorSpec& spec() const { return spec_; }
   absl::Span<const uint8_t> values() const { return values_; }
@@ -84,6 +65,7 @@ class FrequencyVector {
 
  private:
   FrequencyVectorSpec spec_;
+  VidSampler sampler_;
   std::vector<uint8_t> values_;
 };
 

@@ -95,12 +95,14 @@ const char* OrderName(WorkerOrder order) { return order == FIRST ? "first" : "se
 // This worker's share of its own noise block: the block minus what the peer
 // holds for it, which the peer derives from the common seed.
 absl::StatusOr<std::vector<uint8_t>> OwnNoiseShare(const NoisePlan& plan, const HmssParameters& p,
-                                                   absl::string_view common_seed, WorkerOrder order) {
+                                                   absl::string_view common_seed, WorkerOrder order,
+                                                   absl::string_view replay_seed) {
   std::vector<uint8_t> block(plan.block_size, 0);
-  auto random = crypto::NewSecureRandomSource();
+  absl::StatusOr<std::unique_ptr<crypto::RandomSource>> random = crypto::NewRandomSource(replay_seed);
+  if (!random.ok()) return absl::InvalidArgumentError(absl::StrCat("replay_seed: ", random.status().message()));
   size_t at = 0;
   for (uint32_t k = 1; k <= p.max_frequency(); ++k) {
-    ASSIGN_OR_RETURN(int64_t count, dp::SampleTruncatedShifted(*plan.share, plan.shift, *random));
+    ASSIGN_OR_RETURN(int64_t count, dp::SampleTruncatedShifted(*plan.share, plan.shift, **random));
     std::fill_n(block.begin() + at, count, static_cast<uint8_t>(k));
     at += count;
   }
@@ -232,7 +234,7 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
   }
   if (noise.block_size > 0) {
     const WorkerOrder peer = request.order() == FIRST ? SECOND : FIRST;
-    ASSIGN_OR_RETURN(std::vector<uint8_t> own, OwnNoiseShare(noise, p, request.common_seed(), request.order()));
+    ASSIGN_OR_RETURN(std::vector<uint8_t> own, OwnNoiseShare(noise, p, request.common_seed(), request.order(), request.replay_seed()));
     const std::vector<uint8_t> peers = Expand(
         Subkey(request.common_seed(), absl::StrCat("noise ", OrderName(peer))), noise.block_size, q);
     const std::vector<uint8_t>& first_block = request.order() == FIRST ? own : peers;

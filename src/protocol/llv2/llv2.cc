@@ -26,6 +26,7 @@ using internal::DecodePublicKey;
 using internal::DecodeSecretKey;
 using internal::EncodeRecord;
 using internal::RemoveLayerEncoded;
+using internal::NoiseSource;
 using internal::SecurePermutation;
 using internal::TransformRecords;
 
@@ -120,10 +121,11 @@ struct NoiseRegister {
 EcPoint FreshIndex() { return *crypto::HashToCurve(crypto::SecureRandomBytes(32), "HALO-LLV2-V01-noise-index"); }
 EcPoint RandomPoint() { return EcPoint::MulGenerator(crypto::Scalar::Random()); }
 
-absl::StatusOr<std::vector<NoiseRegister>> DrawSetupNoise(const SetupNoisePlan& plan, int64_t total_sketches) {
+absl::StatusOr<std::vector<NoiseRegister>> DrawSetupNoise(const SetupNoisePlan& plan, int64_t total_sketches,
+                                                         absl::string_view replay_seed) {
   std::vector<NoiseRegister> noise;
   if (!plan.blinded_histogram) return noise;
-  auto random = crypto::NewSecureRandomSource();
+  ASSIGN_OR_RETURN(auto random, NoiseSource(replay_seed));
   for (int64_t k = 1; k <= total_sketches; ++k) {
     ASSIGN_OR_RETURN(int64_t groups, dp::SampleTruncatedShifted(*plan.blinded_histogram->share,
                                                                 plan.blinded_histogram->shift, *random));
@@ -170,7 +172,7 @@ absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& r
                                       absl::StrCat("register_vectors[", v, "]")));
     input_registers += request.register_vectors(v).size() / kBytesPerFullRegister;
   }
-  ASSIGN_OR_RETURN(std::vector<NoiseRegister> noise, DrawSetupNoise(plan, request.noise().total_sketches_count()));
+  ASSIGN_OR_RETURN(std::vector<NoiseRegister> noise, DrawSetupNoise(plan, request.noise().total_sketches_count(), request.noise().replay_seed()));
 
   const size_t total = input_registers + noise.size();
   const std::vector<uint32_t> destination = SecurePermutation(total);
@@ -418,7 +420,7 @@ absl::StatusOr<ExecutionPhaseTwoResponse> CompleteExecutionPhaseTwo(const Execut
   };
   std::vector<NoiseTuple> noise;
   if (plan.frequency) {
-    auto random = crypto::NewSecureRandomSource();
+    ASSIGN_OR_RETURN(auto random, NoiseSource(request.noise().replay_seed()));
     for (int f = 1; f <= request.noise().maximum_frequency(); ++f) {
       ASSIGN_OR_RETURN(int64_t count, dp::SampleTruncatedShifted(*plan.frequency->share, plan.frequency->shift, *random));
       for (int64_t i = 0; i < count; ++i) noise.push_back({true, false, false, f});

@@ -24,6 +24,7 @@ using internal::CheckWholeRecords;
 using internal::DecodePublicKey;
 using internal::DecodeSecretKey;
 using internal::EncodeRecord;
+using internal::NoiseSource;
 using internal::SecurePermutation;
 using internal::TransformRecords;
 
@@ -104,7 +105,7 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
   // shift + X registers of fresh random indexes, then padding up to
   // 2 shift + 1 so every duchy adds the same number whatever X is; the
   // padding shares one index, so it always forms exactly one group.
-  auto random = crypto::NewSecureRandomSource();
+  ASSIGN_OR_RETURN(auto random, NoiseSource(request.noise().replay_seed()));
   int64_t noise_count = 0;
   if (noise.share != nullptr) {
     ASSIGN_OR_RETURN(noise_count, dp::SampleTruncatedShifted(*noise.share, noise.shift, *random));

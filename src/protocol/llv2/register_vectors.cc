@@ -32,6 +32,12 @@ std::vector<uint32_t> SecurePermutation(size_t n) {
   return permutation;
 }
 
+absl::StatusOr<std::unique_ptr<crypto::RandomSource>> NoiseSource(absl::string_view replay_seed) {
+  auto source = crypto::NewRandomSource(replay_seed);
+  if (!source.ok()) return absl::InvalidArgumentError(absl::StrCat("noise.replay_seed: ", source.status().message()));
+  return source;
+}
+
 absl::StatusOr<crypto::ElGamalKeyPair> DecodeSecretKey(absl::string_view bytes) {
   auto scalar = crypto::Scalar::FromBytes(bytes);
   if (!scalar.ok()) return absl::InvalidArgumentError(absl::StrCat("secret_key: ", scalar.status().message()));

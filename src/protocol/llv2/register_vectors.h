@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "halo/crypto/elgamal.h"
+#include "halo/crypto/random.h"
 #include "halo/protocol/reach_only_llv2.pb.h"
 
 namespace halo::protocol::llv2::internal {
@@ -30,6 +32,10 @@ absl::Status CheckWholeRecords(absl::string_view bytes, size_t record_bytes, abs
 // A uniformly random permutation of [0, n) from the operating system's
 // randomness: where each input record goes in the output.
 std::vector<uint32_t> SecurePermutation(size_t n);
+
+// Where a stage's DP noise comes from: the operating system, or a test's
+// replay seed; refuses a replay seed that is not 32 bytes, naming it.
+absl::StatusOr<std::unique_ptr<crypto::RandomSource>> NoiseSource(absl::string_view replay_seed);
 
 // Record i of `input` (`ciphertexts_per_record` ciphertexts) is decoded,
 // passed with i to `transform`, and the `output_record_bytes` it returns are
