@@ -1,6 +1,7 @@
 // HMSS with every party in one process: EDPs split their frequency vectors,
 // two workers shuffle, the aggregator reads the histogram.
 #include "halo/protocol/hmss.h"
+#include "halo/crypto/sha256.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -34,15 +35,17 @@ HmssParameters Parameters(const sketch::FrequencyVectorSpec& spec, NoiseMechanis
   return p;
 }
 
-// EDP i sends its seed to FIRST when i is even, else to SECOND.
+// EDP i sends its seed to FIRST when i is even, else to SECOND. With a
+// replay seed, each worker's noise is drawn from a seed derived from it.
 Run RunProtocol(const sketch::FrequencyVectorSpec& spec, const testing::Audience& audience,
-                const HmssParameters& parameters, int parallelism = 2) {
+                const HmssParameters& parameters, int parallelism = 2, const std::string& replay_seed = "") {
   Run run;
   ShufflePhaseRequest first, second;
   for (ShufflePhaseRequest* r : {&first, &second}) {
     r->set_stage(SHUFFLE_PHASE);
     *r->mutable_parameters() = parameters;
     r->set_parallelism(parallelism);
+    if (!replay_seed.empty()) r->set_replay_seed(crypto::Sha256(replay_seed + (r == &first ? "first" : "second")));
   }
   first.set_order(FIRST);
   second.set_order(SECOND);
@@ -124,7 +127,7 @@ TEST_CASE("With noise, HMSS reach and frequency lie within 3 standard errors of 
       const double width = t % 2 == 0 ? 0.5 : 1.0;
       const auto spec = *sketch::FrequencyVectorSpec::Create(kPopulation, {0.1, width}, kMaxFrequency, 127);
       const auto audience = testing::MakeAudience(30000, 3, 0.3, kMaxFrequency, random, kPopulation);
-      const Run run = RunProtocol(spec, audience, Parameters(spec, mechanism));
+      const Run run = RunProtocol(spec, audience, Parameters(spec, mechanism), 2, random.NextBytes(32));
       CHECK(run.aggregate.bucket_noise_variance() > 0);
       std::vector<stats::SampledCount> counts;
       double noisy_reach = 0;

@@ -32,8 +32,10 @@ DpParams Dp(double epsilon, double delta) {
   return p;
 }
 
+// With a replay seed, each duchy's noise comes from a seed derived from it.
 Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std::string>& edp_vectors,
-               const sketch::LiquidLegionsParams& params, NoiseMechanism mechanism) {
+               const sketch::LiquidLegionsParams& params, NoiseMechanism mechanism,
+               const std::string& replay_seed = "") {
   const int k = static_cast<int>(duchies.size());
   Llv2Computation computation;
   RegisterNoiseParameters& register_noise = computation.register_noise;
@@ -48,6 +50,8 @@ Result RunLlv2(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std
   *flag_count_noise.mutable_frequency() = Dp(1.0, 1e-6);
   flag_count_noise.set_non_aggregator_count(k - 1);
   flag_count_noise.set_maximum_frequency(kMaxFrequency);
+  register_noise.set_replay_seed(replay_seed);
+  flag_count_noise.set_replay_seed(replay_seed);
   computation.decay_rate = params.decay_rate;
   computation.sketch_size = params.size;
   auto result = testing::RunLlv2Ring(testing::MakeLlv2Ring(duchies, computation), edp_vectors, 2);
@@ -116,7 +120,7 @@ TEST_CASE("With noise, LLv2 reach and relative frequencies lie within 3 standard
   for (NoiseMechanism mechanism : {GEOMETRIC, DISCRETE_GAUSSIAN}) {
     const auto duchies = Duchies(3);
     const Campaign c = MakeCampaign(3, 1500, 20000, duchies, random);
-    const Result result = RunLlv2(duchies, c.edp_vectors, c.params, mechanism);
+    const Result result = RunLlv2(duchies, c.edp_vectors, c.params, mechanism, random.NextBytes(32));
     INFO(NoiseMechanism_Name(mechanism) << ": reach " << result.reach.reach() << " +- "
                                         << result.reach.reach_std_error() << ", truth " << c.truth);
     CHECK(std::abs(result.reach.reach() - c.truth) <= 3 * result.reach.reach_std_error());
@@ -162,7 +166,7 @@ TEST_CASE("No LLv2 stage output holds a plaintext index, key or count, and one l
   crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 'S'));
   const auto duchies = Duchies(3);
   const Campaign c = MakeCampaign(3, 600, 4000, duchies, random);
-  const Result result = RunLlv2(duchies, c.edp_vectors, c.params, DISCRETE_GAUSSIAN);
+  const Result result = RunLlv2(duchies, c.edp_vectors, c.params, DISCRETE_GAUSSIAN, random.NextBytes(32));
   absl::flat_hash_set<std::string> plain;
   for (const auto& r : c.union_sketch.registers()) {
     plain.insert(IndexPoint(r.index).Encode());

@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
+
+#include "halo/crypto/sha256.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "halo/crypto/seeded_prng.h"
 #include "halo/stats/liquid_legions_estimator.h"
@@ -34,9 +38,10 @@ ReachNoiseParameters Noise(NoiseMechanism mechanism, int duchies) {
   return noise;
 }
 
-// The last duchy aggregates; EDP i uploads to duchy i mod k.
+// The last duchy aggregates; EDP i uploads to duchy i mod k. With a replay
+// seed, each duchy's noise comes from a seed derived from it.
 Outputs RunProtocol(const std::vector<ElGamalKeyPair>& duchies, const std::vector<std::string>& edp_vectors,
-                    NoiseMechanism mechanism) {
+                    NoiseMechanism mechanism, const std::string& replay_seed = "") {
   const int k = static_cast<int>(duchies.size());
   std::vector<crypto::ElGamalPublicKey> public_keys;
   for (const auto& d : duchies) public_keys.push_back(d.public_key());
@@ -48,6 +53,7 @@ Outputs RunProtocol(const std::vector<ElGamalKeyPair>& duchies, const std::vecto
     request.set_stage(REACH_ONLY_SETUP_PHASE);
     request.set_combined_public_key(combined);
     *request.mutable_noise() = Noise(mechanism, k);
+    if (!replay_seed.empty()) request.mutable_noise()->set_replay_seed(crypto::Sha256(absl::StrCat(replay_seed, duchy)));
     request.set_parallelism(2);
     for (size_t i = duchy; i < edp_vectors.size(); i += k) request.add_register_vectors(edp_vectors[i]);
     for (std::string& e : extra) request.add_register_vectors(std::move(e));
@@ -141,7 +147,7 @@ TEST_CASE("With noise, reach-only LLv2 lies within 3 standard errors of the trut
     for (int t = 0; t < trials; ++t) {
       const auto duchies = Duchies(3);
       const Campaign campaign = MakeCampaign(3, 2000, duchies, random);
-      const Outputs out = RunProtocol(duchies, campaign.edp_vectors, mechanism);
+      const Outputs out = RunProtocol(duchies, campaign.edp_vectors, mechanism, random.NextBytes(32));
       CHECK(out.result.noise_variance() > 0);
       covered += std::abs(out.result.reach() - campaign.truth) <= 3 * out.result.reach_std_error();
     }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "halo/common/status_macros.h"
+#include "halo/crypto/sha256.h"
 #include "halo/protocol/llv2.h"
 
 namespace halo::testing {
@@ -14,7 +15,12 @@ std::vector<Llv2Participant> MakeLlv2Ring(const std::vector<crypto::ElGamalKeyPa
   for (const auto& key : keys) computation.ring_keys.push_back(key.public_key());
   std::vector<Llv2Participant> ring;
   for (size_t i = 0; i < keys.size(); ++i) {
-    auto participant = Llv2Participant::Create(computation, static_cast<int>(i), keys[i]);
+    // Each duchy draws its own noise, as each would from its own seed.
+    Llv2Computation own = computation;
+    for (auto* seed : {own.register_noise.mutable_replay_seed(), own.flag_count_noise.mutable_replay_seed()}) {
+      if (!seed->empty()) *seed = crypto::Sha256(absl::StrCat(*seed, "duchy ", i));
+    }
+    auto participant = Llv2Participant::Create(own, static_cast<int>(i), keys[i]);
     if (!participant.ok()) std::abort();  // the ring's own keys: cannot mismatch
     ring.push_back(*std::move(participant));
   }

@@ -18,7 +18,8 @@
 namespace halo::testing {
 
 // The participants of a ring of `keys` (the aggregator last) for one
-// computation; `computation.ring_keys` is filled in from `keys`.
+// computation; `computation.ring_keys` is filled in from `keys`. Replay
+// seeds in the noise parameters are made distinct per duchy.
 std::vector<protocol::llv2::Llv2Participant> MakeLlv2Ring(const std::vector<crypto::ElGamalKeyPair>& keys,
                                                           protocol::llv2::Llv2Computation computation);
 
