@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl.h"
@@ -24,6 +27,45 @@
 
 namespace halo::edp {
 namespace {
+
+// A CSV header's type names, and the columnar file's types.
+std::optional<FieldType> FieldTypeNamed(absl::string_view name) {
+  if (name == "int") return FieldType::kInt;
+  if (name == "double") return FieldType::kDouble;
+  if (name == "string") return FieldType::kString;
+  if (name == "bool") return FieldType::kBool;
+  return std::nullopt;
+}
+
+const char* FieldTypeName(FieldType type) {
+  switch (type) {
+    case FieldType::kInt: return "int";
+    case FieldType::kDouble: return "double";
+    case FieldType::kString: return "string";
+    case FieldType::kBool: return "bool";
+  }
+  return "int";
+}
+
+std::optional<FieldType> FromFileType(v1::EventFileHeader::FieldType type) {
+  switch (type) {
+    case v1::EventFileHeader::INT: return FieldType::kInt;
+    case v1::EventFileHeader::DOUBLE: return FieldType::kDouble;
+    case v1::EventFileHeader::STRING: return FieldType::kString;
+    case v1::EventFileHeader::BOOL: return FieldType::kBool;
+    default: return std::nullopt;
+  }
+}
+
+v1::EventFileHeader::FieldType ToFileType(FieldType type) {
+  switch (type) {
+    case FieldType::kInt: return v1::EventFileHeader::INT;
+    case FieldType::kDouble: return v1::EventFileHeader::DOUBLE;
+    case FieldType::kString: return v1::EventFileHeader::STRING;
+    case FieldType::kBool: return v1::EventFileHeader::BOOL;
+  }
+  return v1::EventFileHeader::INT;
+}
 
 constexpr absl::string_view kColumnarMagic("HALOEV1\n", 8);
 
@@ -152,10 +194,12 @@ class CsvEventReader final : public EventReader {
       for (const EventField& f : fields) {
         if (f.name == name) return HeaderError(absl::StrCat("column \"", name, "\" appears twice"));
       }
-      if (!type.empty() && type != "int" && type != "string") {
-        return HeaderError(absl::StrCat("column \"", name, "\" has type \"", type, "\"; known types: int, string"));
+      std::optional<FieldType> declared = FieldTypeNamed(type);
+      if (!type.empty() && !declared.has_value()) {
+        return HeaderError(
+            absl::StrCat("column \"", name, "\" has type \"", type, "\"; known types: int, double, string, bool"));
       }
-      fields.push_back({name, type == "string" ? FieldType::kString : FieldType::kInt});
+      fields.push_back({name, declared.value_or(FieldType::kInt)});
       typed.push_back(!type.empty());
       field_columns_.push_back(static_cast<int>(i));
     }
@@ -170,7 +214,11 @@ class CsvEventReader final : public EventReader {
       if (SplitCsvLine(pending_, first).ok() && first.size() == column_count_) {
         for (size_t f = 0; f < fields.size(); ++f) {
           int64_t ignored;
-          if (!typed[f] && !absl::SimpleAtoi(first[field_columns_[f]], &ignored)) fields[f].type = FieldType::kString;
+          double number;
+          const std::string& value = first[field_columns_[f]];
+          if (typed[f] || absl::SimpleAtoi(value, &ignored)) continue;
+          fields[f].type = absl::SimpleAtod(value, &number) && std::isfinite(number) ? FieldType::kDouble
+                                                                                       : FieldType::kString;
         }
       }
     }
@@ -192,16 +240,38 @@ class CsvEventReader final : public EventReader {
     const auto& fields = schema_.fields();
     for (size_t f = 0; f < fields.size(); ++f) {
       const std::string& value = values_[field_columns_[f]];
-      if (fields[f].type == FieldType::kString) {
-        strings[f]->Append(value);
-        continue;
+      switch (fields[f].type) {
+        case FieldType::kString:
+          strings[f]->Append(value);
+          break;
+        case FieldType::kInt: {
+          int64_t number = 0;
+          if (!absl::SimpleAtoi(value, &number)) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(fields[f].name, " \"", value, "\" is not an integer (the column holds integers)"));
+          }
+          batch.columns[f].ints.push_back(number);
+          break;
+        }
+        case FieldType::kDouble: {
+          double number = 0;
+          if (!absl::SimpleAtod(value, &number) || !std::isfinite(number)) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(fields[f].name, " \"", value, "\" is not a finite number (the column holds doubles)"));
+          }
+          batch.columns[f].doubles.push_back(number);
+          break;
+        }
+        case FieldType::kBool: {
+          const absl::string_view v = absl::StripAsciiWhitespace(value);
+          if (v != "true" && v != "false" && v != "1" && v != "0") {
+            return absl::InvalidArgumentError(
+                absl::StrCat(fields[f].name, " \"", value, "\" is not true, false, 1 or 0 (the column holds bools)"));
+          }
+          batch.columns[f].ints.push_back(v == "true" || v == "1" ? 1 : 0);
+          break;
+        }
       }
-      int64_t number = 0;
-      if (!absl::SimpleAtoi(value, &number)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(fields[f].name, " \"", value, "\" is not an integer (the column holds integers)"));
-      }
-      batch.columns[f].ints.push_back(number);
     }
     batch.vids.push_back(vid);
     groups.Append(values_[group_column_]);
@@ -306,10 +376,11 @@ class ColumnarEventReader final : public EventReader {
     if (!record.has_header()) return absl::InvalidArgumentError(absl::StrCat(path_, ": no header"));
     std::vector<EventField> fields;
     for (const auto& f : record.header().fields()) {
-      if (f.type() != v1::EventFileHeader::INT && f.type() != v1::EventFileHeader::STRING) {
-        return absl::InvalidArgumentError(absl::StrCat(path_, ": field \"", f.name(), "\" has no type"));
+      std::optional<FieldType> type = FromFileType(f.type());
+      if (!type.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(path_, ": field \"", f.name(), "\" has no known type"));
       }
-      fields.push_back({f.name(), f.type() == v1::EventFileHeader::INT ? FieldType::kInt : FieldType::kString});
+      fields.push_back({f.name(), *type});
     }
     schema_ = EventSchema(std::move(fields));
     return absl::OkStatus();
@@ -334,14 +405,32 @@ class ColumnarEventReader final : public EventReader {
       const auto& in = group.columns(static_cast<int>(f));
       EventColumn& out = batch.columns[f];
       const std::string& name = schema_.fields()[f].name;
-      if (schema_.fields()[f].type == FieldType::kInt) {
-        if (static_cast<size_t>(in.ints_size()) != rows) {
-          return absl::InvalidArgumentError(absl::StrCat(name, " has ", in.ints_size(), " rows, not ", rows));
-        }
-        out.ints.assign(in.ints().begin(), in.ints().end());
-      } else {
-        ToBatchColumn(in.strings(), out.strings);
-        RETURN_IF_ERROR(CheckStringColumn(out.strings, rows, name));
+      switch (schema_.fields()[f].type) {
+        case FieldType::kInt:
+        case FieldType::kBool:
+          if (static_cast<size_t>(in.ints_size()) != rows) {
+            return absl::InvalidArgumentError(absl::StrCat(name, " has ", in.ints_size(), " rows, not ", rows));
+          }
+          out.ints.assign(in.ints().begin(), in.ints().end());
+          if (schema_.fields()[f].type == FieldType::kBool) {
+            for (int64_t& v : out.ints) {
+              if (v != 0 && v != 1) return absl::InvalidArgumentError(absl::StrCat(name, " holds ", v, ", not a bool"));
+            }
+          }
+          break;
+        case FieldType::kDouble:
+          if (static_cast<size_t>(in.doubles_size()) != rows) {
+            return absl::InvalidArgumentError(absl::StrCat(name, " has ", in.doubles_size(), " rows, not ", rows));
+          }
+          out.doubles.assign(in.doubles().begin(), in.doubles().end());
+          for (double v : out.doubles) {
+            if (!std::isfinite(v)) return absl::InvalidArgumentError(absl::StrCat(name, " holds a value that is not finite"));
+          }
+          break;
+        case FieldType::kString:
+          ToBatchColumn(in.strings(), out.strings);
+          RETURN_IF_ERROR(CheckStringColumn(out.strings, rows, name));
+          break;
       }
     }
     return absl::OkStatus();
@@ -362,8 +451,11 @@ absl::Status CheckBatch(const EventBatch& batch, const EventSchema& schema) {
     return absl::InvalidArgumentError("the batch's columns do not match each other or the schema");
   }
   for (size_t f = 0; f < schema.fields().size(); ++f) {
-    const size_t have = schema.fields()[f].type == FieldType::kInt ? batch.columns[f].ints.size()
-                                                                    : batch.columns[f].strings.ids.size();
+    const EventColumn& column = batch.columns[f];
+    const FieldType type = schema.fields()[f].type;
+    const size_t have = type == FieldType::kString   ? column.strings.ids.size()
+                        : type == FieldType::kDouble ? column.doubles.size()
+                                                     : column.ints.size();
     if (have != rows) {
       return absl::InvalidArgumentError(
           absl::StrCat("field ", schema.fields()[f].name, " has ", have, " rows, not ", rows));
@@ -418,7 +510,7 @@ class ColumnarEventWriter final : public EventWriter {
     for (const EventField& f : schema.fields()) {
       auto& out = *record.mutable_header()->add_fields();
       out.set_name(f.name);
-      out.set_type(f.type == FieldType::kInt ? v1::EventFileHeader::INT : v1::EventFileHeader::STRING);
+      out.set_type(ToFileType(f.type));
     }
     RETURN_IF_ERROR(writer->WriteRecord(record));
     return std::unique_ptr<EventWriter>(std::move(writer));
@@ -443,8 +535,11 @@ class ColumnarEventWriter final : public EventWriter {
       for (size_t f = 0; f < schema_.fields().size(); ++f) {
         auto& column = *group.add_columns();
         const EventColumn& in = batch.columns[f];
-        if (schema_.fields()[f].type == FieldType::kInt) {
+        const FieldType type = schema_.fields()[f].type;
+        if (type == FieldType::kInt || type == FieldType::kBool) {
           column.mutable_ints()->Add(in.ints.begin() + start, in.ints.begin() + end);
+        } else if (type == FieldType::kDouble) {
+          column.mutable_doubles()->Add(in.doubles.begin() + start, in.doubles.begin() + end);
         } else {
           column.mutable_strings()->mutable_dictionary()->Add(in.strings.dictionary.begin(),
                                                                  in.strings.dictionary.end());
@@ -504,7 +599,7 @@ class CsvEventWriter final : public EventWriter {
     auto writer = std::unique_ptr<CsvEventWriter>(new CsvEventWriter(std::move(file), schema));
     std::string header = "vid,event_group,timestamp";
     for (const EventField& f : schema.fields()) {
-      absl::StrAppend(&header, ",", CsvValue(f.name), f.type == FieldType::kInt ? ":int" : ":string");
+      absl::StrAppend(&header, ",", CsvValue(absl::StrCat(f.name, ":", FieldTypeName(f.type))));
     }
     header.push_back('\n');
     RETURN_IF_ERROR(writer->Append(header));
@@ -517,10 +612,20 @@ class CsvEventWriter final : public EventWriter {
     for (size_t i = 0; i < batch.size(); ++i) {
       absl::StrAppend(&text, batch.vids[i], ",", CsvValue(batch.event_groups.At(i)), ",", batch.timestamps_micros[i]);
       for (size_t f = 0; f < schema_.fields().size(); ++f) {
-        if (schema_.fields()[f].type == FieldType::kInt) {
-          absl::StrAppend(&text, ",", batch.columns[f].ints[i]);
-        } else {
-          absl::StrAppend(&text, ",", CsvValue(batch.columns[f].strings.At(i)));
+        switch (schema_.fields()[f].type) {
+          case FieldType::kInt:
+            absl::StrAppend(&text, ",", batch.columns[f].ints[i]);
+            break;
+          case FieldType::kBool:
+            absl::StrAppend(&text, ",", batch.columns[f].ints[i] != 0 ? "true" : "false");
+            break;
+          case FieldType::kDouble:
+            // Enough digits that the reader gets the same double back.
+            absl::StrAppend(&text, ",", absl::StrFormat("%.17g", batch.columns[f].doubles[i]));
+            break;
+          case FieldType::kString:
+            absl::StrAppend(&text, ",", CsvValue(batch.columns[f].strings.At(i)));
+            break;
         }
       }
       text.push_back('\n');

@@ -113,7 +113,8 @@ const EventSchema& SyntheticEventSchema() {
   static const EventSchema* schema = new EventSchema({{"age", FieldType::kInt},
                                                       {"gender", FieldType::kString},
                                                       {"region", FieldType::kString},
-                                                      {"duration_seconds", FieldType::kInt}});
+                                                      {"duration_seconds", FieldType::kInt},
+                                                      {"video_ad.viewed_fraction", FieldType::kDouble}});
   return *schema;
 }
 
@@ -178,6 +179,7 @@ absl::StatusOr<SyntheticEventsSummary> WriteSyntheticEvents(const SyntheticEvent
         b.columns[1].strings.ids.push_back(gender);
         b.columns[2].strings.ids.push_back(region);
         b.columns[3].ints.push_back(1 + static_cast<int64_t>(draws.Next() % 60));
+        b.columns[4].doubles.push_back(static_cast<double>(draws.Next() % 101) / 100);
         if (b.size() >= kEventBatchRows || out.rows_in_file + b.size() >= options.rows_per_file) {
           RETURN_IF_ERROR(Flush(out, options, false));
         }

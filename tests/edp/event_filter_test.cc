@@ -6,12 +6,18 @@ namespace halo::edp {
 namespace {
 
 // Four people: ages 17, 18, 40, 65; genders F, M, F, M; regions north,
-// south, south, north; homes north, north, west, west.
+// south, south, north; homes north, north, west, west; viewed fractions
+// 0.1, 0.25, 0.5, 1; viewable, not, viewable, not.
 EventBatch People(EventSchema& schema) {
-  schema = EventSchema({{"age", FieldType::kInt}, {"gender", FieldType::kString}, {"region", FieldType::kString},
-                        {"home", FieldType::kString}});
+  schema = EventSchema({{"age", FieldType::kInt},
+                        {"gender", FieldType::kString},
+                        {"region", FieldType::kString},
+                        {"home", FieldType::kString},
+                        {"video_ad.viewed_fraction", FieldType::kDouble},
+                        {"banner_ad.viewable", FieldType::kBool},
+                        {"person.gender", FieldType::kString}});
   EventBatch batch;
-  batch.Clear(4);
+  batch.Clear(7);
   batch.vids = {1, 2, 3, 4};
   batch.timestamps_micros = {0, 0, 0, 0};
   batch.event_groups = {{"g"}, {0, 0, 0, 0}};
@@ -19,6 +25,9 @@ EventBatch People(EventSchema& schema) {
   batch.columns[1].strings = {{"M", "F"}, {1, 0, 1, 0}};
   batch.columns[2].strings = {{"north", "south"}, {0, 1, 1, 0}};
   batch.columns[3].strings = {{"north", "west"}, {0, 0, 1, 1}};
+  batch.columns[4].doubles = {0.1, 0.25, 0.5, 1.0};
+  batch.columns[5].ints = {1, 0, 1, 0};
+  batch.columns[6].strings = {{"M", "F"}, {1, 0, 1, 0}};
   return batch;
 }
 
@@ -49,19 +58,73 @@ TEST_CASE("Filters select events by comparisons combined with &&, || and !") {
   CHECK(Matches("false") == V{0, 0, 0, 0});
 }
 
+TEST_CASE("Filters compare doubles, mix them with integers, read dotted names, bools and lists") {
+  using V = std::vector<uint8_t>;
+  CHECK(Matches("video_ad.viewed_fraction >= 0.25") == V{0, 1, 1, 1});
+  CHECK(Matches("video_ad.viewed_fraction < 1") == V{1, 1, 1, 0});
+  CHECK(Matches("video_ad.viewed_fraction == 0.5") == V{0, 0, 1, 0});
+  CHECK(Matches("video_ad.viewed_fraction != 1e0") == V{1, 1, 1, 0});
+  CHECK(Matches("age > 17.5") == V{0, 1, 1, 1});
+  CHECK(Matches("age == 18.0 || 65 <= age") == V{0, 1, 0, 1});
+}
+
+TEST_CASE("Bool fields are conditions; in matches a list of strings or numbers") {
+  using V = std::vector<uint8_t>;
+  CHECK(Matches("banner_ad.viewable") == V{1, 0, 1, 0});
+  CHECK(Matches("!banner_ad.viewable && age > 17") == V{0, 1, 0, 1});
+  CHECK(Matches("banner_ad.viewable == false") == V{0, 1, 0, 1});
+  CHECK(Matches("person.gender == \"M\" && banner_ad.viewable != true") == V{0, 1, 0, 1});
+  CHECK(Matches("region in [\"north\", \"east\"]") == V{1, 0, 0, 1});
+  CHECK(Matches("region in [\"east\"]") == V{0, 0, 0, 0});
+  CHECK(Matches("region in []") == V{0, 0, 0, 0});
+  CHECK(Matches("!(person.gender in [\"F\"])") == V{0, 1, 0, 1});
+  CHECK(Matches("age in [17, 65]") == V{1, 0, 0, 1});
+  CHECK(Matches("age in [40.0, 41.5]") == V{0, 0, 1, 0});
+  CHECK(Matches("video_ad.viewed_fraction in [0.25, 1]") == V{0, 1, 0, 1});
+}
+
+TEST_CASE("A filter nested deeper or longer than its bounds is refused with a message, not a crash") {
+  const auto refused = [](const std::string& expression, const std::string& what) {
+    auto filter = EventFilter::Parse(expression);
+    REQUIRE_FALSE(filter.ok());
+    CHECK(filter.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(filter.status().message()), Catch::Contains(what));
+    CHECK(filter.status().message().size() < 400);
+  };
+  refused(std::string(100'000, '(') + "age > 1" + std::string(100'000, ')'), "characters long");
+  refused(std::string(100'000, '!') + "banner_ad.viewable", "characters long");
+  refused(std::string(65, '(') + "age > 1" + std::string(65, ')'), "deeper than 64");
+  refused(std::string(65, '!') + "banner_ad.viewable", "deeper than 64");
+  refused(std::string(30, '(') + std::string(35, '!') + "true" + std::string(30, ')'), "deeper than 64");
+  CHECK(EventFilter::Parse(std::string(64, '(') + "age > 1" + std::string(64, ')')).ok());
+  CHECK(EventFilter::Parse(std::string(64, '!') + "banner_ad.viewable").ok());
+  // A long chain is one level, however many terms it has.
+  std::string chain = "age > 1";
+  while (chain.size() + 12 < kMaxFilterLength) chain += " && age > 1";
+  CHECK(Matches(chain) == std::vector<uint8_t>{1, 1, 1, 1});
+  refused(chain + " && age > 1 && age > 1", "characters long");
+}
+
 TEST_CASE("A filter with a syntax error is refused with its position") {
   for (const auto& [expression, what] : std::vector<std::pair<std::string, std::string>>{
            {"age >= ", "at character 8"},
            {"age >= 18 &&", "found the end"},
            {"(age >= 18", "expected \")\""},
            {"gender == \"F", "no closing quote"},
-           {"age", "is not a condition"},
            {"18", "a value is not a condition"},
            {"gender < \"F\"", "only with == and !="},
-           {"age == \"18\" && 1 == \"x\"", "compares a string with an integer"},
+           {"true < false", "only with == and !="},
+           {"age == \"18\" && 1 == \"x\"", "compares integers with strings"},
+           {"age >= 0.5.5", "not a finite decimal"},
+           {"person..gender == \"F\"", "must start with a letter"},
+           {"region in \"north\"", "expected \"[\""},
+           {"region in [\"north\", 3]", "not both"},
+           {"region in [gender]", "values, not fields"},
+           {"region in [\"north\"", "expected \",\" or \"]\""},
+           {"\"north\" in [\"north\"]", "must be a field"},
            {"age >= 18 garbage", "unexpected"},
            {"age >= 99999999999999999999", "not a 64-bit integer"},
-           {"age # 3", "is not a condition"}}) {
+           {"age # 3", "unexpected \"#"}}) {
     auto filter = EventFilter::Parse(expression);
     INFO(expression);
     REQUIRE_FALSE(filter.ok());
@@ -78,9 +141,17 @@ TEST_CASE("Binding refuses a field the events lack or a comparison of the wrong 
   CHECK_THAT(std::string(unknown.status().message()), Catch::Contains("\"income\""));
   auto mistyped = EventFilter::Parse("age == \"old\"")->Bind(schema);
   CHECK(mistyped.status().code() == absl::StatusCode::kFailedPrecondition);
-  CHECK_THAT(std::string(mistyped.status().message()), Catch::Contains("holds integers"));
+  CHECK_THAT(std::string(mistyped.status().message()), Catch::Contains("compares integers with strings"));
+  CHECK_THAT(std::string(mistyped.status().message()), Catch::Contains("\"age\""));
   auto ordered = EventFilter::Parse("gender >= region")->Bind(schema);
   CHECK(ordered.status().code() == absl::StatusCode::kFailedPrecondition);
+  auto not_condition = EventFilter::Parse("age && banner_ad.viewable")->Bind(schema);
+  CHECK(not_condition.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(not_condition.status().message()), Catch::Contains("is not a condition"));
+  auto bool_order = EventFilter::Parse("banner_ad.viewable > 0")->Bind(schema);
+  CHECK(bool_order.status().code() == absl::StatusCode::kFailedPrecondition);
+  auto list_type = EventFilter::Parse("age in [\"x\"]")->Bind(schema);
+  CHECK_THAT(std::string(list_type.status().message()), Catch::Contains("in a list of strings"));
 }
 
 }  // namespace

@@ -8,12 +8,23 @@
 #include "halo/edp/event_selection.h"
 #include "halo/edp/synthetic_events.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "testing/temp_dir.h"
 
 namespace halo::edp {
 namespace {
 
 void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+std::string Shown(FieldType type, const EventColumn& column, size_t i) {
+  switch (type) {
+    case FieldType::kInt: return std::to_string(column.ints[i]);
+    case FieldType::kBool: return column.ints[i] ? "true" : "false";
+    case FieldType::kDouble: return absl::StrFormat("%.17g", column.doubles[i]);
+    case FieldType::kString: return column.strings.At(i);
+  }
+  return "";
+}
 
 // Every event of `path`, as "vid,group,timestamp,field..." lines.
 std::vector<std::string> ReadAll(const std::string& path, EventSchema* schema = nullptr) {
@@ -33,8 +44,7 @@ std::vector<std::string> ReadAll(const std::string& path, EventSchema* schema = 
                         std::to_string(batch.timestamps_micros[i]);
       for (size_t f = 0; f < batch.columns.size(); ++f) {
         const auto& field = (*reader)->schema().fields()[f];
-        row += "," + (field.type == FieldType::kInt ? std::to_string(batch.columns[f].ints[i])
-                                                    : batch.columns[f].strings.At(i));
+        row += "," + Shown(field.type, batch.columns[f], i);
       }
       rows.push_back(row);
     }
@@ -57,25 +67,32 @@ TEST_CASE("CSV event files: columns in any order, quotes, RFC 3339 times, types 
   testing::TempDir dir;
   const std::string path = dir.Sub("events.csv");
   WriteText(path,
-            "gender,vid,timestamp,event_group,age,city:string\r\n"
-            "F,7,1767225600000000,video,30,\"Paris, FR\"\n"
+            "gender,vid,timestamp,event_group,age,city:string,video_ad.viewed_fraction,banner_ad.viewable:bool\r\n"
+            "F,7,1767225600000000,video,30,\"Paris, FR\",0.5,true\n"
             "\n"
-            "\"M\",8,2026-01-01T00:00:01Z,\"vid\"\"eo\",41,07\n");
+            "\"M\",8,2026-01-01T00:00:01Z,\"vid\"\"eo\",41,07,1,0\n");
   EventSchema schema;
   const auto rows = ReadAll(path, &schema);
-  CHECK(schema == EventSchema({{"gender", FieldType::kString}, {"age", FieldType::kInt}, {"city", FieldType::kString}}));
-  CHECK(rows == std::vector<std::string>{"7,video,1767225600000000,F,30,Paris, FR",
-                                         "8,vid\"eo,1767225601000000,M,41,07"});
+  CHECK(schema == EventSchema({{"gender", FieldType::kString},
+                               {"age", FieldType::kInt},
+                               {"city", FieldType::kString},
+                               {"video_ad.viewed_fraction", FieldType::kDouble},
+                               {"banner_ad.viewable", FieldType::kBool}}));
+  CHECK(rows == std::vector<std::string>{"7,video,1767225600000000,F,30,Paris, FR,0.5,true",
+                                         "8,vid\"eo,1767225601000000,M,41,07,1,false"});
 }
 
 TEST_CASE("A malformed CSV file is refused with its line and what is wrong") {
   testing::TempDir dir;
   for (const auto& [text, what] : std::vector<std::pair<std::string, std::string>>{
            {"vid,timestamp\n1,2\n", "no \"event_group\" column"},
-           {"vid,event_group,timestamp,age:float\n", "known types: int, string"},
+           {"vid,event_group,timestamp,age:float\n", "known types: int, double, string, bool"},
            {"vid,event_group,timestamp,age,age\n", "appears twice"},
            {"vid,event_group,timestamp,age\n1,g,5,30\n2,g,5\n", ":3: 3 values for 4 columns"},
            {"vid,event_group,timestamp,age\n1,g,5,30\n2,g,5,old\n", ":3: age \"old\" is not an integer"},
+           {"vid,event_group,timestamp,f:double\n1,g,5,0.5\n2,g,5,half\n", ":3: f \"half\" is not a finite number"},
+           {"vid,event_group,timestamp,f:double\n1,g,5,inf\n", ":2: f \"inf\" is not a finite number"},
+           {"vid,event_group,timestamp,b:bool\n1,g,5,yes\n", ":2: b \"yes\" is not true, false, 1 or 0"},
            {"vid,event_group,timestamp\n-1,g,5\n", "vid \"-1\" is not an unsigned integer"},
            {"vid,event_group,timestamp\n1,g,yesterday\n", "neither microseconds"},
            {"vid,event_group,timestamp\n1,\"g,5\n", "no closing quote"}}) {
@@ -90,7 +107,7 @@ TEST_CASE("A malformed CSV file is refused with its line and what is wrong") {
 
 EventBatch SomeEvents(size_t rows) {
   EventBatch batch;
-  batch.Clear(2);
+  batch.Clear(4);
   batch.event_groups.dictionary = {"a", "b"};
   batch.columns[1].strings.dictionary = {"x", "y,z"};
   for (size_t i = 0; i < rows; ++i) {
@@ -99,19 +116,25 @@ EventBatch SomeEvents(size_t rows) {
     batch.timestamps_micros.push_back(static_cast<int64_t>(1000000 + (i * 37) % 5000));
     batch.columns[0].ints.push_back(static_cast<int64_t>(i % 90) - 5);
     batch.columns[1].strings.ids.push_back(static_cast<uint32_t>(i % 3 == 0));
+    batch.columns[2].doubles.push_back(static_cast<double>(i % 1000) / 999.0);
+    batch.columns[3].ints.push_back(i % 5 == 0);
   }
   return batch;
 }
 
 TEST_CASE("Columnar and CSV files written by halo read back event for event, across row groups") {
   testing::TempDir dir;
-  const EventSchema schema({{"age", FieldType::kInt}, {"tag", FieldType::kString}});
+  const EventSchema schema({{"age", FieldType::kInt},
+                             {"tag", FieldType::kString},
+                             {"video_ad.viewed_fraction", FieldType::kDouble},
+                             {"banner_ad.viewable", FieldType::kBool}});
   const EventBatch batch = SomeEvents(kEventBatchRows + 1234);
   std::vector<std::string> expected;
   for (size_t i = 0; i < batch.size(); ++i) {
-    expected.push_back(std::to_string(batch.vids[i]) + "," + batch.event_groups.At(i) + "," +
-                       std::to_string(batch.timestamps_micros[i]) + "," + std::to_string(batch.columns[0].ints[i]) +
-                       "," + batch.columns[1].strings.At(i));
+    std::string row = std::to_string(batch.vids[i]) + "," + batch.event_groups.At(i) + "," +
+                      std::to_string(batch.timestamps_micros[i]);
+    for (size_t f = 0; f < schema.fields().size(); ++f) row += "," + Shown(schema.fields()[f].type, batch.columns[f], i);
+    expected.push_back(row);
   }
   for (const char* name : {"events.hev", "events.csv"}) {
     auto writer = CreateEventFile(dir.Sub(name), schema);
@@ -123,14 +146,17 @@ TEST_CASE("Columnar and CSV files written by halo read back event for event, acr
     CHECK(ReadAll(dir.Sub(name), &read_schema) == expected);
     CHECK(read_schema == schema);
   }
-  CHECK(std::filesystem::file_size(dir.Sub("events.hev")) * 3 < std::filesystem::file_size(dir.Sub("events.csv")));
+  CHECK(std::filesystem::file_size(dir.Sub("events.hev")) * 2 < std::filesystem::file_size(dir.Sub("events.csv")));
   CHECK(*ListEventFiles(dir.path().string()) ==
         std::vector<std::string>{dir.Sub("events.csv"), dir.Sub("events.hev")});
 }
 
 TEST_CASE("A truncated or corrupted columnar file is refused, not read short") {
   testing::TempDir dir;
-  const EventSchema schema({{"age", FieldType::kInt}, {"tag", FieldType::kString}});
+  const EventSchema schema({{"age", FieldType::kInt},
+                            {"tag", FieldType::kString},
+                            {"video_ad.viewed_fraction", FieldType::kDouble},
+                            {"banner_ad.viewable", FieldType::kBool}});
   auto writer = CreateEventFile(dir.Sub("full.hev"), schema);
   REQUIRE((*writer)->Write(SomeEvents(1000)).ok());
   REQUIRE((*writer)->Close().ok());

@@ -3,20 +3,35 @@
 //
 //     age >= 18 && gender == "F"
 //     (region == "north" || region == "east") && !(age < 25)
+//     video_ad.viewed_fraction >= 0.25 && person.gender in ["F", "X"]
+//     banner_ad.viewable && !person.is_test
 //
 // Grammar (usual precedence: ! above comparisons above && above ||):
 //   expression := or
 //   or         := and ( "||" and )*
 //   and        := unary ( "&&" unary )*
 //   unary      := "!" unary | comparison
-//   comparison := operand ( ( "==" | "!=" | "<" | "<=" | ">" | ">=" ) operand )?
-//   operand    := "(" expression ")" | field | integer | "string" | true | false
-// A field is a name of letters, digits and '_' not starting with a digit.
-// Integers are 64-bit and may be negative; strings are in double quotes with
-// \" and \\ escapes. Comparisons take two operands of one type; strings
-// compare only with == and !=; a comparison or true/false is a condition,
-// and only conditions combine with &&, || and !. An empty filter matches
-// every event.
+//   comparison := operand ( ( "==" | "!=" | "<" | "<=" | ">" | ">=" ) operand
+//                         | "in" list )?
+//   operand    := "(" expression ")" | field | number | "string" | true | false
+//   list       := "[" ( literal ( "," literal )* )? "]"
+//   field      := name ( "." name )*     name := [A-Za-z_][A-Za-z0-9_]*
+// Numbers are 64-bit integers or decimals ("0.25", "-3", "1e-3"); strings
+// are in double quotes with \" and \\ escapes. Fields are int, double,
+// string or bool, as the event files declare them.
+//  - Numbers compare with every operator; an int and a double compare as
+//    numbers (2 == 2.0; integers beyond 2^53 lose their last digits there).
+//  - Strings and bools compare only with == and !=.
+//  - `field in [...]` holds when the field equals one of the literals, all of
+//    the field's type (strings, or numbers).
+//  - A bool field, true and false, and every comparison are conditions;
+//    only conditions combine with &&, || and !.
+// An empty filter matches every event.
+//
+// Bounds, because a filter comes from another party: at most
+// kMaxFilterLength characters and kMaxFilterDepth levels of nesting
+// (parentheses and !); a longer or deeper filter is refused with a message,
+// before anything is built from it.
 #ifndef HALO_EDP_EVENT_FILTER_H_
 #define HALO_EDP_EVENT_FILTER_H_
 
@@ -29,6 +44,9 @@
 #include "halo/edp/events.h"
 
 namespace halo::edp {
+
+inline constexpr size_t kMaxFilterLength = 4096;
+inline constexpr int kMaxFilterDepth = 64;
 
 struct FilterNode;
 
@@ -48,7 +66,8 @@ class BoundEventFilter {
 
 class EventFilter {
  public:
-  // Refuses a syntax or type error, naming its character position.
+  // Refuses a syntax or type error, naming its character position, and a
+  // filter beyond the bounds above.
   static absl::StatusOr<EventFilter> Parse(absl::string_view expression);
 
   // Refuses a field `schema` does not have or whose type does not fit, naming

@@ -6,10 +6,13 @@
 // Two file forms, told apart by extension:
 //  - ".csv": a header line naming the columns, which must include vid,
 //    event_group and timestamp (integer microseconds since the Unix epoch,
-//    or RFC 3339 text). Other columns are template fields; a header may give
-//    a type as "age:int" or "gender:string", and otherwise the first data
-//    row decides (an integer makes an int field). Double quotes enclose
-//    values with commas, and "" stands for a quote inside them.
+//    or RFC 3339 text). Other columns are template fields, whose names may
+//    be dotted ("person.gender"); a header may give a type as "age:int",
+//    "video_ad.viewed_fraction:double", "gender:string" or
+//    "banner_ad.viewable:bool" (true/false or 1/0), and otherwise the first
+//    data row decides (an integer makes an int field, another number a
+//    double field). Double quotes enclose values with commas, and "" stands
+//    for a quote inside them.
 //  - ".hev": the columnar form (proto/halo/edp/v1/event_file.proto), about a
 //    tenth the size and read without parsing text.
 // Readers stream: they hold one batch at a time, never a whole file.
@@ -26,7 +29,7 @@
 
 namespace halo::edp {
 
-enum class FieldType { kInt, kString };
+enum class FieldType { kInt, kString, kDouble, kBool };
 
 struct EventField {
   std::string name;
@@ -56,8 +59,9 @@ struct StringColumn {
 };
 
 struct EventColumn {
-  std::vector<int64_t> ints;  // an int field
-  StringColumn strings;       // a string field
+  std::vector<int64_t> ints;     // an int field, or a bool field as 0 and 1
+  std::vector<double> doubles;   // a double field
+  StringColumn strings;          // a string field
 };
 
 // Events column by column; every column has size() rows.

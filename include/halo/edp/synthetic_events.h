@@ -8,8 +8,9 @@
 // member independently with probability reach_probability, so two EDPs
 // overlap by about the product of their probabilities. A reached person has
 // 1 + Geometric events, each at a uniform time in the campaign window, in one
-// of the EDP's event groups, with a watch time of 1 to 60 seconds. As in a
-// real VID model, VID ranges correlate with people: with p = vid /
+// of the EDP's event groups, with a watch time of 1 to 60 seconds and a
+// viewed fraction. As in a real VID model, VID ranges correlate with
+// people: with p = vid /
 // population_size, the age is 13 + floor(62 p), the gender "F" or "M" by
 // alternate sixteenths of p, and the mean number of events 1 + 2 (m - 1)
 // (1 - p) for mean_frequency m (so m on average, more for the young). The
@@ -63,7 +64,8 @@ struct SyntheticEventsSummary {
 };
 
 // The schema of generated events: age:int, gender:string, region:string,
-// duration_seconds:int.
+// duration_seconds:int, video_ad.viewed_fraction:double (0 to 1 in
+// hundredths, uniform).
 const EventSchema& SyntheticEventSchema();
 
 // Writes every EDP's files under `out_dir` and `out_dir`/truth.json, the
