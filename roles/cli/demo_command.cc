@@ -223,6 +223,10 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
     edp.id = e.name;
     edp.supports_hmss = e.name != "edp3";  // so that measurements with edp3 run LLv2
     edp.events_dir = absl::StrCat(events_dir, "/", e.name);
+    // The generated events' demographics: a requisition charges the
+    // privacy budget of the age groups and genders its filter can select.
+    edp.privacy.set_age_field("age");
+    edp.privacy.set_gender_field("gender");
     for (const std::string& group : e.event_groups) {
       config::EventGroupConfig g;
       g.set_reference_id(group);

@@ -233,6 +233,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
     agent.config.set_max_concurrent_requisitions(2);
     agent.config.set_encryption_parallelism(options.duchy_parallelism);
     for (const auto& group : edp.event_groups) *agent.config.add_event_groups() = group;
+    *agent.config.mutable_privacy() = edp.privacy;
     for (const auto& [id, ports] : s.duchy_ports) {
       auto& target = *agent.config.add_duchies();
       target.set_duchy_id(id);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include <deque>
 #include <filesystem>
 #include <thread>
@@ -215,6 +217,45 @@ void EdpAgent::State::Handle(const Requisition& requisition) {
                absl::FormatDuration(wait), std::string(status.message()));
 }
 
+namespace {
+
+// The privacy settings with their defaults; refuses a negative or
+// out-of-range one, naming it.
+absl::StatusOr<PrivacyLimits> LimitsOf(const config::PrivacyGuardConfig& c) {
+  for (const auto& [value, name] : {std::pair{c.maximum_epsilon(), "maximum_epsilon"},
+                                    std::pair{c.maximum_delta(), "maximum_delta"},
+                                    std::pair{c.budget_epsilon(), "budget_epsilon"},
+                                    std::pair{c.budget_delta(), "budget_delta"}}) {
+    if (!(value >= 0) || !std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("edp_agent.privacy.", name, ": must be >= 0, got ", value));
+    }
+  }
+  for (const auto& [value, name] : {std::pair{c.maximum_delta(), "maximum_delta"}, std::pair{c.budget_delta(), "budget_delta"}}) {
+    if (value >= 1) return absl::InvalidArgumentError(absl::StrCat("edp_agent.privacy.", name, ": must be below 1, got ", value));
+  }
+  for (const auto& [value, name] : {std::pair{c.maximum_frequency(), "maximum_frequency"},
+                                    std::pair{c.maximum_impressions_per_user(), "maximum_impressions_per_user"},
+                                    std::pair{c.maximum_watch_seconds_per_user(), "maximum_watch_seconds_per_user"}}) {
+    if (value < 0) return absl::InvalidArgumentError(absl::StrCat("edp_agent.privacy.", name, ": must be >= 0, got ", value));
+  }
+  if (c.maximum_frequency() > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("edp_agent.privacy.maximum_frequency: at most 100, got ", c.maximum_frequency()));
+  }
+  if (c.age_field().empty() != c.gender_field().empty()) {
+    return absl::InvalidArgumentError("edp_agent.privacy: age_field and gender_field are set together or not at all");
+  }
+  PrivacyLimits limits;
+  if (c.maximum_epsilon() > 0) limits.maximum_epsilon = c.maximum_epsilon();
+  if (c.maximum_delta() > 0) limits.maximum_delta = c.maximum_delta();
+  if (c.maximum_frequency() > 0) limits.maximum_frequency = c.maximum_frequency();
+  if (c.maximum_impressions_per_user() > 0) limits.maximum_impressions_per_user = c.maximum_impressions_per_user();
+  if (c.maximum_watch_seconds_per_user() > 0) limits.maximum_watch_seconds_per_user = c.maximum_watch_seconds_per_user();
+  return limits;
+}
+
+}  // namespace
+
 EdpAgent::EdpAgent(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 EdpAgent::~EdpAgent() { Shutdown(); }
@@ -248,6 +289,13 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
     return absl::FailedPreconditionError(absl::StrCat("cannot create ", agent.events_dir, ": ", error.message()));
   }
   agent.replay_seed = options.replay_seed;
+  ASSIGN_OR_RETURN(agent.limits, LimitsOf(config.privacy()));
+  agent.demographics = {config.privacy().age_field(), config.privacy().gender_field()};
+  const dp::PrivacyBudget budget{config.privacy().budget_epsilon() > 0 ? config.privacy().budget_epsilon() : 10.0,
+                                 config.privacy().budget_delta() > 0 ? config.privacy().budget_delta() : 1e-6};
+  ASSIGN_OR_RETURN(agent.budget,
+                   PrivacyBudgetLedger::Open((std::filesystem::path(options.data_dir) / "privacy_budget.db").string(),
+                                             budget));
   agent.parallelism = config.encryption_parallelism() > 0
                           ? config.encryption_parallelism()
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

@@ -534,7 +534,80 @@ void EvaluateStep(const Step& step, const EventBatch& batch, std::vector<uint8_t
   }
 }
 
+CompareOp Negated(CompareOp op) {
+  switch (op) {
+    case CompareOp::kEq: return CompareOp::kNe;
+    case CompareOp::kNe: return CompareOp::kEq;
+    case CompareOp::kLt: return CompareOp::kGe;
+    case CompareOp::kLe: return CompareOp::kGt;
+    case CompareOp::kGt: return CompareOp::kLe;
+    case CompareOp::kGe: return CompareOp::kLt;
+  }
+  return op;
+}
+
+// `node` (negated if `negate`) in negation normal form, with the leaves that
+// read other fields than `fields` replaced by true.
+std::shared_ptr<const Node> Relax(const Node& node, bool negate, const std::vector<std::string>& fields) {
+  auto out = std::make_shared<Node>();
+  const auto kept = [&](const FilterOperand& operand) {
+    return !operand.is_field || std::find(fields.begin(), fields.end(), operand.field) != fields.end();
+  };
+  switch (node.kind) {
+    case Node::Kind::kConstant:
+      out->constant = node.constant != negate;
+      return out;
+    case Node::Kind::kNot:
+      return Relax(*node.children[0], !negate, fields);
+    case Node::Kind::kAnd:
+    case Node::Kind::kOr:
+      out->kind = (node.kind == Node::Kind::kAnd) != negate ? Node::Kind::kAnd : Node::Kind::kOr;
+      for (const auto& child : node.children) out->children.push_back(Relax(*child, negate, fields));
+      return out;
+    case Node::Kind::kCompare:
+      if (!kept(node.a) || !kept(node.b)) return out;  // true
+      *out = node;
+      if (negate) out->op = Negated(node.op);
+      return out;
+    case Node::Kind::kIn:
+    case Node::Kind::kTruth: {
+      if (!kept(node.a)) return out;  // true
+      *out = node;
+      if (!negate) return out;
+      auto negated = std::make_shared<Node>();
+      negated->kind = Node::Kind::kNot;
+      negated->children.push_back(std::move(out));
+      return negated;
+    }
+  }
+  return out;
+}
+
+void CollectLiterals(const Node& node, EventFilter::Literals& out) {
+  const auto add = [&](const FilterLiteral& literal) {
+    if (literal.type == ValueType::kString) out.strings.push_back(literal.text);
+    if (literal.type == ValueType::kInt) out.numbers.push_back(static_cast<double>(literal.number));
+    if (literal.type == ValueType::kDouble) out.numbers.push_back(literal.real);
+  };
+  for (const FilterOperand* operand : {&node.a, &node.b}) {
+    if (!operand->is_field && (node.kind == Node::Kind::kCompare || operand == &node.a)) add(operand->literal);
+  }
+  for (const FilterLiteral& item : node.list) add(item);
+  for (const auto& child : node.children) CollectLiterals(*child, out);
+}
+
 }  // namespace
+
+EventFilter::Literals EventFilter::LiteralValues() const {
+  Literals literals;
+  if (root_ != nullptr) CollectLiterals(*root_, literals);
+  return literals;
+}
+
+EventFilter EventFilter::Relaxed(const std::vector<std::string>& fields) const {
+  if (root_ == nullptr) return *this;
+  return EventFilter(absl::StrCat("relaxed(", expression_, ")"), Relax(*root_, false, fields));
+}
 
 void BoundEventFilter::Evaluate(const EventBatch& batch, std::vector<uint8_t>& keep) const {
   if (root_ == nullptr) {

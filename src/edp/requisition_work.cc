@@ -19,6 +19,7 @@
 #include "halo/net/peer.h"
 #include "halo/protocol/llv2.h"
 #include "halo/protocol/reach_only_llv2.h"
+#include "halo/dp/privacy_accounting.h"
 #include "refusal.h"
 
 namespace halo::edp {
@@ -138,6 +139,7 @@ absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, con
     return absl::FailedPreconditionError(absl::StrCat("the config names no requisition_fulfillment_target for duchy ",
                                                       r.fulfilling_duchy()));
   }
+  RETURN_IF_ERROR(agent.budget->MarkReleased(MeasurementConsumerOf(r.measurement()), r.name()));
   auto stub = duchy::v1::RequisitionFulfillment::NewStub(net::OpenChannel(target->second, agent.tls));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
@@ -250,6 +252,7 @@ absl::Status FulfilDirect(const AgentContext& agent, const VerifiedRequisition& 
   const api::v1::SignedMessage signed_result = api::Sign(*result, agent.signing_key, agent.certificate);
   ASSIGN_OR_RETURN(std::string encrypted,
                    api::EncryptResult(signed_result, spec.measurement_public_key(), v.requisition.measurement()));
+  RETURN_IF_ERROR(agent.budget->MarkReleased(MeasurementConsumerOf(v.requisition.measurement()), v.requisition.name()));
   api::v1::FulfillDirectRequisitionRequest request;
   request.set_name(v.requisition.name());
   request.set_nonce(v.requisition_spec.nonce());
@@ -304,7 +307,81 @@ absl::StatusOr<VerifiedRequisition> VerifyRequisition(const AgentContext& agent,
   return v;
 }
 
-absl::Status FulfilRequisition(const AgentContext& agent, const VerifiedRequisition& v) {
+namespace {
+
+// Refuses DP parameters, frequencies and caps above this EDP's limits,
+// naming the parameter and the limit.
+absl::Status CheckLimits(const PrivacyLimits& limits, const api::v1::MeasurementSpec& spec) {
+  const auto params = [&](const api::v1::DifferentialPrivacyParams& p, absl::string_view field) -> absl::Status {
+    if (!(p.epsilon() <= limits.maximum_epsilon)) {
+      return Refuse(Refusal::INSUFFICIENT_PRIVACY_BUDGET,
+                    absl::StrCat(field, ".epsilon ", p.epsilon(), " is above this EDP's limit of ",
+                                 limits.maximum_epsilon, " a requisition (privacy.maximum_epsilon)"));
+    }
+    if (!(p.delta() <= limits.maximum_delta)) {
+      return Refuse(Refusal::INSUFFICIENT_PRIVACY_BUDGET,
+                    absl::StrCat(field, ".delta ", p.delta(), " is above this EDP's limit of ", limits.maximum_delta,
+                                 " a requisition (privacy.maximum_delta)"));
+    }
+    return absl::OkStatus();
+  };
+  const auto at_most = [](int64_t value, int64_t limit, absl::string_view field, absl::string_view setting) {
+    if (value <= limit) return absl::OkStatus();
+    return Refuse(Refusal::DECLINED, absl::StrCat(field, " ", value, " is above this EDP's limit of ", limit,
+                                                  " (privacy.", setting, ")"));
+  };
+  if (spec.has_reach()) RETURN_IF_ERROR(params(spec.reach().privacy_params(), "reach.privacy_params"));
+  if (spec.has_reach_and_frequency()) {
+    const auto& rf = spec.reach_and_frequency();
+    RETURN_IF_ERROR(params(rf.reach_privacy_params(), "reach_and_frequency.reach_privacy_params"));
+    RETURN_IF_ERROR(params(rf.frequency_privacy_params(), "reach_and_frequency.frequency_privacy_params"));
+    RETURN_IF_ERROR(at_most(rf.maximum_frequency(), limits.maximum_frequency, "reach_and_frequency.maximum_frequency",
+                            "maximum_frequency"));
+  }
+  if (spec.has_impression()) {
+    RETURN_IF_ERROR(params(spec.impression().privacy_params(), "impression.privacy_params"));
+    RETURN_IF_ERROR(at_most(spec.impression().maximum_frequency_per_user(), limits.maximum_impressions_per_user,
+                            "impression.maximum_frequency_per_user", "maximum_impressions_per_user"));
+  }
+  if (spec.has_duration()) {
+    RETURN_IF_ERROR(params(spec.duration().privacy_params(), "duration.privacy_params"));
+    RETURN_IF_ERROR(at_most(spec.duration().maximum_watch_duration_per_user_seconds(),
+                            limits.maximum_watch_seconds_per_user,
+                            "duration.maximum_watch_duration_per_user_seconds", "maximum_watch_seconds_per_user"));
+  }
+  return absl::OkStatus();
+}
+
+// What the requisition's noise spends: each DP parameter set it asks for,
+// noised by one party (direct) or by the duchies that add noise.
+absl::StatusOr<dp::AcdpCharge> ChargeOf(const api::v1::MeasurementSpec& spec, const api::v1::ProtocolConfig& config) {
+  const dp::NoiseMechanism mechanism = config.noise_mechanism() == api::v1::GEOMETRIC
+                                           ? dp::NoiseMechanism::kGeometric
+                                           : dp::NoiseMechanism::kDiscreteGaussian;
+  int contributors = 1;
+  if (config.protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE) contributors = config.duchies_size() - 1;
+  if (config.protocol() == api::v1::LIQUID_LEGIONS_V2 || config.protocol() == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2) {
+    contributors = config.duchies_size();
+  }
+  std::vector<const api::v1::DifferentialPrivacyParams*> params;
+  if (spec.has_reach()) params.push_back(&spec.reach().privacy_params());
+  if (spec.has_reach_and_frequency()) {
+    params.push_back(&spec.reach_and_frequency().reach_privacy_params());
+    params.push_back(&spec.reach_and_frequency().frequency_privacy_params());
+  }
+  if (spec.has_impression()) params.push_back(&spec.impression().privacy_params());
+  if (spec.has_duration()) params.push_back(&spec.duration().privacy_params());
+  dp::AcdpCharge total;
+  for (const auto* p : params) {
+    absl::StatusOr<dp::AcdpCharge> one =
+        dp::NoiseCharge(mechanism, {p->epsilon(), p->delta()}, std::max(1, contributors));
+    if (!one.ok()) return RefuseWith(Refusal::SPEC_INVALID, one.status());
+    total += *one;
+  }
+  return total;
+}
+
+absl::Status Fulfil(const AgentContext& agent, const VerifiedRequisition& v) {
   ASSIGN_OR_RETURN(std::vector<std::string> files, ListEventFiles(agent.events_dir));
   absl::StatusOr<std::string> upload;
   switch (v.requisition.protocol_config().protocol()) {
@@ -325,6 +402,28 @@ absl::Status FulfilRequisition(const AgentContext& agent, const VerifiedRequisit
   }
   RETURN_IF_ERROR(upload.status());
   return Upload(agent, v, *upload);
+}
+
+}  // namespace
+
+absl::Status FulfilRequisition(const AgentContext& agent, const VerifiedRequisition& v) {
+  const std::string consumer = MeasurementConsumerOf(v.requisition.measurement());
+  RETURN_IF_ERROR(CheckLimits(agent.limits, v.measurement_spec));
+  // The budget is charged before any of the data is read.
+  ASSIGN_OR_RETURN(const sketch::VidSampler sampler, SamplerOf(v));
+  absl::StatusOr<PrivacyBuckets> buckets = BucketsOf(consumer, v.selections, sampler, agent.demographics);
+  if (!buckets.ok()) return RefuseWith(Refusal::SPEC_INVALID, buckets.status());
+  ASSIGN_OR_RETURN(const dp::AcdpCharge charge, ChargeOf(v.measurement_spec, v.requisition.protocol_config()));
+  const absl::Status charged = agent.budget->Charge(v.requisition.name(), *buckets, charge);
+  if (absl::IsResourceExhausted(charged)) return RefuseWith(Refusal::INSUFFICIENT_PRIVACY_BUDGET, charged);
+  RETURN_IF_ERROR(charged);
+  absl::Status done = Fulfil(agent, v);
+  if (RefusalOf(done).has_value()) {
+    // Refused before anything left the agent: the charge bought nothing.
+    absl::StatusOr<bool> refunded = agent.budget->Refund(consumer, v.requisition.name());
+    if (!refunded.ok()) return refunded.status();
+  }
+  return done;
 }
 
 }  // namespace halo::edp

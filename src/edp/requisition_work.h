@@ -17,9 +17,20 @@
 #include "halo/crypto/hybrid_encryption.h"
 #include "halo/crypto/signing.h"
 #include "halo/edp/event_selection.h"
+#include "halo/edp/privacy_budget.h"
 #include "halo/net/tls.h"
 
 namespace halo::edp {
+
+// What one requisition may ask of this EDP's users (config.proto's
+// PrivacyGuardConfig with its defaults filled in).
+struct PrivacyLimits {
+  double maximum_epsilon = 1.0;
+  double maximum_delta = 1e-5;
+  int maximum_frequency = 20;
+  int maximum_impressions_per_user = 100;
+  int maximum_watch_seconds_per_user = 86400;
+};
 
 struct RegisteredEventGroup {
   std::string reference_id;
@@ -41,6 +52,9 @@ struct AgentContext {
   std::string events_dir;
   int parallelism = 1;
   std::string replay_seed;  // EdpAgentOptions::replay_seed
+  PrivacyLimits limits;
+  DemographicFields demographics;
+  std::unique_ptr<PrivacyBudgetLedger> budget;
 };
 
 struct VerifiedRequisition {

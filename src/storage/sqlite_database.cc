@@ -44,6 +44,13 @@ SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
 
 SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
 
+SqliteStatement& SqliteStatement::BindDouble(int index, double value) {
+  if (int rc = sqlite3_bind_double(stmt_, index, value); rc != SQLITE_OK && bind_error_.ok()) {
+    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
+  }
+  return *this;
+}
+
 SqliteStatement& SqliteStatement::Bind(int index, int64_t value) {
   if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK && bind_error_.ok()) {
     bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
@@ -91,6 +98,8 @@ absl::Status SqliteStatement::Run() {
 }
 
 int64_t SqliteStatement::ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+double SqliteStatement::ColumnDouble(int column) const { return sqlite3_column_double(stmt_, column); }
 
 std::string SqliteStatement::ColumnText(int column) const {
   const auto* text = sqlite3_column_text(stmt_, column);

@@ -154,5 +154,38 @@ TEST_CASE("Binding refuses a field the events lack or a comparison of the wrong 
   CHECK_THAT(std::string(list_type.status().message()), Catch::Contains("in a list of strings"));
 }
 
+// Which of the four people a relaxed filter matches.
+std::vector<uint8_t> RelaxedMatches(const std::string& expression, const std::vector<std::string>& fields) {
+  EventSchema schema;
+  const EventBatch batch = People(schema);
+  auto filter = EventFilter::Parse(expression);
+  REQUIRE(filter.ok());
+  auto bound = filter->Relaxed(fields).Bind(schema);
+  REQUIRE(bound.ok());
+  std::vector<uint8_t> keep;
+  bound->Evaluate(batch, keep);
+  return keep;
+}
+
+TEST_CASE("A relaxed filter takes other fields' comparisons as true, after pushing negations down") {
+  using V = std::vector<uint8_t>;
+  const std::vector<std::string> demographic = {"age", "gender"};
+  CHECK(RelaxedMatches("age >= 18 && region == \"north\"", demographic) == V{0, 1, 1, 1});
+  // !(a && b) is !a || !b: with b dropped as true, !b is true too.
+  CHECK(RelaxedMatches("!(age >= 18 && region == \"north\")", demographic) == V{1, 1, 1, 1});
+  CHECK(RelaxedMatches("!(age >= 18 || region == \"north\")", demographic) == V{1, 0, 0, 0});
+  CHECK(RelaxedMatches("!(gender in [\"F\"]) && !banner_ad.viewable", demographic) == V{0, 1, 0, 1});
+  CHECK(RelaxedMatches("!!(age < 18)", demographic) == V{1, 0, 0, 0});
+  CHECK(RelaxedMatches("!(age != 40) || false", demographic) == V{0, 0, 1, 0});
+  CHECK(RelaxedMatches("region == home", demographic) == V{1, 1, 1, 1});
+  CHECK(RelaxedMatches("", demographic) == V{1, 1, 1, 1});
+  // Every event the filter matches, the relaxed one matches.
+  for (const char* f : {"age > 20 && !(region == \"south\" || gender == \"M\")", "!(age in [17, 40]) && home == \"west\"",
+                        "!(video_ad.viewed_fraction < 0.3 && gender == \"F\")"}) {
+    const V exact = Matches(f), relaxed = RelaxedMatches(f, demographic);
+    for (size_t i = 0; i < exact.size(); ++i) CHECK((!exact[i] || relaxed[i]));
+  }
+}
+
 }  // namespace
 }  // namespace halo::edp

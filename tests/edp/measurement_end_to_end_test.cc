@@ -44,7 +44,9 @@ class World {
     options.protocols.set_prefer_hmss(true);
     options.protocols.set_population_size(events.population_size);
     for (const auto& e : events.edps) {
-      deployment::DeploymentEdp edp{e.name, e.name != "edp3", true, dir_.Sub("events/" + e.name), {}};
+      deployment::DeploymentEdp edp{e.name, e.name != "edp3", true, dir_.Sub("events/" + e.name), {}, {}};
+      edp.privacy.set_age_field("age");
+      edp.privacy.set_gender_field("gender");
       config::EventGroupConfig group;
       group.set_reference_id(e.event_groups[0]);
       group.set_measurement_consumer("measurementConsumers/mc1");

@@ -57,7 +57,9 @@ class SampledWorld {
       noise->set_delta(1e-6);
     }
     for (const auto& e : events.edps) {
-      deployment::DeploymentEdp edp{e.name, e.name != "edp4", true, dir_.Sub("events/" + e.name), {}};
+      deployment::DeploymentEdp edp{e.name, e.name != "edp4", true, dir_.Sub("events/" + e.name), {}, {}};
+      edp.privacy.set_age_field("age");
+      edp.privacy.set_gender_field("gender");
       config::EventGroupConfig group;
       group.set_reference_id(e.event_groups[0]);
       group.set_measurement_consumer("measurementConsumers/mc1");

@@ -190,7 +190,7 @@ TEST_CASE("halo edp generate writes event files and their truth; a bad option is
   std::ifstream csv(dir.Sub("events/edp1/events-00000.csv"));
   std::string header;
   std::getline(csv, header);
-  CHECK(header == "vid,event_group,timestamp,age:int,gender:string,region:string,duration_seconds:int");
+  CHECK(header == "vid,event_group,timestamp,age:int,gender:string,region:string,duration_seconds:int,video_ad.viewed_fraction:double");
   const ProcessResult bad = Halo({"edp", "generate", "--out", dir.Sub("more"), "--audience", "0"});
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("audience_size"));

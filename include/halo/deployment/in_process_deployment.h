@@ -28,6 +28,8 @@ struct DeploymentEdp {
   std::string events_dir;
   // Each shared with the MC it names.
   std::vector<config::EventGroupConfig> event_groups;
+  // Its agent's limits and privacy budget.
+  config::PrivacyGuardConfig privacy;
 };
 
 // A party of Panel Exchange and its daemon's directories.

@@ -74,6 +74,20 @@ class EventFilter {
   // the field; FAILED_PRECONDITION, as the data, not the filter, lacks it.
   absl::StatusOr<BoundEventFilter> Bind(const EventSchema& schema) const;
 
+  // This filter with every comparison that reads a field outside `fields`
+  // taken as true, once negations are pushed down to the comparisons: it
+  // matches every event the filter could match, whatever the other fields
+  // hold. The privacy budget charges the demographic cells it matches.
+  EventFilter Relaxed(const std::vector<std::string>& fields) const;
+
+  // The strings and numbers the filter compares fields with: the values
+  // where what it matches can change, for trying it on representatives.
+  struct Literals {
+    std::vector<std::string> strings;
+    std::vector<double> numbers;
+  };
+  Literals LiteralValues() const;
+
   const std::string& expression() const { return expression_; }
 
  private:

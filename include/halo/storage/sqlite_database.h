@@ -38,6 +38,8 @@ class SqliteStatement {
   SqliteStatement& Bind(int index, int64_t value);
   SqliteStatement& Bind(int index, absl::string_view text);
   SqliteStatement& BindBlob(int index, absl::string_view bytes);
+  // A REAL, stored as its 64 bits.
+  SqliteStatement& BindDouble(int index, double value);
   SqliteStatement& BindNull(int index);
 
   // True while a row is available; false when done. An error names the SQL.
@@ -46,6 +48,7 @@ class SqliteStatement {
   absl::Status Run();
 
   int64_t ColumnInt64(int column) const;
+  double ColumnDouble(int column) const;
   std::string ColumnText(int column) const;
   std::string ColumnBlob(int column) const;
   bool ColumnIsNull(int column) const;
