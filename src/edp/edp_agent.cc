@@ -293,6 +293,9 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   agent.demographics = {config.privacy().age_field(), config.privacy().gender_field()};
   const dp::PrivacyBudget budget{config.privacy().budget_epsilon() > 0 ? config.privacy().budget_epsilon() : 10.0,
                                  config.privacy().budget_delta() > 0 ? config.privacy().budget_delta() : 1e-6};
+  std::error_code made;
+  std::filesystem::create_directories(options.data_dir, made);
+  if (made) return absl::FailedPreconditionError(absl::StrCat("cannot create ", options.data_dir, ": ", made.message()));
   ASSIGN_OR_RETURN(agent.budget,
                    PrivacyBudgetLedger::Open((std::filesystem::path(options.data_dir) / "privacy_budget.db").string(),
                                              budget));

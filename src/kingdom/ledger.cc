@@ -1308,8 +1308,10 @@ absl::StatusOr<Requisition> Ledger::RefuseRequisition(const Principal& caller,
     *r.mutable_requisition()->mutable_refusal() = request.refusal();
     RETURN_IF_ERROR(SaveRequisition(r, now));
     ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(r.requisition().measurement()));
+    const std::string why = api::v1::Requisition::Refusal::Justification_Name(request.refusal().justification());
     RETURN_IF_ERROR(EndMeasurement(row, Computation::FAILED, Measurement::Failure::REQUISITION_REFUSED,
-                                   absl::StrCat(request.name(), " was refused: ", request.refusal().message()), now));
+                                   absl::StrCat(request.name(), " was refused (", why, "): ", request.refusal().message()),
+                                   now));
     ASSIGN_OR_RETURN(r, LoadRequisition("name", request.name()));
     out = r.requisition();
     return absl::OkStatus();

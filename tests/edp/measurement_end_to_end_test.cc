@@ -30,7 +30,8 @@ constexpr uint64_t kPopulation = 200000;
 
 class World {
  public:
-  World() {
+  // `privacy`: EDPs' limits and budgets other than the defaults.
+  explicit World(const std::map<std::string, config::PrivacyGuardConfig>& privacy = {}) {
     SyntheticEventsOptions events;
     events.population_size = kPopulation;
     events.audience_size = 3000;
@@ -45,6 +46,7 @@ class World {
     options.protocols.set_population_size(events.population_size);
     for (const auto& e : events.edps) {
       deployment::DeploymentEdp edp{e.name, e.name != "edp3", true, dir_.Sub("events/" + e.name), {}, {}};
+      if (privacy.count(e.name)) edp.privacy = privacy.at(e.name);
       edp.privacy.set_age_field("age");
       edp.privacy.set_gender_field("gender");
       config::EventGroupConfig group;
@@ -181,6 +183,52 @@ TEST_CASE("An EDP refuses a filter over a field its events lack, naming it, and 
   CHECK(m.state() == Measurement::FAILED);
   CHECK(m.failure().reason() == Measurement::Failure::REQUISITION_REFUSED);
   CHECK_THAT(m.failure().message(), Catch::Contains("income"));
+}
+
+TEST_CASE("An EDP refuses what is beyond its limits or its privacy budget, and the MC reads why") {
+  config::PrivacyGuardConfig strict;
+  strict.set_maximum_epsilon(0.5);
+  strict.set_maximum_frequency(3);
+  strict.set_budget_epsilon(1);
+  strict.set_budget_delta(1e-9);
+  World w({{"edp3", strict}});
+  using T = mc::MeasurementType;
+  const Measurement loud = w.Run(w.Request(T::kReach, {"edp3"}), api::v1::DIRECT);
+  CHECK(loud.state() == Measurement::FAILED);
+  CHECK(loud.failure().reason() == Measurement::Failure::REQUISITION_REFUSED);
+  CHECK_THAT(loud.failure().message(), Catch::Contains("INSUFFICIENT_PRIVACY_BUDGET") &&
+                                           Catch::Contains("epsilon 1 is above this EDP's limit of 0.5"));
+  mc::MeasurementRequest frequent = w.Request(T::kReachAndFrequency, {"edp3"});
+  frequent.privacy.set_epsilon(0.5);
+  frequent.frequency_privacy.set_epsilon(0.5);
+  const Measurement too_frequent = w.Run(frequent, api::v1::DIRECT);
+  CHECK(too_frequent.state() == Measurement::FAILED);
+  CHECK_THAT(too_frequent.failure().message(), Catch::Contains("maximum_frequency 4 is above this EDP's limit of 3"));
+
+  // Quiet enough, but the budget runs out after a few.
+  mc::MeasurementRequest quiet = w.Request(T::kReach, {"edp3"}, "age >= 55");
+  quiet.privacy.set_epsilon(0.5);
+  int succeeded = 0;
+  Measurement refused;
+  for (int i = 0; i < 10; ++i) {
+    const Measurement m = w.Run(quiet, api::v1::DIRECT);
+    if (m.state() != Measurement::SUCCEEDED) {
+      refused = m;
+      break;
+    }
+    ++succeeded;
+  }
+  CHECK(succeeded >= 1);
+  CHECK(refused.state() == Measurement::FAILED);
+  CHECK_THAT(refused.failure().message(), Catch::Contains("INSUFFICIENT_PRIVACY_BUDGET") &&
+                                              Catch::Contains("privacy budget exceeded") &&
+                                              Catch::Contains("age 55+"));
+  // Other people's buckets still have budget.
+  mc::MeasurementRequest young = w.Request(T::kReach, {"edp3"}, "age < 30");
+  young.privacy.set_epsilon(0.5);
+  const Measurement other_people = w.Run(young, api::v1::DIRECT);
+  INFO(other_people.failure().message());
+  CHECK(other_people.state() == Measurement::SUCCEEDED);
 }
 
 TEST_CASE("An EDP refuses a requisition spec not signed by the MC, and one naming another's event group") {

@@ -3,10 +3,12 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "halo/edp/privacy_budget.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -194,6 +196,41 @@ TEST_CASE("halo edp generate writes event files and their truth; a bad option is
   const ProcessResult bad = Halo({"edp", "generate", "--out", dir.Sub("more"), "--audience", "0"});
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("audience_size"));
+}
+
+TEST_CASE("halo edp budget prints what is left of an agent's privacy budget, as text and JSON") {
+  Deployment d;
+  const std::string config = d.dir.Sub("edp.textproto");
+  WriteFile(config, absl::StrCat("role: EDP_AGENT\ndata_dir: \"", d.dir.Sub("edp-data"), "\"\n",
+                                 "edp_agent {\n  data_provider: \"dataProviders/edp1\"\n"
+                                 "  kingdom_public_api_target: \"localhost:1\"\n  ",
+                                 d.Tls("kingdom"), "\n  encryption_key_file: \"x\"\n",
+                                 "  privacy { budget_epsilon: 1 budget_delta: 1e-9 }\n}\n"));
+  const ProcessResult empty = Halo({"edp", "budget", "--config", config});
+  INFO(empty.err);
+  REQUIRE(empty.exit_code == 0);
+  CHECK_THAT(empty.out, Catch::Contains("nothing charged yet"));
+
+  std::filesystem::create_directories(d.dir.Sub("edp-data"));
+  {
+    auto ledger = edp::PrivacyBudgetLedger::Open(d.dir.Sub("edp-data/privacy_budget.db"), {1, 1e-9});
+    REQUIRE(ledger.ok());
+    const auto buckets = edp::BucketsOf("measurementConsumers/mc1",
+                                        {{"g", 1'767'225'600'000'000, 1'767'225'600'000'001, *edp::EventFilter::Parse("")}},
+                                        *sketch::VidSampler::Create(1000, {0.5, 0.1}), {});
+    REQUIRE((*ledger)->Charge("dataProviders/edp1/requisitions/r1", *buckets, {0.004, 0}).ok());
+  }
+  const ProcessResult text = Halo({"edp", "budget", "--config", config});
+  INFO(text.err);
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("measurementConsumers/mc1") && Catch::Contains("2026-01-01") &&
+                           Catch::Contains("150-179") && Catch::Contains("55+"));
+  const ProcessResult json = Halo({"edp", "budget", "--config", config, "--json"});
+  REQUIRE(json.exit_code == 0);
+  CHECK_THAT(json.out, Catch::Contains("\"rho\": 0.0040000000000000001") && Catch::Contains("\"first_slice\": 150") &&
+                           Catch::Contains("\"rho_left\""));
+  const ProcessResult missing = Halo({"edp", "budget", "--config", d.dir.Sub("nope.textproto")});
+  CHECK(missing.exit_code != 0);
 }
 
 TEST_CASE("halo mc create-measurement names a bad flag before it reads its config") {
