@@ -1,5 +1,7 @@
 #include "halo/dp/calibration.h"
 
+#include "halo/dp/limits.h"
+
 #include <cmath>
 #include <random>
 
@@ -90,14 +92,21 @@ double DiscreteGaussianDelta(double sigma, double epsilon, double sensitivity) {
 absl::StatusOr<double> CalibratedParameter(NoiseMechanism mechanism, PrivacyBudget budget,
                                            double sensitivity) {
   RETURN_IF_ERROR(CheckBudget(mechanism, budget, sensitivity));
-  if (mechanism == NoiseMechanism::kGeometric) return sensitivity / budget.epsilon;
+  if (mechanism == NoiseMechanism::kGeometric) {
+    const double scale = sensitivity / budget.epsilon;
+    if (!(scale <= kMaxNoiseParameter)) {
+      return absl::InvalidArgumentError(absl::StrCat("epsilon ", budget.epsilon, " at sensitivity ", sensitivity,
+                                                     " needs a noise scale above 2^20"));
+    }
+    return scale;
+  }
   // delta(sigma) falls as sigma grows: bisect for the smallest sigma that
   // meets the budget.
   double lo = 0.1, hi = 1;
   while (DiscreteGaussianDelta(hi, budget.epsilon, sensitivity) > budget.delta) {
     lo = hi;
     hi *= 2;
-    if (hi > (1 << 20)) {
+    if (hi > kMaxNoiseParameter) {
       return absl::InvalidArgumentError(absl::StrCat(
           "epsilon ", budget.epsilon, " and delta ", budget.delta, " need sigma above 2^20"));
     }

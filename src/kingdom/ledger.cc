@@ -10,6 +10,10 @@
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
 #include "halo/api/replay_seed.h"
+#include "halo/dp/limits.h"
+#include "halo/protocol/hmss.h"
+#include "halo/protocol/llv2.h"
+#include "halo/protocol/reach_only_llv2.h"
 #include "halo/crypto/random.h"
 #include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
@@ -25,6 +29,7 @@ using api::v1::Measurement;
 using api::v1::MeasurementSpec;
 using api::v1::Requisition;
 using ComputationState = Computation::State;
+namespace llv2 = protocol::llv2;
 
 namespace {
 
@@ -200,17 +205,98 @@ absl::StatusOr<std::set<int>> StateFilter(const google::protobuf::RepeatedField<
   return out;
 }
 
-absl::Status CheckPrivacy(const api::v1::DifferentialPrivacyParams& p, absl::string_view field, bool hmss) {
+// Refuses an epsilon that is not positive or above the cap, and a delta
+// outside [0, 1), or 0 where the noise needs one (discrete Gaussian noise,
+// and HMSS whatever its noise).
+absl::Status CheckPrivacy(const api::v1::DifferentialPrivacyParams& p, absl::string_view field, bool needs_delta,
+                          double maximum_epsilon) {
   if (!(p.epsilon() > 0) || !std::isfinite(p.epsilon())) {
     return Invalid(absl::StrCat(field, ".epsilon"), absl::StrCat("must be > 0, got ", p.epsilon()));
+  }
+  if (p.epsilon() > maximum_epsilon) {
+    return Invalid(absl::StrCat(field, ".epsilon"),
+                   absl::StrCat(p.epsilon(), " is above the largest this Kingdom accepts, ", maximum_epsilon,
+                                " (kingdom.protocols.maximum_epsilon)"));
   }
   if (!(p.delta() >= 0) || !(p.delta() < 1)) {
     return Invalid(absl::StrCat(field, ".delta"), absl::StrCat("must be in [0, 1), got ", p.delta()));
   }
-  if (hmss && p.delta() == 0) {
-    return Invalid(absl::StrCat(field, ".delta"), "must be > 0 for the HMSS protocol");
+  if (needs_delta && p.delta() == 0) {
+    return Invalid(absl::StrCat(field, ".delta"), "must be > 0 for this protocol's noise");
   }
   return absl::OkStatus();
+}
+
+llv2::DpParams LlDp(const api::v1::DifferentialPrivacyParams& p) {
+  llv2::DpParams out;
+  out.set_epsilon(p.epsilon());
+  out.set_delta(p.delta());
+  return out;
+}
+
+// Refuses DP parameters whose noise would pad one duchy's stage past
+// dp::kMaxNoiseRecords, by the plans the duchies will make.
+absl::Status CheckNoisePadding(const api::v1::MeasurementSpec& spec, const api::v1::ProtocolConfig& config,
+                               int requisitions) {
+  const bool geometric = config.noise_mechanism() == api::v1::GEOMETRIC;
+  const int duchies = config.duchies_size();
+  const auto refused = [](absl::string_view field, const absl::Status& status) {
+    return Invalid(field, status.message());
+  };
+  switch (config.protocol()) {
+    case api::v1::HONEST_MAJORITY_SHARE_SHUFFLE: {
+      protocol::hmss::HmssParameters p;
+      p.set_ring_modulus(config.ring_modulus());
+      p.set_vector_size(1);
+      p.set_noise_mechanism(geometric ? protocol::hmss::GEOMETRIC : protocol::hmss::DISCRETE_GAUSSIAN);
+      const bool rf = spec.has_reach_and_frequency();
+      const auto& privacy = rf ? spec.reach_and_frequency().frequency_privacy_params() : spec.reach().privacy_params();
+      p.set_max_frequency(rf ? spec.reach_and_frequency().maximum_frequency() : 1);
+      p.mutable_bucket_noise()->set_epsilon(privacy.epsilon());
+      p.mutable_bucket_noise()->set_delta(privacy.delta());
+      if (auto size = protocol::hmss::NoiseBlockSize(p); !size.ok()) {
+        return refused(rf ? "measurement_spec.reach_and_frequency.frequency_privacy_params"
+                          : "measurement_spec.reach.privacy_params",
+                       size.status());
+      }
+      return absl::OkStatus();
+    }
+    case api::v1::REACH_ONLY_LIQUID_LEGIONS_V2: {
+      llv2::ReachNoiseParameters noise;
+      noise.set_mechanism(geometric ? llv2::GEOMETRIC : llv2::DISCRETE_GAUSSIAN);
+      noise.set_epsilon(spec.reach().privacy_params().epsilon());
+      noise.set_delta(spec.reach().privacy_params().delta());
+      noise.set_duchy_count(duchies);
+      if (auto n = llv2::ReachNoiseRegisters(noise); !n.ok()) {
+        return refused("measurement_spec.reach.privacy_params", n.status());
+      }
+      return absl::OkStatus();
+    }
+    case api::v1::LIQUID_LEGIONS_V2: {
+      const auto& rf = spec.reach_and_frequency();
+      llv2::RegisterNoiseParameters registers;
+      registers.set_mechanism(geometric ? llv2::GEOMETRIC : llv2::DISCRETE_GAUSSIAN);
+      *registers.mutable_blinded_histogram() = LlDp(config.blinded_histogram_noise());
+      *registers.mutable_publisher_noise() = LlDp(config.publisher_noise());
+      *registers.mutable_global_reach() = LlDp(rf.reach_privacy_params());
+      registers.set_duchy_count(duchies);
+      registers.set_total_sketches_count(requisitions);
+      if (auto bounds = llv2::SetupNoise(registers); !bounds.ok()) {
+        return refused("measurement_spec.reach_and_frequency.reach_privacy_params", bounds.status());
+      }
+      llv2::FlagCountNoiseParameters flags;
+      flags.set_mechanism(registers.mechanism());
+      *flags.mutable_frequency() = LlDp(rf.frequency_privacy_params());
+      flags.set_non_aggregator_count(duchies - 1);
+      flags.set_maximum_frequency(rf.maximum_frequency());
+      if (auto bounds = llv2::FlagCountNoise(flags); !bounds.ok()) {
+        return refused("measurement_spec.reach_and_frequency.frequency_privacy_params", bounds.status());
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::OkStatus();
+  }
 }
 
 absl::Status CheckEncryptionKey(const std::string& bytes, absl::string_view field) {
@@ -926,6 +1012,10 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
   }
   RETURN_IF_ERROR(CheckEncryptionKey(spec.measurement_public_key(), "measurement_spec.measurement_public_key"));
   if (given.data_providers_size() == 0) return Invalid("measurement.data_providers", "is empty");
+  if (given.data_providers_size() > dp::kMaxDataProviders) {
+    return Invalid("measurement.data_providers", absl::StrCat("has ", given.data_providers_size(),
+                                                              " entries; at most ", dp::kMaxDataProviders));
+  }
   if (spec.nonce_hashes_size() != given.data_providers_size()) {
     return Invalid("measurement_spec.nonce_hashes",
                    absl::StrCat("has ", spec.nonce_hashes_size(), " hashes for ", given.data_providers_size(),
@@ -1016,32 +1106,45 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       for (const std::string& d : protocols.duchies()) {
         if (d != protocols.aggregator()) workers.push_back(d);
       }
-      if (protocols.prefer_hmss() && all_hmss && workers.size() == 2) {
+      // HMSS sums the EDPs' capped frequencies in its ring; when they could
+      // pass its modulus, LLv2 counts them instead.
+      const int64_t ring = protocols.hmss_ring_modulus() > 0 ? protocols.hmss_ring_modulus() : 127;
+      const int64_t largest = frequency ? spec.reach_and_frequency().maximum_frequency() : 1;
+      const bool fits = int64_t{measurement.data_providers_size()} * largest < ring;
+      if (protocols.prefer_hmss() && all_hmss && workers.size() == 2 && fits) {
         protocol = api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
       } else {
         protocol = reach ? api::v1::REACH_ONLY_LIQUID_LEGIONS_V2 : api::v1::LIQUID_LEGIONS_V2;
       }
     }
     const bool hmss = protocol == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
-    if (reach) RETURN_IF_ERROR(CheckPrivacy(spec.reach().privacy_params(), "measurement_spec.reach.privacy_params", hmss));
+    const bool needs_delta = hmss ||
+                             protocols.noise_mechanism() != config::MeasurementProtocols::GEOMETRIC;
+    const double cap = protocols.maximum_epsilon() > 0 ? protocols.maximum_epsilon() : 10.0;
+    if (reach) {
+      RETURN_IF_ERROR(CheckPrivacy(spec.reach().privacy_params(), "measurement_spec.reach.privacy_params", needs_delta, cap));
+    }
     if (frequency) {
       const auto& rf = spec.reach_and_frequency();
-      RETURN_IF_ERROR(CheckPrivacy(rf.reach_privacy_params(), "measurement_spec.reach_and_frequency.reach_privacy_params", hmss));
+      RETURN_IF_ERROR(CheckPrivacy(rf.reach_privacy_params(), "measurement_spec.reach_and_frequency.reach_privacy_params",
+                                   needs_delta, cap));
       RETURN_IF_ERROR(CheckPrivacy(rf.frequency_privacy_params(),
-                                   "measurement_spec.reach_and_frequency.frequency_privacy_params", hmss));
-      if (rf.maximum_frequency() < 2) {
+                                   "measurement_spec.reach_and_frequency.frequency_privacy_params", needs_delta, cap));
+      if (rf.maximum_frequency() < 2 || rf.maximum_frequency() > dp::kMaxFrequency) {
         return Invalid("measurement_spec.reach_and_frequency.maximum_frequency",
-                       absl::StrCat("must be > 1, got ", rf.maximum_frequency()));
+                       absl::StrCat("must be 2 to ", dp::kMaxFrequency, ", got ", rf.maximum_frequency()));
       }
     }
     if (spec.has_impression()) {
-      RETURN_IF_ERROR(CheckPrivacy(spec.impression().privacy_params(), "measurement_spec.impression.privacy_params", false));
+      RETURN_IF_ERROR(CheckPrivacy(spec.impression().privacy_params(), "measurement_spec.impression.privacy_params",
+                                   needs_delta, cap));
       if (spec.impression().maximum_frequency_per_user() < 1) {
         return Invalid("measurement_spec.impression.maximum_frequency_per_user", "must be >= 1");
       }
     }
     if (spec.has_duration()) {
-      RETURN_IF_ERROR(CheckPrivacy(spec.duration().privacy_params(), "measurement_spec.duration.privacy_params", false));
+      RETURN_IF_ERROR(
+          CheckPrivacy(spec.duration().privacy_params(), "measurement_spec.duration.privacy_params", needs_delta, cap));
       if (spec.duration().maximum_watch_duration_per_user_seconds() < 1) {
         return Invalid("measurement_spec.duration.maximum_watch_duration_per_user_seconds", "must be >= 1");
       }
@@ -1070,6 +1173,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
         noise(protocols.llv2_publisher_noise(), config.mutable_publisher_noise());
       }
     }
+    RETURN_IF_ERROR(CheckNoisePadding(spec, config, measurement.data_providers_size()));
 
     MeasurementRow row;
     row.name = name;

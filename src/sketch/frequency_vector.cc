@@ -15,6 +15,11 @@ absl::StatusOr<FrequencyVectorSpec> FrequencyVectorSpec::Create(uint64_t populat
                                                                 uint32_t modulus) {
   absl::StatusOr<VidSampler> sampler = VidSampler::Create(population_size, interval);
   if (!sampler.ok()) return sampler.status();
+  // HMSS vectors are at most 2^31 slots (protocol::hmss checks the same).
+  if (sampler->slots() > (uint64_t{1} << 31)) {
+    return absl::InvalidArgumentError(absl::StrCat("the sampling interval holds ", sampler->slots(),
+                                                   " VIDs; a frequency vector holds at most 2^31"));
+  }
   if (max_frequency < 1) return absl::InvalidArgumentError("max frequency must be >= 1");
   if (modulus <= max_frequency || modulus > 256) {
     return absl::InvalidArgumentError(absl::StrCat(

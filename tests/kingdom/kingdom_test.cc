@@ -637,6 +637,23 @@ TEST_CASE("The Kingdom picks HMSS when every EDP supports it, and refuses HMSS w
   CHECK(single.measurement.protocol_config().protocol() == DIRECT);
 }
 
+TEST_CASE("HMSS is left for LLv2 when the EDPs' frequencies could pass its ring") {
+  Deployment d(/*prefer_hmss=*/true);
+  d.RegisterAll(/*edps_support_hmss=*/true);
+  auto fits = d.CreateMeasurement({"dataProviders/edp1", "dataProviders/edp2"}, true, "",
+                                  [](MeasurementSpec& s, CreateMeasurementRequest&) {
+                                    s.mutable_reach_and_frequency()->set_maximum_frequency(63);
+                                  });
+  REQUIRE(fits.status.ok());
+  CHECK(fits.measurement.protocol_config().protocol() == HONEST_MAJORITY_SHARE_SHUFFLE);
+  auto wide = d.CreateMeasurement({"dataProviders/edp1", "dataProviders/edp2"}, true, "",
+                                  [](MeasurementSpec& s, CreateMeasurementRequest&) {
+                                    s.mutable_reach_and_frequency()->set_maximum_frequency(64);
+                                  });
+  REQUIRE(wide.status.ok());
+  CHECK(wide.measurement.protocol_config().protocol() == LIQUID_LEGIONS_V2);
+}
+
 TEST_CASE("Bad measurement requests are refused naming the field, and nothing is written") {
   Deployment d;
   d.RegisterAll();
@@ -652,6 +669,25 @@ TEST_CASE("Bad measurement requests are refused naming the field, and nothing is
        "epsilon"},
       {[](MeasurementSpec& s, CreateMeasurementRequest&) { s.mutable_vid_sampling_interval()->set_width(1.5); },
        "vid_sampling_interval.width"},
+      {[](MeasurementSpec& s, CreateMeasurementRequest&) { s.mutable_reach()->mutable_privacy_params()->set_epsilon(11); },
+       "epsilon: 11 is above the largest this Kingdom accepts, 10"},
+      {[](MeasurementSpec& s, CreateMeasurementRequest&) { s.mutable_reach()->mutable_privacy_params()->set_delta(0); },
+       "reach.privacy_params.delta: must be > 0"},
+      {[](MeasurementSpec& s, CreateMeasurementRequest&) {
+         s.clear_reach();
+         auto& rf = *s.mutable_reach_and_frequency();
+         for (auto* p : {rf.mutable_reach_privacy_params(), rf.mutable_frequency_privacy_params()}) {
+           p->set_epsilon(1);
+           p->set_delta(1e-9);
+         }
+         rf.set_maximum_frequency(101);
+       },
+       "maximum_frequency: must be 2 to 100"},
+      // Noise this quiet would pad each duchy's stage with millions of registers.
+      {[](MeasurementSpec& s, CreateMeasurementRequest&) {
+         s.mutable_reach()->mutable_privacy_params()->set_epsilon(1e-5);
+       },
+       "noise registers; at most 4194304"},
       {[](MeasurementSpec& s, CreateMeasurementRequest&) { s.set_measurement_public_key("junk"); },
        "measurement_public_key"},
       {[](MeasurementSpec& s, CreateMeasurementRequest&) { s.clear_reach(); }, "measurement_type"},

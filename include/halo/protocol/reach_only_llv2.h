@@ -34,6 +34,11 @@ absl::StatusOr<std::string> EncryptReachOnlySketch(const sketch::LiquidLegionsSk
                                                    const crypto::ElGamalPublicKey& combined_key,
                                                    int parallelism);
 
+// The noise registers each duchy adds in setup (shift + X, padded to
+// 2 shift + 1). Refuses parameters that would add more than
+// dp::kMaxNoiseRecords.
+absl::StatusOr<int64_t> ReachNoiseRegisters(const ReachNoiseParameters& noise);
+
 absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
     const ReachOnlySetupPhaseRequest& request);
 absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(

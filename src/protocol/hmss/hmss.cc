@@ -14,6 +14,7 @@
 #include "halo/crypto/random.h"
 #include "halo/crypto/seeded_prng.h"
 #include "halo/dp/calibration.h"
+#include "halo/dp/limits.h"
 #include "halo/sketch/frequency_vector.h"
 
 namespace halo::protocol::hmss {
@@ -51,6 +52,11 @@ absl::StatusOr<NoisePlan> PlanNoise(const HmssParameters& p) {
   plan.shift = noise->shift;
   plan.block_size = uint64_t{p.max_frequency()} * 2 * plan.shift;
   plan.bucket_variance = noise->total_variance;
+  if (plan.block_size > static_cast<uint64_t>(dp::kMaxNoiseRecords)) {
+    return absl::InvalidArgumentError(absl::StrCat("parameters.bucket_noise: these DP parameters would have each ",
+                                                   "worker add ", plan.block_size, " noise slots; at most ",
+                                                   dp::kMaxNoiseRecords, " are allowed (raise epsilon or delta)"));
+  }
   return plan;
 }
 

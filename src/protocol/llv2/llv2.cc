@@ -10,6 +10,7 @@
 #include "halo/crypto/hash_to_curve.h"
 #include "halo/crypto/random.h"
 #include "halo/dp/calibration.h"
+#include "halo/dp/limits.h"
 #include "halo/stats/liquid_legions_estimator.h"
 #include "halo/protocol/reach_only_llv2.h"
 #include "register_vectors.h"
@@ -110,6 +111,11 @@ absl::StatusOr<SetupNoisePlan> PlanSetupNoise(const RegisterNoiseParameters& p) 
   plan.bounds.total_registers = plan.blinded_histogram->shift * t * (t + 1) + 2 * plan.publisher->shift +
                                 2 * plan.global_reach->shift + (t + 1);
   plan.bounds.global_reach_variance = plan.global_reach->total_variance;
+  if (plan.bounds.total_registers > dp::kMaxNoiseRecords) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "noise: these DP parameters would have each duchy add ", plan.bounds.total_registers,
+        " noise registers; at most ", dp::kMaxNoiseRecords, " are allowed (raise epsilon or delta)"));
+  }
   return plan;
 }
 
@@ -362,6 +368,10 @@ absl::StatusOr<FlagCountNoisePlan> PlanFlagCountNoise(const FlagCountNoiseParame
     return absl::InvalidArgumentError(
         absl::StrCat("noise.maximum_frequency must be >= 2, got ", p.maximum_frequency()));
   }
+  if (p.maximum_frequency() > dp::kMaxFrequency) {
+    return absl::InvalidArgumentError(absl::StrCat("noise.maximum_frequency must be at most ", dp::kMaxFrequency,
+                                                   ", got ", p.maximum_frequency()));
+  }
   if (p.non_aggregator_count() < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("noise.non_aggregator_count must be >= 1, got ", p.non_aggregator_count()));
@@ -382,6 +392,11 @@ absl::StatusOr<FlagCountNoisePlan> PlanFlagCountNoise(const FlagCountNoiseParame
   // Frequency noise for each f, destroyed noise, then padding: 2 shift each.
   plan.bounds.tuples_per_duchy = plan.frequency->shift * 2 * (p.maximum_frequency() + 1);
   plan.bounds.bucket_variance = plan.frequency->total_variance;
+  if (plan.bounds.tuples_per_duchy > dp::kMaxNoiseRecords) {
+    return absl::InvalidArgumentError(absl::StrCat("noise.frequency: these DP parameters would have each duchy add ",
+                                                   plan.bounds.tuples_per_duchy, " noise tuples; at most ",
+                                                   dp::kMaxNoiseRecords, " are allowed (raise epsilon or delta)"));
+  }
   return plan;
 }
 
@@ -541,9 +556,9 @@ absl::StatusOr<ExecutionPhaseThreeResponse> CompleteExecutionPhaseThree(const Ex
   RETURN_IF_ERROR(CheckStage(request.stage(), EXECUTION_PHASE_THREE));
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, DecodeSecretKey(request.secret_key()));
-  if (request.maximum_frequency() < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("maximum_frequency must be >= 2, got ", request.maximum_frequency()));
+  if (request.maximum_frequency() < 2 || request.maximum_frequency() > dp::kMaxFrequency) {
+    return absl::InvalidArgumentError(absl::StrCat("maximum_frequency must be 2 to ", dp::kMaxFrequency, ", got ",
+                                                   request.maximum_frequency()));
   }
   const size_t per_row = request.maximum_frequency() - 1;
   RETURN_IF_ERROR(CheckCiphertexts(request.same_key_aggregator_matrix(), per_row, "same_key_aggregator_matrix"));

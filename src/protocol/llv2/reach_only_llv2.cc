@@ -13,6 +13,7 @@
 #include "halo/crypto/hash_to_curve.h"
 #include "halo/crypto/random.h"
 #include "halo/dp/calibration.h"
+#include "halo/dp/limits.h"
 #include "halo/stats/liquid_legions_estimator.h"
 #include "register_vectors.h"
 
@@ -59,12 +60,22 @@ absl::StatusOr<ReachNoisePlan> PlanReachNoise(const ReachNoiseParameters& p) {
   plan.share = std::move(noise->share);
   plan.shift = noise->shift;
   plan.total_variance = noise->total_variance;
+  if (2 * plan.shift + 1 > static_cast<uint64_t>(dp::kMaxNoiseRecords)) {
+    return absl::InvalidArgumentError(absl::StrCat("noise: these DP parameters would have each duchy add ",
+                                                   2 * plan.shift + 1, " noise registers; at most ",
+                                                   dp::kMaxNoiseRecords, " are allowed (raise epsilon or delta)"));
+  }
   return plan;
 }
 
 
 
 }  // namespace
+
+absl::StatusOr<int64_t> ReachNoiseRegisters(const ReachNoiseParameters& noise) {
+  ASSIGN_OR_RETURN(ReachNoisePlan plan, PlanReachNoise(noise));
+  return static_cast<int64_t>(2 * plan.shift + 1);
+}
 
 EcPoint IndexPoint(uint32_t index) {
   const char bytes[4] = {static_cast<char>(index >> 24), static_cast<char>(index >> 16),
