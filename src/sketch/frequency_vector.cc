@@ -35,14 +35,22 @@ uint64_t FrequencyVector::AddEvents(absl::Span<const VidEvent> events) {
   const uint64_t slots = sampler_.slots();
   uint8_t* values = values_.data();
   uint64_t outside_population = 0;
-  for (const VidEvent& e : events) {
-    const uint64_t slot = sampler_.Slot(e.vid);
-    if (slot == slots) {
-      outside_population += sampler_.InPopulation(e.vid) ? 0 : 1;
-      continue;
+  // Slots of a block first, then the counts: the position's arithmetic runs
+  // without waiting on the scattered writes.
+  constexpr size_t kBlock = 256;
+  uint64_t slot_of[kBlock];
+  for (size_t begin = 0; begin < events.size(); begin += kBlock) {
+    const size_t n = std::min(kBlock, events.size() - begin);
+    for (size_t i = 0; i < n; ++i) slot_of[i] = sampler_.Slot(events[begin + i].vid);
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t slot = slot_of[i];
+      if (slot == slots) {
+        outside_population += sampler_.InPopulation(events[begin + i].vid) ? 0 : 1;
+        continue;
+      }
+      const uint32_t sum = values[slot] + events[begin + i].count;
+      values[slot] = static_cast<uint8_t>(sum < cap ? sum : cap);
     }
-    const uint32_t sum = values[slot] + e.count;
-    values[slot] = static_cast<uint8_t>(sum < cap ? sum : cap);
   }
   return outside_population;
 }

@@ -118,5 +118,32 @@ TEST_CASE("VID ranges with different attributes are sampled at the same rate") {
   }
 }
 
+// The standard errors assume a random sample: between small VID ranges the
+// sampled counts must vary as binomial draws do, neither more (clumps) nor
+// less (an evenly spread lattice, which would make the errors too wide).
+TEST_CASE("Samples of small VID ranges vary as random samples do") {
+  for (uint64_t population : {1'000'000ull, 3'000'017ull}) {
+    for (VidSamplingInterval interval : {VidSamplingInterval{0.2, 0.5}, VidSamplingInterval{0.95, 0.1}}) {
+      const VidSampler sampler = *VidSampler::Create(population, interval);
+      const double w = sampler.fraction();
+      constexpr uint64_t kBlock = 100;
+      const uint64_t blocks = population / kBlock;
+      double chi_square = 0;
+      for (uint64_t b = 0; b < blocks; ++b) {
+        uint64_t count = 0;
+        for (uint64_t vid = b * kBlock; vid < (b + 1) * kBlock; ++vid) count += sampler.Contains(vid);
+        const double expected = kBlock * w;
+        chi_square += (count - expected) * (count - expected) / (expected * (1 - w));
+      }
+      // About blocks - 1 with a standard deviation of sqrt(2 blocks): 6 of
+      // them either way.
+      const double df = static_cast<double>(blocks - 1), sd = std::sqrt(2 * df);
+      INFO("population " << population << ", interval " << interval.start << "+" << interval.width
+                         << ": chi-square " << chi_square << " over " << df << " degrees of freedom");
+      CHECK(std::abs(chi_square - df) < 6 * sd);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace halo::sketch
