@@ -16,7 +16,7 @@
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
 #include "halo/stats/estimate.h"
-#include "testing/temp_dir.h"
+#include "testing/measurement_world.h"
 
 namespace halo::edp {
 namespace {
@@ -24,99 +24,17 @@ namespace {
 using api::v1::Measurement;
 using api::v1::MeasurementResult;
 
-constexpr int64_t kStart = 1'767'225'600'000'000;  // the generator's default window
-constexpr int64_t kEnd = kStart + 28LL * 86400 * 1000000;
-constexpr uint64_t kPopulation = 200000;
+constexpr int64_t kStart = testing::kCampaignStart;
+constexpr int64_t kEnd = testing::kCampaignEnd;
 
-class World {
+// edp3 does not support HMSS, so measurements that include it run LLv2.
+class World : public testing::MeasurementWorld {
  public:
   // `privacy`: EDPs' limits and budgets other than the defaults.
-  explicit World(const std::map<std::string, config::PrivacyGuardConfig>& privacy = {}) {
-    SyntheticEventsOptions events;
-    events.population_size = kPopulation;
-    events.audience_size = 3000;
-    events.edps = {{"edp1", 0.5, {"edp1-a"}}, {"edp2", 0.4, {"edp2-a"}}, {"edp3", 0.4, {"edp3-a"}}};
-    REQUIRE(WriteSyntheticEvents(events, dir_.Sub("events")).ok());
-    deployment::InProcessDeploymentOptions options;
-    options.replay_seed = 1;
-    options.dir = dir_.Sub("deployment");
-    for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
-    options.protocols.set_aggregator("aggregator");
-    options.protocols.set_prefer_hmss(true);
-    options.protocols.set_population_size(events.population_size);
-    for (const auto& e : events.edps) {
-      deployment::DeploymentEdp edp{e.name, e.name != "edp3", true, dir_.Sub("events/" + e.name), {}, {}};
-      if (privacy.count(e.name)) edp.privacy = privacy.at(e.name);
-      edp.privacy.set_age_field("age");
-      edp.privacy.set_gender_field("gender");
-      config::EventGroupConfig group;
-      group.set_reference_id(e.event_groups[0]);
-      group.set_measurement_consumer("measurementConsumers/mc1");
-      edp.event_groups.push_back(group);
-      options.edps.push_back(edp);
-    }
-    auto started = deployment::InProcessDeployment::Start(options);
-    INFO(started.status().message());
-    REQUIRE(started.ok());
-    deployment_ = *std::move(started);
-    auto shared = deployment_->mc().ListEventGroups();
-    REQUIRE(shared.ok());
-    for (const auto& group : *shared) groups_[group.event_group_reference_id()] = group.name();
-  }
-
-  mc::MeasurementRequest Request(mc::MeasurementType type, const std::vector<std::string>& edps,
-                                 const std::string& filter = "") {
-    mc::MeasurementRequest r;
-    r.type = type;
-    for (const std::string& edp : edps) r.event_groups.push_back({groups_.at(edp + "-a"), kStart, kEnd, filter});
-    r.privacy.set_epsilon(1);
-    r.privacy.set_delta(1e-9);
-    r.frequency_privacy = r.privacy;
-    r.maximum_frequency = 4;
-    return r;
-  }
-
-  // The truth over the union of `edps`' selected events.
-  VidTally Truth(const std::vector<std::string>& edps, const std::string& filter = "") {
-    VidTally tally(*sketch::VidSampler::Create(kPopulation, {0, 1}));
-    for (const std::string& edp : edps) {
-      const std::vector<EventGroupSelection> selections = {{edp + "-a", kStart, kEnd, *EventFilter::Parse(filter)}};
-      REQUIRE(tally.Add(*ListEventFiles(dir_.Sub("events/" + edp)), selections).ok());
-    }
-    return tally;
-  }
-
-  Measurement Run(const mc::MeasurementRequest& request, api::v1::Protocol expected) {
-    auto created = deployment_->mc().CreateMeasurement(request);
-    INFO(created.status().message());
-    REQUIRE(created.ok());
-    CHECK(created->protocol_config().protocol() == expected);
-    return Await(created->name());
-  }
-
-  Measurement Await(const std::string& name) {
-    auto done = deployment_->mc().AwaitMeasurement(name, absl::Minutes(3));
-    INFO(done.status().message());
-    REQUIRE(done.ok());
-    return *done;
-  }
-
-  MeasurementResult Open(const Measurement& m) {
-    INFO(m.failure().message());
-    REQUIRE(m.state() == Measurement::SUCCEEDED);
-    auto result = deployment_->mc().OpenResult(m);
-    INFO(result.status().message());
-    REQUIRE(result.ok());
-    return *result;
-  }
-
-  deployment::InProcessDeployment& deployment() { return *deployment_; }
-  const std::string& group(const std::string& reference) { return groups_.at(reference); }
-
- private:
-  testing::TempDir dir_;
-  std::unique_ptr<deployment::InProcessDeployment> deployment_;
-  std::map<std::string, std::string> groups_;
+  explicit World(const std::map<std::string, config::PrivacyGuardConfig>& privacy = {})
+      : MeasurementWorld({.edps = {{"edp1", 0.5}, {"edp2", 0.4}, {"edp3", 0.4}},
+                          .without_hmss = {"edp3"},
+                          .privacy = privacy}) {}
 };
 
 void CheckReach(const MeasurementResult& result, const VidTally& truth) {

@@ -16,7 +16,7 @@
 #include "halo/edp/event_selection.h"
 #include "halo/edp/synthetic_events.h"
 #include "halo/stats/estimate.h"
-#include "testing/temp_dir.h"
+#include "testing/measurement_world.h"
 
 namespace halo::edp {
 namespace {
@@ -24,88 +24,27 @@ namespace {
 using api::v1::Measurement;
 using api::v1::MeasurementResult;
 
-constexpr int64_t kStart = 1'767'225'600'000'000;  // the generator's default window
-constexpr int64_t kEnd = kStart + 28LL * 86400 * 1000000;
 constexpr uint64_t kPopulation = 200'000;
 constexpr int kMaxFrequency = 4;
 
 // edp4 does not support HMSS, so measurements that include it run LLv2.
-class SampledWorld {
- public:
-  explicit SampledWorld(uint64_t seed) {
-    SyntheticEventsOptions events;
-    events.population_size = kPopulation;
-    events.audience_size = 20'000;
-    events.seed = seed;
-    events.edps = {{"edp1", 0.5, {"edp1-a"}}, {"edp2", 0.4, {"edp2-a"}}, {"edp3", 0.4, {"edp3-a"}},
-                   {"edp4", 0.4, {"edp4-a"}}};
-    REQUIRE(WriteSyntheticEvents(events, dir_.Sub("events")).ok());
-    deployment::InProcessDeploymentOptions options;
-    options.dir = dir_.Sub("deployment");
-    options.replay_seed = seed;
-    for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
-    options.protocols.set_aggregator("aggregator");
-    options.protocols.set_prefer_hmss(true);
-    options.protocols.set_population_size(kPopulation);
-    // The classic sketch and less noise between duchies keep LLv2 quick;
-    // neither changes how VIDs are sampled.
-    options.protocols.set_llv2_decay_rate(12);
-    options.protocols.set_llv2_sketch_size(100'000);
-    for (auto* noise : {options.protocols.mutable_llv2_blinded_histogram_noise(),
-                        options.protocols.mutable_llv2_publisher_noise()}) {
-      noise->set_epsilon(4);
-      noise->set_delta(1e-6);
-    }
-    for (const auto& e : events.edps) {
-      deployment::DeploymentEdp edp{e.name, e.name != "edp4", true, dir_.Sub("events/" + e.name), {}, {}};
-      edp.privacy.set_age_field("age");
-      edp.privacy.set_gender_field("gender");
-      config::EventGroupConfig group;
-      group.set_reference_id(e.event_groups[0]);
-      group.set_measurement_consumer("measurementConsumers/mc1");
-      edp.event_groups.push_back(group);
-      options.edps.push_back(edp);
-    }
-    auto started = deployment::InProcessDeployment::Start(options);
-    INFO(started.status().message());
-    REQUIRE(started.ok());
-    deployment_ = *std::move(started);
-    auto shared = deployment_->mc().ListEventGroups();
-    REQUIRE(shared.ok());
-    for (const auto& group : *shared) groups_[group.event_group_reference_id()] = group.name();
-  }
-
-  mc::MeasurementRequest Request(mc::MeasurementType type, const std::vector<std::string>& edps,
-                                 const std::string& filter, sketch::VidSamplingInterval interval) {
-    mc::MeasurementRequest r;
-    r.type = type;
-    for (const std::string& edp : edps) r.event_groups.push_back({groups_.at(edp + "-a"), kStart, kEnd, filter});
-    r.privacy.set_epsilon(1);
-    r.privacy.set_delta(1e-9);
-    r.frequency_privacy = r.privacy;
-    r.maximum_frequency = kMaxFrequency;
-    r.vid_sampling_start = interval.start;
-    r.vid_sampling_width = interval.width;
-    return r;
-  }
-
-  // The truth over the whole population.
-  VidTally Truth(const std::vector<std::string>& edps, const std::string& filter) {
-    VidTally tally(*sketch::VidSampler::Create(kPopulation, {0, 1}));
-    for (const std::string& edp : edps) {
-      const std::vector<EventGroupSelection> selections = {{edp + "-a", kStart, kEnd, *EventFilter::Parse(filter)}};
-      REQUIRE(tally.Add(*ListEventFiles(dir_.Sub("events/" + edp)), selections).ok());
-    }
-    return tally;
-  }
-
-  mc::McClient& mc() { return deployment_->mc(); }
-
- private:
-  testing::TempDir dir_;
-  std::unique_ptr<deployment::InProcessDeployment> deployment_;
-  std::map<std::string, std::string> groups_;
-};
+testing::MeasurementWorldOptions SampledWorld(uint64_t seed) {
+  return {.population = kPopulation,
+          .audience = 20'000,
+          .seed = seed,
+          .edps = {{"edp1", 0.5}, {"edp2", 0.4}, {"edp3", 0.4}, {"edp4", 0.4}},
+          .without_hmss = {"edp4"},
+          // The classic sketch and less noise between duchies keep LLv2
+          // quick; neither changes how VIDs are sampled.
+          .protocols = [](config::MeasurementProtocols& p) {
+            p.set_llv2_decay_rate(12);
+            p.set_llv2_sketch_size(100'000);
+            for (auto* noise : {p.mutable_llv2_blinded_histogram_noise(), p.mutable_llv2_publisher_noise()}) {
+              noise->set_epsilon(4);
+              noise->set_delta(1e-6);
+            }
+          }};
+}
 
 struct Planned {
   std::string title;
@@ -148,7 +87,7 @@ TEST_CASE("Every protocol is right under VID sampling over a population whose VI
   const std::string older = "age >= 30";
   std::vector<double> z;
   for (uint64_t seed : {11, 12, 13}) {
-    SampledWorld w(seed);
+    testing::MeasurementWorld w(SampledWorld(seed));
     std::vector<Planned> plan;
     for (sketch::VidSamplingInterval interval : {sketch::VidSamplingInterval{0.3, 0.1}, sketch::VidSamplingInterval{0.2, 0.5},
                                                  sketch::VidSamplingInterval{0, 1}, sketch::VidSamplingInterval{0.8, 0.4}}) {
@@ -172,14 +111,8 @@ TEST_CASE("Every protocol is right under VID sampling over a population whose VI
       names.push_back(created->name());
     }
     for (size_t i = 0; i < plan.size(); ++i) {
-      auto done = w.mc().AwaitMeasurement(names[i], absl::Minutes(5));
-      INFO(plan[i].title << ": " << done.status().message());
-      REQUIRE(done.ok());
-      INFO(done->failure().message());
-      REQUIRE(done->state() == Measurement::SUCCEEDED);
-      auto result = w.mc().OpenResult(*done);
-      REQUIRE(result.ok());
-      Check(plan[i], *result, w.Truth(plan[i].edps, plan[i].filter), z);
+      INFO(plan[i].title);
+      Check(plan[i], w.Open(w.Await(names[i])), w.Truth(plan[i].edps, plan[i].filter), z);
     }
   }
   double squares = 0;
