@@ -9,6 +9,7 @@
 #include "cli/report.h"
 #include "halo/common/config.h"
 #include "halo/common/status_macros.h"
+#include "halo/edp/edp_agent.h"
 #include "halo/edp/privacy_budget.h"
 
 namespace halo::cli {
@@ -32,10 +33,8 @@ std::string DayName(int64_t day) {
 // consumer and bucket.
 absl::Status PrintBudget(const std::string& config_path, bool json) {
   ASSIGN_OR_RETURN(config::HaloConfig config, LoadConfig(config_path, "edp-agent"));
-  const config::PrivacyGuardConfig& privacy = config.edp_agent().privacy();
-  const dp::PrivacyBudget budget{privacy.budget_epsilon() > 0 ? privacy.budget_epsilon() : 10.0,
-                                 privacy.budget_delta() > 0 ? privacy.budget_delta() : 1e-6};
-  const std::string path = (std::filesystem::path(config.data_dir()) / "privacy_budget.db").string();
+  const dp::PrivacyBudget budget = edp::PrivacyBudgetOf(config.edp_agent().privacy());
+  const std::string path = edp::PrivacyBudgetPath(config.data_dir());
   std::vector<edp::PrivacyBudgetLedger::BucketUse> usage;
   if (std::filesystem::exists(path)) {
     ASSIGN_OR_RETURN(auto ledger, edp::PrivacyBudgetLedger::Open(path, budget));

@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "halo/dp/limits.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "halo/api/certificate_name.h"
@@ -238,9 +239,9 @@ absl::StatusOr<PrivacyLimits> LimitsOf(const config::PrivacyGuardConfig& c) {
                                     std::pair{c.maximum_watch_seconds_per_user(), "maximum_watch_seconds_per_user"}}) {
     if (value < 0) return absl::InvalidArgumentError(absl::StrCat("edp_agent.privacy.", name, ": must be >= 0, got ", value));
   }
-  if (c.maximum_frequency() > 100) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("edp_agent.privacy.maximum_frequency: at most 100, got ", c.maximum_frequency()));
+  if (c.maximum_frequency() > dp::kMaxFrequency) {
+    return absl::InvalidArgumentError(absl::StrCat("edp_agent.privacy.maximum_frequency: at most ", dp::kMaxFrequency,
+                                                   ", got ", c.maximum_frequency()));
   }
   if (c.age_field().empty() != c.gender_field().empty()) {
     return absl::InvalidArgumentError("edp_agent.privacy: age_field and gender_field are set together or not at all");
@@ -255,6 +256,15 @@ absl::StatusOr<PrivacyLimits> LimitsOf(const config::PrivacyGuardConfig& c) {
 }
 
 }  // namespace
+
+std::string PrivacyBudgetPath(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "privacy_budget.db").string();
+}
+
+dp::PrivacyBudget PrivacyBudgetOf(const config::PrivacyGuardConfig& privacy) {
+  return {privacy.budget_epsilon() > 0 ? privacy.budget_epsilon() : 10.0,
+          privacy.budget_delta() > 0 ? privacy.budget_delta() : 1e-6};
+}
 
 EdpAgent::EdpAgent(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
@@ -291,14 +301,11 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   agent.replay_seed = options.replay_seed;
   ASSIGN_OR_RETURN(agent.limits, LimitsOf(config.privacy()));
   agent.demographics = {config.privacy().age_field(), config.privacy().gender_field()};
-  const dp::PrivacyBudget budget{config.privacy().budget_epsilon() > 0 ? config.privacy().budget_epsilon() : 10.0,
-                                 config.privacy().budget_delta() > 0 ? config.privacy().budget_delta() : 1e-6};
   std::error_code made;
   std::filesystem::create_directories(options.data_dir, made);
   if (made) return absl::FailedPreconditionError(absl::StrCat("cannot create ", options.data_dir, ": ", made.message()));
-  ASSIGN_OR_RETURN(agent.budget,
-                   PrivacyBudgetLedger::Open((std::filesystem::path(options.data_dir) / "privacy_budget.db").string(),
-                                             budget));
+  ASSIGN_OR_RETURN(agent.budget, PrivacyBudgetLedger::Open(PrivacyBudgetPath(options.data_dir),
+                                                           PrivacyBudgetOf(config.privacy())));
   agent.parallelism = config.encryption_parallelism() > 0
                           ? config.encryption_parallelism()
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

@@ -169,7 +169,7 @@ absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, con
 }
 
 absl::StatusOr<std::string> Llv2Upload(const AgentContext& agent, const VerifiedRequisition& v,
-                                       absl::Span<const std::string> files) {
+                                       const sketch::VidSampler& sampler, absl::Span<const std::string> files) {
   const auto& config = v.requisition.protocol_config();
   ASSIGN_OR_RETURN(auto keys, DuchyKeys(agent, v.requisition));
   std::vector<crypto::ElGamalPublicKey> points;
@@ -187,7 +187,6 @@ absl::StatusOr<std::string> Llv2Upload(const AgentContext& agent, const Verified
   auto params = sketch::LiquidLegionsParams::Create(config.decay_rate(), static_cast<uint64_t>(config.sketch_size()),
                                                     config.sketch_fingerprint_seed());
   if (!params.ok()) return RefuseWith(Refusal::SPEC_INVALID, params.status());
-  ASSIGN_OR_RETURN(sketch::VidSampler sampler, SamplerOf(v));
   SampleCounts counts;
   ASSIGN_OR_RETURN(sketch::LiquidLegionsSketch sketch, BuildSketch(files, v.selections, *params, sampler, counts));
   LogLeftOut(agent, v, counts);
@@ -198,7 +197,7 @@ absl::StatusOr<std::string> Llv2Upload(const AgentContext& agent, const Verified
 }
 
 absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const VerifiedRequisition& v,
-                                       absl::Span<const std::string> files) {
+                                       const sketch::VidSampler& sampler, absl::Span<const std::string> files) {
   const auto& config = v.requisition.protocol_config();
   const auto& spec = v.measurement_spec;
   ASSIGN_OR_RETURN(auto keys, DuchyKeys(agent, v.requisition));
@@ -215,7 +214,6 @@ absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const Verified
     return Refuse(Refusal::SPEC_INVALID,
                   absl::StrCat("the other HMSS worker's key is missing or bad: ", other.status().message()));
   }
-  ASSIGN_OR_RETURN(sketch::VidSampler sampler, SamplerOf(v));
   const uint32_t max_frequency =
       spec.has_reach_and_frequency() ? static_cast<uint32_t>(spec.reach_and_frequency().maximum_frequency()) : 1;
   auto vector_spec = sketch::FrequencyVectorSpec::Create(sampler.order().population_size(), sampler.interval(),
@@ -233,10 +231,9 @@ absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const Verified
   return data.SerializeAsString();
 }
 
-absl::Status FulfilDirect(const AgentContext& agent, const VerifiedRequisition& v,
+absl::Status FulfilDirect(const AgentContext& agent, const VerifiedRequisition& v, const sketch::VidSampler& sampler,
                           absl::Span<const std::string> files) {
   const auto& spec = v.measurement_spec;
-  ASSIGN_OR_RETURN(sketch::VidSampler sampler, SamplerOf(v));
   VidTally tally(sampler);
   absl::Status added = tally.Add(files, v.selections);
   LogLeftOut(agent, v, tally.counts());
@@ -381,18 +378,18 @@ absl::StatusOr<dp::AcdpCharge> ChargeOf(const api::v1::MeasurementSpec& spec, co
   return total;
 }
 
-absl::Status Fulfil(const AgentContext& agent, const VerifiedRequisition& v) {
+absl::Status Fulfil(const AgentContext& agent, const VerifiedRequisition& v, const sketch::VidSampler& sampler) {
   ASSIGN_OR_RETURN(std::vector<std::string> files, ListEventFiles(agent.events_dir));
   absl::StatusOr<std::string> upload;
   switch (v.requisition.protocol_config().protocol()) {
     case api::v1::DIRECT:
-      return FulfilDirect(agent, v, files);
+      return FulfilDirect(agent, v, sampler, files);
     case api::v1::LIQUID_LEGIONS_V2:
     case api::v1::REACH_ONLY_LIQUID_LEGIONS_V2:
-      upload = Llv2Upload(agent, v, files);
+      upload = Llv2Upload(agent, v, sampler, files);
       break;
     case api::v1::HONEST_MAJORITY_SHARE_SHUFFLE:
-      upload = HmssUpload(agent, v, files);
+      upload = HmssUpload(agent, v, sampler, files);
       break;
     default:
       return Refuse(Refusal::UNFULFILLABLE, "the requisition's protocol is not one this agent knows");
@@ -417,7 +414,7 @@ absl::Status FulfilRequisition(const AgentContext& agent, const VerifiedRequisit
   const absl::Status charged = agent.budget->Charge(v.requisition.name(), *buckets, charge);
   if (absl::IsResourceExhausted(charged)) return RefuseWith(Refusal::INSUFFICIENT_PRIVACY_BUDGET, charged);
   RETURN_IF_ERROR(charged);
-  absl::Status done = Fulfil(agent, v);
+  absl::Status done = Fulfil(agent, v, sampler);
   if (RefusalOf(done).has_value()) {
     // Refused before anything left the agent: the charge bought nothing.
     absl::StatusOr<bool> refunded = agent.budget->Refund(consumer, v.requisition.name());

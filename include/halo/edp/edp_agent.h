@@ -15,9 +15,15 @@
 #include "absl/time/time.h"
 #include "halo/config/config.pb.h"
 #include "halo/crypto/hybrid_encryption.h"
+#include "halo/dp/calibration.h"
 #include "halo/net/tls.h"
 
 namespace halo::edp {
+
+// Where an agent with `data_dir` keeps its privacy budget ledger, and the
+// budget per bucket its config sets (defaults filled in).
+std::string PrivacyBudgetPath(const std::string& data_dir);
+dp::PrivacyBudget PrivacyBudgetOf(const config::PrivacyGuardConfig& privacy);
 
 struct EdpAgentOptions {
   config::EdpAgentConfig config;
