@@ -164,16 +164,26 @@ TEST_CASE("Killed in the middle of charging, every charge is in its buckets whol
   // A big bucket set, so that a charge takes long enough to be cut.
   const auto buckets = *BucketsOf("measurementConsumers/mc1", {Selection(kJan1, kJan1 + 28 * kDay, "")}, Sampler(0, 1), kFields);
   REQUIRE(buckets.size() == 28 * 6 * 300);
+  // The child says when its first charge is committed, so the kill lands
+  // after it (and most likely inside a later one) however slow the machine.
+  int committed[2];
+  REQUIRE(pipe(committed) == 0);
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
+    close(committed[0]);
     auto ledger = PrivacyBudgetLedger::Open(path, {1000, 0.5});
     if (!ledger.ok()) _exit(1);
     for (int i = 0;; ++i) {
       if (!(*ledger)->Charge(absl::StrCat("r", i), buckets, {0.001, 0}).ok()) _exit(1);
+      if (i == 0 && write(committed[1], "c", 1) != 1) _exit(1);
     }
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  close(committed[1]);
+  char byte = 0;
+  REQUIRE(read(committed[0], &byte, 1) == 1);
+  close(committed[0]);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   REQUIRE(kill(child, SIGKILL) == 0);
   int status = 0;
   REQUIRE(waitpid(child, &status, 0) == child);
