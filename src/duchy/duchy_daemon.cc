@@ -8,6 +8,7 @@
 #include "halo/api/certificate_name.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
+#include "halo/net/chunks.h"
 #include "halo/net/peer.h"
 #include "halo/net/server.h"
 #include "herald.h"
@@ -74,11 +75,11 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   ASSIGN_OR_RETURN(s.computation_control_server,
                    net::Server::Start({config.computation_control_address()}, options.tls,
                                       {{v1::ComputationControl::service_full_name(), s.computation_control.get()}},
-                                      1 << 20));
+                                      net::kMaxChunkMessageBytes));
   ASSIGN_OR_RETURN(s.requisition_fulfillment_server,
                    net::Server::Start({config.requisition_fulfillment_address()}, options.tls,
                                       {{v1::RequisitionFulfillment::service_full_name(), s.requisition_fulfillment.get()}},
-                                      1 << 20));
+                                      net::kMaxChunkMessageBytes));
   s.threads.emplace_back([&s] { s.herald->Run(); });
   for (auto& mill : s.mills) s.threads.emplace_back([m = mill.get()] { m->Run(); });
   spdlog::info("duchy {}: serving ComputationControl on {} and RequisitionFulfillment on {}", config.duchy_id(),

@@ -72,6 +72,30 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StageRun::ReadI
   return out;
 }
 
+absl::StatusOr<std::vector<StageInput>> StageRun::ListInputs(ComputationStage stage) {
+  return duchy.store().Inputs(claimed.name, stage);
+}
+
+absl::StatusOr<StageRun::Pieces> StageRun::OpenInput(const std::string& blob_key) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> opened, duchy.blobs().OpenReader(blob_key));
+  std::shared_ptr<storage::BlobReader> reader = std::move(opened);
+  return [this, reader]() -> absl::StatusOr<std::optional<std::string>> {
+    const absl::Time began = absl::Now();
+    absl::StatusOr<std::optional<std::string>> piece = reader->Next();
+    reading += absl::Now() - began;
+    return piece;
+  };
+}
+
+absl::Status StageRun::WriteOutput(absl::string_view piece) {
+  if (!output) return absl::InternalError(absl::StrCat(v1::ComputationStage_Name(claimed.stage), " sends no output"));
+  const absl::Time began = absl::Now();
+  absl::Status written = output(piece);
+  storing += absl::Now() - began;
+  output_bytes += piece.size();
+  return written;
+}
+
 absl::Status Mill::RunStage(const LocalComputation& claimed) {
   ASSIGN_OR_RETURN(KnownComputation known, Know(claimed));
   const StageStep* step = FindStep(known.plan, claimed.stage);
@@ -89,18 +113,27 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
     absl::StatusOr<std::unique_ptr<storage::BlobReader>> stored = duchy_.blobs().OpenReader(key);
     if (absl::IsNotFound(stored.status())) {
       const absl::Time began = absl::Now();
+      // The output is stored as the stage writes it, in pieces where the
+      // stage streams it.
+      ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, duchy_.blobs().OpenWriter(key));
+      crypto::Sha256Hasher digest;
+      run.output = [&](absl::string_view piece) {
+        digest.Update(piece);
+        return writer->Append(piece);
+      };
       ASSIGN_OR_RETURN(std::string output, run_stage(run));
+      if (!output.empty()) RETURN_IF_ERROR(run.WriteOutput(output));
       const absl::Time computed = absl::Now();
       // The digest first: an output without one was not stored whole.
-      RETURN_IF_ERROR(duchy_.blobs().Put(DigestKey(key), crypto::Sha256(output)));
-      RETURN_IF_ERROR(duchy_.blobs().Put(key, output));
+      RETURN_IF_ERROR(duchy_.blobs().Put(DigestKey(key), digest.Finish()));
+      RETURN_IF_ERROR(writer->Commit());
       spdlog::info(
           "duchy {}: {} {} took {:.3f} s (reading inputs {:.3f} s, telling the Kingdom {:.3f} s, storing the output "
           "{:.3f} s); {} bytes for {}",
           duchy_.duchy_id(), claimed.name, v1::ComputationStage_Name(claimed.stage),
           absl::ToDoubleSeconds(absl::Now() - began), absl::ToDoubleSeconds(run.reading),
-          absl::ToDoubleSeconds(run.telling_kingdom), absl::ToDoubleSeconds(absl::Now() - computed), output.size(),
-          run.known.protocol_config().duchies(step->send_to));
+          absl::ToDoubleSeconds(run.telling_kingdom), absl::ToDoubleSeconds(run.storing + (absl::Now() - computed)),
+          run.output_bytes, run.known.protocol_config().duchies(step->send_to));
     } else {
       RETURN_IF_ERROR(stored.status());
     }

@@ -9,6 +9,7 @@
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 #include "halo/duchy/blob_transfer.h"
+#include "halo/sketch/frequency_vector.h"
 #include "stages.h"
 
 namespace halo::duchy {
@@ -33,26 +34,32 @@ absl::Status CheckHeaderBlob(int64_t total_bytes, absl::string_view sha256) {
   return absl::OkStatus();
 }
 
+// Checks a chunk that starts `offset` bytes into the blob, as it arrives.
+using ChunkCheck = std::function<absl::Status(absl::string_view chunk, int64_t offset)>;
+
 // Streams the chunks after the header into a new blob at `key`, kept only
-// if they match the header's size and digest.
+// if they match the header's size and digest and pass `check`.
 template <typename Request>
 absl::Status ReceiveBlob(grpc::ServerReader<Request>* reader, storage::BlobStore& blobs, const std::string& key,
-                         int64_t total_bytes, absl::string_view sha256) {
+                         int64_t total_bytes, absl::string_view sha256, const ChunkCheck& check = nullptr) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, blobs.OpenWriter(key));
-  bool stray_header = false;
+  absl::Status refused;
+  int64_t offset = 0;
   Request message;
   absl::Status received = ReceiveChunks(
       [&]() -> std::optional<std::string> {
         if (!reader->Read(&message)) return std::nullopt;
         if (!message.has_chunk()) {
-          stray_header = true;
+          refused = absl::InvalidArgumentError("a second header in the stream; only chunks may follow it");
           return std::nullopt;
         }
+        if (check) refused = check(message.chunk(), offset);
+        if (!refused.ok()) return std::nullopt;
+        offset += static_cast<int64_t>(message.chunk().size());
         return std::move(*message.mutable_chunk());
       },
       total_bytes, sha256, *writer);
-  if (stray_header) return absl::InvalidArgumentError("a second header in the stream; only chunks may follow it");
-  return received;
+  return refused.ok() ? received : refused;
 }
 
 }  // namespace
@@ -170,22 +177,36 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
           "header.requisition_fingerprint: does not match the measurement and requisition spec of ",
           header.requisition()));
     }
-    // A register vector's size says whether it can be one; an HMSS upload
-    // is read back and checked slot by slot.
-    const bool hmss = computation.protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
-    if (!hmss) RETURN_IF_ERROR(CheckRegisterVectorUpload(computation, header.total_bytes()));
+    // The header says whether the bytes can be an upload at all; an HMSS
+    // data share's slots are checked as they arrive.
     const std::string key = absl::StrCat(header.requisition(), "/", HexEncode(header.sha256()));
-    RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256()));
-    absl::Status kept = [&]() -> absl::Status {
-      if (hmss) {
-        ASSIGN_OR_RETURN(std::string upload, duchy_.blobs().Get(key));
-        RETURN_IF_ERROR(CheckHmssUpload(computation, upload));
+    ChunkCheck check;
+    if (computation.protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE) {
+      ASSIGN_OR_RETURN(const uint32_t modulus,
+                       CheckHmssUpload(computation, header.total_bytes(), header.encrypted_peer_seed()));
+      check = [modulus](absl::string_view chunk, int64_t offset) -> absl::Status {
+        const auto* slots = reinterpret_cast<const uint8_t*>(chunk.data());
+        const size_t bad = sketch::FirstOutsideRing({slots, chunk.size()}, modulus);
+        if (bad == chunk.size()) return absl::OkStatus();
+        return absl::InvalidArgumentError(absl::StrCat("the data share's slot ", offset + static_cast<int64_t>(bad),
+                                                       " holds ", static_cast<int>(slots[bad]),
+                                                       ", not below the ring modulus ", modulus));
+      };
+    } else {
+      RETURN_IF_ERROR(CheckRegisterVectorUpload(computation, header.total_bytes()));
+      if (!header.encrypted_peer_seed().empty()) {
+        return absl::InvalidArgumentError("header.encrypted_peer_seed: only HMSS uploads carry one");
       }
+    }
+    RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256(), check));
+    absl::Status kept = [&]() -> absl::Status {
+      if (check) RETURN_IF_ERROR(duchy_.blobs().Put(PeerSeedKey(key), header.encrypted_peer_seed()));
       return duchy_.store().RecordUpload(computation_name, {header.requisition(), key, header.sha256()});
     }();
     if (!kept.ok()) {
       // A refused upload leaves nothing behind, and never replaces the one held.
       duchy_.blobs().Delete(key).IgnoreError();
+      if (check) duchy_.blobs().Delete(PeerSeedKey(key)).IgnoreError();
       return kept;
     }
     api::v1::FulfillRequisitionRequest fulfil;

@@ -83,24 +83,23 @@ absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::C
   return parameters;
 }
 
-absl::Status CheckHmssUpload(const api::v1::Computation& computation, absl::string_view upload) {
+absl::StatusOr<uint32_t> CheckHmssUpload(const api::v1::Computation& computation, int64_t size,
+                                         absl::string_view encrypted_peer_seed) {
   ASSIGN_OR_RETURN(protocol::hmss::HmssParameters parameters, HmssParametersOf(computation));
-  v1::HmssRequisitionData data;
-  if (!data.ParseFromString(std::string(upload))) {
-    return absl::InvalidArgumentError("the upload is not an HmssRequisitionData");
-  }
-  if (data.share().size() != parameters.vector_size()) {
-    return absl::InvalidArgumentError(absl::StrCat("share: ", data.share().size(), " slots, but the computation's ",
+  if (size < 0 || static_cast<uint64_t>(size) != parameters.vector_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the data share has ", size, " slots, but the computation's ",
                                                    "frequency vectors have ", parameters.vector_size()));
   }
-  for (size_t i = 0; i < data.share().size(); ++i) {
-    if (static_cast<uint8_t>(data.share()[i]) >= parameters.ring_modulus()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("share: slot ", i, " is not below the ring modulus ", parameters.ring_modulus()));
-    }
+  // A hybrid-encrypted 32-byte seed is about 100 bytes.
+  constexpr size_t kMaxEncryptedSeed = 1024;
+  if (encrypted_peer_seed.empty()) return absl::InvalidArgumentError("header.encrypted_peer_seed: is missing");
+  if (encrypted_peer_seed.size() > kMaxEncryptedSeed) {
+    return absl::InvalidArgumentError(absl::StrCat("header.encrypted_peer_seed: ", encrypted_peer_seed.size(),
+                                                   " bytes; an encrypted seed is at most ", kMaxEncryptedSeed));
   }
-  if (data.encrypted_peer_seed().empty()) return absl::InvalidArgumentError("encrypted_peer_seed: is missing");
-  return absl::OkStatus();
+  return parameters.ring_modulus();
 }
+
+std::string PeerSeedKey(absl::string_view upload_key) { return absl::StrCat(upload_key, ".peer-seed"); }
 
 }  // namespace halo::duchy

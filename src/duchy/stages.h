@@ -4,6 +4,8 @@
 #ifndef HALO_SRC_DUCHY_STAGES_H_
 #define HALO_SRC_DUCHY_STAGES_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -22,6 +24,16 @@ struct StageRun {
   absl::Status SaveDetails();
   // The blob of each input of `stage` (or of the uploads), by input name.
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadInputs(ComputationStage stage);
+  // The inputs of `stage` (or the uploads) as stored, for a stage that reads
+  // them in pieces through OpenInput.
+  absl::StatusOr<std::vector<StageInput>> ListInputs(ComputationStage stage);
+  // A stored blob piece by piece (nullopt after the last); the time spent
+  // reading counts as reading.
+  using Pieces = std::function<absl::StatusOr<std::optional<std::string>>()>;
+  absl::StatusOr<Pieces> OpenInput(const std::string& blob_key);
+  // Appends to the stage's output, which the mill stores with its digest and
+  // sends on. INTERNAL for a stage that sends nothing.
+  absl::Status WriteOutput(absl::string_view piece);
   // A call that moves the computation at the Kingdom (see
   // DuchyContext::CallKingdomOnce), timed.
   template <typename Request>
@@ -38,6 +50,10 @@ struct StageRun {
   // log tells plumbing from the stage's own work.
   absl::Duration reading;
   absl::Duration telling_kingdom;
+  absl::Duration storing;
+  // Set by the mill for a stage that sends its output.
+  std::function<absl::Status(absl::string_view)> output;
+  uint64_t output_bytes = 0;
 };
 
 // Each returns the stage's output ("" when it sends none).
@@ -54,11 +70,16 @@ absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Comput
 absl::StatusOr<protocol::hmss::HmssParameters> HmssParametersOf(const api::v1::Computation& computation);
 
 // Refuse an EDP upload for `computation` that cannot be a valid input,
-// naming what is wrong: an HMSS upload of the wrong length or with values
-// out of range; an LLv2 or reach-only LLv2 register vector of `size` bytes
+// naming what is wrong, from its header before its bytes arrive: an HMSS
+// data share of the wrong length or without the other worker's encrypted
+// seed (returning the ring modulus its slots must stay below, checked as
+// they arrive); an LLv2 or reach-only LLv2 register vector of `size` bytes
 // that is not whole registers or holds more than the sketch has.
-absl::Status CheckHmssUpload(const api::v1::Computation& computation, absl::string_view upload);
+absl::StatusOr<uint32_t> CheckHmssUpload(const api::v1::Computation& computation, int64_t size,
+                                         absl::string_view encrypted_peer_seed);
 absl::Status CheckRegisterVectorUpload(const api::v1::Computation& computation, int64_t size);
+// Where an HMSS upload's encrypted peer seed is kept, beside its data share.
+std::string PeerSeedKey(absl::string_view upload_key);
 
 // The width of the measurement's VID sampling interval (1 when unset).
 double SamplingWidth(const api::v1::MeasurementSpec& spec);

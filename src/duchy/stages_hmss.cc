@@ -43,13 +43,11 @@ absl::StatusOr<std::string> Setup(StageRun& run) {
   }
   v1::HmssSetupOutput output;
   output.set_seed_half(details.seed_half());
-  ASSIGN_OR_RETURN(auto uploads, run.ReadInputs(v1::COMPUTATION_STAGE_UNSPECIFIED));
-  for (const auto& [requisition, bytes] : uploads) {
-    v1::HmssRequisitionData data;
-    if (!data.ParseFromString(bytes)) return absl::DataLossError(absl::StrCat("the upload of ", requisition, " does not parse"));
+  ASSIGN_OR_RETURN(std::vector<StageInput> uploads, run.ListInputs(v1::COMPUTATION_STAGE_UNSPECIFIED));
+  for (const StageInput& upload : uploads) {
     auto& seed = *output.add_seeds();
-    seed.set_requisition(requisition);
-    seed.set_encrypted_seed(data.encrypted_peer_seed());
+    seed.set_requisition(upload.input);
+    ASSIGN_OR_RETURN(*seed.mutable_encrypted_seed(), run.duchy.blobs().Get(PeerSeedKey(upload.blob_key)));
   }
   return output.SerializeAsString();
 }
@@ -80,13 +78,14 @@ absl::StatusOr<std::string> Shuffle(StageRun& run) {
   request.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "shuffle noise"));
   // Every EDP's vector is split between the workers: its data share where
   // it uploaded, its seed at the other worker.
-  ASSIGN_OR_RETURN(auto uploads, run.ReadInputs(v1::COMPUTATION_STAGE_UNSPECIFIED));
+  // Data shares are read piece by piece as they are summed: at 300M slots
+  // each is 300 MB.
+  ASSIGN_OR_RETURN(std::vector<StageInput> uploads, run.ListInputs(v1::COMPUTATION_STAGE_UNSPECIFIED));
+  std::vector<protocol::hmss::SharePieces> data_shares;
   std::set<std::string> covered;
-  for (auto& [requisition, bytes] : uploads) {
-    v1::HmssRequisitionData data;
-    if (!data.ParseFromString(bytes)) return absl::DataLossError(absl::StrCat("the upload of ", requisition, " does not parse"));
-    request.add_shares()->set_data(std::move(*data.mutable_share()));
-    covered.insert(requisition);
+  for (const StageInput& upload : uploads) {
+    ASSIGN_OR_RETURN(data_shares.emplace_back(), run.OpenInput(upload.blob_key));
+    covered.insert(upload.input);
   }
   ASSIGN_OR_RETURN(crypto::EncryptionKeyPair key, EncryptionKeyOf(details));
   for (const auto& seed : peer.seeds()) {
@@ -107,25 +106,33 @@ absl::StatusOr<std::string> Shuffle(StageRun& run) {
   if (covered.size() != static_cast<size_t>(computation.requisitions_size())) {
     return absl::InvalidArgumentError("shares arrived for requisitions the computation does not have");
   }
-  ASSIGN_OR_RETURN(protocol::hmss::ShufflePhaseResponse response, protocol::hmss::CompleteShufflePhase(request));
-  return std::move(*response.mutable_shuffled_share());
+  RETURN_IF_ERROR(protocol::hmss::StreamShufflePhase(request, data_shares, [&](absl::string_view piece) {
+                    return run.WriteOutput(piece);
+                  }).status());
+  return std::string();
 }
 
 absl::Status Aggregate(StageRun& run) {
   const api::v1::Computation& computation = run.known.details.computation();
-  ASSIGN_OR_RETURN(auto inputs, run.ReadInputs(v1::WAIT_ON_AGGREGATION_INPUT));
+  ASSIGN_OR_RETURN(std::vector<StageInput> inputs, run.ListInputs(v1::WAIT_ON_AGGREGATION_INPUT));
   protocol::hmss::AggregationPhaseRequest request;
   request.set_stage(protocol::hmss::AGGREGATION_PHASE);
   ASSIGN_OR_RETURN(*request.mutable_parameters(), HmssParametersOf(computation));
   request.set_parallelism(run.duchy.parallelism());
-  for (auto& [sender, bytes] : inputs) {
-    if (sender == computation.protocol_config().duchies(0)) {
-      request.set_first_share(std::move(bytes));
-    } else if (sender == computation.protocol_config().duchies(1)) {
-      request.set_second_share(std::move(bytes));
+  protocol::hmss::SharePieces first, second;
+  for (const StageInput& input : inputs) {
+    if (input.input == computation.protocol_config().duchies(0)) {
+      ASSIGN_OR_RETURN(first, run.OpenInput(input.blob_key));
+    } else if (input.input == computation.protocol_config().duchies(1)) {
+      ASSIGN_OR_RETURN(second, run.OpenInput(input.blob_key));
     }
   }
-  ASSIGN_OR_RETURN(protocol::hmss::AggregationPhaseResponse response, protocol::hmss::CompleteAggregationPhase(request));
+  if (!first || !second) {
+    return absl::InternalError(absl::StrCat("the aggregation needs both workers' shuffled shares; ", inputs.size(),
+                                            " inputs arrived"));
+  }
+  ASSIGN_OR_RETURN(protocol::hmss::AggregationPhaseResponse response,
+                   protocol::hmss::StreamAggregationPhase(request, first, second));
   ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
   const uint64_t population = computation.protocol_config().population_size();
   // The share of the population the vectors' slots hold, exactly.

@@ -97,7 +97,7 @@ absl::StatusOr<sketch::FrequencyVector> BuildFrequencyVector(absl::Span<const st
                                                              absl::Span<const EventGroupSelection> selections,
                                                              const sketch::FrequencyVectorSpec& spec,
                                                              SampleCounts& counts) {
-  sketch::FrequencyVector vector(spec);
+  ASSIGN_OR_RETURN(sketch::FrequencyVector vector, sketch::FrequencyVector::Create(spec));
   std::vector<sketch::VidEvent> events;
   RETURN_IF_ERROR(ScanEvents(files, selections, [&](const EventSchema&, const EventBatch& batch, absl::Span<const uint32_t> rows) {
     events.clear();

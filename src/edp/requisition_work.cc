@@ -9,6 +9,7 @@
 #include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
 #include "halo/api/replay_seed.h"
+#include "halo/common/large_buffer.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/elgamal.h"
 #include "halo/crypto/random.h"
@@ -132,7 +133,10 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> DuchyKeys(const
   return keys;
 }
 
-absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, const std::string& bytes) {
+// Streams `bytes` to the fulfilling duchy; an HMSS upload's bytes are the
+// data share, and its header carries the other worker's encrypted seed.
+absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, absl::string_view bytes,
+                    absl::string_view encrypted_peer_seed = "") {
   const Requisition& r = v.requisition;
   auto target = agent.duchy_targets.find(r.fulfilling_duchy());
   if (target == agent.duchy_targets.end()) {
@@ -153,6 +157,7 @@ absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, con
       api::RequisitionFingerprint(r.measurement_spec().data(), r.encrypted_requisition_spec()));
   h.set_total_bytes(static_cast<int64_t>(bytes.size()));
   h.set_sha256(crypto::Sha256(bytes));
+  h.set_encrypted_peer_seed(std::string(encrypted_peer_seed));
   if (stream->Write(header)) {
     net::SendChunks(bytes, [&](absl::string_view chunk) {
       duchy::v1::FulfillRequisitionRequest message;
@@ -196,8 +201,15 @@ absl::StatusOr<std::string> Llv2Upload(const AgentContext& agent, const Verified
   return protocol::llv2::EncryptSketch(sketch, *combined, agent.parallelism);
 }
 
-absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const VerifiedRequisition& v,
-                                       const sketch::VidSampler& sampler, absl::Span<const std::string> files) {
+// What an HMSS requisition uploads: the data share of the EDP's frequency
+// vector, and the seed of the other share encrypted to the other worker.
+struct HmssUpload {
+  LargeBuffer share;
+  std::string encrypted_peer_seed;
+};
+
+absl::StatusOr<HmssUpload> HmssUploadOf(const AgentContext& agent, const VerifiedRequisition& v,
+                                        const sketch::VidSampler& sampler, absl::Span<const std::string> files) {
   const auto& config = v.requisition.protocol_config();
   const auto& spec = v.measurement_spec;
   ASSIGN_OR_RETURN(auto keys, DuchyKeys(agent, v.requisition));
@@ -222,13 +234,13 @@ absl::StatusOr<std::string> HmssUpload(const AgentContext& agent, const Verified
   SampleCounts counts;
   ASSIGN_OR_RETURN(sketch::FrequencyVector vector, BuildFrequencyVector(files, v.selections, *vector_spec, counts));
   LogLeftOut(agent, v, counts);
-  const sketch::FrequencyVectorShares shares = vector.Split();
-  duchy::v1::HmssRequisitionData data;
-  data.set_share(std::string(shares.data.begin(), shares.data.end()));
-  ASSIGN_OR_RETURN(*data.mutable_encrypted_peer_seed(),
+  sketch::FrequencyVectorShares shares = std::move(vector).Split();
+  HmssUpload upload;
+  ASSIGN_OR_RETURN(upload.encrypted_peer_seed,
                    crypto::HybridEncrypt(*other, shares.seed,
                                          api::ComputationRequisitionOf(v.requisition.measurement(), v.requisition.name())));
-  return data.SerializeAsString();
+  upload.share = std::move(shares.data);
+  return upload;
 }
 
 absl::Status FulfilDirect(const AgentContext& agent, const VerifiedRequisition& v, const sketch::VidSampler& sampler,
@@ -380,25 +392,31 @@ absl::StatusOr<dp::AcdpCharge> ChargeOf(const api::v1::MeasurementSpec& spec, co
 
 absl::Status Fulfil(const AgentContext& agent, const VerifiedRequisition& v, const sketch::VidSampler& sampler) {
   ASSIGN_OR_RETURN(std::vector<std::string> files, ListEventFiles(agent.events_dir));
-  absl::StatusOr<std::string> upload;
+  // A precondition the data cannot meet refuses the requisition; what is
+  // built is then uploaded.
+  const auto built = [](const auto& upload) -> absl::Status {
+    if (absl::IsFailedPrecondition(upload.status()) && !RefusalOf(upload.status()).has_value()) {
+      return RefuseWith(Refusal::UNFULFILLABLE, upload.status());
+    }
+    return upload.status();
+  };
   switch (v.requisition.protocol_config().protocol()) {
     case api::v1::DIRECT:
       return FulfilDirect(agent, v, sampler, files);
     case api::v1::LIQUID_LEGIONS_V2:
-    case api::v1::REACH_ONLY_LIQUID_LEGIONS_V2:
-      upload = Llv2Upload(agent, v, sampler, files);
-      break;
-    case api::v1::HONEST_MAJORITY_SHARE_SHUFFLE:
-      upload = HmssUpload(agent, v, sampler, files);
-      break;
+    case api::v1::REACH_ONLY_LIQUID_LEGIONS_V2: {
+      absl::StatusOr<std::string> upload = Llv2Upload(agent, v, sampler, files);
+      RETURN_IF_ERROR(built(upload));
+      return Upload(agent, v, *upload);
+    }
+    case api::v1::HONEST_MAJORITY_SHARE_SHUFFLE: {
+      absl::StatusOr<HmssUpload> upload = HmssUploadOf(agent, v, sampler, files);
+      RETURN_IF_ERROR(built(upload));
+      return Upload(agent, v, upload->share.view(), upload->encrypted_peer_seed);
+    }
     default:
       return Refuse(Refusal::UNFULFILLABLE, "the requisition's protocol is not one this agent knows");
   }
-  if (absl::IsFailedPrecondition(upload.status()) && !RefusalOf(upload.status()).has_value()) {
-    return RefuseWith(Refusal::UNFULFILLABLE, upload.status());
-  }
-  RETURN_IF_ERROR(upload.status());
-  return Upload(agent, v, *upload);
 }
 
 }  // namespace

@@ -30,6 +30,11 @@ absl::StatusOr<FrequencyVectorSpec> FrequencyVectorSpec::Create(uint64_t populat
 
 VidSampler FrequencyVectorSpec::Sampler() const { return *VidSampler::Create(population_size, interval); }
 
+absl::StatusOr<FrequencyVector> FrequencyVector::Create(const FrequencyVectorSpec& spec) {
+  ASSIGN_OR_RETURN(LargeBuffer values, LargeBuffer::Allocate(spec.SlotCount()));
+  return FrequencyVector(spec, std::move(values));
+}
+
 uint64_t FrequencyVector::AddEvents(absl::Span<const VidEvent> events) {
   const uint32_t cap = spec_.max_frequency;
   const uint64_t slots = sampler_.slots();
@@ -55,15 +60,17 @@ uint64_t FrequencyVector::AddEvents(absl::Span<const VidEvent> events) {
   return outside_population;
 }
 
-FrequencyVectorShares FrequencyVector::Split() const {
+FrequencyVectorShares FrequencyVector::Split() && {
   FrequencyVectorShares shares;
   shares.seed = crypto::SeededPrng::GenerateSeed();
-  std::vector<uint8_t> expanded = *ExpandShareSeed(shares.seed, values_.size(), spec_.modulus);
-  shares.data.resize(values_.size());
-  const uint32_t q = spec_.modulus;
-  for (size_t i = 0; i < values_.size(); ++i) {
-    shares.data[i] = static_cast<uint8_t>((values_[i] + q - expanded[i]) % q);
+  ShareSeedExpander expander = *ShareSeedExpander::Create(shares.seed, spec_.modulus);
+  std::vector<uint8_t> expanded(size_t{1} << 16);
+  for (size_t begin = 0; begin < values_.size(); begin += expanded.size()) {
+    const size_t n = std::min(expanded.size(), values_.size() - begin);
+    expander.Next(absl::MakeSpan(expanded.data(), n));
+    SubtractInRing(values_.span().subspan(begin, n), absl::MakeConstSpan(expanded.data(), n), spec_.modulus);
   }
+  shares.data = std::move(values_);
   return shares;
 }
 
@@ -76,13 +83,36 @@ absl::StatusOr<ShareSeedExpander> ShareSeedExpander::Create(absl::string_view se
 }
 
 void ShareSeedExpander::Next(absl::Span<uint8_t> out) {
-  for (size_t i = 0; i < out.size();) {
+  // Above 85, no accepted byte reaches 2q, so b mod q is one conditional
+  // subtraction and a buffer without rejected bytes reduces as a vector.
+  const bool one_subtraction = limit_ <= 2 * modulus_;
+  size_t i = 0;
+  while (i < out.size()) {
     if (at_ == sizeof(buffer_)) {
       prng_.Fill(absl::MakeSpan(buffer_));
       at_ = 0;
     }
-    const uint8_t b = buffer_[at_++];
-    if (b < limit_) out[i++] = static_cast<uint8_t>(b % modulus_);
+    const uint8_t* in = buffer_ + at_;
+    const size_t n = std::min(sizeof(buffer_) - at_, out.size() - i);
+    if (one_subtraction) {
+      uint8_t largest = 0;
+      for (size_t j = 0; j < n; ++j) largest = std::max(largest, in[j]);
+      if (largest < limit_) {
+        const uint32_t q = modulus_;
+        uint8_t* to = out.data() + i;
+        for (size_t j = 0; j < n; ++j) to[j] = in[j] >= q ? static_cast<uint8_t>(in[j] - q) : in[j];
+        i += n;
+        at_ += n;
+        continue;
+      }
+    }
+    // A rejected byte shifts what follows: one byte at a time, writing
+    // every byte and advancing past the accepted ones.
+    while (at_ < sizeof(buffer_) && i < out.size()) {
+      const uint8_t b = buffer_[at_++];
+      out[i] = residue_[b];
+      i += b < limit_ ? 1 : 0;
+    }
   }
 }
 
@@ -109,6 +139,44 @@ absl::StatusOr<std::vector<uint8_t>> AddShares(absl::Span<const uint8_t> a,
     sum[i] = static_cast<uint8_t>((a[i] + b[i]) % modulus);
   }
   return sum;
+}
+
+size_t FirstOutsideRing(absl::Span<const uint8_t> values, uint32_t modulus) {
+  if (modulus >= 256) return values.size();
+  constexpr size_t kBlock = 4096;
+  for (size_t begin = 0; begin < values.size(); begin += kBlock) {
+    const size_t end = std::min(values.size(), begin + kBlock);
+    uint8_t largest = 0;
+    for (size_t i = begin; i < end; ++i) largest = std::max(largest, values[i]);
+    if (largest < modulus) continue;
+    for (size_t i = begin; i < end; ++i) {
+      if (values[i] >= modulus) return i;
+    }
+  }
+  return values.size();
+}
+
+// In bytes, with the carry and borrow tests that make q = 256 work too.
+void AddInRing(absl::Span<uint8_t> sum, absl::Span<const uint8_t> add, uint32_t modulus) {
+  const auto q = static_cast<uint8_t>(modulus);  // 0 for 256: subtracting it is a no-op
+  const auto top = static_cast<uint8_t>(modulus - 1);
+  uint8_t* s = sum.data();
+  const uint8_t* a = add.data();
+  for (size_t i = 0; i < sum.size(); ++i) {
+    const auto total = static_cast<uint8_t>(s[i] + a[i]);
+    const bool carried = total < s[i];
+    s[i] = (carried || total > top) ? static_cast<uint8_t>(total - q) : total;
+  }
+}
+
+void SubtractInRing(absl::Span<uint8_t> values, absl::Span<const uint8_t> subtract, uint32_t modulus) {
+  const auto q = static_cast<uint8_t>(modulus);
+  uint8_t* v = values.data();
+  const uint8_t* b = subtract.data();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const auto difference = static_cast<uint8_t>(v[i] - b[i]);
+    v[i] = v[i] < b[i] ? static_cast<uint8_t>(difference + q) : difference;
+  }
 }
 
 }  // namespace halo::sketch

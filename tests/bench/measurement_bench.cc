@@ -70,7 +70,7 @@ void BM_FrequencyVectorBuild(benchmark::State& state) {
   const auto spec = TenMillionSlots();
   const auto events = RandomEvents(20'000'000, 20'000'000);
   for (auto _ : state) {
-    sketch::FrequencyVector vector(spec);
+    sketch::FrequencyVector vector = *sketch::FrequencyVector::Create(spec);
     vector.AddEvents(events);
     benchmark::DoNotOptimize(vector.values().data());
   }
@@ -115,9 +115,15 @@ void BM_SampledLiquidLegionsBuild(benchmark::State& state) {
 BENCHMARK(BM_SampledLiquidLegionsBuild)->Unit(benchmark::kMillisecond);
 
 void BM_FrequencyVectorSplit(benchmark::State& state) {
-  sketch::FrequencyVector vector(TenMillionSlots());
-  for (auto _ : state) benchmark::DoNotOptimize(vector.Split());
-  state.SetItemsProcessed(state.iterations() * vector.values().size());
+  const sketch::FrequencyVectorSpec spec = TenMillionSlots();
+  for (auto _ : state) {
+    state.PauseTiming();
+    sketch::FrequencyVector vector = *sketch::FrequencyVector::Create(spec);
+    benchmark::DoNotOptimize(vector.values().data());
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(std::move(vector).Split());
+  }
+  state.SetItemsProcessed(state.iterations() * spec.SlotCount());
 }
 BENCHMARK(BM_FrequencyVectorSplit)->Unit(benchmark::kMillisecond);
 

@@ -32,6 +32,35 @@ TEST_CASE("Same seed, same stream, across buffer boundaries and read sizes") {
   CHECK(c->NextBytes(64) != SeededPrng::Create(seed)->NextBytes(64));
 }
 
+TEST_CASE("Large fills, small reads and 32-bit draws read one stream") {
+  const std::string seed = SeededPrng::GenerateSeed();
+  auto small = SeededPrng::Create(seed);
+  std::string by_bytes = small->NextBytes(3);
+  for (int i = 0; i < 40; ++i) by_bytes += small->NextBytes(997);
+  // A fill that starts mid-buffer and runs past many buffers, then reads
+  // that straddle what is left of one.
+  auto large = SeededPrng::Create(seed);
+  std::string mixed = large->NextBytes(3);
+  mixed += large->NextBytes(39000);
+  for (int i = 0; i < 220; ++i) {
+    const uint32_t v = large->NextUint32();
+    for (int b = 0; b < 4; ++b) mixed.push_back(static_cast<char>(v >> (8 * b)));
+  }
+  mixed += large->NextBytes(by_bytes.size() - mixed.size());
+  CHECK(HexEncode(mixed) == HexEncode(by_bytes));
+}
+
+TEST_CASE("UniformBelow32 stays in range and covers every value") {
+  auto prng = SeededPrng::Create(std::string(32, 'u'));
+  for (uint32_t bound : {1u, 2u, 3u, 1000u, 4294967295u}) {
+    for (int i = 0; i < 2000; ++i) REQUIRE(prng->UniformBelow32(bound) < bound);
+  }
+  std::map<uint32_t, int> counts;
+  for (int i = 0; i < 127 * 200; ++i) ++counts[prng->UniformBelow32(127)];
+  CHECK(counts.size() == 127);
+  for (const auto& [value, count] : counts) CHECK(count > 100);
+}
+
 TEST_CASE("UniformBelow stays in range and covers every value") {
   auto prng = SeededPrng::Create(SeededPrng::GenerateSeed());
   std::map<uint64_t, int> counts;

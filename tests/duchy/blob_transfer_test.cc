@@ -33,7 +33,7 @@ std::deque<std::string> Chunked(const std::string& data) {
 TEST_CASE("A blob is kept only when its size and digest match its header") {
   testing::TempDir dir;
   auto store = *storage::OpenRocksDbBlobStore(dir.Sub("blobs"));
-  std::string data(100000, '\0');
+  std::string data(3 * kChunkBytes + 1000, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13);
   const std::string digest = crypto::Sha256(data);
   const auto chunks = Chunked(data);

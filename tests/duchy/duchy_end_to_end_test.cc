@@ -178,10 +178,19 @@ Requisition AwaitRequisition(Deployment& d, const std::string& edp) {
   return {};
 }
 
-// Uploads `bytes` for `requisition` to its duchy; the duchy's answer.
+// What an EDP uploads: the bytes, and for HMSS the other worker's seed.
+struct UploadBody {
+  UploadBody(std::string bytes, std::string encrypted_peer_seed = "")
+      : bytes(std::move(bytes)), encrypted_peer_seed(std::move(encrypted_peer_seed)) {}
+  std::string bytes;
+  std::string encrypted_peer_seed;
+};
+
+// Uploads `body` for `requisition` to its duchy; the duchy's answer.
 // `announced_sha256`, if given, replaces the digest the header announces.
 grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& requisition, uint64_t nonce,
-                    const std::string& bytes, const std::string& announced_sha256 = "") {
+                    const UploadBody& body, const std::string& announced_sha256 = "") {
+  const std::string& bytes = body.bytes;
   auto stub = v1::RequisitionFulfillment::NewStub(
       net::OpenChannel(absl::StrCat("localhost:", d.FulfillmentPort(requisition.fulfilling_duchy())), d[edp].tls));
   grpc::ClientContext context;
@@ -196,6 +205,7 @@ grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& re
       api::RequisitionFingerprint(requisition.measurement_spec().data(), requisition.encrypted_requisition_spec()));
   h.set_total_bytes(static_cast<int64_t>(bytes.size()));
   h.set_sha256(announced_sha256.empty() ? crypto::Sha256(bytes) : announced_sha256);
+  h.set_encrypted_peer_seed(body.encrypted_peer_seed);
   stream->Write(header);
   SendChunks(bytes, [&](absl::string_view chunk) {
     v1::FulfillRequisitionRequest message;
@@ -207,11 +217,11 @@ grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& re
 }
 
 // The HMSS upload of `edp`: its data share, and its seed for the other worker.
-std::string HmssUpload(const Requisition& requisition, const Audience& audience, int edp) {
+UploadBody HmssUpload(const Requisition& requisition, const Audience& audience, int edp) {
   const auto spec = *sketch::FrequencyVectorSpec::Create(kPopulation, {0, 1}, kMaxFrequency, 127);
-  sketch::FrequencyVector vector(spec);
+  sketch::FrequencyVector vector = *sketch::FrequencyVector::Create(spec);
   vector.AddEvents(audience.EventsOf(edp));
-  const sketch::FrequencyVectorShares shares = vector.Split();
+  const sketch::FrequencyVectorShares shares = std::move(vector).Split();
   const std::string& fulfilling = requisition.fulfilling_duchy();
   const std::string other = fulfilling == "worker1" ? "worker2" : "worker1";
   std::string other_key;
@@ -219,11 +229,9 @@ std::string HmssUpload(const Requisition& requisition, const Audience& audience,
     if (entry.duchy_id() == other) other_key = entry.public_key().data();
   }
   const crypto::EcPoint other_point = *api::ParseEncryptionPublicKey(other_key);
-  v1::HmssRequisitionData data;
-  data.set_share(std::string(shares.data.begin(), shares.data.end()));
-  data.set_encrypted_peer_seed(*crypto::HybridEncrypt(
-      other_point, shares.seed, api::ComputationRequisitionOf(requisition.measurement(), requisition.name())));
-  return data.SerializeAsString();
+  return UploadBody(std::string(shares.data.view()),
+                    *crypto::HybridEncrypt(other_point, shares.seed,
+                                           api::ComputationRequisitionOf(requisition.measurement(), requisition.name())));
 }
 
 Measurement AwaitResult(Deployment& d, const std::string& name) {
@@ -281,8 +289,8 @@ void Measure(Deployment& d, bool frequency, const Audience& audience, Protocol e
   for (int edp : {1, 2}) {
     const std::string name = absl::StrCat("dataProviders/edp", edp);
     const Requisition requisition = AwaitRequisition(d, name);
-    const std::string upload = expected == HONEST_MAJORITY_SHARE_SHUFFLE ? HmssUpload(requisition, audience, edp)
-                                                                          : Llv2Upload(requisition, audience, edp);
+    const UploadBody upload = expected == HONEST_MAJORITY_SHARE_SHUFFLE ? HmssUpload(requisition, audience, edp)
+                                                                         : UploadBody(Llv2Upload(requisition, audience, edp));
     const grpc::Status uploaded = Upload(d, name, requisition, asked.nonces.at(name), upload);
     INFO(uploaded.error_message());
     REQUIRE(uploaded.ok());
@@ -314,14 +322,29 @@ TEST_CASE("HMSS: duchies carry reach and reach-and-frequency measurements to sig
   Measure(d, /*frequency=*/false, {12000}, HONEST_MAJORITY_SHARE_SHUFFLE);
 }
 
-TEST_CASE("An upload with a wrong nonce, a tampered digest, another EDP's name or replayed with other bytes is "
-          "refused, and the measurement still comes out right") {
+TEST_CASE("An upload with a wrong nonce, a tampered digest, another EDP's name, a bad data share or replayed with "
+          "other bytes is refused, and the measurement still comes out right") {
   Deployment d(/*hmss=*/true);
   const Audience audience{12000};
   const Asked asked = Ask(d, /*frequency=*/false);
   const Requisition first = AwaitRequisition(d, "dataProviders/edp1");
   const uint64_t nonce = asked.nonces.at("dataProviders/edp1");
-  const std::string upload = HmssUpload(first, audience, 1);
+  const UploadBody upload = HmssUpload(first, audience, 1);
+
+  // A data share is refused from its header when it cannot fit the
+  // computation, and at the first slot outside the ring as it arrives.
+  UploadBody out_of_ring = upload;
+  out_of_ring.bytes[kPopulation - 10] = static_cast<char>(127);
+  const grpc::Status bad_slot = Upload(d, "dataProviders/edp1", first, nonce, out_of_ring);
+  CHECK(bad_slot.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(bad_slot.error_message(), Catch::Contains(absl::StrCat("slot ", kPopulation - 10, " holds 127")));
+  const grpc::Status short_share =
+      Upload(d, "dataProviders/edp1", first, nonce, UploadBody(upload.bytes.substr(1), upload.encrypted_peer_seed));
+  CHECK(short_share.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(short_share.error_message(), Catch::Contains("frequency vectors have"));
+  const grpc::Status no_seed = Upload(d, "dataProviders/edp1", first, nonce, UploadBody(upload.bytes));
+  CHECK(no_seed.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(no_seed.error_message(), Catch::Contains("encrypted_peer_seed"));
 
   const grpc::Status wrong_nonce = Upload(d, "dataProviders/edp1", first, nonce + 1, upload);
   CHECK(wrong_nonce.error_code() == grpc::StatusCode::INVALID_ARGUMENT);

@@ -1,6 +1,7 @@
 // HMSS with every party in one process: EDPs split their frequency vectors,
 // two workers shuffle, the aggregator reads the histogram.
 #include "halo/protocol/hmss.h"
+#include "absl/strings/str_cat.h"
 #include "halo/crypto/sha256.h"
 
 #include <catch2/catch.hpp>
@@ -18,10 +19,11 @@ constexpr uint64_t kPopulation = 200000;
 constexpr uint32_t kMaxFrequency = 5;
 
 struct Run {
-  std::vector<sketch::FrequencyVector> vectors;  // each EDP's, in plaintext, for the truth
+  std::vector<std::vector<uint8_t>> vectors;  // each EDP's values, in plaintext, for the truth
   ShufflePhaseResponse first, second;
   AggregationPhaseResponse aggregate;
   std::string common_seed;
+  ShufflePhaseRequest first_request;
 };
 
 HmssParameters Parameters(const sketch::FrequencyVectorSpec& spec, NoiseMechanism noise) {
@@ -50,17 +52,18 @@ Run RunProtocol(const sketch::FrequencyVectorSpec& spec, const testing::Audience
   first.set_order(FIRST);
   second.set_order(SECOND);
   for (size_t i = 0; i < audience.events_by_edp.size(); ++i) {
-    sketch::FrequencyVector vector(spec);
+    sketch::FrequencyVector vector = *sketch::FrequencyVector::Create(spec);
     vector.AddEvents(audience.events_by_edp[i]);
-    const sketch::FrequencyVectorShares shares = vector.Split();
+    run.vectors.emplace_back(vector.values().begin(), vector.values().end());
+    const sketch::FrequencyVectorShares shares = std::move(vector).Split();
     const bool seed_to_first = i % 2 == 0;
     (seed_to_first ? first : second).add_shares()->set_seed(shares.seed);
-    (seed_to_first ? second : first).add_shares()->set_data(std::string(shares.data.begin(), shares.data.end()));
-    run.vectors.push_back(std::move(vector));
+    (seed_to_first ? second : first).add_shares()->set_data(std::string(shares.data.view()));
   }
   run.common_seed = *DeriveCommonSeed(GenerateSeedHalf(), GenerateSeedHalf());
   first.set_common_seed(run.common_seed);
   second.set_common_seed(run.common_seed);
+  run.first_request = first;
   auto first_out = CompleteShufflePhase(first);
   auto second_out = CompleteShufflePhase(second);
   REQUIRE(first_out.ok());
@@ -80,9 +83,9 @@ Run RunProtocol(const sketch::FrequencyVectorSpec& spec, const testing::Audience
 }
 
 std::vector<uint8_t> PlainCombined(const Run& run) {
-  std::vector<uint8_t> sum(run.vectors[0].values().size(), 0);
+  std::vector<uint8_t> sum(run.vectors[0].size(), 0);
   for (const auto& v : run.vectors) {
-    for (size_t i = 0; i < sum.size(); ++i) sum[i] += v.values()[i];
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += v[i];
   }
   return sum;
 }
@@ -199,6 +202,89 @@ TEST_CASE("Each worker's output alone is uniform over the ring, whatever the dat
     for (double c : counts) chi += (c - expected) * (c - expected) / expected;
     CHECK(chi < 218);  // 126 degrees of freedom, p = 1e-6
   }
+}
+
+// Pieces of `bytes` cut at the given sizes in turn: a blob store's chunks
+// need not line up with anything.
+SharePieces Cut(std::string bytes, std::vector<size_t> sizes) {
+  return [bytes = std::move(bytes), sizes = std::move(sizes), at = size_t{0},
+          turn = size_t{0}]() mutable -> absl::StatusOr<std::optional<std::string>> {
+    if (at == bytes.size()) return std::nullopt;
+    const size_t n = std::min(sizes[turn++ % sizes.size()], bytes.size() - at);
+    std::string piece = bytes.substr(at, n);
+    at += n;
+    return piece;
+  };
+}
+
+TEST_CASE("Streamed shares give the same shuffle and aggregation as shares in memory") {
+  const auto spec = *sketch::FrequencyVectorSpec::Create(300000, {0.2, 0.7}, kMaxFrequency, 127);
+  crypto::SeededPrng random = *crypto::SeededPrng::Create(std::string(32, 't'));
+  const auto audience = testing::MakeAudience(40000, 3, 0, kMaxFrequency, random, 300000);
+  const HmssParameters parameters = Parameters(spec, DISCRETE_GAUSSIAN);
+  const Run run = RunProtocol(spec, audience, parameters, 2, "streamed");
+
+  // The first worker again, its data shares streamed in ragged pieces.
+  ShufflePhaseRequest first = run.first_request;
+  first.clear_shares();
+  first.set_parallelism(1);  // the permutation does not depend on threads
+  std::vector<SharePieces> streamed;
+  for (const FrequencyVectorShare& share : run.first_request.shares()) {
+    if (share.has_seed()) {
+      first.add_shares()->set_seed(share.seed());
+    } else {
+      streamed.push_back(Cut(share.data(), {1, 4095, 70000, 3}));
+    }
+  }
+  REQUIRE(!streamed.empty());
+  std::string out;
+  size_t pieces = 0;
+  auto cpu = StreamShufflePhase(first, streamed, [&](absl::string_view piece) {
+    out.append(piece.data(), piece.size());
+    ++pieces;
+    return absl::OkStatus();
+  });
+  REQUIRE(cpu.ok());
+  CHECK(out == run.first.shuffled_share());
+  CHECK(pieces >= 1);
+
+  AggregationPhaseRequest aggregation;
+  aggregation.set_stage(AGGREGATION_PHASE);
+  *aggregation.mutable_parameters() = parameters;
+  auto streamed_aggregate = StreamAggregationPhase(aggregation, Cut(run.first.shuffled_share(), {1 << 20, 17}),
+                                                   Cut(run.second.shuffled_share(), {5, 999999}));
+  REQUIRE(streamed_aggregate.ok());
+  CHECK(std::vector<int64_t>(streamed_aggregate->frequency_histogram().begin(),
+                             streamed_aggregate->frequency_histogram().end()) ==
+        std::vector<int64_t>(run.aggregate.frequency_histogram().begin(), run.aggregate.frequency_histogram().end()));
+
+  // A streamed share names its place after the request's shares, and a bad
+  // slot by its place in the whole share, not in the piece.
+  std::string bad(spec.SlotCount(), '\1');
+  bad[spec.SlotCount() - 2] = static_cast<char>(127);
+  auto refused = StreamShufflePhase(first, {Cut(bad, {1000})}, [](absl::string_view) { return absl::OkStatus(); });
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.status().message()),
+             Catch::Contains(absl::StrCat("share ", first.shares_size(), ": slot ", spec.SlotCount() - 2, " holds 127")));
+  auto too_long = StreamShufflePhase(first, {Cut(std::string(spec.SlotCount() + 1, '\0'), {4096})},
+                                     [](absl::string_view) { return absl::OkStatus(); });
+  REQUIRE_FALSE(too_long.ok());
+  CHECK_THAT(std::string(too_long.status().message()), Catch::Contains("more than the vector's"));
+  // A failing sink stops the stage with its error.
+  auto sink_failed = StreamShufflePhase(first, {Cut(std::string(spec.SlotCount(), '\0'), {4096})},
+                                        [](absl::string_view) { return absl::UnavailableError("disk full"); });
+  CHECK(sink_failed.status().code() == absl::StatusCode::kUnavailable);
+
+  const std::string share = run.first.shuffled_share();
+  auto longer = StreamAggregationPhase(aggregation, Cut(share, {4096}), Cut(share + std::string(1, '\0'), {4096}));
+  REQUIRE_FALSE(longer.ok());
+  CHECK_THAT(std::string(longer.status().message()), Catch::Contains("second_share has more than"));
+  std::string outside = share;
+  outside[share.size() - 1] = static_cast<char>(200);
+  auto out_of_ring = StreamAggregationPhase(aggregation, Cut(outside, {4096}), Cut(share, {4096}));
+  REQUIRE_FALSE(out_of_ring.ok());
+  CHECK_THAT(std::string(out_of_ring.status().message()),
+             Catch::Contains(absl::StrCat("first_share: slot ", share.size() - 1, " holds 200")));
 }
 
 TEST_CASE("Stages refuse bad input, naming it") {

@@ -166,7 +166,7 @@ TEST_CASE("Frequency-vector reach and frequency lie within 3 standard errors") {
       for (int t = 0; t < 100; ++t) {
         const testing::Audience audience =
             testing::MakeAudience(reach, 3, kOverlap, kMaxFrequency, random, kPopulation);
-        sketch::FrequencyVector vector(spec);
+        sketch::FrequencyVector vector = *sketch::FrequencyVector::Create(spec);
         for (const auto& events : audience.events_by_edp) vector.AddEvents(events);
         const std::vector<uint64_t> histogram = FrequencyHistogram(vector.values(), kMaxFrequency);
         std::vector<SampledCount> counts;

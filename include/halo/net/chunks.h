@@ -10,8 +10,13 @@
 
 namespace halo::net {
 
-// The largest chunk a sender sends and a receiver accepts.
-inline constexpr size_t kChunkBytes = 32 * 1024;
+// The largest chunk a sender sends and a receiver accepts: a MiB, well
+// below gRPC's 4 MiB message limit. gRPC's cost is per message, so small
+// chunks made moving a 300 MB HMSS share take seconds.
+inline constexpr size_t kChunkBytes = size_t{1} << 20;
+// The largest message a server of chunked streams takes: a chunk, or a
+// header, with room for the message's own fields.
+inline constexpr int kMaxChunkMessageBytes = static_cast<int>(kChunkBytes) + (16 << 10);
 
 // Hands `data` to `send` in chunks of kChunkBytes; false as soon as `send`
 // returns false (the stream broke).

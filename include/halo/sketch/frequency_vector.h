@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "halo/common/large_buffer.h"
 #include "halo/crypto/seeded_prng.h"
 #include "halo/sketch/liquid_legions.h"
 #include "halo/sketch/vid_sampling.h"
@@ -42,14 +43,14 @@ struct FrequencyVectorSpec {
 };
 
 struct FrequencyVectorShares {
-  std::string seed;               // expands to the first share
-  std::vector<uint8_t> data;      // the second share: value - expanded mod q
+  std::string seed;  // expands to the first share
+  LargeBuffer data;  // the second share: value - expanded mod q
 };
 
 class FrequencyVector {
  public:
-  explicit FrequencyVector(const FrequencyVectorSpec& spec)
-      : spec_(spec), sampler_(spec.Sampler()), values_(sampler_.slots(), 0) {}
+  // All slots zero. RESOURCE_EXHAUSTED when the memory cannot be had.
+  static absl::StatusOr<FrequencyVector> Create(const FrequencyVectorSpec& spec);
 
   // Counts events of VIDs inside the interval, capping each slot at
   // max_frequency. Events outside the interval are left out; the count of
@@ -58,15 +59,19 @@ class FrequencyVector {
   uint64_t AddEvents(absl::Span<const VidEvent> events);
 
   const FrequencyVectorSpec& spec() const { return spec_; }
-  absl::Span<const uint8_t> values() const { return values_; }
+  absl::Span<const uint8_t> values() const { return values_.span(); }
 
-  // Splits into two additive shares mod q, the first from a fresh seed.
-  FrequencyVectorShares Split() const;
+  // Splits into two additive shares mod q, the first from a fresh seed. The
+  // data share is computed in place and takes this vector's memory, so a
+  // 300M-slot vector never exists twice.
+  FrequencyVectorShares Split() &&;
 
  private:
+  FrequencyVector(const FrequencyVectorSpec& spec, LargeBuffer values)
+      : spec_(spec), sampler_(spec.Sampler()), values_(std::move(values)) {}
   FrequencyVectorSpec spec_;
   VidSampler sampler_;
-  std::vector<uint8_t> values_;
+  LargeBuffer values_;
 };
 
 // The share a seed stands for: each keystream byte b below the largest
@@ -85,10 +90,13 @@ class ShareSeedExpander {
 
  private:
   ShareSeedExpander(crypto::SeededPrng prng, uint32_t modulus)
-      : prng_(std::move(prng)), modulus_(modulus), limit_(256 - 256 % modulus) {}
+      : prng_(std::move(prng)), modulus_(modulus), limit_(256 - 256 % modulus) {
+    for (uint32_t b = 0; b < 256; ++b) residue_[b] = static_cast<uint8_t>(b % modulus);
+  }
   crypto::SeededPrng prng_;
   uint32_t modulus_;
   uint32_t limit_;
+  uint8_t residue_[256];
   uint8_t buffer_[4096];
   size_t at_ = sizeof(buffer_);
 };
@@ -97,6 +105,17 @@ class ShareSeedExpander {
 // not below q, naming the slot.
 absl::StatusOr<std::vector<uint8_t>> AddShares(absl::Span<const uint8_t> a,
                                                absl::Span<const uint8_t> b, uint32_t modulus);
+
+// Ring arithmetic over runs of slots, vectorised: the hot loops of share
+// splitting, summing and masking.
+//
+// The first value in `values` not below `modulus`, or values.size() if all
+// are below it.
+size_t FirstOutsideRing(absl::Span<const uint8_t> values, uint32_t modulus);
+// sum[i] = (sum[i] + add[i]) mod q, for values below q (q <= 256).
+void AddInRing(absl::Span<uint8_t> sum, absl::Span<const uint8_t> add, uint32_t modulus);
+// values[i] = (values[i] - subtract[i]) mod q, for values below q.
+void SubtractInRing(absl::Span<uint8_t> values, absl::Span<const uint8_t> subtract, uint32_t modulus);
 
 }  // namespace halo::sketch
 

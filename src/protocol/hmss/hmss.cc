@@ -3,11 +3,14 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <mutex>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "halo/common/cpu_timer.h"
+#include "halo/common/large_buffer.h"
 #include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/hkdf.h"
@@ -22,9 +25,6 @@ namespace {
 
 constexpr size_t kSeedBytes = crypto::SeededPrng::kSeedBytes;
 constexpr uint64_t kMaxVectorSize = uint64_t{1} << 32;
-// Re-masks are drawn in chunks, each from its own derived seed, so that
-// threads can draw them independently and both workers agree.
-constexpr uint64_t kMaskChunk = 1 << 20;
 
 // How each worker's noise registers are drawn.
 struct NoisePlan {
@@ -76,16 +76,58 @@ absl::Status CheckParameters(const HmssParameters& p) {
   return absl::OkStatus();
 }
 
-absl::Status CheckValues(absl::string_view values, uint32_t modulus, absl::string_view what) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (static_cast<uint8_t>(values[i]) >= modulus) {
-      return absl::InvalidArgumentError(absl::StrCat(what, ": slot ", i, " holds ",
-                                                     static_cast<int>(static_cast<uint8_t>(values[i])),
-                                                     ", not below the ring modulus ", modulus));
-    }
-  }
-  return absl::OkStatus();
+// The first slot of `values` not below q, as a refusal naming `what`.
+absl::Status CheckValues(absl::Span<const uint8_t> values, uint64_t first_slot, uint32_t modulus,
+                         absl::string_view what) {
+  const size_t bad = sketch::FirstOutsideRing(values, modulus);
+  if (bad == values.size()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(what, ": slot ", first_slot + bad, " holds ",
+                                                 static_cast<int>(values[bad]), ", not below the ring modulus ",
+                                                 modulus));
 }
+
+absl::Span<const uint8_t> Bytes(absl::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Pieces of bytes held in memory, a MiB at a time.
+SharePieces PiecesOf(absl::string_view bytes) {
+  return [bytes, at = size_t{0}]() mutable -> absl::StatusOr<std::optional<std::string>> {
+    if (at == bytes.size()) return std::nullopt;
+    const size_t n = std::min<size_t>(size_t{1} << 20, bytes.size() - at);
+    std::string piece(bytes.substr(at, n));
+    at += n;
+    return piece;
+  };
+}
+
+// Reads exact runs of slots from pieces of any size.
+class PieceReader {
+ public:
+  explicit PieceReader(const SharePieces& pieces) : pieces_(pieces) {}
+  // Up to out.size() slots; fewer only at the end of the share.
+  absl::StatusOr<size_t> Read(absl::Span<uint8_t> out) {
+    size_t got = 0;
+    while (got < out.size()) {
+      if (at_ == piece_.size()) {
+        ASSIGN_OR_RETURN(std::optional<std::string> next, pieces_());
+        if (!next.has_value()) break;
+        piece_ = *std::move(next);
+        at_ = 0;
+      }
+      const size_t n = std::min(out.size() - got, piece_.size() - at_);
+      std::memcpy(out.data() + got, piece_.data() + at_, n);
+      at_ += n;
+      got += n;
+    }
+    return got;
+  }
+
+ private:
+  const SharePieces& pieces_;
+  std::string piece_;
+  size_t at_ = 0;
+};
 
 // A 32-byte key for one use of the common seed.
 std::string Subkey(absl::string_view common_seed, absl::string_view purpose) {
@@ -120,36 +162,95 @@ absl::StatusOr<std::vector<uint8_t>> OwnNoiseShare(const NoisePlan& plan, const 
 }
 
 // Shuffles `values` by a permutation both workers derive from the common
-// seed: each slot goes to one of 256 buckets by one keystream byte, then each
-// bucket is shuffled (Fisher-Yates) by its own derived key. A uniformly
-// random bucket assignment followed by uniform shuffles within buckets is a
-// uniformly random permutation; buckets fit in cache and shuffle in
-// parallel, and the result does not depend on the number of threads. The
-// bucket bytes are streamed twice (count, then scatter) rather than stored,
-// so the stage holds just the input and the output.
-std::string CommonShuffle(const std::vector<uint8_t>& values, absl::string_view common_seed, int threads) {
+// seed, and masks the result (FIRST adds the common mask, SECOND subtracts
+// it). A uniformly random bucket for every slot, then a uniform shuffle
+// within each bucket, is a uniformly random permutation; here the buckets
+// are two levels of 256, so that the last level (about 4,600 slots at 300M)
+// shuffles inside the L1 cache and the first scatters through 256 streams.
+// Every piece of randomness comes from a key derived for its place (a chunk
+// of slots, a bucket), so threads work on their own and the result does not
+// depend on how many there are. Frees `values` once it is scattered.
+absl::StatusOr<LargeBuffer> CommonShuffle(LargeBuffer& values, absl::string_view common_seed, uint32_t modulus,
+                                          bool add_mask, int threads) {
   constexpr int kBuckets = 256;
-  const std::string bucket_key = Subkey(common_seed, "shuffle buckets");
-  auto for_each_bucket_byte = [&](const auto& visit) {
-    crypto::SeededPrng prng = *crypto::SeededPrng::Create(bucket_key);
-    uint8_t buffer[4096];
-    for (size_t i = 0; i < values.size(); i += sizeof(buffer)) {
-      const size_t n = std::min(sizeof(buffer), values.size() - i);
-      prng.Fill(absl::MakeSpan(buffer, n));
-      for (size_t j = 0; j < n; ++j) visit(i + j, buffer[j]);
-    }
+  constexpr uint64_t kChunk = uint64_t{1} << 20;  // slots whose bucket bytes share one key
+  const uint64_t total = values.size();
+  const uint64_t chunks = (total + kChunk - 1) / kChunk;
+  auto bucket_bytes = [&](uint64_t c, std::vector<uint8_t>& out) {
+    const uint64_t n = std::min(kChunk, total - c * kChunk);
+    out.resize(n);
+    crypto::SeededPrng::Create(Subkey(common_seed, absl::StrCat("shuffle buckets ", c)))->Fill(absl::MakeSpan(out));
   };
-  std::vector<uint64_t> start(kBuckets + 1, 0);
-  for_each_bucket_byte([&](size_t, uint8_t b) { ++start[b + 1]; });
-  for (int b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
-  std::vector<uint64_t> next(start.begin(), start.end() - 1);
-  std::string shuffled(values.size(), '\0');
-  for_each_bucket_byte([&](size_t i, uint8_t b) { shuffled[next[b]++] = static_cast<char>(values[i]); });
+  // Where each chunk's slots of each bucket go: buckets in order, and
+  // within a bucket, chunks in order.
+  std::vector<std::array<uint64_t, kBuckets>> place(chunks);
+  ParallelFor(chunks, threads, [&](size_t begin, size_t end) {
+    std::vector<uint8_t> bytes;
+    for (size_t c = begin; c < end; ++c) {
+      bucket_bytes(c, bytes);
+      uint32_t counts[4][kBuckets] = {};
+      size_t i = 0;
+      for (; i + 4 <= bytes.size(); i += 4) {
+        ++counts[0][bytes[i]];
+        ++counts[1][bytes[i + 1]];
+        ++counts[2][bytes[i + 2]];
+        ++counts[3][bytes[i + 3]];
+      }
+      for (; i < bytes.size(); ++i) ++counts[0][bytes[i]];
+      for (int b = 0; b < kBuckets; ++b) place[c][b] = counts[0][b] + counts[1][b] + counts[2][b] + counts[3][b];
+    }
+  });
+  std::array<uint64_t, kBuckets + 1> bucket_start{};
+  uint64_t at = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    bucket_start[b] = at;
+    for (uint64_t c = 0; c < chunks; ++c) {
+      const uint64_t count = place[c][b];
+      place[c][b] = at;
+      at += count;
+    }
+  }
+  bucket_start[kBuckets] = at;
+  ASSIGN_OR_RETURN(LargeBuffer shuffled, LargeBuffer::Allocate(total));
+  ParallelFor(chunks, threads, [&](size_t begin, size_t end) {
+    std::vector<uint8_t> bytes;
+    for (size_t c = begin; c < end; ++c) {
+      bucket_bytes(c, bytes);
+      std::array<uint64_t, kBuckets>& next = place[c];
+      const uint8_t* from = values.data() + c * kChunk;
+      uint8_t* to = shuffled.data();
+      for (size_t i = 0; i < bytes.size(); ++i) to[next[bytes[i]]++] = from[i];
+    }
+  });
+  values.Release();
+
+  uint64_t largest = 0;
+  for (int b = 0; b < kBuckets; ++b) largest = std::max(largest, bucket_start[b + 1] - bucket_start[b]);
   ParallelFor(kBuckets, threads, [&](size_t begin, size_t end) {
+    std::vector<uint8_t> keys(largest), scratch(largest);
     for (size_t b = begin; b < end; ++b) {
+      const uint64_t size = bucket_start[b + 1] - bucket_start[b];
+      uint8_t* bucket = shuffled.data() + bucket_start[b];
       crypto::SeededPrng prng = *crypto::SeededPrng::Create(Subkey(common_seed, absl::StrCat("shuffle bucket ", b)));
-      char* bucket = shuffled.data() + start[b];
-      for (uint64_t i = start[b + 1] - start[b]; i > 1; --i) std::swap(bucket[i - 1], bucket[prng.UniformBelow(i)]);
+      prng.Fill(absl::MakeSpan(keys.data(), size));
+      std::array<uint32_t, kBuckets + 1> start{};
+      for (uint64_t i = 0; i < size; ++i) ++start[keys[i] + 1];
+      for (int s = 0; s < kBuckets; ++s) start[s + 1] += start[s];
+      std::array<uint32_t, kBuckets> next;
+      std::copy(start.begin(), start.end() - 1, next.begin());
+      for (uint64_t i = 0; i < size; ++i) scratch[next[keys[i]]++] = bucket[i];
+      for (int s = 0; s < kBuckets; ++s) {
+        uint8_t* part = scratch.data() + start[s];
+        for (uint32_t i = start[s + 1] - start[s]; i > 1; --i) std::swap(part[i - 1], part[prng.UniformBelow32(i)]);
+      }
+      sketch::ShareSeedExpander mask = *sketch::ShareSeedExpander::Create(Subkey(common_seed, absl::StrCat("mask ", b)), modulus);
+      mask.Next(absl::MakeSpan(keys.data(), size));
+      if (add_mask) {
+        sketch::AddInRing(absl::MakeSpan(scratch.data(), size), absl::MakeConstSpan(keys.data(), size), modulus);
+      } else {
+        sketch::SubtractInRing(absl::MakeSpan(scratch.data(), size), absl::MakeConstSpan(keys.data(), size), modulus);
+      }
+      std::memcpy(bucket, scratch.data(), size);
     }
   });
   return shuffled;
@@ -177,7 +278,8 @@ absl::StatusOr<uint64_t> NoiseBlockSize(const HmssParameters& parameters) {
   return plan.block_size;
 }
 
-absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequest& request) {
+absl::StatusOr<int64_t> StreamShufflePhase(const ShufflePhaseRequest& request,
+                                           absl::Span<const SharePieces> data_shares, const ShareSink& output) {
   const CpuTimer cpu;
   const HmssParameters& p = request.parameters();
   RETURN_IF_ERROR(CheckParameters(p));
@@ -189,22 +291,21 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
     return absl::InvalidArgumentError(
         absl::StrCat("common_seed must be ", kSeedBytes, " bytes, got ", request.common_seed().size()));
   }
-  if (request.shares().empty()) return absl::InvalidArgumentError("no EDP shares");
+  const uint64_t edps = static_cast<uint64_t>(request.shares_size()) + data_shares.size();
+  if (edps == 0) return absl::InvalidArgumentError("no EDP shares");
   const uint32_t q = p.ring_modulus();
-  if (uint64_t{static_cast<uint64_t>(request.shares_size())} * p.max_frequency() >= q) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        request.shares_size(), " EDPs at max_frequency ", p.max_frequency(),
-        " could sum past the ring modulus ", q, "; use a larger modulus or fewer EDPs"));
+  if (edps * p.max_frequency() >= q) {
+    return absl::InvalidArgumentError(absl::StrCat(edps, " EDPs at max_frequency ", p.max_frequency(),
+                                                   " could sum past the ring modulus ", q,
+                                                   "; use a larger modulus or fewer EDPs"));
   }
   const uint64_t n = p.vector_size();
+  // Shares are named by their place: the request's first, then the streamed.
+  std::vector<std::pair<std::string, SharePieces>> data;
   for (int i = 0; i < request.shares_size(); ++i) {
     const FrequencyVectorShare& share = request.shares(i);
     if (share.has_data()) {
-      if (share.data().size() != n) {
-        return absl::InvalidArgumentError(absl::StrCat("share ", i, ": data has ", share.data().size(),
-                                                       " slots; the vector has ", n));
-      }
-      RETURN_IF_ERROR(CheckValues(share.data(), q, absl::StrCat("share ", i)));
+      data.emplace_back(absl::StrCat("share ", i), PiecesOf(share.data()));
     } else if (share.has_seed()) {
       if (share.seed().size() != kSeedBytes) {
         return absl::InvalidArgumentError(absl::StrCat("share ", i, ": seed must be ", kSeedBytes,
@@ -214,67 +315,76 @@ absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequ
       return absl::InvalidArgumentError(absl::StrCat("share ", i, ": neither data nor seed"));
     }
   }
+  for (size_t i = 0; i < data_shares.size(); ++i) {
+    data.emplace_back(absl::StrCat("share ", request.shares_size() + i), data_shares[i]);
+  }
   ASSIGN_OR_RETURN(NoisePlan noise, PlanNoise(p));
 
-  // Sum the shares: data shares in parallel over slot ranges, seed shares
-  // streamed through a small buffer (their expansion is sequential), so no
-  // share is ever held expanded in full. FIRST's noise block, then SECOND's,
-  // follow the vector.
+  // The working sum: every share added in as it is read, then FIRST's noise
+  // block, then SECOND's.
   const uint64_t total = n + 2 * noise.block_size;
-  std::vector<uint8_t> combined(total, 0);
-  for (const FrequencyVectorShare& share : request.shares()) {
-    if (share.has_data()) {
-      const auto* values = reinterpret_cast<const uint8_t*>(share.data().data());
-      ParallelFor(n, threads, [&](size_t begin, size_t end) {
-        for (size_t s = begin; s < end; ++s) combined[s] = static_cast<uint8_t>((combined[s] + values[s]) % q);
-      });
-      continue;
+  ASSIGN_OR_RETURN(LargeBuffer combined, LargeBuffer::Allocate(total));
+  for (const auto& [name, pieces] : data) {
+    uint64_t at = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(std::optional<std::string> piece, pieces());
+      if (!piece.has_value()) break;
+      if (piece->size() > n - at) {
+        return absl::InvalidArgumentError(absl::StrCat(name, ": data has more than the vector's ", n, " slots"));
+      }
+      RETURN_IF_ERROR(CheckValues(Bytes(*piece), at, q, name));
+      sketch::AddInRing(combined.span().subspan(at, piece->size()), Bytes(*piece), q);
+      at += piece->size();
     }
+    if (at != n) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": data has ", at, " slots; the vector has ", n));
+    }
+  }
+  for (const FrequencyVectorShare& share : request.shares()) {
+    if (!share.has_seed()) continue;
     sketch::ShareSeedExpander expander = *sketch::ShareSeedExpander::Create(share.seed(), q);
-    uint8_t buffer[4096];
-    for (uint64_t s = 0; s < n; s += sizeof(buffer)) {
-      const size_t take = std::min<uint64_t>(sizeof(buffer), n - s);
-      expander.Next(absl::MakeSpan(buffer, take));
-      for (size_t j = 0; j < take; ++j) combined[s + j] = static_cast<uint8_t>((combined[s + j] + buffer[j]) % q);
+    std::vector<uint8_t> buffer(size_t{1} << 16);
+    for (uint64_t s = 0; s < n; s += buffer.size()) {
+      const size_t take = std::min<uint64_t>(buffer.size(), n - s);
+      expander.Next(absl::MakeSpan(buffer.data(), take));
+      sketch::AddInRing(combined.span().subspan(s, take), absl::MakeConstSpan(buffer.data(), take), q);
     }
   }
   if (noise.block_size > 0) {
     const WorkerOrder peer = request.order() == FIRST ? SECOND : FIRST;
-    ASSIGN_OR_RETURN(std::vector<uint8_t> own, OwnNoiseShare(noise, p, request.common_seed(), request.order(), request.replay_seed()));
-    const std::vector<uint8_t> peers = Expand(
-        Subkey(request.common_seed(), absl::StrCat("noise ", OrderName(peer))), noise.block_size, q);
+    ASSIGN_OR_RETURN(std::vector<uint8_t> own,
+                     OwnNoiseShare(noise, p, request.common_seed(), request.order(), request.replay_seed()));
+    const std::vector<uint8_t> peers =
+        Expand(Subkey(request.common_seed(), absl::StrCat("noise ", OrderName(peer))), noise.block_size, q);
     const std::vector<uint8_t>& first_block = request.order() == FIRST ? own : peers;
     const std::vector<uint8_t>& second_block = request.order() == FIRST ? peers : own;
-    std::copy(first_block.begin(), first_block.end(), combined.begin() + n);
-    std::copy(second_block.begin(), second_block.end(), combined.begin() + n + noise.block_size);
+    std::copy(first_block.begin(), first_block.end(), combined.data() + n);
+    std::copy(second_block.begin(), second_block.end(), combined.data() + n + noise.block_size);
   }
 
-  // Permute and re-mask: FIRST adds the common mask, SECOND subtracts it.
-  std::string shuffled = CommonShuffle(combined, request.common_seed(), threads);
-  combined.clear();
-  combined.shrink_to_fit();
-  const uint64_t chunks = (total + kMaskChunk - 1) / kMaskChunk;
-  const bool add_mask = request.order() == FIRST;
-  ParallelFor(chunks, threads, [&](size_t begin, size_t end) {
-    for (size_t c = begin; c < end; ++c) {
-      const uint64_t from = c * kMaskChunk;
-      const uint64_t to = std::min(total, from + kMaskChunk);
-      const std::vector<uint8_t> mask =
-          Expand(Subkey(request.common_seed(), absl::StrCat("mask ", c)), to - from, q);
-      for (uint64_t s = from; s < to; ++s) {
-        const uint32_t m = add_mask ? mask[s - from] : q - mask[s - from];
-        shuffled[s] = static_cast<char>((static_cast<uint8_t>(shuffled[s]) + m) % q);
-      }
-    }
-  });
+  ASSIGN_OR_RETURN(LargeBuffer shuffled,
+                   CommonShuffle(combined, request.common_seed(), q, request.order() == FIRST, threads));
+  constexpr size_t kPiece = size_t{1} << 20;
+  for (uint64_t at = 0; at < total; at += kPiece) {
+    RETURN_IF_ERROR(output(shuffled.view().substr(at, kPiece)));
+  }
+  return cpu.ElapsedMicros();
+}
 
+absl::StatusOr<ShufflePhaseResponse> CompleteShufflePhase(const ShufflePhaseRequest& request) {
   ShufflePhaseResponse response;
-  response.set_shuffled_share(std::move(shuffled));
-  response.set_cpu_micros(cpu.ElapsedMicros());
+  std::string& out = *response.mutable_shuffled_share();
+  ASSIGN_OR_RETURN(const int64_t cpu_micros, StreamShufflePhase(request, {}, [&](absl::string_view piece) {
+                     out.append(piece.data(), piece.size());
+                     return absl::OkStatus();
+                   }));
+  response.set_cpu_micros(cpu_micros);
   return response;
 }
 
-absl::StatusOr<AggregationPhaseResponse> CompleteAggregationPhase(const AggregationPhaseRequest& request) {
+absl::StatusOr<AggregationPhaseResponse> StreamAggregationPhase(const AggregationPhaseRequest& request,
+                                                                const SharePieces& first_share,
+                                                                const SharePieces& second_share) {
   const CpuTimer cpu;
   const HmssParameters& p = request.parameters();
   RETURN_IF_ERROR(CheckParameters(p));
@@ -282,28 +392,53 @@ absl::StatusOr<AggregationPhaseResponse> CompleteAggregationPhase(const Aggregat
   ASSIGN_OR_RETURN(NoisePlan noise, PlanNoise(p));
   const uint64_t total = p.vector_size() + 2 * noise.block_size;
   const uint32_t q = p.ring_modulus();
-  for (const auto& [share, name] : {std::pair{&request.first_share(), "first_share"},
-                                    std::pair{&request.second_share(), "second_share"}}) {
-    if (share->size() != total) {
-      return absl::InvalidArgumentError(absl::StrCat(name, " has ", share->size(),
-                                                     " slots; expected ", total,
-                                                     " (vector and two noise blocks)"));
-    }
-    RETURN_IF_ERROR(CheckValues(*share, q, name));
-  }
 
-  // Histogram of the combined values: each range counts locally, then adds
-  // its counts in.
+  // Histogram of the combined values, a block at a time: each thread counts
+  // its range of the block, then adds its counts in.
   std::vector<int64_t> by_value(q, 0);
   std::mutex by_value_mutex;
-  const auto* a = reinterpret_cast<const uint8_t*>(request.first_share().data());
-  const auto* b = reinterpret_cast<const uint8_t*>(request.second_share().data());
-  ParallelFor(total, threads, [&](size_t begin, size_t end) {
-    std::vector<int64_t> local(q, 0);
-    for (size_t s = begin; s < end; ++s) ++local[(a[s] + b[s]) % q];
-    std::lock_guard<std::mutex> lock(by_value_mutex);
-    for (uint32_t v = 0; v < q; ++v) by_value[v] += local[v];
-  });
+  PieceReader first(first_share), second(second_share);
+  constexpr size_t kBlock = size_t{4} << 20;
+  std::vector<uint8_t> a(kBlock), b(kBlock);
+  for (uint64_t at = 0;;) {
+    ASSIGN_OR_RETURN(const size_t got_a, first.Read(absl::MakeSpan(a)));
+    ASSIGN_OR_RETURN(const size_t got_b, second.Read(absl::MakeSpan(b)));
+    for (const auto& [got, name] : {std::pair{got_a, "first_share"}, std::pair{got_b, "second_share"}}) {
+      if (at + got > total || (got < kBlock && at + got != total)) {
+        return absl::InvalidArgumentError(absl::StrCat(name, " has ", at + got > total ? "more than " : "",
+                                                       at + got > total ? total : at + got, " slots; expected ",
+                                                       total, " (vector and two noise blocks)"));
+      }
+    }
+    RETURN_IF_ERROR(CheckValues(absl::MakeConstSpan(a.data(), got_a), at, q, "first_share"));
+    RETURN_IF_ERROR(CheckValues(absl::MakeConstSpan(b.data(), got_b), at, q, "second_share"));
+    sketch::AddInRing(absl::MakeSpan(a.data(), got_a), absl::MakeConstSpan(b.data(), got_a), q);
+    ParallelFor(got_a, threads, [&](size_t begin, size_t end) {
+      std::vector<int64_t> local(4 * q, 0);
+      size_t s = begin;
+      for (; s + 4 <= end; s += 4) {
+        ++local[a[s]];
+        ++local[q + a[s + 1]];
+        ++local[2 * q + a[s + 2]];
+        ++local[3 * q + a[s + 3]];
+      }
+      for (; s < end; ++s) ++local[a[s]];
+      std::lock_guard<std::mutex> lock(by_value_mutex);
+      for (uint32_t v = 0; v < q; ++v) by_value[v] += local[v] + local[q + v] + local[2 * q + v] + local[3 * q + v];
+    });
+    at += got_a;
+    if (got_a < kBlock) break;
+  }
+  // A share that ends exactly at a block's end still must not run on.
+  for (PieceReader* reader : {&first, &second}) {
+    uint8_t extra;
+    ASSIGN_OR_RETURN(const size_t more, reader->Read(absl::MakeSpan(&extra, 1)));
+    if (more > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(reader == &first ? "first_share" : "second_share",
+                                                     " has more than ", total,
+                                                     " slots; expected ", total, " (vector and two noise blocks)"));
+    }
+  }
 
   AggregationPhaseResponse response;
   for (uint32_t k = 1; k <= p.max_frequency(); ++k) {
@@ -319,6 +454,10 @@ absl::StatusOr<AggregationPhaseResponse> CompleteAggregationPhase(const Aggregat
   response.set_bucket_noise_variance(noise.bucket_variance);
   response.set_cpu_micros(cpu.ElapsedMicros());
   return response;
+}
+
+absl::StatusOr<AggregationPhaseResponse> CompleteAggregationPhase(const AggregationPhaseRequest& request) {
+  return StreamAggregationPhase(request, PiecesOf(request.first_share()), PiecesOf(request.second_share()));
 }
 
 namespace {
