@@ -138,7 +138,10 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
       RETURN_IF_ERROR(stored.status());
     }
     const std::string& peer = run.known.protocol_config().duchies(step->send_to);
+    const absl::Time sending = absl::Now();
     RETURN_IF_ERROR(SendOutput(duchy_, claimed.name, peer, step->send_at, key));
+    spdlog::info("duchy {}: {} sent {} to duchy {} in {:.3f} s", duchy_.duchy_id(), claimed.name,
+                 v1::ComputationStage_Name(claimed.stage), peer, absl::ToDoubleSeconds(absl::Now() - sending));
   } else {
     const absl::Time began = absl::Now();
     RETURN_IF_ERROR(run_stage(run).status());

@@ -10,6 +10,7 @@
 #include "halo/crypto/certificate.h"
 #include "halo/duchy/blob_transfer.h"
 #include "halo/sketch/frequency_vector.h"
+#include "spdlog/spdlog.h"
 #include "stages.h"
 
 namespace halo::duchy {
@@ -97,7 +98,11 @@ grpc::Status ComputationControlService::AdvanceComputation(grpc::ServerContext* 
     const InputWait wait = WaitAt(known.plan, header.stage());
     const std::string key = absl::StrCat(local.name, "/inputs/", v1::ComputationStage_Name(header.stage()), "/",
                                          sender, "/", HexEncode(header.sha256()));
+    const absl::Time began = absl::Now();
     RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256()));
+    spdlog::info("duchy {}: {} received {} bytes for {} from duchy {} in {:.3f} s", duchy_.duchy_id(), local.name,
+                 header.total_bytes(), v1::ComputationStage_Name(header.stage()), sender,
+                 absl::ToDoubleSeconds(absl::Now() - began));
     absl::Status recorded = duchy_.store().RecordInput(local.name, wait, {sender, key, header.sha256()},
                                                         StagesBefore(known.plan, header.stage()));
     if (!recorded.ok()) {

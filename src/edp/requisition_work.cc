@@ -136,7 +136,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> DuchyKeys(const
 // Streams `bytes` to the fulfilling duchy; an HMSS upload's bytes are the
 // data share, and its header carries the other worker's encrypted seed.
 absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, absl::string_view bytes,
-                    absl::string_view encrypted_peer_seed = "") {
+                    absl::string_view encrypted_peer_seed) {
   const Requisition& r = v.requisition;
   auto target = agent.duchy_targets.find(r.fulfilling_duchy());
   if (target == agent.duchy_targets.end()) {
@@ -400,6 +400,15 @@ absl::Status Fulfil(const AgentContext& agent, const VerifiedRequisition& v, con
     }
     return upload.status();
   };
+  const absl::Time began = absl::Now();
+  const auto send = [&](absl::string_view bytes, absl::string_view encrypted_peer_seed) -> absl::Status {
+    const absl::Time sending = absl::Now();
+    RETURN_IF_ERROR(Upload(agent, v, bytes, encrypted_peer_seed));
+    spdlog::info("{}: {}: built its upload of {} bytes in {:.3f} s, sent it to duchy {} in {:.3f} s",
+                 agent.data_provider, v.requisition.name(), bytes.size(), absl::ToDoubleSeconds(sending - began),
+                 v.requisition.fulfilling_duchy(), absl::ToDoubleSeconds(absl::Now() - sending));
+    return absl::OkStatus();
+  };
   switch (v.requisition.protocol_config().protocol()) {
     case api::v1::DIRECT:
       return FulfilDirect(agent, v, sampler, files);
@@ -407,12 +416,12 @@ absl::Status Fulfil(const AgentContext& agent, const VerifiedRequisition& v, con
     case api::v1::REACH_ONLY_LIQUID_LEGIONS_V2: {
       absl::StatusOr<std::string> upload = Llv2Upload(agent, v, sampler, files);
       RETURN_IF_ERROR(built(upload));
-      return Upload(agent, v, *upload);
+      return send(*upload, "");
     }
     case api::v1::HONEST_MAJORITY_SHARE_SHUFFLE: {
       absl::StatusOr<HmssUpload> upload = HmssUploadOf(agent, v, sampler, files);
       RETURN_IF_ERROR(built(upload));
-      return Upload(agent, v, upload->share.view(), upload->encrypted_peer_seed);
+      return send(upload->share.view(), upload->encrypted_peer_seed);
     }
     default:
       return Refuse(Refusal::UNFULFILLABLE, "the requisition's protocol is not one this agent knows");

@@ -84,34 +84,41 @@ absl::StatusOr<ShareSeedExpander> ShareSeedExpander::Create(absl::string_view se
 
 void ShareSeedExpander::Next(absl::Span<uint8_t> out) {
   // Above 85, no accepted byte reaches 2q, so b mod q is one conditional
-  // subtraction and a buffer without rejected bytes reduces as a vector.
+  // subtraction, and a run of 16 bytes without a rejected one (88% of runs
+  // at q = 127) reduces as a vector. A run with one is taken a byte at a
+  // time, writing every byte and advancing past the accepted ones.
+  constexpr size_t kRun = 16;
   const bool one_subtraction = limit_ <= 2 * modulus_;
+  const auto q = static_cast<uint8_t>(modulus_);
+  const auto limit = static_cast<uint32_t>(limit_);
+  uint8_t* to = out.data();
   size_t i = 0;
   while (i < out.size()) {
     if (at_ == sizeof(buffer_)) {
       prng_.Fill(absl::MakeSpan(buffer_));
       at_ = 0;
     }
-    const uint8_t* in = buffer_ + at_;
-    const size_t n = std::min(sizeof(buffer_) - at_, out.size() - i);
     if (one_subtraction) {
-      uint8_t largest = 0;
-      for (size_t j = 0; j < n; ++j) largest = std::max(largest, in[j]);
-      if (largest < limit_) {
-        const uint32_t q = modulus_;
-        uint8_t* to = out.data() + i;
-        for (size_t j = 0; j < n; ++j) to[j] = in[j] >= q ? static_cast<uint8_t>(in[j] - q) : in[j];
-        i += n;
-        at_ += n;
-        continue;
+      while (at_ + kRun <= sizeof(buffer_) && i + kRun <= out.size()) {
+        const uint8_t* in = buffer_ + at_;
+        uint8_t largest = 0;
+        for (size_t k = 0; k < kRun; ++k) largest = std::max(largest, in[k]);
+        if (largest < limit) {
+          for (size_t k = 0; k < kRun; ++k) to[i + k] = in[k] >= q ? static_cast<uint8_t>(in[k] - q) : in[k];
+          i += kRun;
+        } else {
+          for (size_t k = 0; k < kRun; ++k) {
+            to[i] = residue_[in[k]];
+            i += in[k] < limit ? 1 : 0;
+          }
+        }
+        at_ += kRun;
       }
     }
-    // A rejected byte shifts what follows: one byte at a time, writing
-    // every byte and advancing past the accepted ones.
     while (at_ < sizeof(buffer_) && i < out.size()) {
       const uint8_t b = buffer_[at_++];
-      out[i] = residue_[b];
-      i += b < limit_ ? 1 : 0;
+      to[i] = residue_[b];
+      i += b < limit ? 1 : 0;
     }
   }
 }

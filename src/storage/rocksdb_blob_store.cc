@@ -16,6 +16,12 @@ namespace {
 //   "m" key            -> BlobMetadata (size, chunk count, generation)
 //   "c" key \0 gen idx -> chunk bytes (generation and index big-endian)
 constexpr size_t kChunkBytes = 1 << 20;
+// Blobs up to this size are committed as one synced batch with their
+// metadata. Larger ones (HMSS shares are 300 MB) skip the write-ahead log:
+// their chunks go to the memtable and are flushed to a table file before
+// the metadata commits. Logging them too would write every byte twice,
+// through Debian's RocksDB's software CRC-32C.
+constexpr size_t kBatchedBytes = 8 * kChunkBytes;
 constexpr char kMetaPrefix = 'm';
 constexpr char kChunkPrefix = 'c';
 
@@ -99,7 +105,7 @@ class RocksDbBlobWriter : public BlobWriter {
       : db_(db), key_(std::move(key)), generation_(crypto::SecureRandomUint64()) {}
 
   ~RocksDbBlobWriter() override {
-    if (committed_) return;
+    if (committed_ || !unlogged_) return;
     // Chunks already flushed belong to no committed blob.
     const std::string begin = ChunkPrefix(key_, generation_);
     db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(), begin,
@@ -113,15 +119,23 @@ class RocksDbBlobWriter : public BlobWriter {
       pending_.append(data.data(), take);
       data.remove_prefix(take);
       size_ += take;
-      if (pending_.size() == kChunkBytes) RETURN_IF_ERROR(FlushChunk());
+      if (pending_.size() == kChunkBytes) RETURN_IF_ERROR(EndChunk());
     }
     return absl::OkStatus();
   }
 
   absl::Status Commit() override {
     if (committed_) return absl::FailedPreconditionError("blob writer already committed");
-    if (!pending_.empty()) RETURN_IF_ERROR(FlushChunk());
+    if (!pending_.empty()) RETURN_IF_ERROR(EndChunk());
     rocksdb::WriteBatch batch;
+    if (unlogged_) {
+      // The chunks reach a synced table file before anything refers to them.
+      rocksdb::FlushOptions flush;
+      flush.wait = true;
+      RETURN_IF_ERROR(FromRocks(db_->Flush(flush), absl::StrCat("flushing blob \"", key_, "\"")));
+    } else {
+      for (size_t i = 0; i < held_.size(); ++i) batch.Put(ChunkKey(key_, generation_, i), held_[i]);
+    }
     std::string previous;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), MetaKey(key_), &previous);
     if (s.ok()) {
@@ -138,12 +152,21 @@ class RocksDbBlobWriter : public BlobWriter {
   }
 
  private:
-  absl::Status FlushChunk() {
-    RETURN_IF_ERROR(FromRocks(
-        db_->Put(rocksdb::WriteOptions(), ChunkKey(key_, generation_, chunks_), pending_),
-        absl::StrCat("writing blob \"", key_, "\"")));
-    ++chunks_;
+  // A full (or the last) chunk: held for the commit's batch while the blob
+  // is small, written unlogged once it is not.
+  absl::Status EndChunk() {
+    held_.push_back(std::move(pending_));
     pending_.clear();
+    ++chunks_;
+    if (!unlogged_ && size_ <= kBatchedBytes) return absl::OkStatus();
+    unlogged_ = true;
+    rocksdb::WriteOptions unlogged;
+    unlogged.disableWAL = true;
+    for (size_t i = 0; i < held_.size(); ++i) {
+      RETURN_IF_ERROR(FromRocks(db_->Put(unlogged, ChunkKey(key_, generation_, chunks_ - held_.size() + i), held_[i]),
+                                absl::StrCat("writing blob \"", key_, "\"")));
+    }
+    held_.clear();
     return absl::OkStatus();
   }
 
@@ -151,6 +174,8 @@ class RocksDbBlobWriter : public BlobWriter {
   std::string key_;
   uint64_t generation_;
   std::string pending_;
+  std::vector<std::string> held_;  // ended chunks not yet written
+  bool unlogged_ = false;          // chunks written without the log
   uint64_t size_ = 0;
   uint64_t chunks_ = 0;
   bool committed_ = false;

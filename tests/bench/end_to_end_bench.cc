@@ -248,6 +248,17 @@ class Pass {
       std::printf("  agent %-10s cpu %7.1f s  peak %6.0f MiB\n", e, ProcessCpuSeconds(pid),
                   ProcessStatusMib(pid, "VmHWM:"));
     }
+    // When each transfer ended and how long it took, for the timeline.
+    std::printf("  created %s\n", absl::FormatTime("%H:%M:%E3S", began, absl::LocalTimeZone()).c_str());
+    for (const auto& [name, path] : logs_) {
+      std::istringstream log(ReadText(path));
+      std::string line;
+      while (std::getline(log, line)) {
+        if (absl::StrContains(line, " sent ") || absl::StrContains(line, " received ")) {
+          std::printf("    %-16s %s\n", name.c_str(), line.substr(11).c_str());
+        }
+      }
+    }
     return true;
   }
 
