@@ -7,7 +7,31 @@
 #include "halo/common/status_macros.h"
 #include "halo/crypto/seeded_prng.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace halo::sketch {
+namespace {
+
+// Whether all n bytes at p (n a multiple of 16) are at most `top`: the
+// check in front of every vectorised run, which GCC leaves scalar.
+bool AllAtMost(const uint8_t* p, size_t n, uint8_t top) {
+#if defined(__SSE2__)
+  const __m128i tops = _mm_set1_epi8(static_cast<char>(top));
+  __m128i largest = _mm_setzero_si128();
+  for (size_t i = 0; i < n; i += 16) {
+    largest = _mm_max_epu8(largest, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+  }
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(largest, tops), tops)) == 0xFFFF;
+#else
+  uint8_t largest = 0;
+  for (size_t i = 0; i < n; ++i) largest = std::max(largest, p[i]);
+  return largest <= top;
+#endif
+}
+
+}  // namespace
 
 absl::StatusOr<FrequencyVectorSpec> FrequencyVectorSpec::Create(uint64_t population_size,
                                                                 VidSamplingInterval interval,
@@ -101,9 +125,7 @@ void ShareSeedExpander::Next(absl::Span<uint8_t> out) {
     if (one_subtraction) {
       while (at_ + kRun <= sizeof(buffer_) && i + kRun <= out.size()) {
         const uint8_t* in = buffer_ + at_;
-        uint8_t largest = 0;
-        for (size_t k = 0; k < kRun; ++k) largest = std::max(largest, in[k]);
-        if (largest < limit) {
+        if (AllAtMost(in, kRun, static_cast<uint8_t>(limit - 1))) {
           for (size_t k = 0; k < kRun; ++k) to[i + k] = in[k] >= q ? static_cast<uint8_t>(in[k] - q) : in[k];
           i += kRun;
         } else {
@@ -151,11 +173,11 @@ absl::StatusOr<std::vector<uint8_t>> AddShares(absl::Span<const uint8_t> a,
 size_t FirstOutsideRing(absl::Span<const uint8_t> values, uint32_t modulus) {
   if (modulus >= 256) return values.size();
   constexpr size_t kBlock = 4096;
+  const auto top = static_cast<uint8_t>(modulus - 1);
   for (size_t begin = 0; begin < values.size(); begin += kBlock) {
     const size_t end = std::min(values.size(), begin + kBlock);
-    uint8_t largest = 0;
-    for (size_t i = begin; i < end; ++i) largest = std::max(largest, values[i]);
-    if (largest < modulus) continue;
+    const size_t whole = (end - begin) / 16 * 16;
+    if (whole == end - begin && AllAtMost(values.data() + begin, whole, top)) continue;
     for (size_t i = begin; i < end; ++i) {
       if (values[i] >= modulus) return i;
     }
