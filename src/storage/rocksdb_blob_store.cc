@@ -115,6 +115,14 @@ class RocksDbBlobWriter : public BlobWriter {
   absl::Status Append(absl::string_view data) override {
     if (committed_) return absl::FailedPreconditionError("blob writer already committed");
     while (!data.empty()) {
+      if (unlogged_ && pending_.empty() && data.size() >= kChunkBytes) {
+        // A whole chunk goes straight from the caller's bytes.
+        RETURN_IF_ERROR(PutUnlogged(chunks_, data.substr(0, kChunkBytes)));
+        ++chunks_;
+        size_ += kChunkBytes;
+        data.remove_prefix(kChunkBytes);
+        continue;
+      }
       const size_t take = std::min(data.size(), kChunkBytes - pending_.size());
       pending_.append(data.data(), take);
       data.remove_prefix(take);
@@ -160,14 +168,16 @@ class RocksDbBlobWriter : public BlobWriter {
     ++chunks_;
     if (!unlogged_ && size_ <= kBatchedBytes) return absl::OkStatus();
     unlogged_ = true;
-    rocksdb::WriteOptions unlogged;
-    unlogged.disableWAL = true;
-    for (size_t i = 0; i < held_.size(); ++i) {
-      RETURN_IF_ERROR(FromRocks(db_->Put(unlogged, ChunkKey(key_, generation_, chunks_ - held_.size() + i), held_[i]),
-                                absl::StrCat("writing blob \"", key_, "\"")));
-    }
+    for (size_t i = 0; i < held_.size(); ++i) RETURN_IF_ERROR(PutUnlogged(chunks_ - held_.size() + i, held_[i]));
     held_.clear();
     return absl::OkStatus();
+  }
+
+  absl::Status PutUnlogged(uint64_t index, absl::string_view chunk) {
+    rocksdb::WriteOptions unlogged;
+    unlogged.disableWAL = true;
+    return FromRocks(db_->Put(unlogged, ChunkKey(key_, generation_, index), rocksdb::Slice(chunk.data(), chunk.size())),
+                     absl::StrCat("writing blob \"", key_, "\""));
   }
 
   rocksdb::DB* db_;
