@@ -50,7 +50,7 @@ absl::Status Done(const absl::Status& status, const std::string& what) {
 absl::Status CreateDataProvider(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
   ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
-  ASSIGN_OR_RETURN(std::string key_pem, ReadFile(flags.signing_key_file));
+  ASSIGN_OR_RETURN(std::string key_pem, ReadSecretFile(flags.signing_key_file, "signing key file"));
   ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(key_pem));
   ASSIGN_OR_RETURN(crypto::EncryptionKeyPair encryption, api::ReadEncryptionKeyFile(flags.encryption_key_file));
   const std::string name = absl::StrCat("dataProviders/", flags.id);

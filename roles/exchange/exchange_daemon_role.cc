@@ -27,7 +27,7 @@ absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownS
       return absl::InvalidArgumentError(
           absl::StrCat("exchange_daemon.certificate_authority.certificate_file: ", pem.status().message()));
     }
-    absl::StatusOr<std::string> key = ReadFile(ca.private_key_file());
+    absl::StatusOr<std::string> key = ReadSecretFile(ca.private_key_file(), "the CA's private key file");
     if (!key.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("exchange_daemon.certificate_authority.private_key_file: ", key.status().message()));

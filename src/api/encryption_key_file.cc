@@ -17,8 +17,8 @@ absl::Status WriteEncryptionKeyFile(const std::string& path, const crypto::Encry
 }
 
 absl::StatusOr<crypto::EncryptionKeyPair> ReadEncryptionKeyFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) return absl::NotFoundError(absl::StrCat(path, ": cannot read the encryption key file"));
+  absl::StatusOr<std::string> text = ReadSecretFile(path, "encryption key file");
+  if (!text.ok()) return text.status();
   std::vector<std::string> lines = absl::StrSplit(*text, '\n', absl::SkipWhitespace());
   if (lines.size() != 2 || absl::StripAsciiWhitespace(lines[0]) != kFirstLine) {
     return absl::InvalidArgumentError(

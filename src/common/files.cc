@@ -1,6 +1,7 @@
 #include "halo/common/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +21,38 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::stringstream bytes;
   bytes << in.rdbuf();
   return bytes.str();
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat(what, " ", path, " cannot be read: ", std::strerror(errno)));
+  struct stat status;
+  std::string bytes;
+  absl::Status result;
+  if (fstat(fd, &status) != 0) {
+    result = absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  } else if ((status.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(status.st_mode & 07777));
+    result = absl::PermissionDeniedError(absl::StrCat(what, " ", path, " may be read by its group or others (mode ",
+                                                      mode, "); it holds a secret: chmod 600 it"));
+  } else {
+    char buffer[4096];
+    while (true) {
+      const ssize_t n = read(fd, buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        result = absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+        break;
+      }
+      if (n == 0) break;
+      bytes.append(buffer, static_cast<size_t>(n));
+    }
+    explicit_bzero(buffer, sizeof(buffer));
+  }
+  close(fd);
+  if (!result.ok()) return result;
+  return bytes;
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes, mode_t mode) {

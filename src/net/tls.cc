@@ -28,7 +28,7 @@ absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
 absl::StatusOr<TlsMaterial> LoadTlsMaterial(const config::TlsConfig& tls) {
   TlsMaterial material;
   ASSIGN_OR_RETURN(material.certificate_pem, ReadFile(tls.certificate_file(), "certificate"));
-  ASSIGN_OR_RETURN(material.private_key_pem, ReadFile(tls.private_key_file(), "private key"));
+  ASSIGN_OR_RETURN(material.private_key_pem, ReadSecretFile(tls.private_key_file(), "private key file"));
   ASSIGN_OR_RETURN(material.trusted_ca_pem, ReadFile(tls.trusted_ca_file(), "trusted CA"));
 
   auto certificate = crypto::Certificate::FromPem(material.certificate_pem);

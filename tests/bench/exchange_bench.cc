@@ -152,7 +152,7 @@ class DaemonProcess {
     for (const auto& [file, pem] : {std::pair{"/cert.pem", tls.certificate_pem},
                                     {"/key.pem", tls.private_key_pem},
                                     {"/ca.pem", tls.trusted_ca_pem}}) {
-      if (!WriteFileAtomically(base + file, pem).ok()) return nullptr;
+      if (!WriteFileAtomically(base + file, pem, 0600).ok()) return nullptr;
     }
     d.mutable_tls()->set_certificate_file(base + "/cert.pem");
     d.mutable_tls()->set_private_key_file(base + "/key.pem");

@@ -1,5 +1,7 @@
 #include "halo/net/server.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -68,6 +70,13 @@ TEST_CASE("Bad TLS material is refused at load time, naming the file") {
   config::TlsConfig missing = good;
   missing.set_private_key_file(dir.Sub("nope.key"));
   CHECK_THAT(std::string(LoadTlsMaterial(missing).status().message()), Catch::Contains("nope.key"));
+
+  // A key others could have read is not a secret any more.
+  config::TlsConfig readable = ca.Issue("duchies/worker3");
+  REQUIRE(chmod(readable.private_key_file().c_str(), 0644) == 0);
+  auto exposed = LoadTlsMaterial(readable);
+  CHECK(exposed.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK_THAT(std::string(exposed.status().message()), Catch::Contains(readable.private_key_file()));
 
   config::TlsConfig mismatched = good;
   mismatched.set_private_key_file(ca.Issue("duchies/worker2").private_key_file());

@@ -1,5 +1,6 @@
 #include "testing/tls_fixture.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -38,6 +39,7 @@ config::TlsConfig TlsFixture::Issue(const std::string& subject) const {
   const std::string stem = dir_.Sub(ca_name_ + "-" + absl::StrReplaceAll(subject, {{"/", "_"}}));
   Write(stem + ".pem", cert.ToPem());
   Write(stem + ".key", key.ToPrivateKeyPem());
+  std::filesystem::permissions(stem + ".key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   config::TlsConfig tls;
   tls.set_certificate_file(stem + ".pem");
   tls.set_private_key_file(stem + ".key");

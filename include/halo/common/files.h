@@ -14,6 +14,10 @@ namespace halo {
 
 // NOT_FOUND naming the path if it cannot be read.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+// Reads a file that holds a secret (a private key), refusing one its group
+// or others may read with PERMISSION_DENIED naming `what`, the path and the
+// mode: a key another account could have copied is not secret any more.
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what);
 
 // Writes a temporary file beside `path` with `mode`, syncs it and renames it
 // over `path`, creating missing directories. UNAVAILABLE naming the path if
