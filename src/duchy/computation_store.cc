@@ -4,9 +4,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "halo/common/status_macros.h"
+#include "halo/duchy/v1/records.pb.h"
 
 namespace halo::duchy {
 namespace {
+
+// A finished computation's details without the keys and seeds that could
+// decrypt or unmask what it handled: nothing needs them again, and a
+// stolen disk should not yield them.
+std::string WithoutSecrets(const std::string& serialized) {
+  v1::ComputationDetails details;
+  if (!details.ParseFromString(serialized)) return serialized;
+  details.clear_elgamal_secret_key();
+  details.clear_encryption_secret_key();
+  details.clear_seed_half();
+  return details.SerializeAsString();
+}
 
 const storage::Migration kMigrations[] = {
     {1, R"sql(
@@ -229,15 +242,27 @@ absl::Status ComputationStore::MoveTo(const std::string& name, ComputationStage 
       runnable = true;
     }
   }
+  std::string forgotten;
+  if (next_stage == v1::COMPLETE) {
+    if (details == nullptr) {
+      ASSIGN_OR_RETURN(LocalComputation now, Load(name));
+      forgotten = WithoutSecrets(now.details);
+    } else {
+      forgotten = WithoutSecrets(*details);
+    }
+    details = &forgotten;
+  }
   ASSIGN_OR_RETURN(storage::SqliteStatement q,
                    db_->Prepare(absl::StrCat("UPDATE computations SET stage = ?, runnable = ?, attempts = 0, ",
                                              details ? "details = ?, " : "",
                                              "next_attempt_micros = 0, lease_owner = '', lease_expiry_micros = 0, "
                                              "update_micros = ? WHERE name = ?")));
   int column = 1;
-  q.Bind(column++, int64_t{next_stage}).Bind(column++, int64_t{runnable});
-  if (details) q.BindBlob(column++, *details);
-  q.Bind(column++, absl::ToUnixMicros(clock_())).Bind(column++, name);
+  q.Bind(column, int64_t{next_stage});
+  q.Bind(++column, int64_t{runnable});
+  if (details) q.BindBlob(++column, *details);
+  q.Bind(++column, absl::ToUnixMicros(clock_()));
+  q.Bind(++column, name);
   return q.Run();
 }
 
@@ -283,11 +308,12 @@ absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Du
 
 absl::Status ComputationStore::Fail(const std::string& name, const std::string& reason) {
   return db_->Transaction([&]() -> absl::Status {
-    RETURN_IF_ERROR(Load(name).status());
+    ASSIGN_OR_RETURN(LocalComputation now, Load(name));
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
-                     db_->Prepare("UPDATE computations SET stage = ?, runnable = 0, failure = ?, lease_owner = '', "
-                                  "lease_expiry_micros = 0, update_micros = ? WHERE name = ?"));
-    q.Bind(1, int64_t{v1::FAILED}).Bind(2, reason).Bind(3, absl::ToUnixMicros(clock_())).Bind(4, name);
+                     db_->Prepare("UPDATE computations SET stage = ?, runnable = 0, failure = ?, details = ?, "
+                                  "lease_owner = '', lease_expiry_micros = 0, update_micros = ? WHERE name = ?"));
+    q.Bind(1, int64_t{v1::FAILED}).Bind(2, reason).BindBlob(3, WithoutSecrets(now.details));
+    q.Bind(4, absl::ToUnixMicros(clock_())).Bind(5, name);
     return q.Run();
   });
 }

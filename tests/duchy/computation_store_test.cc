@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "halo/duchy/v1/records.pb.h"
 #include "testing/temp_dir.h"
 
 namespace halo::duchy {
@@ -115,6 +116,43 @@ TEST_CASE("A released claim is retried after its delay, counting attempts; a fai
   CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
   // The failed mill's claim is gone with it.
   CHECK(absl::IsFailedPrecondition(store->Advance(*claimed, v1::COMPLETE, false, "")));
+}
+
+TEST_CASE("A computation that completes or fails keeps no key or seed that could decrypt what it handled") {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  v1::ComputationDetails secrets;
+  secrets.mutable_computation()->set_name("computations/kept");
+  secrets.set_position(1);
+  secrets.set_elgamal_secret_key("elgamal secret");
+  secrets.set_elgamal_public_key("elgamal public");
+  secrets.set_encryption_secret_key("encryption secret");
+  secrets.set_seed_half("seed half");
+  for (const std::string name : {"computations/completes", "computations/fails"}) {
+    LocalComputation c = Waiting(name);
+    c.stage = v1::SETUP_PHASE;
+    c.runnable = true;
+    c.details = secrets.SerializeAsString();
+    REQUIRE(*store->Create(c));
+  }
+  auto claimed = *store->Claim("mill", absl::Minutes(5));
+  REQUIRE(claimed.has_value());
+  REQUIRE(store->Advance(*claimed, v1::COMPLETE, false, claimed->details).ok());
+  REQUIRE(store->Fail(claimed->name == "computations/fails" ? "computations/completes" : "computations/fails",
+                      "the Kingdom cancelled it")
+              .ok());
+  for (const std::string name : {"computations/completes", "computations/fails"}) {
+    INFO(name);
+    v1::ComputationDetails kept;
+    REQUIRE(kept.ParseFromString(store->Get(name)->details));
+    CHECK(kept.elgamal_secret_key().empty());
+    CHECK(kept.encryption_secret_key().empty());
+    CHECK(kept.seed_half().empty());
+    CHECK(kept.elgamal_public_key() == "elgamal public");
+    CHECK(kept.computation().name() == "computations/kept");
+    CHECK(kept.position() == 1);
+  }
 }
 
 TEST_CASE("Inputs that arrive before their stage are kept, and the stage starts when the computation gets there") {
