@@ -189,13 +189,9 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
     if (computation.protocol_config().protocol() == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE) {
       ASSIGN_OR_RETURN(const uint32_t modulus,
                        CheckHmssUpload(computation, header.total_bytes(), header.encrypted_peer_seed()));
-      check = [modulus](absl::string_view chunk, int64_t offset) -> absl::Status {
-        const auto* slots = reinterpret_cast<const uint8_t*>(chunk.data());
-        const size_t bad = sketch::FirstOutsideRing({slots, chunk.size()}, modulus);
-        if (bad == chunk.size()) return absl::OkStatus();
-        return absl::InvalidArgumentError(absl::StrCat("the data share's slot ", offset + static_cast<int64_t>(bad),
-                                                       " holds ", static_cast<int>(slots[bad]),
-                                                       ", not below the ring modulus ", modulus));
+      check = [modulus](absl::string_view chunk, int64_t offset) {
+        return sketch::CheckSlotsInRing({reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()},
+                                        static_cast<uint64_t>(offset), modulus, "the data share");
       };
     } else {
       RETURN_IF_ERROR(CheckRegisterVectorUpload(computation, header.total_bytes()));

@@ -185,6 +185,15 @@ size_t FirstOutsideRing(absl::Span<const uint8_t> values, uint32_t modulus) {
   return values.size();
 }
 
+absl::Status CheckSlotsInRing(absl::Span<const uint8_t> values, uint64_t first_slot, uint32_t modulus,
+                              absl::string_view what) {
+  const size_t bad = FirstOutsideRing(values, modulus);
+  if (bad == values.size()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(what, ": slot ", first_slot + bad, " holds ",
+                                                 static_cast<int>(values[bad]), ", not below the ring modulus ",
+                                                 modulus));
+}
+
 // In bytes, with the carry and borrow tests that make q = 256 work too.
 void AddInRing(absl::Span<uint8_t> sum, absl::Span<const uint8_t> add, uint32_t modulus) {
   const auto q = static_cast<uint8_t>(modulus);  // 0 for 256: subtracting it is a no-op

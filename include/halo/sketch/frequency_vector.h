@@ -112,6 +112,11 @@ absl::StatusOr<std::vector<uint8_t>> AddShares(absl::Span<const uint8_t> a,
 // The first value in `values` not below `modulus`, or values.size() if all
 // are below it.
 size_t FirstOutsideRing(absl::Span<const uint8_t> values, uint32_t modulus);
+// INVALID_ARGUMENT "{what}: slot N holds V, not below the ring modulus q"
+// for the first such slot of `values`, which starts at `first_slot` of its
+// share.
+absl::Status CheckSlotsInRing(absl::Span<const uint8_t> values, uint64_t first_slot, uint32_t modulus,
+                              absl::string_view what);
 // sum[i] = (sum[i] + add[i]) mod q, for values below q (q <= 256).
 void AddInRing(absl::Span<uint8_t> sum, absl::Span<const uint8_t> add, uint32_t modulus);
 // values[i] = (values[i] - subtract[i]) mod q, for values below q.

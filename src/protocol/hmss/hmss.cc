@@ -76,16 +76,6 @@ absl::Status CheckParameters(const HmssParameters& p) {
   return absl::OkStatus();
 }
 
-// The first slot of `values` not below q, as a refusal naming `what`.
-absl::Status CheckValues(absl::Span<const uint8_t> values, uint64_t first_slot, uint32_t modulus,
-                         absl::string_view what) {
-  const size_t bad = sketch::FirstOutsideRing(values, modulus);
-  if (bad == values.size()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(what, ": slot ", first_slot + bad, " holds ",
-                                                 static_cast<int>(values[bad]), ", not below the ring modulus ",
-                                                 modulus));
-}
-
 absl::Span<const uint8_t> Bytes(absl::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
@@ -332,7 +322,7 @@ absl::StatusOr<int64_t> StreamShufflePhase(const ShufflePhaseRequest& request,
       if (piece->size() > n - at) {
         return absl::InvalidArgumentError(absl::StrCat(name, ": data has more than the vector's ", n, " slots"));
       }
-      RETURN_IF_ERROR(CheckValues(Bytes(*piece), at, q, name));
+      RETURN_IF_ERROR(sketch::CheckSlotsInRing(Bytes(*piece), at, q, name));
       sketch::AddInRing(combined.span().subspan(at, piece->size()), Bytes(*piece), q);
       at += piece->size();
     }
@@ -410,8 +400,8 @@ absl::StatusOr<AggregationPhaseResponse> StreamAggregationPhase(const Aggregatio
                                                        total, " (vector and two noise blocks)"));
       }
     }
-    RETURN_IF_ERROR(CheckValues(absl::MakeConstSpan(a.data(), got_a), at, q, "first_share"));
-    RETURN_IF_ERROR(CheckValues(absl::MakeConstSpan(b.data(), got_b), at, q, "second_share"));
+    RETURN_IF_ERROR(sketch::CheckSlotsInRing(absl::MakeConstSpan(a.data(), got_a), at, q, "first_share"));
+    RETURN_IF_ERROR(sketch::CheckSlotsInRing(absl::MakeConstSpan(b.data(), got_b), at, q, "second_share"));
     sketch::AddInRing(absl::MakeSpan(a.data(), got_a), absl::MakeConstSpan(b.data(), got_a), q);
     ParallelFor(got_a, threads, [&](size_t begin, size_t end) {
       std::vector<int64_t> local(4 * q, 0);
