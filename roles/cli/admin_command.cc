@@ -1,6 +1,7 @@
 #include "cli/admin_command.h"
 
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "cli/kingdom_flags.h"
@@ -20,6 +21,7 @@ namespace {
 struct AdminFlags {
   KingdomFlags kingdom;
   std::string id;
+  std::string root_file;
   std::string certificate_file;
   std::string signing_key_file;
   std::string encryption_key_file;
@@ -33,7 +35,21 @@ absl::StatusOr<std::unique_ptr<api::v1::Admin::Stub>> Connect(const AdminFlags& 
 
 absl::StatusOr<crypto::Certificate> ReadCertificate(const std::string& path) {
   ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
-  return crypto::Certificate::FromPem(pem);
+  auto certificate = crypto::Certificate::FromPem(pem);
+  if (!certificate.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", certificate.status().message()));
+  return certificate;
+}
+
+// The entity's root and first certificate, as every Create request names them.
+template <typename Entity>
+absl::Status SetCertificates(const AdminFlags& flags, Entity& entity,
+                             std::optional<crypto::Certificate>* first = nullptr) {
+  ASSIGN_OR_RETURN(crypto::Certificate root, ReadCertificate(flags.root_file));
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  entity.set_root_certificate_der(root.ToDer());
+  entity.set_certificate_der(certificate.ToDer());
+  if (first != nullptr) *first = certificate;
+  return absl::OkStatus();
 }
 
 // A second registration of the same entity is not an error to an operator
@@ -49,27 +65,26 @@ absl::Status Done(const absl::Status& status, const std::string& what) {
 
 absl::Status CreateDataProvider(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  api::v1::CreateDataProviderRequest request;
+  std::optional<crypto::Certificate> certificate;
+  RETURN_IF_ERROR(SetCertificates(flags, *request.mutable_data_provider(), &certificate));
   ASSIGN_OR_RETURN(std::string key_pem, ReadSecretFile(flags.signing_key_file, "signing key file"));
   ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(key_pem));
   ASSIGN_OR_RETURN(crypto::EncryptionKeyPair encryption, api::ReadEncryptionKeyFile(flags.encryption_key_file));
   const std::string name = absl::StrCat("dataProviders/", flags.id);
-  api::v1::CreateDataProviderRequest request;
   request.set_data_provider_id(flags.id);
-  request.mutable_data_provider()->set_certificate_der(certificate.ToDer());
   request.mutable_data_provider()->set_supports_hmss(flags.hmss);
   *request.mutable_data_provider()->mutable_public_key() =
-      api::Sign(api::ToEncryptionPublicKey(encryption.public_key), key, api::CertificateName(name, certificate));
+      api::Sign(api::ToEncryptionPublicKey(encryption.public_key), key, api::CertificateName(name, *certificate));
   return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request, "CreateDataProvider").status(),
               name);
 }
 
 absl::Status CreateMeasurementConsumer(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
   api::v1::CreateMeasurementConsumerRequest request;
   request.set_measurement_consumer_id(flags.id);
-  request.mutable_measurement_consumer()->set_certificate_der(certificate.ToDer());
+  RETURN_IF_ERROR(SetCertificates(flags, *request.mutable_measurement_consumer()));
   return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateMeasurementConsumer, request,
                         "CreateMeasurementConsumer")
                   .status(),
@@ -78,20 +93,18 @@ absl::Status CreateMeasurementConsumer(const AdminFlags& flags) {
 
 absl::Status CreateDuchy(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
   api::v1::CreateDuchyRequest request;
   request.set_duchy_id(flags.id);
-  request.mutable_duchy()->set_certificate_der(certificate.ToDer());
+  RETURN_IF_ERROR(SetCertificates(flags, *request.mutable_duchy()));
   return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateDuchy, request, "CreateDuchy").status(),
               absl::StrCat("duchies/", flags.id));
 }
 
 absl::Status CreateModelProvider(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
-  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
   api::v1::CreateModelProviderRequest request;
   request.set_model_provider_id(flags.id);
-  request.mutable_model_provider()->set_certificate_der(certificate.ToDer());
+  RETURN_IF_ERROR(SetCertificates(flags, *request.mutable_model_provider()));
   return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateModelProvider, request, "CreateModelProvider").status(),
               absl::StrCat("modelProviders/", flags.id));
 }
@@ -107,6 +120,8 @@ void AddAdminCommand(CLI::App& app, int& exit_code) {
   CLI::App* edp = admin->add_subcommand("create-data-provider", "Register a data provider");
   edp->add_option("--id", flags->id, "e.g. edp1")->required();
   edp->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  edp->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
+      ->required();
   edp->add_option("--signing-key", flags->signing_key_file, "Its private key, to sign its encryption key")
       ->required();
   edp->add_option("--encryption-key", flags->encryption_key_file, "Its encryption key file")->required();
@@ -116,16 +131,22 @@ void AddAdminCommand(CLI::App& app, int& exit_code) {
   CLI::App* mc = admin->add_subcommand("create-measurement-consumer", "Register a measurement consumer");
   mc->add_option("--id", flags->id, "e.g. mc1")->required();
   mc->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  mc->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
+      ->required();
   mc->callback([flags, &exit_code] { exit_code = Report("admin", CreateMeasurementConsumer(*flags)); });
 
   CLI::App* mp = admin->add_subcommand("create-model-provider", "Register a model provider (Panel Exchange)");
   mp->add_option("--id", flags->id, "e.g. mp1")->required();
   mp->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  mp->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
+      ->required();
   mp->callback([flags, &exit_code] { exit_code = Report("admin", CreateModelProvider(*flags)); });
 
   CLI::App* duchy = admin->add_subcommand("create-duchy", "Register a duchy");
   duchy->add_option("--id", flags->id, "e.g. worker1")->required();
   duchy->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  duchy->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
+      ->required();
   duchy->callback([flags, &exit_code] { exit_code = Report("admin", CreateDuchy(*flags)); });
 }
 

@@ -40,7 +40,7 @@ absl::Status CreateCa(const CreateCaOptions& options) {
 
 absl::Status Issue(const IssueOptions& options) {
   ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(options.ca_dir + "/ca.pem"));
-  ASSIGN_OR_RETURN(std::string ca_key, ReadFile(options.ca_dir + "/ca.key"));
+  ASSIGN_OR_RETURN(std::string ca_key, ReadSecretFile(options.ca_dir + "/ca.key", "CA key file"));
   ASSIGN_OR_RETURN(crypto::CertificateAuthority ca, crypto::CertificateAuthority::Load(ca_pem, ca_key));
   const crypto::SigningKey key = crypto::SigningKey::Generate();
   crypto::CertificateRequest request;
@@ -52,14 +52,23 @@ absl::Status Issue(const IssueOptions& options) {
   RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".pem", certificate.ToPem()));
   RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".key", key.ToPrivateKeyPem(), 0600));
   std::cout << "wrote " << options.out_prefix << ".pem and " << options.out_prefix << ".key for "
-            << options.subject << "\n";
+            << options.subject << "; fingerprint " << certificate.FingerprintHex() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status PrintFingerprint(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+  auto certificate = crypto::Certificate::FromPem(pem);
+  if (!certificate.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", certificate.status().message()));
+  std::cout << certificate->FingerprintHex() << "\n";
   return absl::OkStatus();
 }
 
 }  // namespace
 
 void AddCertsCommand(CLI::App& app, int& exit_code) {
-  CLI::App* certs = app.add_subcommand("certs", "Make a development CA and entity certificates");
+  CLI::App* certs = app.add_subcommand(
+      "certs", "Make an organisation's root CA and its certificates (every organisation has its own root)");
   certs->require_subcommand(1);
 
   auto create_ca = std::make_shared<CreateCaOptions>();
@@ -79,6 +88,12 @@ void AddCertsCommand(CLI::App& app, int& exit_code) {
   issue_cmd->add_option("--ip", issue->ip_addresses, "IP address a server answers on (repeatable)");
   issue_cmd->add_option("--validity-days", issue->validity_days)->check(CLI::PositiveNumber);
   issue_cmd->callback([issue, &exit_code] { exit_code = Report("certs", Issue(*issue)); });
+
+  auto fingerprint = std::make_shared<std::string>();
+  CLI::App* fingerprint_cmd = certs->add_subcommand(
+      "fingerprint", "Print a certificate's SHA-256 fingerprint, as kingdom.administrator_certificates names it");
+  fingerprint_cmd->add_option("--cert", *fingerprint, "The certificate (PEM)")->required();
+  fingerprint_cmd->callback([fingerprint, &exit_code] { exit_code = Report("certs", PrintFingerprint(*fingerprint)); });
 
   auto key_file = std::make_shared<std::string>();
   CLI::App* key_cmd = certs->add_subcommand(

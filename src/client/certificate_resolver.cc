@@ -6,9 +6,9 @@
 
 namespace halo::client {
 
-CertificateResolver::CertificateResolver(std::shared_ptr<grpc::Channel> kingdom, crypto::Certificate trusted_ca,
+CertificateResolver::CertificateResolver(std::shared_ptr<grpc::Channel> kingdom, crypto::TrustedRoots trusted_roots,
                                          absl::Duration ttl)
-    : certificates_(api::v1::Certificates::NewStub(std::move(kingdom))), trusted_ca_(std::move(trusted_ca)), ttl_(ttl) {}
+    : certificates_(api::v1::Certificates::NewStub(std::move(kingdom))), trusted_roots_(std::move(trusted_roots)), ttl_(ttl) {}
 
 absl::StatusOr<crypto::Certificate> CertificateResolver::Resolve(const std::string& name) {
   const absl::Time now = absl::Now();
@@ -35,7 +35,7 @@ absl::StatusOr<crypto::Certificate> CertificateResolver::Resolve(const std::stri
     return absl::PermissionDeniedError(absl::StrCat("certificate ", name, " does not parse: ",
                                                     certificate.status().message()));
   }
-  if (absl::Status issued = certificate->VerifyIssuedBy(trusted_ca_, now); !issued.ok()) {
+  if (absl::Status issued = trusted_roots_.Verify(*certificate, now); !issued.ok()) {
     return absl::PermissionDeniedError(absl::StrCat("certificate ", name, ": ", issued.message()));
   }
   if (certificate->SubjectName() != entity) {

@@ -12,6 +12,7 @@
 #include "halo/common/hex.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/random.h"
+#include "halo/crypto/sha256.h"
 #include "openssl_util.h"
 
 namespace halo::crypto {
@@ -180,6 +181,43 @@ absl::Status Certificate::VerifyIssuedBy(const Certificate& issuer, absl::Time n
                      issuer.SubjectName(), "\": ", X509_verify_cert_error_string(err)));
   }
   return absl::OkStatus();
+}
+
+std::string Certificate::FingerprintHex() const { return HexEncode(Sha256(ToDer())); }
+
+absl::StatusOr<TrustedRoots> TrustedRoots::FromPem(absl::string_view bundle) {
+  constexpr absl::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  std::vector<Certificate> roots;
+  for (size_t at = bundle.find(kBegin); at != absl::string_view::npos; at = bundle.find(kBegin, at + 1)) {
+    auto root = Certificate::FromPem(bundle.substr(at));
+    if (!root.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("certificate ", roots.size() + 1, ": ", root.status().message()));
+    }
+    if (!root->IsCertificateAuthority()) {
+      return absl::InvalidArgumentError(absl::StrCat("certificate ", roots.size() + 1, " (\"", root->SubjectName(),
+                                                     "\") is not a CA certificate"));
+    }
+    roots.push_back(*std::move(root));
+  }
+  if (roots.empty()) return absl::InvalidArgumentError("holds no PEM certificate");
+  return TrustedRoots(std::move(roots));
+}
+
+absl::Status TrustedRoots::Verify(const Certificate& certificate, absl::Time now) const {
+  // A root whose subject is the certificate's issuer says why it fails
+  // (expired, bad signature); the others only that they did not issue it.
+  absl::Status named_issuer_refused;
+  for (const Certificate& root : roots_) {
+    absl::Status issued = certificate.VerifyIssuedBy(root, now);
+    if (issued.ok()) return issued;
+    if (roots_.size() == 1 ||
+        X509_NAME_cmp(X509_get_issuer_name(certificate.raw()), X509_get_subject_name(root.raw())) == 0) {
+      named_issuer_refused = issued;
+    }
+  }
+  if (!named_issuer_refused.ok()) return named_issuer_refused;
+  return absl::InvalidArgumentError(absl::StrCat("certificate \"", certificate.SubjectName(),
+                                                 "\" is not issued by any of the ", roots_.size(), " trusted roots"));
 }
 
 absl::StatusOr<CertificateAuthority> CertificateAuthority::Create(absl::string_view name,

@@ -28,14 +28,15 @@ std::string ReplaySeedOf(const InProcessDeploymentOptions& options) {
   return crypto::Sha256(absl::StrCat("halo in-process replay seed ", *options.replay_seed));
 }
 
-absl::StatusOr<net::TlsMaterial> Issue(const crypto::CertificateAuthority& ca, const std::string& subject) {
+absl::StatusOr<net::TlsMaterial> Issue(const crypto::CertificateAuthority& root, const std::string& subject,
+                                       const std::string& trusted_roots_pem) {
   const crypto::SigningKey key = crypto::SigningKey::Generate();
   crypto::CertificateRequest request;
   request.subject_name = subject;
   request.dns_names = {"localhost"};
   request.ip_addresses = {"127.0.0.1"};
-  ASSIGN_OR_RETURN(crypto::Certificate certificate, ca.Issue(request, key.verifying_key()));
-  return net::TlsMaterial{certificate.ToPem(), key.ToPrivateKeyPem(), ca.certificate().ToPem(), subject};
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, root.Issue(request, key.verifying_key()));
+  return net::TlsMaterial{certificate.ToPem(), key.ToPrivateKeyPem(), trusted_roots_pem, subject};
 }
 
 std::string Localhost(int port) { return absl::StrCat("localhost:", port); }
@@ -45,9 +46,9 @@ std::string Localhost(int port) { return absl::StrCat("localhost:", port); }
 struct InProcessDeployment::State {
   InProcessDeploymentOptions options;
   std::map<std::string, net::TlsMaterial> tls;
-  // The deployment's CA, which exchange parties issue their exchange
-  // certificates from.
-  std::string ca_pem, ca_key_pem;
+  // Every party is its own organisation with its own root, as in a real
+  // deployment; exchange parties issue their exchange certificates from it.
+  std::map<std::string, crypto::CertificateAuthority> roots;
   std::map<std::string, crypto::EncryptionKeyPair> edp_keys;
   std::unique_ptr<kingdom::KingdomServer> kingdom;
   std::map<std::string, std::unique_ptr<duchy::DuchyDaemon>> duchies;
@@ -77,6 +78,7 @@ absl::Status InProcessDeployment::State::Register() {
     api::v1::CreateDataProviderRequest request;
     request.set_data_provider_id(id);
     ASSIGN_OR_RETURN(*request.mutable_data_provider()->mutable_certificate_der(), der_of(subject));
+    request.mutable_data_provider()->set_root_certificate_der(roots.at(subject).certificate().ToDer());
     request.mutable_data_provider()->set_supports_hmss(supports_hmss);
     ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(tls.at(subject).private_key_pem));
     ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
@@ -92,6 +94,7 @@ absl::Status InProcessDeployment::State::Register() {
       api::v1::CreateModelProviderRequest request;
       request.set_model_provider_id(id);
       ASSIGN_OR_RETURN(*request.mutable_model_provider()->mutable_certificate_der(), der_of(party.party));
+      request.mutable_model_provider()->set_root_certificate_der(roots.at(party.party).certificate().ToDer());
       RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateModelProvider, request,
                                 absl::StrCat("CreateModelProvider ", id))
                           .status());
@@ -104,8 +107,9 @@ absl::Status InProcessDeployment::State::Register() {
   for (const std::string& id : options.measurement_consumers) {
     api::v1::CreateMeasurementConsumerRequest request;
     request.set_measurement_consumer_id(id);
-    ASSIGN_OR_RETURN(*request.mutable_measurement_consumer()->mutable_certificate_der(),
-                     der_of(absl::StrCat("measurementConsumers/", id)));
+    const std::string subject = absl::StrCat("measurementConsumers/", id);
+    ASSIGN_OR_RETURN(*request.mutable_measurement_consumer()->mutable_certificate_der(), der_of(subject));
+    request.mutable_measurement_consumer()->set_root_certificate_der(roots.at(subject).certificate().ToDer());
     RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateMeasurementConsumer, request,
                               absl::StrCat("CreateMeasurementConsumer ", id))
                         .status());
@@ -113,7 +117,9 @@ absl::Status InProcessDeployment::State::Register() {
   for (const std::string& id : DuchyIds()) {
     api::v1::CreateDuchyRequest request;
     request.set_duchy_id(id);
-    ASSIGN_OR_RETURN(*request.mutable_duchy()->mutable_certificate_der(), der_of(absl::StrCat("duchies/", id)));
+    const std::string subject = absl::StrCat("duchies/", id);
+    ASSIGN_OR_RETURN(*request.mutable_duchy()->mutable_certificate_der(), der_of(subject));
+    request.mutable_duchy()->set_root_certificate_der(roots.at(subject).certificate().ToDer());
     RETURN_IF_ERROR(
         net::Call(*admin, &api::v1::Admin::Stub::CreateDuchy, request, absl::StrCat("CreateDuchy ", id)).status());
   }
@@ -155,8 +161,8 @@ absl::Status InProcessDeployment::State::StartExchangeDaemon(const DeploymentExc
   daemon.data_dir = absl::StrCat(options.dir, "/exchange-", party.party.substr(party.party.find('/') + 1));
   daemon.tls = tls.at(party.party);
   if (party.certificate_authority) {
-    daemon.certificate_authority_pem = ca_pem;
-    daemon.certificate_authority_key_pem = ca_key_pem;
+    daemon.certificate_authority_pem = roots.at(party.party).certificate().ToPem();
+    daemon.certificate_authority_key_pem = roots.at(party.party).key().ToPrivateKeyPem();
   }
   ASSIGN_OR_RETURN(exchange_daemons[party.party], exchange::ExchangeDaemon::Start(daemon));
   return absl::OkStatus();
@@ -188,10 +194,6 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   State& s = *state;
   s.options = options;
   auto deployment = std::unique_ptr<InProcessDeployment>(new InProcessDeployment(std::move(state)));
-  ASSIGN_OR_RETURN(crypto::CertificateAuthority ca,
-                   crypto::CertificateAuthority::Create("halo in-process deployment CA", absl::Hours(24)));
-  s.ca_pem = ca.certificate().ToPem();
-  s.ca_key_pem = ca.key().ToPrivateKeyPem();
   std::vector<std::string> subjects = {"kingdom", kAdministrator};
   for (const std::string& id : s.DuchyIds()) subjects.push_back(absl::StrCat("duchies/", id));
   for (const DeploymentEdp& edp : options.edps) {
@@ -206,14 +208,22 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
       s.edp_keys.insert_or_assign(party.party.substr(party.party.find('/') + 1), crypto::EncryptionKeyPair::Generate());
     }
   }
+  std::string trusted_roots_pem;
   for (const std::string& subject : subjects) {
-    ASSIGN_OR_RETURN(s.tls[subject], Issue(ca, subject));
+    ASSIGN_OR_RETURN(crypto::CertificateAuthority root,
+                     crypto::CertificateAuthority::Create(absl::StrCat("root of ", subject), absl::Hours(24)));
+    trusted_roots_pem += root.certificate().ToPem();
+    s.roots.emplace(subject, std::move(root));
+  }
+  for (const std::string& subject : subjects) {
+    ASSIGN_OR_RETURN(s.tls[subject], Issue(s.roots.at(subject), subject, trusted_roots_pem));
   }
 
   kingdom::KingdomServerOptions kingdom;
   kingdom.config.set_public_api_address("127.0.0.1:0");
   kingdom.config.set_system_api_address("127.0.0.1:0");
-  kingdom.config.add_administrators(kAdministrator);
+  ASSIGN_OR_RETURN(crypto::Certificate administrator, crypto::Certificate::FromPem(s.tls.at(kAdministrator).certificate_pem));
+  kingdom.config.add_administrator_certificates(administrator.FingerprintHex());
   *kingdom.config.mutable_protocols() = options.protocols;
   kingdom.config.set_exchange_step_lease_seconds(options.exchange_step_lease_seconds);
   kingdom.config.set_exchange_step_max_attempts(options.exchange_step_max_attempts);
@@ -267,7 +277,13 @@ mc::McClient& InProcessDeployment::mc(const std::string& id) { return *state_->m
 
 const net::TlsMaterial& InProcessDeployment::tls(const std::string& subject) const { return state_->tls.at(subject); }
 
+const crypto::CertificateAuthority& InProcessDeployment::root(const std::string& subject) const {
+  return state_->roots.at(subject);
+}
+
 int InProcessDeployment::kingdom_public_port() const { return state_->kingdom->public_port(); }
+
+int InProcessDeployment::kingdom_system_port() const { return state_->kingdom->system_port(); }
 
 int InProcessDeployment::computation_control_port(const std::string& duchy) const {
   return state_->duchy_ports.at(duchy).first;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "halo/api/certificate_name.h"
 #include "halo/common/status_macros.h"
 #include "halo/net/peer.h"
 
@@ -11,10 +13,36 @@ namespace halo::duchy {
 DuchyContext::DuchyContext(std::string duchy_id, std::string certificate, crypto::SigningKey signing_key,
                            net::TlsMaterial tls, std::unique_ptr<ComputationStore> store,
                            std::unique_ptr<storage::BlobStore> blobs, std::shared_ptr<grpc::Channel> kingdom,
-                           int parallelism)
+                           crypto::TrustedRoots trusted_roots, int parallelism)
     : duchy_id_(std::move(duchy_id)), certificate_(std::move(certificate)), signing_key_(std::move(signing_key)),
       tls_(std::move(tls)), store_(std::move(store)), blobs_(std::move(blobs)),
-      kingdom_(api::v1::Computations::NewStub(std::move(kingdom))), parallelism_(parallelism) {}
+      kingdom_(api::v1::Computations::NewStub(kingdom)),
+      // A revoked peer certificate stops working here within a minute.
+      certificates_(kingdom, std::move(trusted_roots), absl::Minutes(1)),
+      parallelism_(parallelism) {}
+
+absl::StatusOr<std::string> DuchyContext::AuthenticatePeer(const grpc::ServerContext& context) {
+  const auto pem = context.auth_context()->FindPropertyValues("x509_pem_cert");
+  if (pem.empty()) return absl::UnauthenticatedError("no client certificate");
+  ASSIGN_OR_RETURN(crypto::Certificate presented,
+                   crypto::Certificate::FromPem(absl::string_view(pem.front().data(), pem.front().size())));
+  const std::string entity = presented.SubjectName();
+  if (!absl::StartsWith(entity, "duchies/") && !absl::StartsWith(entity, "dataProviders/")) {
+    return absl::PermissionDeniedError(absl::StrCat("\"", entity.substr(0, 200), "\" is neither a duchy nor a data provider"));
+  }
+  const std::string name = api::CertificateName(entity, presented);
+  absl::StatusOr<crypto::Certificate> registered = certificates_.ResolveOf(name, entity);
+  if (absl::IsNotFound(registered.status())) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the client certificate of \"", entity, "\" is not registered with the Kingdom"));
+  }
+  RETURN_IF_ERROR(registered.status());
+  if (registered->ToDer() != presented.ToDer()) {
+    return absl::PermissionDeniedError(absl::StrCat("the client certificate of \"", entity,
+                                                    "\" is not the one the Kingdom registered as ", name));
+  }
+  return entity;
+}
 
 void DuchyContext::SetPeerTarget(const std::string& duchy_id, const std::string& target) {
   absl::MutexLock lock(&mu_);

@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "halo/api/replay_seed.h"
 #include "halo/api/v1/system.grpc.pb.h"
+#include "halo/client/certificate_resolver.h"
 #include "halo/crypto/signing.h"
 #include "halo/net/call.h"
 #include "halo/duchy/computation_store.h"
@@ -34,7 +35,7 @@ class DuchyContext {
  public:
   DuchyContext(std::string duchy_id, std::string certificate, crypto::SigningKey signing_key, net::TlsMaterial tls,
                std::unique_ptr<ComputationStore> store, std::unique_ptr<storage::BlobStore> blobs,
-               std::shared_ptr<grpc::Channel> kingdom, int parallelism);
+               std::shared_ptr<grpc::Channel> kingdom, crypto::TrustedRoots trusted_roots, int parallelism);
 
   const std::string& duchy_id() const { return duchy_id_; }
   // Its registered certificate's resource name, to sign with.
@@ -60,6 +61,12 @@ class DuchyContext {
       const std::function<bool(const api::v1::Computation&)>& already_done);
   int parallelism() const { return parallelism_; }
   const std::string& trusted_ca_pem() const { return tls_.trusted_ca_pem; }
+  // The resource name of the peer (a duchy or an EDP) calling one of this
+  // duchy's servers. Its TLS certificate must be one the Kingdom registered
+  // for that entity (so issued by the entity's own root) and not revoked:
+  // another organisation's root can write any subject, but cannot get it
+  // registered. PERMISSION_DENIED or UNAUTHENTICATED naming why.
+  absl::StatusOr<std::string> AuthenticatePeer(const grpc::ServerContext& context);
   // Tests only, set before the mills start: see DuchyOptions::replay_seed.
   void set_replay_seed(std::string seed) { replay_seed_ = std::move(seed); }
   // The seed of one stage's DP noise in `computation`: empty (the operating
@@ -82,6 +89,7 @@ class DuchyContext {
   std::unique_ptr<ComputationStore> store_;
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<api::v1::Computations::Stub> kingdom_;
+  client::CertificateResolver certificates_;
   int parallelism_;
   std::string replay_seed_;
   absl::Mutex mu_;

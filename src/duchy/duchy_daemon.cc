@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
                                                    certificate.SubjectName(), "\", not ", name));
   }
   ASSIGN_OR_RETURN(crypto::SigningKey signing_key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
   if (error) {
@@ -60,7 +61,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   s.duchy = std::make_unique<DuchyContext>(config.duchy_id(), api::CertificateName(name, certificate),
                                            std::move(signing_key), options.tls, std::move(store), std::move(blobs),
                                            net::OpenChannel(config.kingdom_system_api_target(), options.tls),
-                                           parallelism);
+                                           std::move(trusted_roots), parallelism);
   s.duchy->set_replay_seed(options.replay_seed);
   for (const config::DuchyPeer& peer : config.peers()) {
     s.duchy->SetPeerTarget(peer.duchy_id(), peer.computation_control_target());

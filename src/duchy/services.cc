@@ -16,16 +16,6 @@
 namespace halo::duchy {
 namespace {
 
-// The caller's resource name, from its client certificate (the TLS layer
-// has already checked it chains to the trusted CA).
-absl::StatusOr<std::string> CallerOf(grpc::ServerContext* context) {
-  const auto pem = context->auth_context()->FindPropertyValues("x509_pem_cert");
-  if (pem.empty()) return absl::UnauthenticatedError("no client certificate");
-  ASSIGN_OR_RETURN(crypto::Certificate certificate,
-                   crypto::Certificate::FromPem(absl::string_view(pem.front().data(), pem.front().size())));
-  return certificate.SubjectName();
-}
-
 absl::Status CheckHeaderBlob(int64_t total_bytes, absl::string_view sha256) {
   if (total_bytes <= 0 || total_bytes > kMaxBlobBytes) {
     return absl::InvalidArgumentError(
@@ -69,7 +59,7 @@ grpc::Status ComputationControlService::AdvanceComputation(grpc::ServerContext* 
                                                            grpc::ServerReader<v1::AdvanceComputationRequest>* reader,
                                                            v1::AdvanceComputationResponse*) {
   absl::Status status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string caller, CallerOf(context));
+    ASSIGN_OR_RETURN(std::string caller, duchy_.AuthenticatePeer(*context));
     if (!absl::StartsWith(caller, "duchies/")) {
       return absl::PermissionDeniedError(absl::StrCat(caller, " is not a duchy"));
     }
@@ -121,7 +111,7 @@ grpc::Status ComputationControlService::GetComputationStage(grpc::ServerContext*
                                                             const v1::GetComputationStageRequest* request,
                                                             v1::ComputationStageResponse* response) {
   absl::Status status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string caller, CallerOf(context));
+    ASSIGN_OR_RETURN(std::string caller, duchy_.AuthenticatePeer(*context));
     ASSIGN_OR_RETURN(LocalComputation local, duchy_.store().Get(request->computation()));
     ASSIGN_OR_RETURN(KnownComputation known, Know(local));
     if (!absl::StartsWith(caller, "duchies/") ||
@@ -140,7 +130,7 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
                                                                grpc::ServerReader<v1::FulfillRequisitionRequest>* reader,
                                                                v1::FulfillRequisitionResponse*) {
   absl::Status status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::string caller, CallerOf(context));
+    ASSIGN_OR_RETURN(std::string caller, duchy_.AuthenticatePeer(*context));
     v1::FulfillRequisitionRequest first;
     if (!reader->Read(&first) || !first.has_header()) {
       return absl::InvalidArgumentError("the stream must start with a header");

@@ -52,19 +52,19 @@ absl::Status Initialize(StageRun& run) {
   return SetRequisitionParams(run, api::ToEncryptionPublicKey(point).SerializeAsString());
 }
 
-// Checks every duchy's key (signed by its certificate, from the trusted CA)
+// Checks every duchy's key (signed by its certificate, from a trusted root)
 // and that every upload this duchy should hold is here, keeps the
 // Kingdom's now complete view of the computation, and confirms.
 absl::Status Confirm(StageRun& run) {
   ASSIGN_OR_RETURN(api::v1::Computation now, run.duchy.GetComputation(run.claimed.name));
-  ASSIGN_OR_RETURN(crypto::Certificate ca, crypto::Certificate::FromPem(run.duchy.trusted_ca_pem()));
+  ASSIGN_OR_RETURN(crypto::TrustedRoots roots, crypto::TrustedRoots::FromPem(run.duchy.trusted_ca_pem()));
   for (const auto& participant : now.participants()) {
     ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromDer(participant.certificate_der()));
     if (certificate.SubjectName() != "duchies/" + participant.duchy_id()) {
       return absl::PermissionDeniedError(absl::StrCat("the key of duchy ", participant.duchy_id(),
                                                       " is signed by a certificate of ", certificate.SubjectName()));
     }
-    RETURN_IF_ERROR(certificate.VerifyIssuedBy(ca, absl::Now()));
+    RETURN_IF_ERROR(roots.Verify(certificate, absl::Now()));
     api::v1::EncryptionPublicKey key;
     RETURN_IF_ERROR(api::VerifyAndParse(participant.public_key(), certificate,
                                         absl::StrCat("the key of duchy ", participant.duchy_id()), key));

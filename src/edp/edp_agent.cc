@@ -277,7 +277,7 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
     return absl::InvalidArgumentError(absl::StrCat("edp_agent.tls.certificate_file: the certificate is for \"",
                                                    certificate.SubjectName(), "\", not ", config.data_provider()));
   }
-  ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
+  ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   auto state = std::make_unique<State>();
   State& s = *state;
   s.config = config;
@@ -289,7 +289,7 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   agent.encryption_key = options.encryption_key;
   agent.tls = options.tls;
   agent.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
-  agent.certificates = std::make_unique<client::CertificateResolver>(agent.kingdom, trusted_ca);
+  agent.certificates = std::make_unique<client::CertificateResolver>(agent.kingdom, trusted_roots);
   for (const auto& duchy : config.duchies()) agent.duchy_targets[duchy.duchy_id()] = duchy.requisition_fulfillment_target();
   agent.events_dir = config.events_dir().empty() ? (std::filesystem::path(options.data_dir) / "events").string()
                                                  : config.events_dir();

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "halo/api/certificate_name.h"
@@ -192,7 +193,7 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
     return absl::InvalidArgumentError(absl::StrCat("exchange_daemon.tls.certificate_file: the certificate is for \"",
                                                    certificate.SubjectName(), "\", not ", config.party()));
   }
-  ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
+  ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
   if (!options.certificate_authority_pem.empty()) {
     absl::StatusOr<crypto::CertificateAuthority> ca =
@@ -201,10 +202,13 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
       return absl::InvalidArgumentError(
           absl::StrCat("exchange_daemon.certificate_authority: ", ca.status().message()));
     }
-    if (ca->certificate().ToDer() != trusted_ca.ToDer()) {
-      return absl::InvalidArgumentError(
-          "exchange_daemon.certificate_authority: not the CA of tls.trusted_ca_file, so the Kingdom would refuse "
-          "the certificates it issues");
+    // The Kingdom accepts a party's certificates only from the root it
+    // registered for that party: the one that issued its TLS certificate.
+    if (absl::Status own = certificate.VerifyIssuedBy(ca->certificate(), absl::Now()); !own.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "exchange_daemon.certificate_authority: not the root that issued this party's certificate "
+          "(tls.certificate_file), so the Kingdom would refuse the certificates it issues: ",
+          own.message()));
     }
     s.certificate_authority = *std::move(ca);
   }
@@ -224,7 +228,7 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
   s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
   s.work = api::v1::ExchangeStepWork::NewStub(s.kingdom);
   s.certificate_registry = api::v1::Certificates::NewStub(s.kingdom);
-  s.certificates = std::make_unique<client::CertificateResolver>(s.kingdom, trusted_ca);
+  s.certificates = std::make_unique<client::CertificateResolver>(s.kingdom, trusted_roots);
   s.shared_files = FileSystemStorage(config.shared_storage_dir());
   client::CertificateResolver* resolver = s.certificates.get();
   s.shared_storage = std::make_unique<SignedStorage>(

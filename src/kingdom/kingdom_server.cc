@@ -37,10 +37,10 @@ KingdomServer::~KingdomServer() { Shutdown(absl::ZeroDuration()); }
 
 absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServerOptions options) {
   auto state = std::make_unique<State>();
-  ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
+  ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   ASSIGN_OR_RETURN(state->ledger, Ledger::Open({.database_path = options.database_path,
                                                 .config = options.config,
-                                                .trusted_ca = trusted_ca,
+                                                .trusted_roots = trusted_roots,
                                                 .clock = options.clock,
                                                 .replay_seed = options.replay_seed}));
   Ledger& ledger = *state->ledger;

@@ -1,8 +1,10 @@
 #include "ledger.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -157,6 +159,11 @@ CREATE TABLE exchange_step_attempts (
   data BLOB NOT NULL);
 CREATE INDEX exchange_step_attempts_by_step ON exchange_step_attempts(step);
 CREATE INDEX exchange_step_attempts_active ON exchange_step_attempts(state, lease_expiry);
+)sql"},
+    // Each entity's organisation root. Entities registered before have none
+    // and cannot authenticate until registered again.
+    {3, R"sql(
+ALTER TABLE entities ADD COLUMN root_der BLOB;
 )sql"}};
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {
@@ -393,6 +400,16 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(Options options) {
                                                      ": epsilon must be > 0 and delta in [0, 1)"));
     }
   }
+  for (int i = 0; i < options.config.administrator_certificates_size(); ++i) {
+    const std::string& fingerprint = options.config.administrator_certificates(i);
+    if (fingerprint.size() != 64 ||
+        !std::all_of(fingerprint.begin(), fingerprint.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+      return absl::InvalidArgumentError(absl::StrCat("kingdom.administrator_certificates[", i, "]: \"",
+                                                     fingerprint.substr(0, 80),
+                                                     "\" is not a SHA-256 fingerprint (64 hex digits; "
+                                                     "`halo certs fingerprint --cert FILE` prints one)"));
+    }
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db,
                    storage::SqliteDatabase::Open(options.database_path, {.readers = kReaders}));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
@@ -444,11 +461,15 @@ absl::StatusOr<Principal> Ledger::AuthenticateUncached(absl::string_view certifi
   if (!certificate.ok()) return absl::UnauthenticatedError("the client certificate does not parse");
   const std::string certificate_der = certificate->ToDer();
   const std::string subject = certificate->SubjectName();
-  for (const std::string& administrator : options_.config.administrators()) {
-    if (subject == administrator) return Principal{Principal::Kind::kAdministrator, subject};
+  const std::string fingerprint = certificate->FingerprintHex();
+  for (const std::string& administrator : options_.config.administrator_certificates()) {
+    if (absl::AsciiStrToLower(administrator) == fingerprint) {
+      return Principal{Principal::Kind::kAdministrator, absl::StrCat(subject, " (", fingerprint.substr(0, 16), ")")};
+    }
   }
   std::string name, parent;
   bool revoked = false;
+  std::optional<crypto::Certificate> root;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("SELECT name, parent, revoked FROM certificates WHERE fingerprint = ?"));
@@ -458,6 +479,8 @@ absl::StatusOr<Principal> Ledger::AuthenticateUncached(absl::string_view certifi
       name = q.ColumnText(0);
       parent = q.ColumnText(1);
       revoked = q.ColumnInt64(2) != 0;
+      auto entity_root = RootOf(parent);
+      if (entity_root.ok()) root = *std::move(entity_root);
     }
     return absl::OkStatus();
   }));
@@ -473,10 +496,49 @@ absl::StatusOr<Principal> Ledger::AuthenticateUncached(absl::string_view certifi
   if (collection == nullptr) {
     return absl::UnauthenticatedError(absl::StrCat("certificate ", name, " belongs to no entity (", parent, ")"));
   }
+  // Registration checked this; checked again so that no path into the
+  // certificates table can let one organisation's root speak for another.
+  if (!root.has_value()) {
+    return absl::UnauthenticatedError(absl::StrCat(parent, " has no registered root; register it again with its root"));
+  }
+  if (absl::Status issued = certificate->VerifyIssuedBy(*root, options_.clock()); !issued.ok()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("certificate ", name, " is not valid under the root of ", parent, ": ", issued.message()));
+  }
   return Principal{collection->principal, parent};
 }
 
+absl::StatusOr<crypto::Certificate> Ledger::CheckEntityRoot(const std::string& der, const std::string& field) {
+  if (der.empty()) return Invalid(field, "is missing: every organisation registers its own root");
+  auto root = crypto::Certificate::FromDer(der);
+  if (!root.ok()) return Invalid(field, root.status().message());
+  if (!root->IsCertificateAuthority()) return Invalid(field, "is not a CA certificate");
+  if (absl::Status self = root->VerifyIssuedBy(*root, options_.clock()); !self.ok()) {
+    return Invalid(field, absl::StrCat("is not a valid self-signed root: ", self.message()));
+  }
+  const auto& trusted = options_.trusted_roots.roots();
+  if (std::none_of(trusted.begin(), trusted.end(), [&](const crypto::Certificate& t) { return t.ToDer() == der; })) {
+    return Invalid(field, absl::StrCat("root \"", root->SubjectName(),
+                                       "\" is not among the Kingdom's trusted roots (tls.trusted_ca_file), so "
+                                       "certificates it issues could not connect; add it there first"));
+  }
+  return root;
+}
+
+// Inside a transaction.
+absl::StatusOr<crypto::Certificate> Ledger::RootOf(const std::string& entity) {
+  ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("SELECT root_der FROM entities WHERE name = ?"));
+  q.Bind(1, entity);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat(entity, " not found"));
+  if (q.ColumnIsNull(0)) {
+    return absl::FailedPreconditionError(absl::StrCat(entity, " has no registered root; register it again with its root"));
+  }
+  return crypto::Certificate::FromDer(q.ColumnBlob(0));
+}
+
 absl::StatusOr<crypto::Certificate> Ledger::CheckEntityCertificate(const std::string& der, const std::string& owner,
+                                                                   const crypto::Certificate& root,
                                                                    const std::string& field) {
   if (der.empty()) return Invalid(field, "is missing");
   auto certificate = crypto::Certificate::FromDer(der);
@@ -485,8 +547,8 @@ absl::StatusOr<crypto::Certificate> Ledger::CheckEntityCertificate(const std::st
     return Invalid(field, absl::StrCat("subject \"", certificate->SubjectName(), "\" is not ", owner));
   }
   if (certificate->IsCertificateAuthority()) return Invalid(field, "is a CA certificate");
-  if (auto issued = certificate->VerifyIssuedBy(options_.trusted_ca, options_.clock()); !issued.ok()) {
-    return Invalid(field, issued.message());
+  if (auto issued = certificate->VerifyIssuedBy(root, options_.clock()); !issued.ok()) {
+    return Invalid(field, absl::StrCat("not issued by the root of ", owner, ": ", issued.message()));
   }
   return certificate;
 }
@@ -520,8 +582,10 @@ absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::strin
                                               const std::function<absl::Status(const crypto::Certificate&, Entity&)>& check) {
   if (!IsValidId(id)) return Invalid(id_field, "must match [a-z][a-z0-9-]{0,62}");
   entity.set_name(absl::StrCat(collection, "/", id));
+  ASSIGN_OR_RETURN(crypto::Certificate root, CheckEntityRoot(entity.root_certificate_der(),
+                                                             absl::StrCat(entity_field, ".root_certificate_der")));
   ASSIGN_OR_RETURN(crypto::Certificate certificate,
-                   CheckEntityCertificate(entity.certificate_der(), entity.name(),
+                   CheckEntityCertificate(entity.certificate_der(), entity.name(), root,
                                           absl::StrCat(entity_field, ".certificate_der")));
   entity.set_certificate(api::CertificateName(entity.name(), certificate));
   if (check) RETURN_IF_ERROR(check(certificate, entity));
@@ -531,9 +595,9 @@ absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::strin
     ASSIGN_OR_RETURN(bool taken, exists.Step());
     if (taken) return absl::AlreadyExistsError(absl::StrCat(entity.name(), " already exists"));
     ASSIGN_OR_RETURN(storage::SqliteStatement insert,
-                     db_->Prepare("INSERT INTO entities (name, kind, data, create_time) VALUES (?, ?, ?, ?)"));
+                     db_->Prepare("INSERT INTO entities (name, kind, data, create_time, root_der) VALUES (?, ?, ?, ?, ?)"));
     insert.Bind(1, entity.name()).Bind(2, kind).BindBlob(3, entity.SerializeAsString());
-    insert.Bind(4, absl::ToUnixMicros(options_.clock()));
+    insert.Bind(4, absl::ToUnixMicros(options_.clock())).BindBlob(5, entity.root_certificate_der());
     RETURN_IF_ERROR(insert.Run());
     return InsertCertificate(entity.certificate(), entity.name(), certificate).status();
   }));
@@ -670,14 +734,11 @@ absl::StatusOr<api::v1::Certificate> Ledger::CreateCertificate(const Principal& 
   if (caller.kind != Principal::Kind::kAdministrator && caller.name != parent) {
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not add certificates to ", parent));
   }
-  ASSIGN_OR_RETURN(crypto::Certificate certificate,
-                   CheckEntityCertificate(request.certificate().x509_der(), parent, "certificate.x509_der"));
   api::v1::Certificate created;
   RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
-    exists.Bind(1, parent);
-    ASSIGN_OR_RETURN(bool found, exists.Step());
-    if (!found) return absl::NotFoundError(absl::StrCat(parent, " not found"));
+    ASSIGN_OR_RETURN(crypto::Certificate root, RootOf(parent));
+    ASSIGN_OR_RETURN(crypto::Certificate certificate,
+                     CheckEntityCertificate(request.certificate().x509_der(), parent, root, "certificate.x509_der"));
     ASSIGN_OR_RETURN(created, InsertCertificate(api::CertificateName(parent, certificate), parent, certificate));
     return absl::OkStatus();
   }));

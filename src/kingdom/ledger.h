@@ -63,8 +63,9 @@ class Ledger {
   struct Options {
     std::string database_path;
     config::KingdomConfig config;
-    // Certificates of entities must chain to it.
-    crypto::Certificate trusted_ca;
+    // The roots of tls.trusted_ca_file: an entity's root must be one of
+    // them, or its certificates could not connect.
+    crypto::TrustedRoots trusted_roots;
     std::function<absl::Time()> clock = [] { return absl::Now(); };
     std::string replay_seed;  // KingdomServerOptions::replay_seed
   };
@@ -161,7 +162,10 @@ class Ledger {
   int64_t NextUpdateTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(update_time_mu_);
   absl::Status WriteTransaction(const std::function<absl::Status(int64_t now)>& body);
 
+  absl::StatusOr<crypto::Certificate> CheckEntityRoot(const std::string& der, const std::string& field);
+  absl::StatusOr<crypto::Certificate> RootOf(const std::string& entity);
   absl::StatusOr<crypto::Certificate> CheckEntityCertificate(const std::string& der, const std::string& owner,
+                                                             const crypto::Certificate& root,
                                                              const std::string& field);
   template <typename Entity>
   absl::StatusOr<Entity> RegisterEntity(const std::string& id, absl::string_view id_field,

@@ -83,12 +83,12 @@ absl::StatusOr<MeasurementResult> Combine(const std::vector<MeasurementResult>& 
 }  // namespace
 
 McClient::McClient(McClientOptions options, std::string certificate, crypto::SigningKey signing_key,
-                   std::shared_ptr<grpc::Channel> kingdom, crypto::Certificate trusted_ca)
+                   std::shared_ptr<grpc::Channel> kingdom, crypto::TrustedRoots trusted_roots)
     : options_(std::move(options)),
       certificate_(std::move(certificate)),
       signing_key_(std::move(signing_key)),
       kingdom_(std::move(kingdom)),
-      certificates_(kingdom_, std::move(trusted_ca)),
+      certificates_(kingdom_, std::move(trusted_roots)),
       measurements_(api::v1::Measurements::NewStub(kingdom_)),
       data_providers_(api::v1::DataProviders::NewStub(kingdom_)),
       event_groups_(api::v1::EventGroups::NewStub(kingdom_)) {}
@@ -99,12 +99,12 @@ absl::StatusOr<std::unique_ptr<McClient>> McClient::Create(McClientOptions optio
     return absl::InvalidArgumentError(absl::StrCat("the TLS certificate is for \"", certificate.SubjectName(),
                                                    "\", not ", options.measurement_consumer));
   }
-  ASSIGN_OR_RETURN(crypto::Certificate trusted_ca, crypto::Certificate::FromPem(options.tls.trusted_ca_pem));
+  ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
   auto kingdom = net::OpenChannel(options.kingdom_target, options.tls);
   std::string name = api::CertificateName(options.measurement_consumer, certificate);
   return std::unique_ptr<McClient>(
-      new McClient(std::move(options), std::move(name), std::move(key), std::move(kingdom), std::move(trusted_ca)));
+      new McClient(std::move(options), std::move(name), std::move(key), std::move(kingdom), std::move(trusted_roots)));
 }
 
 absl::StatusOr<crypto::EcPoint> McClient::DataProviderKey(const std::string& data_provider, std::string* certificate) {

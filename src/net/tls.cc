@@ -29,21 +29,21 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const config::TlsConfig& tls) {
   TlsMaterial material;
   ASSIGN_OR_RETURN(material.certificate_pem, ReadFile(tls.certificate_file(), "certificate"));
   ASSIGN_OR_RETURN(material.private_key_pem, ReadSecretFile(tls.private_key_file(), "private key file"));
-  ASSIGN_OR_RETURN(material.trusted_ca_pem, ReadFile(tls.trusted_ca_file(), "trusted CA"));
+  ASSIGN_OR_RETURN(material.trusted_ca_pem, ReadFile(tls.trusted_ca_file(), "trusted roots"));
 
   auto certificate = crypto::Certificate::FromPem(material.certificate_pem);
   RETURN_IF_ERROR(Annotate(certificate.status(), tls.certificate_file()));
   auto key = crypto::SigningKey::FromPrivateKeyPem(material.private_key_pem);
   RETURN_IF_ERROR(Annotate(key.status(), tls.private_key_file()));
-  auto ca = crypto::Certificate::FromPem(material.trusted_ca_pem);
-  RETURN_IF_ERROR(Annotate(ca.status(), tls.trusted_ca_file()));
+  auto roots = crypto::TrustedRoots::FromPem(material.trusted_ca_pem);
+  RETURN_IF_ERROR(Annotate(roots.status(), tls.trusted_ca_file()));
 
   if (certificate->public_key().point() != key->verifying_key().point()) {
     return absl::InvalidArgumentError(absl::StrCat("private key ", tls.private_key_file(),
                                                    " does not match certificate ",
                                                    tls.certificate_file()));
   }
-  RETURN_IF_ERROR(Annotate(certificate->VerifyIssuedBy(*ca, absl::Now()), tls.certificate_file()));
+  RETURN_IF_ERROR(Annotate(roots->Verify(*certificate, absl::Now()), tls.certificate_file()));
   material.identity = certificate->SubjectName();
   return material;
 }

@@ -94,7 +94,7 @@ class Pass {
     k.set_public_api_address(absl::StrCat("127.0.0.1:", kingdom_public_));
     k.set_system_api_address(absl::StrCat("127.0.0.1:", kingdom_system_));
     *k.mutable_tls() = Tls("kingdom");
-    k.add_administrators("admins/operator");
+    k.add_administrator_certificates(testing::FingerprintOf(Tls("admins/operator")));
     auto& p = *k.mutable_protocols();
     for (const char* d : kDuchies) p.add_duchies(d);
     p.set_aggregator("aggregator");
@@ -168,6 +168,7 @@ class Pass {
       api::v1::CreateDataProviderRequest request;
       request.set_data_provider_id(id);
       request.mutable_data_provider()->set_certificate_der(certificate.ToDer());
+      request.mutable_data_provider()->set_root_certificate_der(testing::RootDerOf(Tls(subject)));
       request.mutable_data_provider()->set_supports_hmss(true);
       *request.mutable_data_provider()->mutable_public_key() =
           api::Sign(api::ToEncryptionPublicKey(key.public_key), testing::SigningKeyOf(Tls(subject)),
@@ -177,11 +178,13 @@ class Pass {
     api::v1::CreateMeasurementConsumerRequest mc;
     mc.set_measurement_consumer_id("mc1");
     mc.mutable_measurement_consumer()->set_certificate_der(testing::CertificateDerOf(Tls("measurementConsumers/mc1")));
+    mc.mutable_measurement_consumer()->set_root_certificate_der(testing::RootDerOf(Tls("measurementConsumers/mc1")));
     if (!check(net::Call(*admin, &api::v1::Admin::Stub::CreateMeasurementConsumer, mc, "mc").status())) return false;
     for (const char* id : kDuchies) {
       api::v1::CreateDuchyRequest duchy;
       duchy.set_duchy_id(id);
       duchy.mutable_duchy()->set_certificate_der(testing::CertificateDerOf(Tls(absl::StrCat("duchies/", id))));
+      duchy.mutable_duchy()->set_root_certificate_der(testing::RootDerOf(Tls(absl::StrCat("duchies/", id))));
       if (!check(net::Call(*admin, &api::v1::Admin::Stub::CreateDuchy, duchy, "duchy").status())) return false;
     }
     return true;

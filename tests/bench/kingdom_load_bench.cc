@@ -56,7 +56,7 @@ struct Client {
 class LoadBench {
  public:
   LoadBench(int clients) : fixture_(dir_, "load"), kingdom_(HALO_BINARY, dir_, fixture_) {
-    admin_ = fixture_.Issue("admins/operator");
+    admin_ = kingdom_.administrator();
     mc_ = fixture_.Issue("measurementConsumers/mc1");
     edp_ = fixture_.Issue("dataProviders/edp1");
     if (!kingdom_.Start()) {

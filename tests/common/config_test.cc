@@ -20,7 +20,7 @@ kingdom {
     private_key_file: "/etc/halo/kingdom.key"
     trusted_ca_file: "/etc/halo/ca.pem"
   }
-  administrators: "admins/operator"
+  administrator_certificates: "5f2d8c1e0b7a4b1fd1e9c6a3a6f0b2f4d8e7c9a1b3c5d7e9f1a2b4c6d8e0f2a4"
   protocols { duchies: "worker1" duchies: "worker2" duchies: "aggregator" aggregator: "aggregator" }
 }
 )pb";

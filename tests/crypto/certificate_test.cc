@@ -47,6 +47,32 @@ TEST_CASE("An expired certificate is refused") {
   CHECK_THAT(std::string(refused.message()), Catch::Contains("expired"));
 }
 
+TEST_CASE("A bundle of roots verifies a certificate from any of them, and says why it refuses one") {
+  auto one = *CertificateAuthority::Create("root one", absl::Hours(24 * 30));
+  auto two = *CertificateAuthority::Create("root two", absl::Hours(24 * 30));
+  auto outsider = *CertificateAuthority::Create("root three", absl::Hours(24));
+  auto roots = TrustedRoots::FromPem(one.certificate().ToPem() + two.certificate().ToPem());
+  REQUIRE(roots.ok());
+  CHECK(roots->roots().size() == 2);
+  const VerifyingKey key = SigningKey::Generate().verifying_key();
+  auto from_two = *two.Issue({.subject_name = "duchies/worker1", .validity = absl::Hours(1)}, key);
+  CHECK(roots->Verify(from_two, absl::Now()).ok());
+  // The root that names the issuer says why it refuses.
+  auto expired = roots->Verify(from_two, absl::Now() + absl::Hours(2));
+  CHECK_THAT(std::string(expired.message()), Catch::Contains("expired") && Catch::Contains("root two"));
+  auto stranger = roots->Verify(*outsider.Issue({.subject_name = "duchies/worker1"}, key), absl::Now());
+  CHECK(stranger.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(stranger.message()), Catch::Contains("any of the 2 trusted roots"));
+  CHECK(from_two.FingerprintHex().size() == 64);
+  CHECK(from_two.FingerprintHex() != one.certificate().FingerprintHex());
+
+  CHECK_THAT(std::string(TrustedRoots::FromPem("").status().message()), Catch::Contains("no PEM certificate"));
+  CHECK_THAT(std::string(TrustedRoots::FromPem(one.certificate().ToPem() + from_two.ToPem()).status().message()),
+             Catch::Contains("certificate 2") && Catch::Contains("not a CA"));
+  CHECK_FALSE(TrustedRoots::FromPem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").ok());
+  CHECK_FALSE(TrustedRoots().Verify(from_two, absl::Now()).ok());
+}
+
 TEST_CASE("Certificates and CAs survive PEM round trips and refuse bad input") {
   auto ca = CertificateAuthority::Create("ca", absl::Hours(24));
   REQUIRE(ca.ok());

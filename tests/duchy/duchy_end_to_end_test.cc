@@ -15,6 +15,7 @@
 #include "halo/deployment/in_process_deployment.h"
 #include "halo/api/nonce.h"
 #include "halo/api/v1/public.grpc.pb.h"
+#include "halo/api/v1/system.grpc.pb.h"
 #include "halo/crypto/random.h"
 #include "halo/crypto/sha256.h"
 #include "halo/stats/estimate.h"
@@ -80,6 +81,7 @@ class Deployment {
   int FulfillmentPort(const std::string& duchy) { return deployment_->requisition_fulfillment_port(duchy); }
   int ControlPort(const std::string& duchy) { return deployment_->computation_control_port(duchy); }
   Party& operator[](const std::string& subject) { return parties_.at(subject); }
+  deployment::InProcessDeployment& deployment() { return *deployment_; }
   const crypto::EncryptionKeyPair& mc_key() const { return mc_key_; }
 
  private:
@@ -416,6 +418,72 @@ TEST_CASE("A register vector that is not whole registers, and stage inputs from 
   const grpc::Status not_a_duchy =
       SendInput(d, "dataProviders/edp1", "aggregator", computation, v1::WAIT_SETUP_PHASE_INPUTS, "registers");
   CHECK(not_a_duchy.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// A certificate for `subject` from the root of `issuer`'s organisation.
+net::TlsMaterial Forge(Deployment& d, const std::string& issuer, const std::string& subject) {
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::CertificateRequest request;
+  request.subject_name = subject;
+  const crypto::Certificate forged = *d.deployment().root(issuer).Issue(request, key.verifying_key());
+  return {forged.ToPem(), key.ToPrivateKeyPem(), d[issuer].tls.trusted_ca_pem, subject};
+}
+
+TEST_CASE("A certificate from another organisation's root speaks for no one: not an administrator, a duchy nor an "
+          "EDP, at the Kingdom or at a duchy") {
+  Deployment d(/*hmss=*/false);
+  const Asked asked = Ask(d, /*frequency=*/false);
+  const Requisition requisition = AwaitRequisition(d, "dataProviders/edp1");
+  const std::string computation = api::ComputationOf(asked.measurement.name());
+  const std::string kingdom = absl::StrCat("localhost:", d.deployment().kingdom_public_port());
+
+  // EDP 1's organisation writes the subjects of others with its own root,
+  // which every party trusts (for EDP 1).
+  const net::TlsMaterial admin = Forge(d, "dataProviders/edp1", "admins/operator");
+  CreateMeasurementConsumerRequest create;
+  create.set_measurement_consumer_id("intruder");
+  create.mutable_measurement_consumer()->set_certificate_der(crypto::Certificate::FromPem(admin.certificate_pem)->ToDer());
+  create.mutable_measurement_consumer()->set_root_certificate_der(
+      d.deployment().root("dataProviders/edp1").certificate().ToDer());
+  MeasurementConsumer created;
+  const grpc::Status as_admin =
+      Call(*Admin::NewStub(net::OpenChannel(kingdom, admin)), &Admin::Stub::CreateMeasurementConsumer, create, &created);
+  CHECK(as_admin.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK_THAT(as_admin.error_message(), Catch::Contains("not registered"));
+
+  const net::TlsMaterial worker1 = Forge(d, "dataProviders/edp1", "duchies/worker1");
+  GetComputationRequest get;
+  get.set_name(computation);
+  Computation seen;
+  const grpc::Status at_kingdom =
+      Call(*Computations::NewStub(
+               net::OpenChannel(absl::StrCat("localhost:", d.deployment().kingdom_system_port()), worker1)),
+           &Computations::Stub::GetComputation, get, &seen);
+  CHECK(at_kingdom.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  d["duchies/worker1"].tls = worker1;  // the aggregator hears worker1's setup from worker1
+  const grpc::Status at_duchy =
+      SendInput(d, "duchies/worker1", "aggregator", computation, v1::WAIT_SETUP_PHASE_INPUTS, "registers");
+  CHECK(at_duchy.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(at_duchy.error_message(), Catch::Contains("not registered with the Kingdom"));
+
+  // Nor may the administrator register such a certificate for worker1: it
+  // is not from worker1's root.
+  CreateCertificateRequest add;
+  add.set_parent("duchies/worker1");
+  add.mutable_certificate()->set_x509_der(crypto::Certificate::FromPem(worker1.certificate_pem)->ToDer());
+  Certificate added;
+  const grpc::Status registered = Call(*Certificates::NewStub(net::OpenChannel(kingdom, d.deployment().tls("admins/operator"))),
+                                       &Certificates::Stub::CreateCertificate, add, &added);
+  CHECK(registered.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(registered.error_message(), Catch::Contains("not issued by the root of duchies/worker1"));
+
+  // EDP 1's own root, but a certificate the Kingdom never registered, may
+  // not upload for EDP 1.
+  d["dataProviders/edp1"].tls = Forge(d, "dataProviders/edp1", "dataProviders/edp1");
+  const grpc::Status upload = Upload(d, "dataProviders/edp1", requisition, asked.nonces.at("dataProviders/edp1"),
+                                     Llv2Upload(requisition, Audience{100}, 1));
+  CHECK(upload.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(upload.error_message(), Catch::Contains("not registered with the Kingdom"));
 }
 
 TEST_CASE("LLv2 and reach-only LLv2: duchies carry measurements to signed results within 3 standard errors") {

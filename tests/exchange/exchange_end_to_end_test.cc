@@ -199,7 +199,7 @@ TEST_CASE("A party without a CA fails its generate_certificate step, saying what
                                          Catch::Contains("exchange_daemon.certificate_authority"));
 }
 
-TEST_CASE("A daemon refuses a CA other than the one the Kingdom trusts, naming the setting") {
+TEST_CASE("A daemon refuses a certificate authority other than its own organisation's root, naming the setting") {
   World w;
   ExchangeDaemonOptions options;
   options.config.set_party(kModelProvider);
@@ -213,7 +213,15 @@ TEST_CASE("A daemon refuses a CA other than the one the Kingdom trusts, naming t
   auto started = ExchangeDaemon::Start(options);
   REQUIRE_FALSE(started.ok());
   CHECK_THAT(std::string(started.status().message()),
-             Catch::Contains("exchange_daemon.certificate_authority") && Catch::Contains("tls.trusted_ca_file"));
+             Catch::Contains("exchange_daemon.certificate_authority") && Catch::Contains("tls.certificate_file"));
+  // Another organisation's root is refused the same way, though the
+  // Kingdom trusts it for that organisation.
+  const crypto::CertificateAuthority& partner = w.deployment().root("dataProviders/edp1");
+  options.certificate_authority_pem = partner.certificate().ToPem();
+  options.certificate_authority_key_pem = partner.key().ToPrivateKeyPem();
+  auto with_partner_root = ExchangeDaemon::Start(options);
+  REQUIRE_FALSE(with_partner_root.ok());
+  CHECK_THAT(std::string(with_partner_root.status().message()), Catch::Contains("exchange_daemon.certificate_authority"));
 }
 
 TEST_CASE("A daemon stopped mid-exchange resumes from its last succeeded step once its lease runs out") {

@@ -19,10 +19,10 @@ using namespace halo::api::v1;
 TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged write") {
   testing::TempDir dir;
   testing::TlsFixture fixture(dir, "restart");
-  const config::TlsConfig admin = fixture.Issue("admins/operator");
   const config::TlsConfig mc = fixture.Issue("measurementConsumers/mc1");
   const config::TlsConfig edp = fixture.Issue("dataProviders/edp1");
   testing::KingdomProcess kingdom(HALO_BINARY, dir, fixture);
+  const config::TlsConfig& admin = kingdom.administrator();
   REQUIRE(kingdom.Start());
   const std::string target = kingdom.public_target();
   const auto consumer = testing::DirectMeasurementConsumer::Register(target, admin, mc, edp);

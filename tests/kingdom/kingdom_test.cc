@@ -56,7 +56,8 @@ class Deployment {
     config::KingdomConfig config;
     config.set_public_api_address("127.0.0.1:0");
     config.set_system_api_address("127.0.0.1:0");
-    config.add_administrators("admins/operator");
+    administrator_ = fixture_.Issue("admins/operator");
+    config.add_administrator_certificates(testing::FingerprintOf(administrator_));
     auto& protocols = *config.mutable_protocols();
     for (const char* d : {"worker1", "worker2", "aggregator"}) protocols.add_duchies(d);
     protocols.set_aggregator("aggregator");
@@ -95,7 +96,7 @@ class Deployment {
   Party& AddParty(const std::string& subject) {
     Party& p = parties_[subject];
     p.subject = subject;
-    p.tls_config = fixture_.Issue(subject);
+    p.tls_config = subject == "admins/operator" ? administrator_ : fixture_.Issue(subject);
     p.tls = *net::LoadTlsMaterial(p.tls_config);
     p.key = testing::SigningKeyOf(p.tls_config);
     p.certificate_der = testing::CertificateDerOf(p.tls_config);
@@ -118,6 +119,7 @@ class Deployment {
         CreateDataProviderRequest request;
         request.set_data_provider_id(id);
         request.mutable_data_provider()->set_certificate_der(party.certificate_der);
+        request.mutable_data_provider()->set_root_certificate_der(testing::RootDerOf(party.tls_config));
         request.mutable_data_provider()->set_supports_hmss(edps_support_hmss);
         EncryptionPublicKey key;
         key.set_point(edp_keys_.at(subject).public_key.Encode());
@@ -129,6 +131,7 @@ class Deployment {
         CreateMeasurementConsumerRequest request;
         request.set_measurement_consumer_id(id);
         request.mutable_measurement_consumer()->set_certificate_der(party.certificate_der);
+        request.mutable_measurement_consumer()->set_root_certificate_der(testing::RootDerOf(party.tls_config));
         MeasurementConsumer out;
         status = Call(*admin, &Admin::Stub::CreateMeasurementConsumer, request, &out);
         party.certificate_name = out.certificate();
@@ -136,6 +139,7 @@ class Deployment {
         CreateDuchyRequest request;
         request.set_duchy_id(id);
         request.mutable_duchy()->set_certificate_der(party.certificate_der);
+        request.mutable_duchy()->set_root_certificate_der(testing::RootDerOf(party.tls_config));
         Duchy out;
         status = Call(*admin, &Admin::Stub::CreateDuchy, request, &out);
         party.certificate_name = out.certificate();
@@ -213,6 +217,7 @@ class Deployment {
  private:
   testing::TempDir dir_;
   testing::TlsFixture fixture_;
+  config::TlsConfig administrator_;
   config::KingdomConfig server_config_;
   net::TlsMaterial kingdom_tls_;
   std::function<absl::Time()> clock_;
@@ -226,6 +231,22 @@ class Deployment {
       {"dataProviders/stranger", crypto::EncryptionKeyPair::Generate()}};
   crypto::EncryptionKeyPair mc_encryption_ = crypto::EncryptionKeyPair::Generate();
 };
+
+TEST_CASE("Administrators are certificates named by fingerprint in the config; a malformed fingerprint is refused") {
+  testing::TempDir dir;
+  testing::TlsFixture fixture(dir, "fingerprints");
+  KingdomServerOptions options{.database_path = dir.Sub("kingdom.db"),
+                               .tls = *net::LoadTlsMaterial(fixture.Issue("kingdom"))};
+  options.config.set_public_api_address("127.0.0.1:0");
+  options.config.set_system_api_address("127.0.0.1:0");
+  for (const char* d : {"worker1", "worker2", "aggregator"}) options.config.mutable_protocols()->add_duchies(d);
+  options.config.mutable_protocols()->set_aggregator("aggregator");
+  options.config.add_administrator_certificates("admins/operator");
+  auto started = KingdomServer::Start(options);
+  REQUIRE_FALSE(started.ok());
+  CHECK_THAT(std::string(started.status().message()),
+             Catch::Contains("kingdom.administrator_certificates[0]") && Catch::Contains("64 hex digits"));
+}
 
 TEST_CASE("Administrators register entities bound to certificates; nobody else may") {
   Deployment d;
@@ -250,6 +271,7 @@ TEST_CASE("Administrators register entities bound to certificates; nobody else m
   CreateDuchyRequest again;
   again.set_duchy_id("worker1");
   again.mutable_duchy()->set_certificate_der(d["duchies/worker1"].certificate_der);
+  again.mutable_duchy()->set_root_certificate_der(testing::RootDerOf(d["duchies/worker1"].tls_config));
   Duchy out;
   CHECK(Call(*admin, &Admin::Stub::CreateDuchy, again, &out).error_code() == grpc::StatusCode::ALREADY_EXISTS);
   again.set_duchy_id("Worker_1");
@@ -260,6 +282,21 @@ TEST_CASE("Administrators register entities bound to certificates; nobody else m
   auto wrong_subject = Call(*admin, &Admin::Stub::CreateDuchy, again, &out);
   CHECK(wrong_subject.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK_THAT(wrong_subject.error_message(), Catch::Contains("is not duchies/worker9"));
+  // An entity needs its own root, one the Kingdom's TLS trusts, which
+  // issued its certificate.
+  again.mutable_duchy()->clear_root_certificate_der();
+  auto no_root = Call(*admin, &Admin::Stub::CreateDuchy, again, &out);
+  CHECK(no_root.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(no_root.error_message(), Catch::Contains("duchy.root_certificate_der: is missing"));
+  const auto elsewhere = *crypto::CertificateAuthority::Create("a root the Kingdom does not trust", absl::Hours(1));
+  again.mutable_duchy()->set_root_certificate_der(elsewhere.certificate().ToDer());
+  auto untrusted_root = Call(*admin, &Admin::Stub::CreateDuchy, again, &out);
+  CHECK(untrusted_root.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(untrusted_root.error_message(), Catch::Contains("tls.trusted_ca_file"));
+  again.mutable_duchy()->set_root_certificate_der(d["duchies/worker1"].certificate_der);
+  auto leaf_as_root = Call(*admin, &Admin::Stub::CreateDuchy, again, &out);
+  CHECK(leaf_as_root.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(leaf_as_root.error_message(), Catch::Contains("is not a CA certificate"));
   auto not_admin = d["duchies/worker1"].admin();
   CHECK(Call(*not_admin, &Admin::Stub::ListDuchies, ListEntitiesRequest(), &duchies).error_code() ==
         grpc::StatusCode::PERMISSION_DENIED);

@@ -52,7 +52,7 @@ struct Deployment {
                                  "kingdom {\n  public_api_address: \"127.0.0.1:", public_port,
                                  "\"\n  system_api_address: \"127.0.0.1:", system_port, "\"\n  ",
                                  Tls("kingdom"),
-                                 "\n  administrators: \"admins/operator\"\n  protocols { duchies: \"worker1\" "
+                                 "\n  administrator_certificates: \"", std::string(64, 'a'), "\"\n  protocols { duchies: \"worker1\" "
                                  "duchies: \"worker2\" duchies: \"aggregator\" aggregator: \"aggregator\" }\n}\n"));
     return path;
   }

@@ -13,12 +13,13 @@ namespace halo::testing {
 KingdomProcess::KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture)
     : halo_binary_(halo_binary), config_path_(dir.Sub("kingdom.textproto")), public_port_(FreeLoopbackPort()) {
   const config::TlsConfig tls = fixture.Issue("kingdom");
+  administrator_ = fixture.Issue("admins/operator");
   std::ofstream(config_path_) << "role: KINGDOM\ndata_dir: \"" << dir.Sub("kingdom-data") << "\"\nkingdom {\n"
                               << "  public_api_address: \"127.0.0.1:" << public_port_ << "\"\n"
                               << "  system_api_address: \"127.0.0.1:" << FreeLoopbackPort() << "\"\n"
                               << "  tls { certificate_file: \"" << tls.certificate_file() << "\" private_key_file: \""
                               << tls.private_key_file() << "\" trusted_ca_file: \"" << tls.trusted_ca_file()
-                              << "\" }\n  administrators: \"admins/operator\"\n"
+                              << "\" }\n  administrator_certificates: \"" << FingerprintOf(administrator_) << "\"\n"
                               << "  protocols { duchies: \"worker1\" duchies: \"worker2\" duchies: \"aggregator\" "
                                  "aggregator: \"aggregator\" }\n}\n";
 }
@@ -46,6 +47,7 @@ absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(co
   api::v1::CreateMeasurementConsumerRequest create_mc;
   create_mc.set_measurement_consumer_id("mc1");
   create_mc.mutable_measurement_consumer()->set_certificate_der(CertificateDerOf(mc));
+  create_mc.mutable_measurement_consumer()->set_root_certificate_der(RootDerOf(mc));
   api::v1::MeasurementConsumer consumer;
   grpc::ClientContext mc_context;
   if (grpc::Status s = stub->CreateMeasurementConsumer(&mc_context, create_mc, &consumer); !s.ok()) {
@@ -54,6 +56,7 @@ absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(co
   api::v1::CreateDataProviderRequest create_edp;
   create_edp.set_data_provider_id("edp1");
   create_edp.mutable_data_provider()->set_certificate_der(CertificateDerOf(edp));
+  create_edp.mutable_data_provider()->set_root_certificate_der(RootDerOf(edp));
   api::v1::EncryptionPublicKey edp_key;
   edp_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
   *create_edp.mutable_data_provider()->mutable_public_key() = SignAs(edp, edp_key.SerializeAsString(), "");

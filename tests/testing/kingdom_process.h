@@ -20,8 +20,10 @@ namespace halo::testing {
 class KingdomProcess {
  public:
   // The Kingdom of `fixture`'s CA with duchies worker1, worker2 and
-  // aggregator and administrator "admins/operator", its data under `dir`.
+  // aggregator and administrator "admins/operator" (administrator()), its
+  // data under `dir`.
   KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture);
+  const config::TlsConfig& administrator() const { return administrator_; }
 
   // Starts the process (again, after a kill) and waits until it serves;
   // false if it did not within 20 s.
@@ -31,6 +33,7 @@ class KingdomProcess {
 
  private:
   std::string halo_binary_;
+  config::TlsConfig administrator_;
   std::string config_path_;
   int public_port_;
   std::unique_ptr<ChildProcess> process_;

@@ -55,4 +55,12 @@ std::string CertificateDerOf(const config::TlsConfig& tls) {
   return crypto::Certificate::FromPem(Read(tls.certificate_file()))->ToDer();
 }
 
+std::string RootDerOf(const config::TlsConfig& tls) {
+  return crypto::Certificate::FromPem(Read(tls.trusted_ca_file()))->ToDer();
+}
+
+std::string FingerprintOf(const config::TlsConfig& tls) {
+  return crypto::Certificate::FromPem(Read(tls.certificate_file()))->FingerprintHex();
+}
+
 }  // namespace halo::testing

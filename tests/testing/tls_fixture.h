@@ -32,6 +32,10 @@ class TlsFixture {
 // back from its files: a test signs and registers as that party.
 crypto::SigningKey SigningKeyOf(const config::TlsConfig& tls);
 std::string CertificateDerOf(const config::TlsConfig& tls);
+// The DER of the fixture's CA, which a test registers as every entity's root.
+std::string RootDerOf(const config::TlsConfig& tls);
+// What kingdom.administrator_certificates names the certificate by.
+std::string FingerprintOf(const config::TlsConfig& tls);
 
 }  // namespace halo::testing
 

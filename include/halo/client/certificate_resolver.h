@@ -20,11 +20,11 @@ namespace halo::client {
 // within that time.
 class CertificateResolver {
  public:
-  CertificateResolver(std::shared_ptr<grpc::Channel> kingdom, crypto::Certificate trusted_ca,
+  CertificateResolver(std::shared_ptr<grpc::Channel> kingdom, crypto::TrustedRoots trusted_roots,
                       absl::Duration ttl = absl::Minutes(5));
 
   // The certificate `name` ("{entity}/certificates/{id}"), checked: it is
-  // not revoked, the trusted CA issued it and it is valid now, and its
+  // not revoked, a trusted root issued it and it is valid now, and its
   // subject is `entity`. PERMISSION_DENIED naming the failed check;
   // NOT_FOUND for an unknown certificate; the Kingdom's status if it cannot
   // be asked.
@@ -39,7 +39,7 @@ class CertificateResolver {
     absl::Time fetched;
   };
   std::unique_ptr<api::v1::Certificates::Stub> certificates_;
-  crypto::Certificate trusted_ca_;
+  crypto::TrustedRoots trusted_roots_;
   absl::Duration ttl_;
   absl::Mutex mutex_;
   std::map<std::string, Known> known_ ABSL_GUARDED_BY(mutex_);

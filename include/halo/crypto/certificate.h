@@ -1,7 +1,8 @@
-// X.509 identities: one certificate authority per entity (or a dev CA for a
-// local deployment) issues P-256 certificates whose subject names a halo
-// resource ("dataProviders/abc"), so a server can map a TLS peer or a signer
-// to the resource it acts for.
+// X.509 identities: every organisation has its own root certificate
+// authority, which issues P-256 certificates whose subject names a halo
+// resource ("dataProviders/abc"). The Kingdom records each entity's root and
+// certificates, so a certificate with the right subject from another
+// organisation's root identifies no one.
 #ifndef HALO_CRYPTO_CERTIFICATE_H_
 #define HALO_CRYPTO_CERTIFICATE_H_
 
@@ -38,6 +39,10 @@ class Certificate {
   // otherwise INVALID_ARGUMENT naming the reason (wrong CA, expired, ...).
   absl::Status VerifyIssuedBy(const Certificate& issuer, absl::Time now) const;
 
+  // Lower-case hex SHA-256 of the DER: how configuration names a certificate
+  // (an administrator's, say) without trusting its subject.
+  std::string FingerprintHex() const;
+
   x509_st* raw() const { return cert_.get(); }
 
  private:
@@ -45,6 +50,27 @@ class Certificate {
       : cert_(std::move(cert)), public_key_(std::move(public_key)) {}
   std::shared_ptr<x509_st> cert_;
   VerifyingKey public_key_;
+};
+
+// The roots a process accepts certificates from: one PEM file holding every
+// organisation's root, one after another.
+class TrustedRoots {
+ public:
+  TrustedRoots() = default;  // trusts nothing
+
+  // INVALID_ARGUMENT when the bundle holds no certificate, an unreadable
+  // one, or one that is not a CA.
+  static absl::StatusOr<TrustedRoots> FromPem(absl::string_view bundle);
+
+  // OK when one of the roots issued `certificate` and both are valid at
+  // `now`; otherwise INVALID_ARGUMENT naming the certificate.
+  absl::Status Verify(const Certificate& certificate, absl::Time now) const;
+
+  const std::vector<Certificate>& roots() const { return roots_; }
+
+ private:
+  explicit TrustedRoots(std::vector<Certificate> roots) : roots_(std::move(roots)) {}
+  std::vector<Certificate> roots_;
 };
 
 struct CertificateRequest {

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "halo/config/config.pb.h"
+#include "halo/crypto/certificate.h"
 #include "halo/mc/measurement_consumer_client.h"
 #include "halo/net/tls.h"
 
@@ -74,7 +75,10 @@ class InProcessDeployment {
   mc::McClient& mc(const std::string& id = "mc1");
   // The TLS identity of a party, e.g. "dataProviders/edp1".
   const net::TlsMaterial& tls(const std::string& subject) const;
+  // The root of that party's organisation, which issued its certificate.
+  const crypto::CertificateAuthority& root(const std::string& subject) const;
   int kingdom_public_port() const;
+  int kingdom_system_port() const;
   int computation_control_port(const std::string& duchy) const;
   int requisition_fulfillment_port(const std::string& duchy) const;
 

@@ -82,7 +82,7 @@ class McClient {
 
  private:
   McClient(McClientOptions options, std::string certificate, crypto::SigningKey signing_key,
-           std::shared_ptr<grpc::Channel> kingdom, crypto::Certificate trusted_ca);
+           std::shared_ptr<grpc::Channel> kingdom, crypto::TrustedRoots trusted_roots);
   absl::StatusOr<crypto::EcPoint> DataProviderKey(const std::string& data_provider, std::string* certificate);
 
   McClientOptions options_;

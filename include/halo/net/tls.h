@@ -19,16 +19,19 @@ namespace halo::net {
 struct TlsMaterial {
   std::string certificate_pem;
   std::string private_key_pem;
+  // Every organisation's root this process accepts or calls, one PEM after
+  // another.
   std::string trusted_ca_pem;
   // The subject name of our certificate: the resource this process acts as.
   std::string identity;
 };
 
 // Reads the three files and checks that the key matches the certificate and
-// that the certificate is currently valid under the trusted CA.
+// that the certificate is currently valid under one of the trusted roots.
 absl::StatusOr<TlsMaterial> LoadTlsMaterial(const config::TlsConfig& tls);
 
-// Servers require and verify a client certificate from the trusted CA.
+// Servers require and verify a client certificate from a trusted root; which
+// root may speak for which entity is the application's check.
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsMaterial& tls);
 // Channels present our certificate and verify the server's.
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TlsMaterial& tls);
