@@ -2,22 +2,40 @@
 
 #include "absl/strings/str_cat.h"
 #include "halo/common/status_macros.h"
+#include "halo/crypto/schnorr.h"
 #include "halo/crypto/sha256.h"
 
 namespace halo::api {
 
+namespace {
+// The domain-separation tag: the type name cannot hold a NUL.
+std::string SignedBytes(absl::string_view type_name, absl::string_view data) {
+  return absl::StrCat("halo signed message v1\n", type_name, std::string(1, '\0'), data);
+}
+}  // namespace
+
 v1::SignedMessage Sign(const google::protobuf::MessageLite& message, const crypto::SigningKey& key,
                        const std::string& certificate) {
+  return SignSerialized(message.SerializeAsString(), message.GetTypeName(), key, certificate);
+}
+
+v1::SignedMessage SignSerialized(std::string data, absl::string_view type_name, const crypto::SigningKey& key,
+                                 const std::string& certificate) {
   v1::SignedMessage out;
-  out.set_data(message.SerializeAsString());
-  out.set_signature(key.Sign(out.data()));
+  out.set_signature(key.Sign(SignedBytes(type_name, data)));
+  out.set_data(std::move(data));
   out.set_certificate(certificate);
   return out;
 }
 
+absl::Status VerifySignature(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
+                             absl::string_view type_name) {
+  return certificate.public_key().Verify(SignedBytes(type_name, signed_message.data()), signed_message.signature());
+}
+
 absl::Status VerifyAndParse(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
                             absl::string_view what, google::protobuf::MessageLite& out) {
-  if (!certificate.public_key().Verify(signed_message.data(), signed_message.signature()).ok()) {
+  if (!VerifySignature(signed_message, certificate, out.GetTypeName()).ok()) {
     return absl::InvalidArgumentError(absl::StrCat("the signature of ", what, " does not verify with certificate ",
                                                    signed_message.certificate()));
   }
@@ -43,6 +61,39 @@ v1::EncryptionPublicKey ToEncryptionPublicKey(const crypto::EcPoint& point) {
   v1::EncryptionPublicKey key;
   key.set_point(point.Encode());
   return key;
+}
+
+namespace {
+std::string KeyPossessionContext(absl::string_view computation, absl::string_view duchy_id) {
+  return absl::StrCat("LLv2 ElGamal key of duchies/", duchy_id, " in ", computation);
+}
+}  // namespace
+
+v1::EncryptionPublicKey ProvenElGamalKey(const crypto::Scalar& secret, const crypto::EcPoint& public_key,
+                                         absl::string_view computation, absl::string_view duchy_id) {
+  v1::EncryptionPublicKey key = ToEncryptionPublicKey(public_key);
+  key.set_proof_of_possession(
+      crypto::ProveKeyPossession(secret, public_key, KeyPossessionContext(computation, duchy_id)));
+  return key;
+}
+
+absl::StatusOr<crypto::EcPoint> ParseProvenElGamalKey(absl::string_view serialized, absl::string_view computation,
+                                                      absl::string_view duchy_id) {
+  v1::EncryptionPublicKey key;
+  if (!key.ParseFromString(std::string(serialized))) {
+    return absl::InvalidArgumentError(absl::StrCat("the key of duchy ", duchy_id, " is not an EncryptionPublicKey"));
+  }
+  absl::StatusOr<crypto::EcPoint> point = crypto::EcPoint::Decode(key.point());
+  if (!point.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the key of duchy ", duchy_id, ": ", point.status().message()));
+  }
+  if (absl::Status proven = crypto::VerifyKeyPossession(*point, key.proof_of_possession(),
+                                                        KeyPossessionContext(computation, duchy_id));
+      !proven.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the key of duchy ", duchy_id, " in ", computation, ": ",
+                                                   proven.message()));
+  }
+  return point;
 }
 
 absl::StatusOr<std::string> EncryptResult(const v1::SignedMessage& signed_result,

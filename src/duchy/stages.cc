@@ -18,13 +18,11 @@ absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Comput
   return spec;
 }
 
-absl::Status SetRequisitionParams(StageRun& run, const std::string& public_key_message) {
+absl::Status SetRequisitionParams(StageRun& run, const api::v1::EncryptionPublicKey& public_key) {
   api::v1::SetParticipantRequisitionParamsRequest request;
   request.set_name(run.claimed.name);
-  api::v1::SignedMessage& key = *request.mutable_public_key();
-  key.set_data(public_key_message);
-  key.set_signature(run.duchy.signing_key().Sign(public_key_message));
-  key.set_certificate(run.duchy.certificate());
+  *request.mutable_public_key() = api::Sign(public_key, run.duchy.signing_key(), run.duchy.certificate());
+  const std::string& public_key_message = request.public_key().data();
   // A retry after the Kingdom took the key: fine if it holds this one.
   return run.TellKingdom(&api::v1::Computations::Stub::SetParticipantRequisitionParams, request,
                          "SetParticipantRequisitionParams", [&](const api::v1::Computation& now) {

@@ -61,7 +61,7 @@ absl::StatusOr<std::string> RunHmssStage(StageRun& run);
 absl::StatusOr<std::string> RunLlv2Stage(StageRun& run);
 
 // Calls shared by the protocols' first and last stages.
-absl::Status SetRequisitionParams(StageRun& run, const std::string& public_key_message);
+absl::Status SetRequisitionParams(StageRun& run, const api::v1::EncryptionPublicKey& public_key);
 absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result);
 absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Computation& computation);
 

@@ -30,7 +30,7 @@ absl::Status Initialize(StageRun& run) {
     RETURN_IF_ERROR(run.SaveDetails());
   }
   ASSIGN_OR_RETURN(crypto::EcPoint point, crypto::EcPoint::Decode(details.encryption_public_key()));
-  return SetRequisitionParams(run, api::ToEncryptionPublicKey(point).SerializeAsString());
+  return SetRequisitionParams(run, api::ToEncryptionPublicKey(point));
 }
 
 // Worker setup: a seed half, and the seeds this worker's EDPs encrypted to

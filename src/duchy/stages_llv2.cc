@@ -49,7 +49,9 @@ absl::Status Initialize(StageRun& run) {
     RETURN_IF_ERROR(run.SaveDetails());
   }
   ASSIGN_OR_RETURN(crypto::EcPoint point, crypto::EcPoint::Decode(details.elgamal_public_key()));
-  return SetRequisitionParams(run, api::ToEncryptionPublicKey(point).SerializeAsString());
+  ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(details));
+  return SetRequisitionParams(
+      run, api::ProvenElGamalKey(key.secret(), point, run.claimed.name, run.duchy.duchy_id()));
 }
 
 // Checks every duchy's key (signed by its certificate, from a trusted root)
@@ -68,7 +70,8 @@ absl::Status Confirm(StageRun& run) {
     api::v1::EncryptionPublicKey key;
     RETURN_IF_ERROR(api::VerifyAndParse(participant.public_key(), certificate,
                                         absl::StrCat("the key of duchy ", participant.duchy_id()), key));
-    RETURN_IF_ERROR(crypto::ElGamalPublicKey::Decode(key.point()).status());
+    RETURN_IF_ERROR(
+        api::ParseProvenElGamalKey(participant.public_key().data(), now.name(), participant.duchy_id()).status());
   }
   ASSIGN_OR_RETURN(std::vector<StageInput> uploads, run.duchy.store().Uploads(run.claimed.name));
   for (const auto& requisition : now.requisitions()) {
@@ -102,11 +105,8 @@ absl::StatusOr<std::vector<crypto::ElGamalPublicKey>> RingKeys(const api::v1::Co
     if (p == computation.participants().end()) {
       return absl::InvalidArgumentError(absl::StrCat("duchy ", id, " has no key in ", computation.name()));
     }
-    api::v1::EncryptionPublicKey key;
-    if (!key.ParseFromString(p->public_key().data())) {
-      return absl::InvalidArgumentError(absl::StrCat("the key of duchy ", id, " does not parse"));
-    }
-    ASSIGN_OR_RETURN(crypto::ElGamalPublicKey k, crypto::ElGamalPublicKey::Decode(key.point()));
+    ASSIGN_OR_RETURN(crypto::EcPoint point, api::ParseProvenElGamalKey(p->public_key().data(), computation.name(), id));
+    ASSIGN_OR_RETURN(crypto::ElGamalPublicKey k, crypto::ElGamalPublicKey::Decode(point.Encode()));
     keys.push_back(std::move(k));
   }
   return keys;

@@ -179,7 +179,8 @@ absl::StatusOr<std::string> Llv2Upload(const AgentContext& agent, const Verified
   ASSIGN_OR_RETURN(auto keys, DuchyKeys(agent, v.requisition));
   std::vector<crypto::ElGamalPublicKey> points;
   for (const auto& [duchy, serialized] : keys) {
-    absl::StatusOr<crypto::EcPoint> point = api::ParseEncryptionPublicKey(serialized);
+    absl::StatusOr<crypto::EcPoint> point =
+        api::ParseProvenElGamalKey(serialized, api::ComputationOf(v.requisition.measurement()), duchy);
     absl::StatusOr<crypto::ElGamalPublicKey> key =
         point.ok() ? crypto::ElGamalPublicKey::Decode(point->Encode()) : absl::StatusOr<crypto::ElGamalPublicKey>(point.status());
     if (!key.ok()) {

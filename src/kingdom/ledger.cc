@@ -609,7 +609,8 @@ absl::StatusOr<api::v1::DataProvider> Ledger::CreateDataProvider(const api::v1::
       request.data_provider_id(), "data_provider_id", "dataProviders", kDataProvider, request.data_provider(),
       "data_provider", [](const crypto::Certificate& certificate, api::v1::DataProvider& provider) -> absl::Status {
         RETURN_IF_ERROR(CheckEncryptionKey(provider.public_key().data(), "data_provider.public_key.data"));
-        if (!certificate.public_key().Verify(provider.public_key().data(), provider.public_key().signature()).ok()) {
+        if (!api::VerifySignature(provider.public_key(), certificate, api::v1::EncryptionPublicKey().GetTypeName())
+                 .ok()) {
           return Invalid("data_provider.public_key.signature", "does not verify with data_provider.certificate_der");
         }
         provider.mutable_public_key()->set_certificate(provider.certificate());
@@ -714,10 +715,10 @@ absl::StatusOr<crypto::Certificate> Ledger::ParsedCertificate(const api::v1::Cer
 }
 
 absl::Status Ledger::VerifySigned(const api::v1::SignedMessage& message, const std::string& owner,
-                                  const std::string& field) {
+                                  const std::string& field, const google::protobuf::MessageLite& type) {
   ASSIGN_OR_RETURN(crypto::Certificate certificate,
                    UsableCertificateOf(owner, message.certificate(), absl::StrCat(field, ".certificate")));
-  if (!certificate.public_key().Verify(message.data(), message.signature()).ok()) {
+  if (!api::VerifySignature(message, certificate, type.GetTypeName()).ok()) {
     return Invalid(absl::StrCat(field, ".signature"),
                    absl::StrCat("does not verify with certificate ", message.certificate()));
   }
@@ -1133,7 +1134,8 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     ASSIGN_OR_RETURN(crypto::Certificate consumer_certificate,
                      UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
                                          "measurement.measurement_consumer_certificate"));
-    if (!consumer_certificate.public_key().Verify(given.measurement_spec().data(), given.measurement_spec().signature()).ok()) {
+    if (!api::VerifySignature(given.measurement_spec(), consumer_certificate, api::v1::MeasurementSpec().GetTypeName())
+             .ok()) {
       return Invalid("measurement.measurement_spec.signature",
                      absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate()));
     }
@@ -1647,9 +1649,20 @@ absl::StatusOr<Computation> Ledger::SetParticipantRequisitionParams(
     }
     Computation::Participant* participant = FindParticipant(row.record, caller.name);
     RETURN_IF_ERROR(CheckParticipantTransition(participant->state(), Computation::Participant::REQUISITION_PARAMS_SET));
-    RETURN_IF_ERROR(VerifySigned(request.public_key(), caller.name, "public_key"));
+    RETURN_IF_ERROR(VerifySigned(request.public_key(), caller.name, "public_key", api::v1::EncryptionPublicKey()));
     ASSIGN_OR_RETURN(crypto::Certificate certificate,
                      UsableCertificateOf(caller.name, request.public_key().certificate(), "public_key.certificate"));
+    const auto protocol = row.record.measurement().protocol_config().protocol();
+    if (protocol == api::v1::LIQUID_LEGIONS_V2 || protocol == api::v1::REACH_ONLY_LIQUID_LEGIONS_V2) {
+      // Keys that are combined must each come with proof that their duchy
+      // knows the secret: otherwise the last to set its key could cancel
+      // the others' and decrypt every sketch alone.
+      absl::StatusOr<crypto::EcPoint> proven = api::ParseProvenElGamalKey(
+          request.public_key().data(), request.name(), caller.name.substr(caller.name.find('/') + 1));
+      if (!proven.ok()) return Invalid("public_key.data", proven.status().message());
+    } else if (auto point = api::ParseEncryptionPublicKey(request.public_key().data()); !point.ok()) {
+      return Invalid("public_key.data", point.status().message());
+    }
     participant->set_state(Computation::Participant::REQUISITION_PARAMS_SET);
     *participant->mutable_public_key() = request.public_key();
     participant->set_certificate_der(certificate.ToDer());

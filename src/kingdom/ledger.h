@@ -181,8 +181,9 @@ class Ledger {
   absl::StatusOr<Principal> AuthenticateUncached(absl::string_view certificate_pem);
   absl::StatusOr<crypto::Certificate> UsableCertificateOf(const std::string& owner, const std::string& name,
                                                           const std::string& field);
+  // `message` holds a `type` message signed by a usable certificate of `owner`.
   absl::Status VerifySigned(const api::v1::SignedMessage& message, const std::string& owner,
-                            const std::string& field);
+                            const std::string& field, const google::protobuf::MessageLite& type);
 
   absl::StatusOr<MeasurementRow> LoadMeasurement(const std::string& name);
   absl::StatusOr<MeasurementRow> LoadComputation(const std::string& computation_name);

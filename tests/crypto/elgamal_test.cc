@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "halo/crypto/hash_to_curve.h"
+#include "halo/crypto/schnorr.h"
 
 namespace halo::crypto {
 namespace {
@@ -130,6 +131,38 @@ TEST_CASE("ElGamal decoders refuse bad bytes with a reason") {
   CHECK_FALSE(ElGamalPublicKey::Decode(std::string(33, '\0')).ok());
   CHECK_FALSE(ElGamalPublicKey::Combine({}).ok());
   CHECK_FALSE(ElGamalKeyPair::FromSecret(Scalar::FromUint64(0)).ok());
+}
+
+TEST_CASE("A proof of key possession verifies for its key and context only, and a rogue key has none") {
+  const ElGamalKeyPair mine = ElGamalKeyPair::Generate();
+  const EcPoint y = EcPoint::Decode(mine.public_key().Encode()).value();
+  const std::string proof = ProveKeyPossession(mine.secret(), y, "computations/1 duchy a");
+  CHECK(proof.size() == kSchnorrProofBytes);
+  CHECK(VerifyKeyPossession(y, proof, "computations/1 duchy a").ok());
+  // Fresh randomness: two proofs differ, and both verify.
+  const std::string again = ProveKeyPossession(mine.secret(), y, "computations/1 duchy a");
+  CHECK(again != proof);
+  CHECK(VerifyKeyPossession(y, again, "computations/1 duchy a").ok());
+
+  CHECK_FALSE(VerifyKeyPossession(y, proof, "computations/2 duchy a").ok());
+  CHECK_FALSE(VerifyKeyPossession(y, proof, "computations/1 duchy b").ok());
+  const EcPoint other = EcPoint::MulGenerator(Scalar::Random());
+  CHECK_FALSE(VerifyKeyPossession(other, proof, "computations/1 duchy a").ok());
+  for (size_t i : {size_t{0}, size_t{31}, size_t{32}, size_t{63}}) {
+    std::string flipped = proof;
+    flipped[i] ^= 1;
+    CHECK_FALSE(VerifyKeyPossession(y, flipped, "computations/1 duchy a").ok());
+  }
+  CHECK_THAT(std::string(VerifyKeyPossession(y, proof.substr(1), "c").message()), Catch::Contains("64 bytes"));
+  CHECK_THAT(std::string(VerifyKeyPossession(y, std::string(64, '\xff'), "c").message()), Catch::Contains(">= n"));
+  CHECK_FALSE(VerifyKeyPossession(EcPoint::Identity(), proof, "c").ok());
+
+  // The rogue key x*G - Y: whoever picks it knows x, not its discrete log,
+  // and a proof made with x does not verify for it.
+  const Scalar x = Scalar::Random();
+  const EcPoint rogue = EcPoint::MulGenerator(x).Sub(y);
+  CHECK_FALSE(VerifyKeyPossession(rogue, ProveKeyPossession(x, rogue, "c"), "c").ok());
+  CHECK(VerifyKeyPossession(EcPoint::MulGenerator(x), ProveKeyPossession(x, EcPoint::MulGenerator(x), "c"), "c").ok());
 }
 
 }  // namespace

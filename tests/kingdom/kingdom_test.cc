@@ -5,6 +5,7 @@
 #include <map>
 #include <thread>
 
+#include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "absl/strings/match.h"
@@ -32,12 +33,10 @@ struct Party {
   std::string certificate_name;  // once registered
   std::shared_ptr<grpc::Channel> public_channel, system_channel;
 
-  SignedMessage Sign(const std::string& data, const std::string& certificate) const {
-    SignedMessage m;
-    m.set_data(data);
-    m.set_signature(key.Sign(data));
-    m.set_certificate(certificate);
-    return m;
+  // `data`, a serialized `type` (an EncryptionPublicKey unless named).
+  SignedMessage Sign(const std::string& data, const std::string& certificate,
+                     const std::string& type = EncryptionPublicKey().GetTypeName()) const {
+    return api::SignSerialized(data, type, key, certificate);
   }
   std::unique_ptr<Admin::Stub> admin() const { return Admin::NewStub(public_channel); }
   std::unique_ptr<EventGroups::Stub> event_groups() const { return EventGroups::NewStub(public_channel); }
@@ -48,6 +47,14 @@ struct Party {
 };
 
 using testing::Call;
+
+// A duchy's LLv2 key for `computation`, with its proof of possession.
+std::string ProvenKey(const std::string& duchy, const std::string& computation) {
+  const crypto::Scalar secret = crypto::Scalar::Random();
+  return api::ProvenElGamalKey(secret, crypto::EcPoint::MulGenerator(secret), computation,
+                               duchy.substr(duchy.find('/') + 1))
+      .SerializeAsString();
+}
 
 class Deployment {
  public:
@@ -188,7 +195,8 @@ class Deployment {
       RequisitionSpec requisition_spec;
       requisition_spec.set_nonce(nonce);
       requisition_spec.set_measurement_public_key(spec.measurement_public_key());
-      const SignedMessage signed_spec = mc.Sign(requisition_spec.SerializeAsString(), mc.certificate_name);
+      const SignedMessage signed_spec = mc.Sign(requisition_spec.SerializeAsString(), mc.certificate_name,
+                                                requisition_spec.GetTypeName());
       entry.set_encrypted_requisition_spec(
           *crypto::HybridEncrypt(edp_keys_.at(edp).public_key, signed_spec.SerializeAsString(), "requisition spec"));
       entry.set_nonce_hash(halo::api::NonceHash(nonce));
@@ -196,7 +204,8 @@ class Deployment {
     if (edit) edit(spec, request);
     request.mutable_measurement()->set_measurement_consumer_certificate(mc.certificate_name);
     if (!request.measurement().has_measurement_spec()) {
-      *request.mutable_measurement()->mutable_measurement_spec() = mc.Sign(spec.SerializeAsString(), mc.certificate_name);
+      *request.mutable_measurement()->mutable_measurement_spec() =
+          mc.Sign(spec.SerializeAsString(), mc.certificate_name, spec.GetTypeName());
     }
     auto stub = mc.measurements();
     created.status = Call(*stub, &Measurements::Stub::CreateMeasurement, request, &created.measurement);
@@ -452,7 +461,7 @@ TEST_CASE("An LLv2 measurement moves through every internal state as the duchies
     Party& p = d[duchy];
     SetParticipantRequisitionParamsRequest request;
     request.set_name(computation);
-    *request.mutable_public_key() = p.Sign("elgamal public key of " + duchy, signer_certificate);
+    *request.mutable_public_key() = p.Sign(ProvenKey(duchy, computation), signer_certificate);
     if (tamper) request.mutable_public_key()->set_data("another key");
     Computation out;
     auto stub = p.computations();
@@ -463,10 +472,46 @@ TEST_CASE("An LLv2 measurement moves through every internal state as the duchies
   CHECK_THAT(tampered.first.error_message(), Catch::Contains("public_key.signature"));
   auto foreign = set_params("duchies/worker1", d["duchies/worker2"].certificate_name, false);
   CHECK(foreign.first.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  // A key must come with proof that its duchy knows its secret, for this
+  // computation and this duchy.
+  auto set_key = [&](const std::string& duchy, const std::string& key) {
+    SetParticipantRequisitionParamsRequest request;
+    request.set_name(computation);
+    *request.mutable_public_key() = d[duchy].Sign(key, d[duchy].certificate_name);
+    Computation out;
+    return Call(*d[duchy].computations(), &Computations::Stub::SetParticipantRequisitionParams, request, &out);
+  };
+  const crypto::Scalar secret = crypto::Scalar::Random();
+  const crypto::EcPoint point = crypto::EcPoint::MulGenerator(secret);
+  for (const auto& [key, problem] : std::vector<std::pair<std::string, std::string>>{
+           {api::ToEncryptionPublicKey(point).SerializeAsString(), "64 bytes, not 0"},
+           {api::ProvenElGamalKey(secret, point, "computations/another", "worker1").SerializeAsString(),
+            "does not verify"},
+           {api::ProvenElGamalKey(secret, point, computation, "worker2").SerializeAsString(), "does not verify"},
+           {"not a key", "not an EncryptionPublicKey"}}) {
+    const grpc::Status refused = set_key("duchies/worker1", key);
+    CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(refused.error_message(), Catch::Contains("public_key.data") && Catch::Contains(problem));
+  }
   REQUIRE(set_params("duchies/worker1", d["duchies/worker1"].certificate_name, false).first.ok());
   CHECK(set_params("duchies/worker1", d["duchies/worker1"].certificate_name, false).first.error_code() ==
         grpc::StatusCode::FAILED_PRECONDITION);
   REQUIRE(set_params("duchies/worker2", d["duchies/worker2"].certificate_name, false).first.ok());
+  // The rogue key: the last duchy picks x*G minus the others' keys, so the
+  // combined key would be x*G. It cannot prove it knows that key's secret.
+  crypto::EcPoint rogue = point;
+  GetComputationRequest get_computation;
+  get_computation.set_name(computation);
+  Computation now;
+  REQUIRE(Call(*d["duchies/worker1"].computations(), &Computations::Stub::GetComputation, get_computation, &now).ok());
+  for (const auto& participant : now.participants()) {
+    if (participant.public_key().data().empty()) continue;
+    rogue = rogue.Sub(*api::ParseEncryptionPublicKey(participant.public_key().data()));
+  }
+  const grpc::Status rogue_refused =
+      set_key("duchies/aggregator", api::ProvenElGamalKey(secret, rogue, computation, "aggregator").SerializeAsString());
+  CHECK(rogue_refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(rogue_refused.error_message(), Catch::Contains("proof of key possession does not verify"));
   auto last = set_params("duchies/aggregator", d["duchies/aggregator"].certificate_name, false);
   REQUIRE(last.first.ok());
   CHECK(last.second.state() == Computation::PENDING_REQUISITION_FULFILLMENT);
@@ -558,7 +603,7 @@ TEST_CASE("A computation stream wakes on each change and resumes after its conti
   auto set_params = [&](const std::string& duchy, const std::string& computation) {
     SetParticipantRequisitionParamsRequest request;
     request.set_name(computation);
-    *request.mutable_public_key() = d[duchy].Sign("elgamal public key of " + duchy, d[duchy].certificate_name);
+    *request.mutable_public_key() = d[duchy].Sign(ProvenKey(duchy, computation), d[duchy].certificate_name);
     Computation out;
     auto duchy_stub = d[duchy].computations();
     return Call(*duchy_stub, &Computations::Stub::SetParticipantRequisitionParams, request, &out);

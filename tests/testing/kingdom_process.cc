@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/crypto/hybrid_encryption.h"
@@ -29,12 +30,9 @@ bool KingdomProcess::Start() {
   return process_->WaitForStderr("serving", absl::Seconds(20));
 }
 
-api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const std::string& data, const std::string& certificate) {
-  api::v1::SignedMessage m;
-  m.set_data(data);
-  m.set_signature(SigningKeyOf(tls).Sign(data));
-  m.set_certificate(certificate);
-  return m;
+api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const google::protobuf::MessageLite& message,
+                              const std::string& certificate) {
+  return api::Sign(message, SigningKeyOf(tls), certificate);
 }
 
 absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(const std::string& target,
@@ -59,7 +57,7 @@ absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(co
   create_edp.mutable_data_provider()->set_root_certificate_der(RootDerOf(edp));
   api::v1::EncryptionPublicKey edp_key;
   edp_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
-  *create_edp.mutable_data_provider()->mutable_public_key() = SignAs(edp, edp_key.SerializeAsString(), "");
+  *create_edp.mutable_data_provider()->mutable_public_key() = SignAs(edp, edp_key, "");
   api::v1::DataProvider provider;
   grpc::ClientContext edp_context;
   if (grpc::Status s = stub->CreateDataProvider(&edp_context, create_edp, &provider); !s.ok()) {
@@ -82,10 +80,7 @@ api::v1::CreateMeasurementRequest DirectMeasurementConsumer::ReachRequest(
   request.set_request_id(request_id);
   auto& m = *request.mutable_measurement();
   m.set_measurement_consumer_certificate(certificate_);
-  const std::string data = spec.SerializeAsString();
-  m.mutable_measurement_spec()->set_data(data);
-  m.mutable_measurement_spec()->set_signature(key_.Sign(data));
-  m.mutable_measurement_spec()->set_certificate(certificate_);
+  *m.mutable_measurement_spec() = api::Sign(spec, key_, certificate_);
   auto& entry = *m.add_data_providers();
   entry.set_data_provider("dataProviders/edp1");
   entry.set_encrypted_requisition_spec(std::move(encrypted_requisition_spec));

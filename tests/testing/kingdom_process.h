@@ -40,7 +40,8 @@ class KingdomProcess {
 };
 
 // `data` signed by the party of `tls`, naming its registered `certificate`.
-api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const std::string& data, const std::string& certificate);
+api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const google::protobuf::MessageLite& message,
+                              const std::string& certificate);
 
 // Measurement consumer mc1, registered with one data provider, edp1: it
 // asks for direct reach measurements over edp1.

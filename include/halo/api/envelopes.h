@@ -17,9 +17,18 @@
 
 namespace halo::api {
 
-// `message` signed with `key`, naming `certificate` (its resource name).
+// `message` signed with `key`, naming `certificate` (its resource name). The
+// signature covers the message's type name as well as its bytes, so a
+// signature on one kind of message never verifies as another's.
 v1::SignedMessage Sign(const google::protobuf::MessageLite& message, const crypto::SigningKey& key,
                        const std::string& certificate);
+// The same for a message already serialized, of type `type_name`
+// ("halo.api.v1.MeasurementSpec").
+v1::SignedMessage SignSerialized(std::string data, absl::string_view type_name, const crypto::SigningKey& key,
+                                 const std::string& certificate);
+// OK when `signed_message` holds a `type_name` message signed by `certificate`.
+absl::Status VerifySignature(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
+                             absl::string_view type_name);
 // Checks the signature against `certificate` and parses the message into
 // `out`; INVALID_ARGUMENT naming `what` if either fails.
 absl::Status VerifyAndParse(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
@@ -28,6 +37,15 @@ absl::Status VerifyAndParse(const v1::SignedMessage& signed_message, const crypt
 // The point of a serialized EncryptionPublicKey, checked to be on the curve.
 absl::StatusOr<crypto::EcPoint> ParseEncryptionPublicKey(absl::string_view serialized);
 v1::EncryptionPublicKey ToEncryptionPublicKey(const crypto::EcPoint& point);
+
+// An LLv2 duchy's ElGamal public key for `computation`, with the proof that
+// `duchy_id` knows its secret, bound to both.
+v1::EncryptionPublicKey ProvenElGamalKey(const crypto::Scalar& secret, const crypto::EcPoint& public_key,
+                                         absl::string_view computation, absl::string_view duchy_id);
+// The point of a serialized ProvenElGamalKey, its proof checked against the
+// same computation and duchy; INVALID_ARGUMENT naming the duchy otherwise.
+absl::StatusOr<crypto::EcPoint> ParseProvenElGamalKey(absl::string_view serialized, absl::string_view computation,
+                                                      absl::string_view duchy_id);
 
 // A result for the MC: hybrid-encrypted to the measurement public key (the
 // MeasurementSpec's serialized EncryptionPublicKey), bound to `measurement`.
