@@ -30,18 +30,23 @@ absl::StatusOr<std::string> DuchyContext::AuthenticatePeer(const grpc::ServerCon
   if (!absl::StartsWith(entity, "duchies/") && !absl::StartsWith(entity, "dataProviders/")) {
     return absl::PermissionDeniedError(absl::StrCat("\"", entity.substr(0, 200), "\" is neither a duchy nor a data provider"));
   }
-  const std::string name = api::CertificateName(entity, presented);
+  RETURN_IF_ERROR(CheckRegistered(entity, presented));
+  return entity;
+}
+
+absl::Status DuchyContext::CheckRegistered(const std::string& entity, const crypto::Certificate& certificate) {
+  const std::string name = api::CertificateName(entity, certificate);
   absl::StatusOr<crypto::Certificate> registered = certificates_.ResolveOf(name, entity);
   if (absl::IsNotFound(registered.status())) {
     return absl::PermissionDeniedError(
-        absl::StrCat("the client certificate of \"", entity, "\" is not registered with the Kingdom"));
+        absl::StrCat("the certificate of \"", entity, "\" is not registered with the Kingdom"));
   }
   RETURN_IF_ERROR(registered.status());
-  if (registered->ToDer() != presented.ToDer()) {
-    return absl::PermissionDeniedError(absl::StrCat("the client certificate of \"", entity,
-                                                    "\" is not the one the Kingdom registered as ", name));
+  if (registered->ToDer() != certificate.ToDer()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("the certificate of \"", entity, "\" is not the one the Kingdom registered as ", name));
   }
-  return entity;
+  return absl::OkStatus();
 }
 
 void DuchyContext::SetPeerTarget(const std::string& duchy_id, const std::string& target) {

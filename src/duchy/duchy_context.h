@@ -67,6 +67,10 @@ class DuchyContext {
   // another organisation's root can write any subject, but cannot get it
   // registered. PERMISSION_DENIED or UNAUTHENTICATED naming why.
   absl::StatusOr<std::string> AuthenticatePeer(const grpc::ServerContext& context);
+  // OK when `certificate` is one the Kingdom registered for `entity` and
+  // has not revoked (as of at most a minute ago); PERMISSION_DENIED naming
+  // the certificate otherwise.
+  absl::Status CheckRegistered(const std::string& entity, const crypto::Certificate& certificate);
   // Tests only, set before the mills start: see DuchyOptions::replay_seed.
   void set_replay_seed(std::string seed) { replay_seed_ = std::move(seed); }
   // The seed of one stage's DP noise in `computation`: empty (the operating

@@ -90,6 +90,12 @@ grpc::Status ComputationControlService::AdvanceComputation(grpc::ServerContext* 
                                          sender, "/", HexEncode(header.sha256()));
     const absl::Time began = absl::Now();
     RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256()));
+    // A long stream is checked again at its end: a peer revoked meanwhile
+    // leaves nothing behind.
+    if (absl::Status still = duchy_.AuthenticatePeer(*context).status(); !still.ok()) {
+      duchy_.blobs().Delete(key).IgnoreError();
+      return still;
+    }
     spdlog::info("duchy {}: {} received {} bytes for {} from duchy {} in {:.3f} s", duchy_.duchy_id(), local.name,
                  header.total_bytes(), v1::ComputationStage_Name(header.stage()), sender,
                  absl::ToDoubleSeconds(absl::Now() - began));
@@ -191,6 +197,7 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
     }
     RETURN_IF_ERROR(ReceiveBlob(reader, duchy_.blobs(), key, header.total_bytes(), header.sha256(), check));
     absl::Status kept = [&]() -> absl::Status {
+      RETURN_IF_ERROR(duchy_.AuthenticatePeer(*context).status());
       if (check) RETURN_IF_ERROR(duchy_.blobs().Put(PeerSeedKey(key), header.encrypted_peer_seed()));
       return duchy_.store().RecordUpload(computation_name, {header.requisition(), key, header.sha256()});
     }();

@@ -67,6 +67,8 @@ absl::Status Confirm(StageRun& run) {
                                                       " is signed by a certificate of ", certificate.SubjectName()));
     }
     RETURN_IF_ERROR(roots.Verify(certificate, absl::Now()));
+    // A key signed by a certificate revoked since is not combined.
+    RETURN_IF_ERROR(run.duchy.CheckRegistered("duchies/" + participant.duchy_id(), certificate));
     api::v1::EncryptionPublicKey key;
     RETURN_IF_ERROR(api::VerifyAndParse(participant.public_key(), certificate,
                                         absl::StrCat("the key of duchy ", participant.duchy_id()), key));

@@ -257,8 +257,12 @@ grpc::Status ComputationsService::StreamActiveComputations(
     grpc::ServerWriter<api::v1::StreamActiveComputationsResponse>* writer) {
   return Serve(ledger_, context, {Kind::kDuchy}, [&](const Principal& p) -> absl::Status {
     std::string token = request->continuation_token();
+    const auto pem = context->auth_context()->FindPropertyValues("x509_pem_cert");
+    const absl::string_view certificate(pem.front().data(), pem.front().size());
     while (!context->IsCancelled()) {
       const int64_t seen = ledger_.changes().version();
+      // A stream outlives no revocation of the certificate it opened with.
+      RETURN_IF_ERROR(ledger_.Authenticate(certificate).status());
       ASSIGN_OR_RETURN(auto batch, ledger_.ActiveComputations(p, token, 100));
       for (const auto& response : batch) {
         if (!writer->Write(response)) return absl::OkStatus();

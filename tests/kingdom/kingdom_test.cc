@@ -887,6 +887,43 @@ TEST_CASE("A revoked certificate is refused from then on and fails what depends 
   CHECK(requisitions[0].state() == Requisition::WITHDRAWN);
 }
 
+TEST_CASE("A duchy's stream open when its certificate is revoked ends, and its measurements fail naming it") {
+  Deployment d;
+  d.RegisterAll();
+  auto created = d.CreateMeasurement({"dataProviders/edp1", "dataProviders/edp2"}, true);
+  REQUIRE(created.status.ok());
+  auto stub = d["duchies/worker2"].computations();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = stub->StreamActiveComputations(&context, StreamActiveComputationsRequest());
+  StreamActiveComputationsResponse response;
+  REQUIRE(reader->Read(&response));
+  // worker2 takes part: its key is signed with the certificate.
+  SetParticipantRequisitionParamsRequest params;
+  params.set_name(response.computation().name());
+  *params.mutable_public_key() = d["duchies/worker2"].Sign(ProvenKey("duchies/worker2", params.name()),
+                                                           d["duchies/worker2"].certificate_name);
+  Computation set;
+  REQUIRE(Call(*stub, &Computations::Stub::SetParticipantRequisitionParams, params, &set).ok());
+  RevokeCertificateRequest revoke;
+  revoke.set_name(d["duchies/worker2"].certificate_name);
+  Certificate out;
+  REQUIRE(Call(*d["admins/operator"].certificates(), &Certificates::Stub::RevokeCertificate, revoke, &out).ok());
+  // The failure is itself a change the stream would carry; after it the
+  // stream ends, refused.
+  while (reader->Read(&response)) {
+  }
+  const grpc::Status ended = reader->Finish();
+  CHECK(ended.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK_THAT(ended.error_message(), Catch::Contains("revoked"));
+  GetMeasurementRequest get;
+  get.set_name(created.measurement.name());
+  Measurement m;
+  REQUIRE(Call(*d["measurementConsumers/mc1"].measurements(), &Measurements::Stub::GetMeasurement, get, &m).ok());
+  CHECK(m.state() == Measurement::FAILED);
+  CHECK_THAT(m.failure().message(), Catch::Contains(d["duchies/worker2"].certificate_name));
+}
+
 TEST_CASE("Housekeeping cancels stale pending measurements and deletes old finished ones") {
   absl::Time now = absl::Now();
   absl::Mutex mu;
