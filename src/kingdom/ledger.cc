@@ -37,7 +37,16 @@ namespace {
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 1000;
-constexpr size_t kMaxSpecBytes = 1 << 20;
+// The most a measurement spec, an encrypted requisition spec or an encrypted
+// result may hold: far above what they need (a spec with 64 nonce hashes is
+// under 3 KiB), and small enough that a requisition, which carries two of
+// them, always fits a page.
+constexpr size_t kMaxSpecBytes = 256 << 10;
+// A page of a listing stops at page_size items or once its items hold this
+// many bytes, whichever comes first, and always has at least one: so a
+// response stays below gRPC's 4 MiB message limit, and no party can pad
+// what it creates until another party's listing fails.
+constexpr size_t kMaxPageBytes = 2 << 20;
 constexpr absl::Duration kMaxLongPoll = absl::Seconds(60);
 // Reads run beside the one writer on this many connections: enough for both
 // cores, each read being short.
@@ -168,6 +177,11 @@ ALTER TABLE entities ADD COLUMN root_der BLOB;
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
+}
+
+absl::Status CheckSpecSize(size_t bytes, const std::string& field) {
+  if (bytes <= kMaxSpecBytes) return absl::OkStatus();
+  return Invalid(field, absl::StrCat("is ", bytes, " bytes; at most ", kMaxSpecBytes));
 }
 
 absl::StatusOr<int> PageSize(int32_t requested) {
@@ -1066,7 +1080,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not create measurements for ", request.parent()));
   }
   const Measurement& given = request.measurement();
-  if (given.measurement_spec().data().size() > kMaxSpecBytes) return Invalid("measurement.measurement_spec", "is too large");
+  RETURN_IF_ERROR(CheckSpecSize(given.measurement_spec().ByteSizeLong(), "measurement.measurement_spec"));
   MeasurementSpec spec;
   if (given.measurement_spec().data().empty()) return Invalid("measurement.measurement_spec.data", "is missing");
   if (!spec.ParseFromString(given.measurement_spec().data())) {
@@ -1090,9 +1104,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     RETURN_IF_ERROR(ParseName(entry.data_provider(), "dataProviders/*", field + ".data_provider").status());
     if (!providers.insert(entry.data_provider()).second) return Invalid(field, "names a data provider twice");
     if (entry.encrypted_requisition_spec().empty()) return Invalid(field + ".encrypted_requisition_spec", "is missing");
-    if (entry.encrypted_requisition_spec().size() > kMaxSpecBytes) {
-      return Invalid(field + ".encrypted_requisition_spec", "is too large");
-    }
+    RETURN_IF_ERROR(CheckSpecSize(entry.encrypted_requisition_spec().size(), field + ".encrypted_requisition_spec"));
     if (entry.nonce_hash().size() != crypto::kSha256Bytes) {
       return Invalid(field + ".nonce_hash", absl::StrCat("must be 32 bytes, got ", entry.nonce_hash().size()));
     }
@@ -1347,6 +1359,7 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
   RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
   ASSIGN_OR_RETURN(const std::set<int> states, StateFilter(request.states(), &Measurement::State_IsValid, "measurement"));
   api::v1::ListMeasurementsResponse response;
+  size_t page_bytes = 0;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND name > ? AND update_time > ? "
@@ -1358,10 +1371,13 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
       ASSIGN_OR_RETURN(MeasurementRow m, LoadMeasurement(q.ColumnText(0)));
       Measurement view = PublicView(m);
       if (!states.empty() && !states.count(view.state())) continue;
-      if (response.measurements_size() == size) {
-        response.set_next_page_token(response.measurements(size - 1).name());
+      const size_t bytes = view.ByteSizeLong();
+      if (response.measurements_size() == size ||
+          (response.measurements_size() > 0 && page_bytes + bytes > kMaxPageBytes)) {
+        response.set_next_page_token(response.measurements(response.measurements_size() - 1).name());
         break;
       }
+      page_bytes += bytes;
       *response.add_measurements() = std::move(view);
     }
     return absl::OkStatus();
@@ -1403,6 +1419,7 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
   while (true) {
     const int64_t seen = changes_.version();
     api::v1::ListRequisitionsResponse response;
+    size_t page_bytes = 0;
     RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
       ASSIGN_OR_RETURN(storage::SqliteStatement q,
                        db_->Prepare("SELECT state, data FROM requisitions WHERE data_provider = ? AND visible = 1 "
@@ -1417,6 +1434,12 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
           break;
         }
         ASSIGN_OR_RETURN(RequisitionRecord r, Parse<RequisitionRecord>(q.ColumnBlob(1), "requisition"));
+        const size_t bytes = r.requisition().ByteSizeLong();
+        if (response.requisitions_size() > 0 && page_bytes + bytes > kMaxPageBytes) {
+          response.set_next_page_token(response.requisitions(response.requisitions_size() - 1).name());
+          break;
+        }
+        page_bytes += bytes;
         *response.add_requisitions() = std::move(*r.mutable_requisition());
       }
       return absl::OkStatus();
@@ -1490,7 +1513,7 @@ absl::StatusOr<Requisition> Ledger::FulfillDirectRequisition(
     const Principal& caller, const api::v1::FulfillDirectRequisitionRequest& request) {
   RETURN_IF_ERROR(CheckRequisitionOwner(caller, request.name()));
   if (request.encrypted_result().empty()) return Invalid("encrypted_result", "is missing");
-  if (request.encrypted_result().size() > kMaxSpecBytes) return Invalid("encrypted_result", "is too large");
+  RETURN_IF_ERROR(CheckSpecSize(request.encrypted_result().size(), "encrypted_result"));
   Requisition out;
   RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
     ASSIGN_OR_RETURN(RequisitionRecord r, LoadRequisition("name", request.name()));
@@ -1763,7 +1786,7 @@ absl::StatusOr<Computation> Ledger::FulfillRequisition(const Principal& caller,
 absl::StatusOr<Computation> Ledger::SetComputationResult(const Principal& caller,
                                                          const api::v1::SetComputationResultRequest& request) {
   if (request.encrypted_result().empty()) return Invalid("encrypted_result", "is missing");
-  if (request.encrypted_result().size() > kMaxSpecBytes) return Invalid("encrypted_result", "is too large");
+  RETURN_IF_ERROR(CheckSpecSize(request.encrypted_result().size(), "encrypted_result"));
   absl::StatusOr<Computation> out;
   RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
     ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, request.name(), request.etag()));

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <set>
 #include <thread>
 
 #include "halo/api/envelopes.h"
@@ -810,6 +811,40 @@ TEST_CASE("Bad measurement requests are refused naming the field, and nothing is
     r.mutable_measurement()->set_measurement_reference_id(std::string(2 << 20, 'x'));
   });
   CHECK(oversize.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_CASE("Specs are capped, and a listing is cut by bytes so an MC cannot pad an EDP's listing past gRPC's limit") {
+  Deployment d;
+  d.RegisterAll();
+  auto padded = [](size_t bytes) {
+    return [bytes](MeasurementSpec&, CreateMeasurementRequest& r) {
+      r.mutable_measurement()->mutable_data_providers(0)->set_encrypted_requisition_spec(std::string(bytes, 'x'));
+    };
+  };
+  const auto over = d.CreateMeasurement({"dataProviders/edp1"}, false, "", padded((256 << 10) + 1));
+  CHECK(over.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(over.status.error_message(),
+             Catch::Contains("encrypted_requisition_spec") && Catch::Contains("at most 262144"));
+  // 24 requisitions of 250 KiB: 6 MB, past the 4 MiB a client takes at once.
+  for (int i = 0; i < 24; ++i) REQUIRE(d.CreateMeasurement({"dataProviders/edp1"}, false, "", padded(250 << 10)).status.ok());
+  auto stub = d["dataProviders/edp1"].requisitions();
+  ListRequisitionsRequest request;
+  request.set_parent("dataProviders/edp1");
+  request.set_page_size(50);
+  std::set<std::string> seen;
+  int pages = 0;
+  do {
+    ListRequisitionsResponse response;
+    const grpc::Status listed = Call(*stub, &Requisitions::Stub::ListRequisitions, request, &response);
+    INFO(listed.error_message());
+    REQUIRE(listed.ok());
+    CHECK(response.ByteSizeLong() <= (2u << 20));
+    for (const auto& r : response.requisitions()) CHECK(seen.insert(r.name()).second);
+    request.set_page_token(response.next_page_token());
+    ++pages;
+  } while (!request.page_token().empty() && pages < 100);
+  CHECK(seen.size() == 24);
+  CHECK(pages >= 3);
 }
 
 TEST_CASE("A refusal fails the measurement and withdraws the other requisitions; cancel withdraws too") {
