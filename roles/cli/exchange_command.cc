@@ -144,13 +144,19 @@ void AddExchangeCommand(CLI::App& app, int& exit_code) {
     exit_code = 0;
   });
 
-  CLI::App* validate = command->add_subcommand("validate-workflow", "Check a workflow file");
+  CLI::App* validate = command->add_subcommand(
+      "validate-workflow", "Check a workflow file and print the SHA-256 a party pins to accept it");
   validate->add_option("file", flags->workflow_file)->required();
   validate->callback([flags, &exit_code] {
     absl::StatusOr<std::string> text = ReadFile(flags->workflow_file);
-    absl::Status status = text.status();
-    if (text.ok()) status = exchange::ParseWorkflow(*text, flags->workflow_file).status();
-    if (status.ok()) std::cout << flags->workflow_file << ": a valid workflow\n";
+    absl::StatusOr<api::v1::ExchangeWorkflow> workflow =
+        text.ok() ? exchange::ParseWorkflow(*text, flags->workflow_file) : text.status();
+    const absl::Status status = workflow.status();
+    // The hash is what each party pins to agree to run the workflow.
+    if (status.ok()) {
+      std::cout << flags->workflow_file << ": a valid workflow\nsha256: " << exchange::WorkflowSha256(*workflow)
+                << "\n";
+    }
     exit_code = Report("exchange", status);
   });
 }

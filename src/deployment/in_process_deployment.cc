@@ -12,7 +12,9 @@
 #include "halo/crypto/sha256.h"
 #include "halo/duchy/duchy_daemon.h"
 #include "halo/edp/edp_agent.h"
+#include "halo/exchange/example_workflows.h"
 #include "halo/exchange/exchange_daemon.h"
+#include "halo/exchange/workflow.h"
 #include "halo/kingdom/kingdom_server.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
@@ -158,6 +160,12 @@ absl::Status InProcessDeployment::State::StartExchangeDaemon(const DeploymentExc
   daemon.config.set_shared_storage_dir(options.shared_storage_dir);
   daemon.config.set_poll_interval_ms(100);
   daemon.config.set_parallelism(options.duchy_parallelism);
+  for (const std::string& hash : party.accepted_workflow_sha256) daemon.config.add_accepted_workflow_sha256(hash);
+  if (party.accepted_workflow_sha256.empty()) {
+    for (const auto& workflow : {exchange::MiniExchangeWorkflow(), exchange::FullExchangeWorkflow()}) {
+      daemon.config.add_accepted_workflow_sha256(exchange::WorkflowSha256(workflow));
+    }
+  }
   daemon.data_dir = absl::StrCat(options.dir, "/exchange-", party.party.substr(party.party.find('/') + 1));
   daemon.tls = tls.at(party.party);
   if (party.certificate_authority) {

@@ -7,6 +7,9 @@ namespace {
 
 using Workflow = api::v1::ExchangeWorkflow;
 
+// The most keys either panel may hold: what each party agrees to work on.
+constexpr int64_t kMaximumKeys = 100'000'000;
+
 class Builder {
  public:
   Workflow::Step& Add(const std::string& id, Workflow::Party party) {
@@ -58,7 +61,7 @@ void AddIntersection(Builder& b) {
     Builder::In(fetch, "blob", o + "-single", Workflow::SHARED);
     Builder::Out(fetch, "blob", o + "-single");
     auto& reencrypt = b.Add(p + "-reencrypt-" + o, party);
-    reencrypt.mutable_commutative_reencrypt();
+    reencrypt.mutable_commutative_reencrypt()->set_maximum_keys(kMaximumKeys);
     Builder::In(reencrypt, "encrypted", o + "-single");
     Builder::In(reencrypt, "key", p + "-key");
     Builder::Out(reencrypt, "reencrypted", o + "-double");
@@ -72,7 +75,7 @@ void AddIntersection(Builder& b) {
     Builder::Out(fetch_double, "blob", p + "-double");
     auto& intersect = b.Add(p + "-intersect", party);
     intersect.mutable_intersect_and_validate()->set_minimum_overlap(1);
-    intersect.mutable_intersect_and_validate()->set_maximum_keys(100'000'000);
+    intersect.mutable_intersect_and_validate()->set_maximum_keys(kMaximumKeys);
     Builder::In(intersect, "ours", p + "-double");
     Builder::In(intersect, "theirs", o + "-double");
     Builder::In(intersect, "join_keys", p + "-keys");

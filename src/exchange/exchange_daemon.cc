@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -16,6 +17,7 @@
 #include "halo/api/v1/exchanges.grpc.pb.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/client/certificate_resolver.h"
+#include "halo/common/confined_directory.h"
 #include "halo/common/status_macros.h"
 #include "halo/exchange/exchange_storage.h"
 #include "halo/exchange/workflow.h"
@@ -32,7 +34,9 @@ struct ExchangeDaemon::State {
   config::ExchangeDaemonConfig config;
   ExchangeWorkflow::Party party = ExchangeWorkflow::PARTY_UNSPECIFIED;
   std::optional<crypto::CertificateAuthority> certificate_authority;
-  std::string input_dir, output_dir;
+  std::unique_ptr<ConfinedDirectory> input_dir, output_dir;
+  absl::flat_hash_set<std::string> accepted_workflows;
+  uint64_t maximum_blob_bytes = 0;
   int threads = 1;
   absl::Duration poll_interval;
   absl::Duration step_timeout;
@@ -92,6 +96,12 @@ absl::StatusOr<std::string> ExchangeDaemon::State::RegisterCertificate(const cry
 
 absl::Status ExchangeDaemon::State::RunStep(const api::v1::ClaimReadyExchangeStepResponse& claimed) {
   const auto& recurring = claimed.recurring_exchange();
+  const std::string hash = WorkflowSha256(recurring.workflow());
+  if (!accepted_workflows.contains(hash)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(config.party(), " has not agreed to run the workflow of ", recurring.name(), ": its SHA-256 ",
+                     hash, " is not in exchange_daemon.accepted_workflow_sha256"));
+  }
   RETURN_IF_ERROR(ValidateWorkflow(recurring.workflow()));
   const int index = claimed.step().step_index();
   if (index < 0 || index >= recurring.workflow().steps_size()) {
@@ -104,14 +114,17 @@ absl::Status ExchangeDaemon::State::RunStep(const api::v1::ClaimReadyExchangeSte
                                                    config.party()));
   }
   StepContext context;
+  context.workflow = &recurring.workflow();
   context.step = &step;
   context.blob_prefix = absl::StrCat(recurring.name().substr(recurring.name().find('/') + 1), "/",
                                      claimed.exchange().date(), "/");
   context.private_storage = private_storage.get();
   context.shared_storage = shared_storage.get();
-  context.parties = {recurring.data_provider(), recurring.model_provider()};
-  context.input_dir = input_dir;
-  context.output_dir = output_dir;
+  context.data_provider = recurring.data_provider();
+  context.model_provider = recurring.model_provider();
+  context.input_dir = input_dir.get();
+  context.output_dir = output_dir.get();
+  context.maximum_blob_bytes = maximum_blob_bytes;
   context.party = config.party();
   if (certificate_authority.has_value()) context.certificate_authority = &*certificate_authority;
   context.register_certificate = [this](const crypto::Certificate& c) { return RegisterCertificate(c); };
@@ -149,7 +162,7 @@ void ExchangeDaemon::State::Run(const api::v1::ClaimReadyExchangeStepResponse& c
   api::v1::FinishExchangeStepAttemptRequest finish;
   finish.set_name(attempt);
   const bool for_good = absl::IsInvalidArgument(status) || absl::IsPermissionDenied(status) ||
-                        absl::IsDataLoss(status);
+                        absl::IsResourceExhausted(status) || absl::IsDataLoss(status);
   finish.set_state(status.ok() ? ExchangeStepAttempt::SUCCEEDED
                                : for_good ? ExchangeStepAttempt::FAILED_STEP : ExchangeStepAttempt::FAILED);
   finish.set_message(status.ok() ? absl::StrCat("done in ", absl::FormatDuration(absl::Now() - began))
@@ -212,24 +225,37 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
     }
     s.certificate_authority = *std::move(ca);
   }
-  const std::filesystem::path data(options.data_dir);
-  s.input_dir = config.input_dir().empty() ? (data / "input").string() : config.input_dir();
-  s.output_dir = config.output_dir().empty() ? (data / "output").string() : config.output_dir();
-  for (const std::string& dir : {s.input_dir, s.output_dir, config.shared_storage_dir()}) {
-    std::error_code error;
-    std::filesystem::create_directories(dir, error);
-    if (error) return absl::FailedPreconditionError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  if (config.accepted_workflow_sha256().empty()) {
+    return absl::InvalidArgumentError(
+        "exchange_daemon.accepted_workflow_sha256: no workflow is accepted, so no step could run");
   }
+  for (const std::string& hash : config.accepted_workflow_sha256()) {
+    if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("exchange_daemon.accepted_workflow_sha256: \"", hash,
+                                                     "\" is not 64 lowercase hex digits"));
+    }
+    s.accepted_workflows.insert(hash);
+  }
+  if (config.maximum_blob_mib() < 0) {
+    return absl::InvalidArgumentError("exchange_daemon.maximum_blob_mib: must not be negative");
+  }
+  s.maximum_blob_bytes = static_cast<uint64_t>(config.maximum_blob_mib() > 0 ? config.maximum_blob_mib() : 1024)
+                         << 20;
+  const std::filesystem::path data(options.data_dir);
+  ASSIGN_OR_RETURN(s.input_dir,
+                   ConfinedDirectory::Open(config.input_dir().empty() ? (data / "input").string() : config.input_dir()));
+  ASSIGN_OR_RETURN(s.output_dir, ConfinedDirectory::Open(config.output_dir().empty() ? (data / "output").string()
+                                                                                     : config.output_dir()));
   if (config.private_storage() == config::ExchangeDaemonConfig::ROCKSDB) {
     ASSIGN_OR_RETURN(s.private_storage, RocksDbStorage((data / "private.rocksdb").string()));
   } else {
-    s.private_storage = FileSystemStorage((data / "private").string());
+    ASSIGN_OR_RETURN(s.private_storage, FileSystemStorage((data / "private").string()));
   }
   s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
   s.work = api::v1::ExchangeStepWork::NewStub(s.kingdom);
   s.certificate_registry = api::v1::Certificates::NewStub(s.kingdom);
   s.certificates = std::make_unique<client::CertificateResolver>(s.kingdom, trusted_roots);
-  s.shared_files = FileSystemStorage(config.shared_storage_dir());
+  ASSIGN_OR_RETURN(s.shared_files, FileSystemStorage(config.shared_storage_dir()));
   client::CertificateResolver* resolver = s.certificates.get();
   s.shared_storage = std::make_unique<SignedStorage>(
       *s.shared_files, std::move(key), api::CertificateName(config.party(), certificate),

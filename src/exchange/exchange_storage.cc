@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "halo/api/v1/resources.pb.h"
-#include "halo/common/files.h"
+#include "halo/common/confined_directory.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/sha256.h"
 #include "halo/storage/blob_store.h"
@@ -13,47 +13,48 @@
 namespace halo::exchange {
 namespace {
 
-absl::Status CheckName(const std::string& name) {
-  if (name.empty() || name.front() == '/' || absl::StrContains(name, "..") || absl::StrContains(name, "//")) {
-    return absl::InvalidArgumentError(absl::StrCat("blob name \"", name, "\" is not a relative path inside storage"));
-  }
-  return absl::OkStatus();
-}
-
 class FileSystem final : public ExchangeStorage {
  public:
-  explicit FileSystem(std::string root) : root_(std::move(root)) {}
+  explicit FileSystem(std::unique_ptr<ConfinedDirectory> root) : root_(std::move(root)) {}
 
   absl::Status Write(const std::string& name, absl::string_view bytes) override {
-    RETURN_IF_ERROR(CheckName(name));
-    return WriteFileAtomically((std::filesystem::path(root_) / name).string(), bytes, 0600);
+    return Named(name, root_->Write(name, bytes, 0600));
   }
 
-  absl::StatusOr<std::string> Read(const std::string& name) override {
-    RETURN_IF_ERROR(CheckName(name));
-    absl::StatusOr<std::string> bytes = ReadFile((std::filesystem::path(root_) / name).string());
-    if (!bytes.ok()) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
+  absl::StatusOr<std::string> Read(const std::string& name, uint64_t maximum_bytes) override {
+    absl::StatusOr<std::string> bytes = root_->Read(name, maximum_bytes);
+    if (!bytes.ok()) return Named(name, bytes.status());
     return bytes;
   }
 
  private:
-  std::string root_;
+  // The directory's errors name the file; these name the blob and storage.
+  absl::Status Named(const std::string& name, const absl::Status& status) {
+    if (status.ok()) return status;
+    if (absl::IsNotFound(status)) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
+    return absl::Status(status.code(), absl::StrCat("blob ", name, " in ", root_->root(), ": ", status.message()));
+  }
+  std::unique_ptr<ConfinedDirectory> root_;
 };
 
 class RocksDb final : public ExchangeStorage {
  public:
   explicit RocksDb(std::unique_ptr<storage::BlobStore> store) : store_(std::move(store)) {}
   absl::Status Write(const std::string& name, absl::string_view bytes) override {
-    RETURN_IF_ERROR(CheckName(name));
+    RETURN_IF_ERROR(CheckConfinedPath(name, "blob name"));
     ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, store_->OpenWriter(name));
     RETURN_IF_ERROR(writer->Append(bytes));
     return writer->Commit();
   }
-  absl::StatusOr<std::string> Read(const std::string& name) override {
-    RETURN_IF_ERROR(CheckName(name));
+  absl::StatusOr<std::string> Read(const std::string& name, uint64_t maximum_bytes) override {
+    RETURN_IF_ERROR(CheckConfinedPath(name, "blob name"));
     absl::StatusOr<std::unique_ptr<storage::BlobReader>> reader = store_->OpenReader(name);
     if (absl::IsNotFound(reader.status())) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
     RETURN_IF_ERROR(reader.status());
+    if ((*reader)->size() > maximum_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat("blob ", name, " holds ", (*reader)->size(),
+                                                       " bytes, more than the ", maximum_bytes, " allowed"));
+    }
     std::string bytes;
     bytes.reserve((*reader)->size());
     while (true) {
@@ -68,6 +69,9 @@ class RocksDb final : public ExchangeStorage {
   std::unique_ptr<storage::BlobStore> store_;
 };
 
+// A signature names a certificate and holds one ECDSA signature: far less.
+constexpr uint64_t kMaximumSignatureBytes = 64 * 1024;
+
 // What a signature covers: the blob's name and its digest, so that a blob
 // cannot be passed off under another name.
 std::string SignedText(const std::string& name, absl::string_view bytes) {
@@ -76,8 +80,9 @@ std::string SignedText(const std::string& name, absl::string_view bytes) {
 
 }  // namespace
 
-std::unique_ptr<ExchangeStorage> FileSystemStorage(const std::string& root) {
-  return std::make_unique<FileSystem>(root);
+absl::StatusOr<std::unique_ptr<ExchangeStorage>> FileSystemStorage(const std::string& root) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ConfinedDirectory> directory, ConfinedDirectory::Open(root));
+  return std::unique_ptr<ExchangeStorage>(std::make_unique<FileSystem>(std::move(directory)));
 }
 
 absl::StatusOr<std::unique_ptr<ExchangeStorage>> RocksDbStorage(const std::string& path) {
@@ -103,22 +108,24 @@ absl::Status SignedStorage::Write(const std::string& name, absl::string_view byt
   return storage_.Write(name + ".signature", signature.SerializeAsString());
 }
 
-absl::StatusOr<std::string> SignedStorage::Read(const std::string& name, const std::vector<std::string>& signers) {
-  ASSIGN_OR_RETURN(std::string bytes, storage_.Read(name));
-  absl::StatusOr<std::string> signature_bytes = storage_.Read(name + ".signature");
+absl::StatusOr<std::string> SignedStorage::Read(const std::string& name, const std::string& signer,
+                                                uint64_t maximum_bytes) {
+  ASSIGN_OR_RETURN(std::string bytes, storage_.Read(name, maximum_bytes));
+  absl::StatusOr<std::string> signature_bytes = storage_.Read(name + ".signature", kMaximumSignatureBytes);
   if (absl::IsNotFound(signature_bytes.status())) {
     return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, " has no signature"));
+  }
+  if (absl::IsResourceExhausted(signature_bytes.status())) {
+    return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, ": ", signature_bytes.status().message()));
   }
   RETURN_IF_ERROR(signature_bytes.status());
   api::v1::SignedMessage signature;
   if (!signature.ParseFromString(*signature_bytes)) {
     return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, ": its signature does not parse"));
   }
-  bool known = false;
-  for (const std::string& signer : signers) known = known || absl::StartsWith(signature.certificate(), signer + "/certificates/");
-  if (!known) {
+  if (!absl::StartsWith(signature.certificate(), signer + "/certificates/")) {
     return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, " is signed by ", signature.certificate(),
-                                                    ", not by a party of the exchange"));
+                                                    ", not by ", signer, ", which the workflow says writes it"));
   }
   absl::StatusOr<crypto::Certificate> certificate = lookup_(signature.certificate());
   if (absl::IsPermissionDenied(certificate.status()) || absl::IsNotFound(certificate.status())) {

@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "halo/common/files.h"
 #include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/aead.h"
@@ -17,6 +16,7 @@
 #include "halo/crypto/hkdf.h"
 #include "halo/crypto/random.h"
 #include "halo/crypto/signing.h"
+#include "halo/exchange/workflow.h"
 
 namespace halo::exchange {
 namespace {
@@ -33,8 +33,12 @@ struct PanelEntry {
 absl::StatusOr<std::string> ReadInput(const StepContext& c, const std::string& argument) {
   const Workflow::Blob& blob = c.step->inputs().at(argument);
   const std::string name = c.blob_prefix + blob.label();
-  if (blob.storage() == Workflow::SHARED) return c.shared_storage->Read(name, c.parties);
-  return c.private_storage->Read(name);
+  if (blob.storage() == Workflow::SHARED) {
+    const Workflow::Party writer = SharedBlobWriter(*c.workflow, blob.label());
+    return c.shared_storage->Read(name, writer == Workflow::DATA_PROVIDER ? c.data_provider : c.model_provider,
+                                  c.maximum_blob_bytes);
+  }
+  return c.private_storage->Read(name, c.maximum_blob_bytes);
 }
 
 absl::Status WriteOutput(const StepContext& c, const std::string& argument, absl::string_view bytes) {
@@ -168,16 +172,20 @@ absl::Status CopyToShared(const StepContext& c) {
   if (!c.step->inputs().contains("certificate")) return c.shared_storage->Write(name, bytes);
   ASSIGN_OR_RETURN(std::string certificate, ReadInput(c, "certificate"));
   ASSIGN_OR_RETURN(std::string key_pem,
-                   c.private_storage->Read(SigningKeyBlob(c, c.step->inputs().at("certificate"))));
+                   c.private_storage->Read(SigningKeyBlob(c, c.step->inputs().at("certificate")),
+                                           c.maximum_blob_bytes));
   absl::StatusOr<crypto::SigningKey> key = crypto::SigningKey::FromPrivateKeyPem(key_pem);
   if (!key.ok()) return absl::DataLossError(absl::StrCat("the key of ", certificate, ": ", key.status().message()));
   return c.shared_storage->Write(name, bytes, *key, certificate);
 }
 
 absl::Status Input(const StepContext& c) {
-  const std::string path = (std::filesystem::path(c.input_dir) / c.step->input().path()).string();
-  absl::StatusOr<std::string> content = ReadFile(path);  // the entries point into it
-  if (!content.ok()) return absl::InvalidArgumentError(absl::StrCat("the panel file ", path, " cannot be read"));
+  const std::string& path = c.step->input().path();
+  absl::StatusOr<std::string> content = c.input_dir->Read(path, c.maximum_blob_bytes);  // the entries point into it
+  if (!content.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the panel file in ", c.input_dir->root(), ": ", content.status().message()));
+  }
   ASSIGN_OR_RETURN(std::vector<PanelEntry> entries, ParsePanel(*content, path));
   std::string normalized;
   for (const PanelEntry& e : entries) {
@@ -207,7 +215,13 @@ absl::Status Encrypt(const StepContext& c) {
 }
 
 absl::Status ReEncryptOrDecrypt(const StepContext& c, bool decrypt) {
+  const int64_t maximum_keys = decrypt ? c.step->commutative_decrypt().maximum_keys()
+                                       : c.step->commutative_reencrypt().maximum_keys();
   ASSIGN_OR_RETURN(std::string bytes, ReadInput(c, "encrypted"));
+  if (bytes.size() / kPointBytes > static_cast<uint64_t>(maximum_keys)) {
+    return absl::InvalidArgumentError(absl::StrCat("encrypted holds ", bytes.size() / kPointBytes,
+                                                   " points, more than the agreed maximum_keys ", maximum_keys));
+  }
   ASSIGN_OR_RETURN(std::vector<absl::string_view> points, SplitPoints(bytes, "encrypted"));
   ASSIGN_OR_RETURN(crypto::CommutativeCipher cipher, ReadKey(c));
   ASSIGN_OR_RETURN(std::string out, Transform(c, points.size(), kPointBytes, [&](size_t i) {
@@ -343,9 +357,9 @@ absl::Status WriteOutputFile(const StepContext& c) {
   }
   ASSIGN_OR_RETURN(std::vector<PanelEntry> keys, ParsePanel(matched, "matched"));
   ASSIGN_OR_RETURN(std::vector<PanelEntry> rows, ParsePanel(body, "payloads"));
-  const std::string path = (std::filesystem::path(c.output_dir) / c.step->write_output().path()).string();
-  RETURN_IF_ERROR(WriteFileAtomically(path, body));
-  return WriteFileAtomically(path + ".summary",
+  const std::string& path = c.step->write_output().path();
+  RETURN_IF_ERROR(c.output_dir->Write(path, body));
+  return c.output_dir->Write(path + ".summary",
                              absl::StrCat("matched_keys: ", keys.size(), "\npayloads: ",
                                           c.step->inputs().contains("payloads") ? rows.size() : 0, "\n"));
 }

@@ -11,8 +11,9 @@
 //                                 bytes), a little-endian uint32 length, the
 //                                 sealed payload
 // Statuses: INVALID_ARGUMENT, PERMISSION_DENIED (a shared blob that fails
-// its signature) and DATA_LOSS mean the inputs are bad and a retry cannot
-// help; anything else may pass on a retry.
+// its signature), RESOURCE_EXHAUSTED (a blob over the daemon's bound) and
+// DATA_LOSS mean the inputs are bad and a retry cannot help; anything else
+// may pass on a retry.
 #ifndef HALO_SRC_EXCHANGE_STEPS_H_
 #define HALO_SRC_EXCHANGE_STEPS_H_
 
@@ -24,21 +25,29 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "halo/api/v1/exchanges.pb.h"
+#include "halo/common/confined_directory.h"
 #include "halo/crypto/certificate.h"
 #include "halo/exchange/exchange_storage.h"
 
 namespace halo::exchange {
 
 struct StepContext {
+  // The workflow, valid and pinned by this party, and the step to run.
+  const api::v1::ExchangeWorkflow* workflow = nullptr;
   const api::v1::ExchangeWorkflow::Step* step = nullptr;
   // "{recurring exchange id}/{date}/": where this exchange's blobs are.
   std::string blob_prefix;
   ExchangeStorage* private_storage = nullptr;
   SignedStorage* shared_storage = nullptr;
-  // The two parties' entity names: who may sign shared blobs.
-  std::vector<std::string> parties;
-  std::string input_dir;
-  std::string output_dir;
+  // The two parties' entity names: a shared blob must be signed by the one
+  // whose step writes it.
+  std::string data_provider;
+  std::string model_provider;
+  // Where input steps read panels and write_output steps write.
+  const ConfinedDirectory* input_dir = nullptr;
+  const ConfinedDirectory* output_dir = nullptr;
+  // The largest blob or file a step reads.
+  uint64_t maximum_blob_bytes = 0;
   // This party's entity name.
   std::string party;
   // For generate_certificate: the party's CA (null if it has none), and a

@@ -5,9 +5,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "halo/common/confined_directory.h"
+#include "halo/common/hex.h"
 #include "halo/common/status_macros.h"
+#include "halo/crypto/sha256.h"
 
 namespace halo::exchange {
 namespace {
@@ -99,6 +105,63 @@ absl::Status CheckArguments(const Step& step, const google::protobuf::Map<std::s
   return absl::OkStatus();
 }
 
+// The outputs another party may see: points under at least one secret key
+// the other party lacks, payloads sealed under keys derived from join keys,
+// and what the other party shared already.
+bool Shareable(const Step& step, const std::string& argument) {
+  switch (step.kind_case()) {
+    case Step::kCommutativeEncrypt:
+      return argument == "encrypted";
+    case Step::kCommutativeReencrypt:
+      return argument == "reencrypted";
+    case Step::kCommutativeDecrypt:
+      return argument == "decrypted";
+    case Step::kEncryptPayloads:
+      return argument == "encrypted_payloads";
+    case Step::kCopyFromSharedStorage:
+      return argument == "blob";
+    default:
+      return false;
+  }
+}
+
+// Checks what a party refuses to run on its own hosts, whoever wrote the
+// workflow: paths outside its directories, labels that would collide with
+// the daemon's own blobs, unbounded work on the other party's points.
+absl::Status CheckStepIsSafe(const Step& step) {
+  for (const auto* blobs : {&step.inputs(), &step.outputs()}) {
+    for (const auto& [name, blob] : *blobs) {
+      if (absl::Status label = CheckConfinedPath(blob.label(), absl::StrCat("blob label of \"", name, "\""));
+          !label.ok()) {
+        return StepError(step, label.message());
+      }
+      for (absl::string_view reserved : {".signature", ".signing-key", ".tmp"}) {
+        if (absl::EndsWith(blob.label(), reserved)) {
+          return StepError(step, absl::StrCat("blob label \"", blob.label(), "\" ends with \"", reserved,
+                                              "\", which the daemon keeps for its own blobs"));
+        }
+      }
+    }
+  }
+  if (step.has_input()) {
+    if (absl::Status path = CheckConfinedPath(step.input().path(), "input.path"); !path.ok()) {
+      return StepError(step, path.message());
+    }
+  }
+  if (step.has_write_output()) {
+    if (absl::Status path = CheckConfinedPath(step.write_output().path(), "write_output.path"); !path.ok()) {
+      return StepError(step, path.message());
+    }
+  }
+  if ((step.has_commutative_reencrypt() && step.commutative_reencrypt().maximum_keys() <= 0) ||
+      (step.has_commutative_decrypt() && step.commutative_decrypt().maximum_keys() <= 0)) {
+    return StepError(step, absl::StrCat(StepKindName(step),
+                                        " needs a positive maximum_keys: the most of the other party's points "
+                                        "it will work on"));
+  }
+  return absl::OkStatus();
+}
+
 // Which step writes each blob.
 std::map<std::string, int> Producers(const Workflow& workflow) {
   std::map<std::string, int> producers;
@@ -132,6 +195,7 @@ absl::Status ValidateWorkflow(const Workflow& workflow) {
     RETURN_IF_ERROR(
         CheckArguments(step, step.inputs(), contract.inputs, contract.optional_inputs, contract.input_storage, "input"));
     RETURN_IF_ERROR(CheckArguments(step, step.outputs(), contract.outputs, {}, contract.output_storage, "output"));
+    RETURN_IF_ERROR(CheckStepIsSafe(step));
     for (const auto& [name, blob] : step.outputs()) {
       auto [it, added] = producers.emplace(BlobKey(blob, step.party()), i);
       if (!added) {
@@ -150,6 +214,20 @@ absl::Status ValidateWorkflow(const Workflow& workflow) {
                                           others ? absl::StrCat(" of ", Workflow::Party_Name(step.party()),
                                                                 " (only the other party's private storage has it)")
                                                  : ""));
+    }
+  }
+  for (const Step& step : workflow.steps()) {
+    if (!step.has_copy_to_shared_storage()) continue;
+    const Workflow::Blob& blob = step.inputs().at("blob");
+    const Step& writer = workflow.steps(producers.at(BlobKey(blob, step.party())));
+    std::string argument;
+    for (const auto& [name, output] : writer.outputs()) {
+      if (BlobKey(output, writer.party()) == BlobKey(blob, step.party())) argument = name;
+    }
+    if (!Shareable(writer, argument)) {
+      return StepError(step, absl::StrCat("would copy ", Describe(blob), " to shared storage, but it is the ",
+                                          argument, " of ", StepKindName(writer), " step \"", writer.step_id(),
+                                          "\": a secret the other party must never see"));
     }
   }
   // Kahn's algorithm: whatever cannot be ordered is on a cycle.
@@ -195,6 +273,25 @@ std::vector<std::vector<int>> Prerequisites(const Workflow& workflow) {
     out[i].assign(before.begin(), before.end());
   }
   return out;
+}
+
+std::string WorkflowSha256(const Workflow& workflow) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  workflow.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return HexEncode(crypto::Sha256(bytes));
+}
+
+Workflow::Party SharedBlobWriter(const Workflow& workflow, const std::string& label) {
+  for (const Step& step : workflow.steps()) {
+    for (const auto& [name, blob] : step.outputs()) {
+      if (blob.storage() == Workflow::SHARED && blob.label() == label) return step.party();
+    }
+  }
+  return Workflow::PARTY_UNSPECIFIED;
 }
 
 absl::StatusOr<Workflow> ParseWorkflow(absl::string_view text, absl::string_view file_name) {

@@ -19,6 +19,7 @@
 #include "absl/time/civil_time.h"
 #include "benchmark/benchmark.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
+#include "halo/common/confined_directory.h"
 #include "halo/common/files.h"
 #include "halo/config/config.pb.h"
 #include "halo/crypto/commutative_cipher.h"
@@ -26,6 +27,7 @@
 #include "halo/deployment/in_process_deployment.h"
 #include "halo/exchange/example_workflows.h"
 #include "halo/exchange/synthetic_panels.h"
+#include "halo/exchange/workflow.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
 #include "halo_process.h"
@@ -80,11 +82,17 @@ Workflow::Step StepOf(const std::function<void(Workflow::Step&)>& kind,
 // Runs one step on `threads` threads; its wall seconds and peak MiB.
 std::pair<double, double> Time(const Workflow::Step& step, exchange::ExchangeStorage& storage,
                                const std::string& input_dir, int threads) {
+  auto input = ConfinedDirectory::Open(input_dir);
+  if (!input.ok()) {
+    std::fprintf(stderr, "%s\n", input.status().ToString().c_str());
+    return {0, 0};
+  }
   exchange::StepContext context;
   context.step = &step;
   context.blob_prefix = "bench/";
   context.private_storage = &storage;
-  context.input_dir = input_dir;
+  context.input_dir = input->get();
+  context.maximum_blob_bytes = uint64_t{1} << 34;
   context.threads = threads;
   const double held = ResetPeak();
   const auto start = Clock::now();
@@ -98,7 +106,7 @@ void IsolatedSteps(const std::string& dir, uint64_t keys, int threads) {
   // This VM's speed drifts by up to a quarter within minutes: the floor is
   // the mean of a measurement before the steps and one after.
   const auto [encrypt_before, multiply_before] = Floors();
-  auto storage = exchange::FileSystemStorage(dir + "/private");
+  auto storage = *exchange::FileSystemStorage(dir + "/private");
   Time(StepOf([](Workflow::Step& s) { s.mutable_input()->set_path("panel.txt"); }, {}, {{"join_keys", "keys"}}),
        *storage, dir + "/edp1", threads);
   Time(StepOf([](Workflow::Step& s) { s.mutable_generate_commutative_key(); }, {}, {{"key", "key"}}), *storage, dir,
@@ -110,7 +118,7 @@ void IsolatedSteps(const std::string& dir, uint64_t keys, int threads) {
                   {{"encrypted", "single"}, {"order", "order"}}),
            *storage, dir, threads);
   const auto [reencrypt_wall, reencrypt_peak] =
-      Time(StepOf([](Workflow::Step& s) { s.mutable_commutative_reencrypt(); },
+      Time(StepOf([keys](Workflow::Step& s) { s.mutable_commutative_reencrypt()->set_maximum_keys(keys); },
                   {{"encrypted", "single"}, {"key", "key2"}}, {{"reencrypted", "double"}}),
            *storage, dir, threads);
   const auto [encrypt_after, multiply_after] = Floors();
@@ -162,6 +170,7 @@ class DaemonProcess {
     d.set_shared_storage_dir(shared_dir);
     d.set_poll_interval_ms(100);
     d.set_parallelism(threads);
+    d.add_accepted_workflow_sha256(exchange::WorkflowSha256(exchange::FullExchangeWorkflow()));
     auto out = std::unique_ptr<DaemonProcess>(new DaemonProcess);
     out->party = party.party;
     out->process = StartHalo(c, base + "/halo.textproto", base + "/halo.log");

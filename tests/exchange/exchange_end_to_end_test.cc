@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -16,6 +17,7 @@
 #include "halo/exchange/example_workflows.h"
 #include "halo/exchange/exchange_daemon.h"
 #include "halo/exchange/synthetic_panels.h"
+#include "halo/exchange/workflow.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
 #include "testing/temp_dir.h"
@@ -39,8 +41,11 @@ std::vector<std::string> ReadLines(const std::string& path) {
 
 class World {
  public:
+  // `accepted`: the workflows' hashes both parties pin (none: the examples);
+  // `model_provider_accepts`, the model provider's if it pins others.
   explicit World(uint64_t keys = 3000, uint64_t overlap = 1200, int lease_seconds = 0,
-                 bool model_provider_has_ca = true)
+                 bool model_provider_has_ca = true, std::vector<std::string> accepted = {},
+                 std::optional<std::vector<std::string>> model_provider_accepts = std::nullopt)
       : overlap_(overlap) {
     REQUIRE(WriteSyntheticPanels(dir_.Sub("edp1-input/panel.txt"), dir_.Sub("mp1-input/panel.txt"), keys, overlap, 7)
                 .ok());
@@ -49,8 +54,10 @@ class World {
     for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
     options.protocols.set_aggregator("aggregator");
     options.measurement_consumers = {"mc1"};
-    options.exchange_parties = {{kDataProvider, dir_.Sub("edp1-input"), dir_.Sub("edp1-output")},
-                                {kModelProvider, dir_.Sub("mp1-input"), dir_.Sub("mp1-output"), model_provider_has_ca}};
+    options.exchange_parties = {
+        {kDataProvider, dir_.Sub("edp1-input"), dir_.Sub("edp1-output"), true, accepted},
+        {kModelProvider, dir_.Sub("mp1-input"), dir_.Sub("mp1-output"), model_provider_has_ca,
+         model_provider_accepts.value_or(accepted)}};
     options.shared_storage_dir = dir_.Sub("shared");
     options.exchange_step_lease_seconds = lease_seconds;
     options.exchange_step_max_attempts = 3;
@@ -163,7 +170,7 @@ ExchangeWorkflow WithExchangeCertificates() {
 }
 
 TEST_CASE("Each party mints a certificate for the exchange and signs what it shares with it") {
-  World w;
+  World w(3000, 1200, 0, true, {WorkflowSha256(WithExchangeCertificates())});
   auto recurring = w.Create(WithExchangeCertificates());
   INFO(recurring.status().message());
   REQUIRE(recurring.ok());
@@ -190,7 +197,7 @@ TEST_CASE("Each party mints a certificate for the exchange and signs what it sha
 }
 
 TEST_CASE("A party without a CA fails its generate_certificate step, saying what to configure") {
-  World w(3000, 1200, 0, /*model_provider_has_ca=*/false);
+  World w(3000, 1200, 0, /*model_provider_has_ca=*/false, {WorkflowSha256(WithExchangeCertificates())});
   auto recurring = w.Create(WithExchangeCertificates());
   REQUIRE(recurring.ok());
   const Exchange done = w.AwaitExchange(recurring->name());
@@ -207,6 +214,7 @@ TEST_CASE("A daemon refuses a certificate authority other than its own organisat
   options.config.set_shared_storage_dir(w.dir().Sub("shared"));
   options.data_dir = w.dir().Sub("other-daemon");
   options.tls = w.deployment().tls(kModelProvider);
+  options.config.add_accepted_workflow_sha256(WorkflowSha256(MiniExchangeWorkflow()));
   auto other = *crypto::CertificateAuthority::Create("another CA", absl::Hours(1));
   options.certificate_authority_pem = other.certificate().ToPem();
   options.certificate_authority_key_pem = other.key().ToPrivateKeyPem();
@@ -244,6 +252,54 @@ TEST_CASE("A daemon stopped mid-exchange resumes from its last succeeded step on
   const auto mp = ReadLines(w.dir().Sub("mp1-output/matched.txt"));
   CHECK(dp.size() == 5000);
   CHECK(mp.size() == 5000);
+}
+
+TEST_CASE("A party runs only the workflows it pinned: another fails its first step there, naming the hash") {
+  World w(3000, 1200, 0, true, {WorkflowSha256(MiniExchangeWorkflow()), WorkflowSha256(FullExchangeWorkflow())},
+          std::vector<std::string>{WorkflowSha256(MiniExchangeWorkflow())});
+  // The Kingdom's administrator schedules the full workflow, which hands the
+  // data provider's payloads over; the model provider agreed only to mini.
+  auto recurring = w.Create(FullExchangeWorkflow());
+  REQUIRE(recurring.ok());
+  const Exchange done = w.AwaitExchange(recurring->name());
+  CHECK(done.state() == Exchange::FAILED);
+  CHECK_THAT(done.failure_message(), Catch::Contains("mp-") && Catch::Contains(WorkflowSha256(FullExchangeWorkflow())) &&
+                                         Catch::Contains("accepted_workflow_sha256"));
+  CHECK_FALSE(std::filesystem::exists(w.dir().Sub("mp1-output/matched.txt")));
+}
+
+TEST_CASE("A daemon that pins no workflow, or a malformed hash, does not start, naming the setting") {
+  World w;
+  ExchangeDaemonOptions options;
+  options.config.set_party(kModelProvider);
+  options.config.set_kingdom_public_api_target(absl::StrCat("localhost:", w.deployment().kingdom_public_port()));
+  options.config.set_shared_storage_dir(w.dir().Sub("shared"));
+  options.data_dir = w.dir().Sub("other-daemon");
+  options.tls = w.deployment().tls(kModelProvider);
+  auto none = ExchangeDaemon::Start(options);
+  REQUIRE_FALSE(none.ok());
+  CHECK_THAT(std::string(none.status().message()), Catch::Contains("exchange_daemon.accepted_workflow_sha256"));
+  options.config.add_accepted_workflow_sha256("ABC");
+  auto malformed = ExchangeDaemon::Start(options);
+  REQUIRE_FALSE(malformed.ok());
+  CHECK_THAT(std::string(malformed.status().message()),
+             Catch::Contains("accepted_workflow_sha256") && Catch::Contains("\"ABC\""));
+}
+
+TEST_CASE("A re-encryption of more points than the workflow agreed fails before any work") {
+  // The data provider agreed to re-encrypt at most 100 of the model
+  // provider's points; its panel has 3,000.
+  ExchangeWorkflow bounded = MiniExchangeWorkflow();
+  for (auto& step : *bounded.mutable_steps()) {
+    if (step.step_id() == "dp-reencrypt-mp") step.mutable_commutative_reencrypt()->set_maximum_keys(100);
+  }
+  World w(3000, 1200, 0, true, {WorkflowSha256(bounded)});
+  auto recurring = w.Create(bounded);
+  REQUIRE(recurring.ok());
+  const Exchange done = w.AwaitExchange(recurring->name());
+  CHECK(done.state() == Exchange::FAILED);
+  CHECK_THAT(done.failure_message(), Catch::Contains("dp-reencrypt-mp") && Catch::Contains("3000 points") &&
+                                         Catch::Contains("maximum_keys 100"));
 }
 
 TEST_CASE("A tampered shared blob fails the step that reads it, and the exchange, with the reason") {

@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "halo/common/config.h"
 #include "halo/exchange/example_workflows.h"
 
 namespace halo::exchange {
@@ -74,7 +76,7 @@ TEST_CASE("A malformed workflow is refused with the step and the label named") {
     // The key now comes from a step that waits for the encryption.
     auto* key = Find(w, "dp-generate-key");
     key->clear_generate_commutative_key();
-    key->mutable_commutative_decrypt();
+    key->mutable_commutative_decrypt()->set_maximum_keys(1000);
     (*key->mutable_inputs())["encrypted"].set_label("dp-single");
     (*key->mutable_inputs())["encrypted"].set_storage(Workflow::PRIVATE);
     (*key->mutable_inputs())["key"].set_label("dp-key");
@@ -132,4 +134,80 @@ TEST_CASE("A malformed workflow is refused with the step and the label named") {
 }
 
 }  // namespace
+TEST_CASE("A party refuses a workflow that would run outside its directories or leak a secret") {
+  SECTION("a file path that leaves the input or output directory") {
+    for (const char* path : {"/etc/passwd", "../panel.txt", "in/../../panel.txt", "", "a//b", "./panel.txt"}) {
+      Workflow input = MiniExchangeWorkflow();
+      Find(input, "dp-input")->mutable_input()->set_path(path);
+      CHECK_THAT(Refusal(input), Catch::Contains("\"dp-input\"") && Catch::Contains("input.path"));
+      Workflow output = MiniExchangeWorkflow();
+      Find(output, "mp-output")->mutable_write_output()->set_path(path);
+      CHECK_THAT(Refusal(output), Catch::Contains("\"mp-output\"") && Catch::Contains("write_output.path"));
+    }
+    Workflow nested = MiniExchangeWorkflow();
+    Find(nested, "dp-input")->mutable_input()->set_path("2026/panel.txt");
+    CHECK(ValidateWorkflow(nested).ok());
+  }
+  SECTION("a blob label that leaves storage or names a daemon's own blob") {
+    Workflow up = MiniExchangeWorkflow();
+    (*Find(up, "dp-generate-key")->mutable_outputs())["key"].set_label("../../dp-key");
+    (*Find(up, "dp-encrypt")->mutable_inputs())["key"].set_label("../../dp-key");
+    (*Find(up, "dp-reencrypt-mp")->mutable_inputs())["key"].set_label("../../dp-key");
+    CHECK_THAT(Refusal(up), Catch::Contains("\"dp-generate-key\"") && Catch::Contains("\"..\""));
+    for (const char* label : {"dp-certificate.signing-key", "dp-single.signature"}) {
+      Workflow reserved = MiniExchangeWorkflow();
+      (*Find(reserved, "dp-encrypt")->mutable_outputs())["order"].set_label(label);
+      (*Find(reserved, "dp-intersect")->mutable_inputs())["order"].set_label(label);
+      CHECK_THAT(Refusal(reserved), Catch::Contains("\"dp-encrypt\"") && Catch::Contains(label) &&
+                                        Catch::Contains("for its own blobs"));
+    }
+  }
+  SECTION("a copy to shared storage of a key, join keys, an order or the matches") {
+    for (const auto& [label, writer] : {std::pair{"dp-key", "dp-generate-key"}, {"dp-keys", "dp-input"},
+                                        {"dp-order", "dp-encrypt"}, {"dp-matched", "dp-intersect"}}) {
+      Workflow w = MiniExchangeWorkflow();
+      (*Find(w, "dp-share-single")->mutable_inputs())["blob"].set_label(label);
+      CHECK_THAT(Refusal(w), Catch::Contains("\"dp-share-single\"") && Catch::Contains(label) &&
+                                 Catch::Contains(writer) && Catch::Contains("never see"));
+    }
+    Workflow payloads = FullExchangeWorkflow();
+    (*Find(payloads, "dp-share-payloads")->mutable_inputs())["blob"].set_label("dp-keys");
+    CHECK_THAT(Refusal(payloads), Catch::Contains("\"dp-share-payloads\"") && Catch::Contains("never see"));
+  }
+  SECTION("re-encryption or decryption of the other party's points without an agreed bound") {
+    Workflow w = MiniExchangeWorkflow();
+    Find(w, "mp-reencrypt-dp")->mutable_commutative_reencrypt()->clear_maximum_keys();
+    CHECK_THAT(Refusal(w), Catch::Contains("\"mp-reencrypt-dp\"") && Catch::Contains("maximum_keys"));
+  }
+}
+
+TEST_CASE("The local deployment's exchange daemon pins exactly the example workflows") {
+  std::ifstream in(std::string(HALO_SOURCE_DIR) + "/config/local/exchange-mp1.textproto");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = ParseConfig(text.str(), "exchange-mp1.textproto", "");
+  INFO(config.status().message());
+  REQUIRE(config.ok());
+  const auto& pinned = config->exchange_daemon().accepted_workflow_sha256();
+  CHECK(std::set<std::string>(pinned.begin(), pinned.end()) ==
+        std::set<std::string>{WorkflowSha256(MiniExchangeWorkflow()), WorkflowSha256(FullExchangeWorkflow())});
+}
+
+TEST_CASE("A workflow's SHA-256 is stable and changes with any step") {
+  const std::string mini = WorkflowSha256(MiniExchangeWorkflow());
+  CHECK(mini.size() == 64);
+  CHECK(mini == WorkflowSha256(MiniExchangeWorkflow()));
+  CHECK(mini != WorkflowSha256(FullExchangeWorkflow()));
+  Workflow looser = MiniExchangeWorkflow();
+  Find(looser, "mp-reencrypt-dp")->mutable_commutative_reencrypt()->set_maximum_keys(1'000'000'000);
+  CHECK(mini != WorkflowSha256(looser));
+  // Parsed from its text, it is the same workflow.
+  std::ifstream in(std::string(HALO_SOURCE_DIR) + "/config/exchange/mini-exchange.textproto");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = ParseWorkflow(text.str(), "mini-exchange.textproto");
+  REQUIRE(parsed.ok());
+  CHECK(WorkflowSha256(*parsed) == mini);
+}
+
 }  // namespace halo::exchange

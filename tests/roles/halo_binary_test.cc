@@ -1,5 +1,4 @@
 // Drives the `halo` executable as an operator would.
-#include "absl/strings/str_replace.h"
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -7,7 +6,9 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "halo/common/files.h"
 #include "halo/edp/privacy_budget.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
@@ -117,6 +118,20 @@ TEST_CASE("Config errors exit 2 naming file, line, column and field") {
   }
 }
 
+TEST_CASE("validate-workflow prints the SHA-256 a party pins, and refuses a workflow that leaves its directory") {
+  testing::TempDir dir;
+  const ProcessResult valid = Halo({"exchange", "validate-workflow", HALO_SOURCE_DIR "/config/exchange/mini-exchange.textproto"});
+  CHECK(valid.exit_code == 0);
+  CHECK_THAT(valid.out, Catch::Contains("a valid workflow") && Catch::Matches("(.|\\n)*sha256: [0-9a-f]{64}\\n"));
+  auto text = ReadFile(HALO_SOURCE_DIR "/config/exchange/mini-exchange.textproto");
+  REQUIRE(text.ok());
+  const std::string escaping = absl::StrReplaceAll(*text, {{"path: \"panel.txt\"", "path: \"../../etc/passwd\""}});
+  WriteFile(dir.Sub("escaping.textproto"), escaping);
+  const ProcessResult refused = Halo({"exchange", "validate-workflow", dir.Sub("escaping.textproto")});
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, Catch::Contains("input.path") && Catch::Contains(".."));
+}
+
 TEST_CASE("An exchange daemon whose CA file is missing exits naming the setting") {
   Deployment d;
   const std::string path = d.dir.Sub("exchange.textproto");
@@ -124,6 +139,7 @@ TEST_CASE("An exchange daemon whose CA file is missing exits naming the setting"
                                "\"\nexchange_daemon {\n  party: \"modelProviders/mp1\"\n",
                                "  kingdom_public_api_target: \"localhost:1\"\n  ", d.Tls("kingdom"),
                                "\n  shared_storage_dir: \"", d.dir.Sub("shared"), "\"\n",
+                               "  accepted_workflow_sha256: \"", std::string(64, 'a'), "\"\n",
                                "  certificate_authority { certificate_file: \"", d.dir.Sub("ca/missing.pem"),
                                "\" private_key_file: \"", d.dir.Sub("ca/ca.key"), "\" }\n}\n"));
   const ProcessResult result = Halo({"--config", path});

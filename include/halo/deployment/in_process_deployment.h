@@ -41,6 +41,9 @@ struct DeploymentExchangeParty {
   // Whether its daemon holds the deployment's CA, so that
   // generate_certificate steps can mint certificates.
   bool certificate_authority = true;
+  // The workflows it agrees to run (exchange_daemon.accepted_workflow_sha256);
+  // none means the mini and full examples.
+  std::vector<std::string> accepted_workflow_sha256;
 };
 
 struct InProcessDeploymentOptions {

@@ -1,17 +1,20 @@
 // Where an exchange daemon keeps blobs: its private storage and the storage
 // both parties share, behind one interface. Blobs are named
 // "{recurring exchange id}/{date}/{label}", so the file-system kind keeps a
-// directory per exchange date. A write is atomic: a reader sees the whole
-// blob or none of it.
+// directory per exchange date. A write is atomic and durable: a reader sees
+// the whole blob or none of it. The file-system kind reaches blobs only
+// beneath its root and never follows a link (halo/common/confined_directory.h):
+// the other party writes into shared storage too.
 //
 // Shared storage signs: SignedStorage writes each blob with a signature by
 // the writing party's certificate beside it, and a read checks the
-// signature against the certificate it names, which must belong to one of
-// the exchange's parties; a blob that fails is refused (PERMISSION_DENIED
-// naming it), never returned.
+// signature against the certificate it names, which must belong to the
+// party the workflow says writes that blob; a blob that fails is refused
+// (PERMISSION_DENIED naming it), never returned.
 #ifndef HALO_EXCHANGE_EXCHANGE_STORAGE_H_
 #define HALO_EXCHANGE_EXCHANGE_STORAGE_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,12 +30,13 @@ class ExchangeStorage {
  public:
   virtual ~ExchangeStorage() = default;
   virtual absl::Status Write(const std::string& name, absl::string_view bytes) = 0;
-  // NOT_FOUND naming the blob if it is not there.
-  virtual absl::StatusOr<std::string> Read(const std::string& name) = 0;
+  // NOT_FOUND naming the blob if it is not there; RESOURCE_EXHAUSTED if it
+  // holds more than `maximum_bytes`, before anything is read.
+  virtual absl::StatusOr<std::string> Read(const std::string& name, uint64_t maximum_bytes) = 0;
 };
 
 // Files under `root`; refuses names that would leave it.
-std::unique_ptr<ExchangeStorage> FileSystemStorage(const std::string& root);
+absl::StatusOr<std::unique_ptr<ExchangeStorage>> FileSystemStorage(const std::string& root);
 absl::StatusOr<std::unique_ptr<ExchangeStorage>> RocksDbStorage(const std::string& path);
 
 // Looks up a certificate by resource name, checked (client::CertificateResolver).
@@ -47,9 +51,9 @@ class SignedStorage {
   // the exchange.
   absl::Status Write(const std::string& name, absl::string_view bytes, const crypto::SigningKey& key,
                      const std::string& certificate);
-  // Checks the signature, and that its certificate belongs to one of
-  // `signers` (entity names).
-  absl::StatusOr<std::string> Read(const std::string& name, const std::vector<std::string>& signers);
+  // Checks the signature, and that its certificate belongs to `signer` (an
+  // entity name).
+  absl::StatusOr<std::string> Read(const std::string& name, const std::string& signer, uint64_t maximum_bytes);
 
  private:
   ExchangeStorage& storage_;

@@ -17,8 +17,22 @@ namespace halo::exchange {
 // step missing an argument its kind needs or giving one it does not take, a
 // blob in an unknown storage or in the wrong one for its step, a blob two
 // steps write, an input no step writes (or that only the other party's
-// private storage holds), and a cycle.
+// private storage holds), and a cycle. A party runs steps on its own
+// hosts, so it refuses too: a file path that would leave its directory, a
+// blob label a daemon uses for itself (".signature", ".signing-key"), a
+// re-encryption or decryption of the other party's points without a
+// maximum_keys bound, and a copy to shared storage of a blob that holds a
+// secret (a key, join keys, an order, matches or payloads).
 absl::Status ValidateWorkflow(const api::v1::ExchangeWorkflow& workflow);
+
+// What a party pins to accept a workflow: the lowercase hex SHA-256 of its
+// deterministic serialization (`halo exchange validate-workflow` prints it).
+std::string WorkflowSha256(const api::v1::ExchangeWorkflow& workflow);
+
+// The party whose step writes the shared blob `label`; the workflow must
+// be valid and some step must write it.
+api::v1::ExchangeWorkflow::Party SharedBlobWriter(const api::v1::ExchangeWorkflow& workflow,
+                                                  const std::string& label);
 
 // For each step, the indexes of the steps that write its inputs. The
 // workflow must be valid.
