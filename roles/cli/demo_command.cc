@@ -309,7 +309,7 @@ absl::StatusOr<bool> RunExchangeDemo(const ExchangeDemoFlags& flags, const std::
   options.shared_storage_dir = dir + "/shared";
   ASSIGN_OR_RETURN(auto deployment, deployment::InProcessDeployment::Start(options));
   auto channel = net::OpenChannel(absl::StrCat("localhost:", deployment->kingdom_public_port()),
-                                  deployment->tls("admins/operator"));
+                                  deployment->tls("admins/operator"), net::kKingdomSubject);
   auto recurring = api::v1::RecurringExchanges::NewStub(channel);
   api::v1::CreateRecurringExchangeRequest create;
   create.set_recurring_exchange_id("demo");

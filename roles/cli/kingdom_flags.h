@@ -38,7 +38,7 @@ inline void AddKingdomFlags(CLI::App* command, KingdomFlags& flags, bool require
 
 inline absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenKingdom(const KingdomFlags& flags) {
   ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(flags.tls));
-  return net::OpenChannel(flags.kingdom, tls);
+  return net::OpenChannel(flags.kingdom, tls, net::kKingdomSubject);
 }
 
 }  // namespace halo::cli

@@ -29,7 +29,7 @@ absl::Status RunDuchy(const config::HaloConfig& config, const ShutdownSignal& sh
   options.tls = tls;
   ASSIGN_OR_RETURN(std::unique_ptr<DuchyDaemon> daemon, DuchyDaemon::Start(options));
   spdlog::info("duchy {} started as {}, data in {}", duchy.duchy_id(), tls.identity, data_dir->path());
-  auto kingdom = net::OpenChannel(duchy.kingdom_system_api_target(), tls);
+  auto kingdom = net::OpenChannel(duchy.kingdom_system_api_target(), tls, net::kKingdomSubject);
   net::WatchPeerUntilShutdown(*kingdom, "kingdom system API at " + duchy.kingdom_system_api_target(),
                               absl::Seconds(10), shutdown);
   spdlog::info("duchy {} shutting down", duchy.duchy_id());

@@ -21,7 +21,7 @@ absl::Status RunEdpAgent(const config::HaloConfig& config, const ShutdownSignal&
   options.tls = tls;
   ASSIGN_OR_RETURN(options.encryption_key, api::ReadEncryptionKeyFile(agent_config.encryption_key_file()));
   ASSIGN_OR_RETURN(std::unique_ptr<EdpAgent> agent, EdpAgent::Start(options));
-  auto kingdom = net::OpenChannel(agent_config.kingdom_public_api_target(), tls);
+  auto kingdom = net::OpenChannel(agent_config.kingdom_public_api_target(), tls, net::kKingdomSubject);
   net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + agent_config.kingdom_public_api_target(),
                               absl::Seconds(10), shutdown);
   agent->Shutdown();

@@ -36,7 +36,7 @@ absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownS
     options.certificate_authority_key_pem = *std::move(key);
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ExchangeDaemon> daemon, ExchangeDaemon::Start(options));
-  auto kingdom = net::OpenChannel(daemon_config.kingdom_public_api_target(), tls);
+  auto kingdom = net::OpenChannel(daemon_config.kingdom_public_api_target(), tls, net::kKingdomSubject);
   net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + daemon_config.kingdom_public_api_target(),
                               absl::Seconds(10), shutdown);
   daemon->Shutdown();

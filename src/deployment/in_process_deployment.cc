@@ -68,7 +68,7 @@ struct InProcessDeployment::State {
 };
 
 absl::Status InProcessDeployment::State::Register() {
-  auto admin = api::v1::Admin::NewStub(net::OpenChannel(Localhost(kingdom->public_port()), tls.at(kAdministrator)));
+  auto admin = api::v1::Admin::NewStub(net::OpenChannel(Localhost(kingdom->public_port()), tls.at(kAdministrator), net::kKingdomSubject));
   auto der_of = [&](const std::string& subject) -> absl::StatusOr<std::string> {
     ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
     return certificate.ToDer();

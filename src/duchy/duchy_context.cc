@@ -65,7 +65,7 @@ absl::StatusOr<v1::ComputationControl::Stub*> DuchyContext::Peer(const std::stri
       return absl::NotFoundError(absl::StrCat("duchy.peers has no computation_control_target for duchy \"", duchy_id,
                                               "\""));
     }
-    stub = v1::ComputationControl::NewStub(net::OpenChannel(target->second, tls_));
+    stub = v1::ComputationControl::NewStub(net::OpenChannel(target->second, tls_, net::DuchySubject(duchy_id)));
   }
   return stub.get();
 }

@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   State& s = *state;
   s.duchy = std::make_unique<DuchyContext>(config.duchy_id(), api::CertificateName(name, certificate),
                                            std::move(signing_key), options.tls, std::move(store), std::move(blobs),
-                                           net::OpenChannel(config.kingdom_system_api_target(), options.tls),
+                                           net::OpenChannel(config.kingdom_system_api_target(), options.tls, net::kKingdomSubject),
                                            std::move(trusted_roots), parallelism);
   s.duchy->set_replay_seed(options.replay_seed);
   for (const config::DuchyPeer& peer : config.peers()) {

@@ -288,7 +288,7 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   ASSIGN_OR_RETURN(agent.signing_key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
   agent.encryption_key = options.encryption_key;
   agent.tls = options.tls;
-  agent.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
+  agent.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls, net::kKingdomSubject);
   agent.certificates = std::make_unique<client::CertificateResolver>(agent.kingdom, trusted_roots);
   for (const auto& duchy : config.duchies()) agent.duchy_targets[duchy.duchy_id()] = duchy.requisition_fulfillment_target();
   agent.events_dir = config.events_dir().empty() ? (std::filesystem::path(options.data_dir) / "events").string()

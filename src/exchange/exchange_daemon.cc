@@ -251,7 +251,7 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
   } else {
     ASSIGN_OR_RETURN(s.private_storage, FileSystemStorage((data / "private").string()));
   }
-  s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls);
+  s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls, net::kKingdomSubject);
   s.work = api::v1::ExchangeStepWork::NewStub(s.kingdom);
   s.certificate_registry = api::v1::Certificates::NewStub(s.kingdom);
   s.certificates = std::make_unique<client::CertificateResolver>(s.kingdom, trusted_roots);

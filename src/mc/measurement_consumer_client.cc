@@ -101,7 +101,7 @@ absl::StatusOr<std::unique_ptr<McClient>> McClient::Create(McClientOptions optio
   }
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
-  auto kingdom = net::OpenChannel(options.kingdom_target, options.tls);
+  auto kingdom = net::OpenChannel(options.kingdom_target, options.tls, net::kKingdomSubject);
   std::string name = api::CertificateName(options.measurement_consumer, certificate);
   return std::unique_ptr<McClient>(
       new McClient(std::move(options), std::move(name), std::move(key), std::move(kingdom), std::move(trusted_roots)));

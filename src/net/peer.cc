@@ -9,8 +9,11 @@
 
 namespace halo::net {
 
-std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsMaterial& tls) {
-  return grpc::CreateChannel(target, ChannelCredentials(tls));
+std::string DuchySubject(absl::string_view duchy_id) { return absl::StrCat("duchies/", duchy_id); }
+
+std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsMaterial& tls,
+                                           absl::string_view server_subject) {
+  return grpc::CreateChannel(target, ChannelCredentials(tls, server_subject));
 }
 
 absl::Status CheckHealth(grpc::Channel& channel, absl::Duration deadline) {

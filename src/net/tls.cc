@@ -1,6 +1,9 @@
 #include "halo/net/tls.h"
 
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 
 
 #include "absl/strings/str_cat.h"
@@ -56,12 +59,57 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsMaterial& tl
   return grpc::SslServerCredentials(options);
 }
 
-std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TlsMaterial& tls) {
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = tls.trusted_ca_pem;
-  options.pem_private_key = tls.private_key_pem;
-  options.pem_cert_chain = tls.certificate_pem;
-  return grpc::SslCredentials(options);
+namespace {
+
+// Checks, after gRPC has verified the chain, the host name (as its default
+// verifier does) and then the subject of the server's certificate.
+class ServerSubjectVerifier final : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  explicit ServerSubjectVerifier(std::string subject) : subject_(std::move(subject)) {}
+
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request, std::function<void(grpc::Status)>,
+              grpc::Status* sync_status) override {
+    grpc::Status host;
+    if (!host_name_.Verify(request, [](grpc::Status) {}, &host)) {
+      // The host name check is synchronous; anything else is refused.
+      *sync_status = grpc::Status(grpc::StatusCode::INTERNAL, "the host name check did not complete");
+      return true;
+    }
+    if (!host.ok()) {
+      *sync_status = host;
+      return true;
+    }
+    const grpc::string_ref name = request->common_name();
+    const absl::string_view common_name(name.data(), name.size());
+    if (common_name != subject_) {
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  absl::StrCat("the server's certificate is for \"", common_name, "\", not ", subject_));
+    } else {
+      *sync_status = grpc::Status::OK;
+    }
+    return true;
+  }
+
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  const std::string subject_;
+  grpc::experimental::HostNameCertificateVerifier host_name_;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TlsMaterial& tls, absl::string_view server_subject) {
+  auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+      tls.trusted_ca_pem,
+      std::vector<grpc::experimental::IdentityKeyCertPair>{{tls.private_key_pem, tls.certificate_pem}});
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(std::move(provider));
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<ServerSubjectVerifier>(std::string(server_subject)));
+  return grpc::experimental::TlsCredentials(options);
 }
 
 }  // namespace halo::net

@@ -155,7 +155,7 @@ class Pass {
 
   bool Register() {
     const std::string target = absl::StrCat("localhost:", kingdom_public_);
-    auto admin = api::v1::Admin::NewStub(net::OpenChannel(target, *net::LoadTlsMaterial(Tls("admins/operator"))));
+    auto admin = api::v1::Admin::NewStub(net::OpenChannel(target, *net::LoadTlsMaterial(Tls("admins/operator")), net::kKingdomSubject));
     auto check = [](const absl::Status& status) {
       if (!status.ok()) std::fprintf(stderr, "registration: %s\n", std::string(status.message()).c_str());
       return status.ok();

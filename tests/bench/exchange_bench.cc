@@ -210,7 +210,7 @@ void WholeExchange(const std::string& dir, uint64_t keys, uint64_t overlap, int 
     if (daemons.back() == nullptr) return;
   }
   auto channel = net::OpenChannel(absl::StrCat("localhost:", (*deployment)->kingdom_public_port()),
-                                  (*deployment)->tls("admins/operator"));
+                                  (*deployment)->tls("admins/operator"), net::kKingdomSubject);
   auto recurring = api::v1::RecurringExchanges::NewStub(channel);
   api::v1::CreateRecurringExchangeRequest create;
   create.set_recurring_exchange_id("bench");

@@ -77,9 +77,9 @@ class LoadBench {
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       Client& client = clients_.emplace_back();
       client.measurements = Measurements::NewStub(
-          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(mc_tls), args));
+          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(mc_tls, net::kKingdomSubject), args));
       client.requisitions = Requisitions::NewStub(
-          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(edp_tls), args));
+          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(edp_tls, net::kKingdomSubject), args));
     }
   }
 

@@ -76,7 +76,7 @@ class Deployment {
   }
 
   std::shared_ptr<grpc::Channel> PublicChannel(const std::string& subject) {
-    return net::OpenChannel(absl::StrCat("localhost:", deployment_->kingdom_public_port()), parties_.at(subject).tls);
+    return net::OpenChannel(absl::StrCat("localhost:", deployment_->kingdom_public_port()), parties_.at(subject).tls, net::kKingdomSubject);
   }
   int FulfillmentPort(const std::string& duchy) { return deployment_->requisition_fulfillment_port(duchy); }
   int ControlPort(const std::string& duchy) { return deployment_->computation_control_port(duchy); }
@@ -194,7 +194,7 @@ grpc::Status Upload(Deployment& d, const std::string& edp, const Requisition& re
                     const UploadBody& body, const std::string& announced_sha256 = "") {
   const std::string& bytes = body.bytes;
   auto stub = v1::RequisitionFulfillment::NewStub(
-      net::OpenChannel(absl::StrCat("localhost:", d.FulfillmentPort(requisition.fulfilling_duchy())), d[edp].tls));
+      net::OpenChannel(absl::StrCat("localhost:", d.FulfillmentPort(requisition.fulfilling_duchy())), d[edp].tls, net::DuchySubject(requisition.fulfilling_duchy())));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   v1::FulfillRequisitionResponse response;
@@ -379,7 +379,7 @@ TEST_CASE("An upload with a wrong nonce, a tampered digest, another EDP's name, 
 grpc::Status SendInput(Deployment& d, const std::string& sender, const std::string& duchy,
                        const std::string& computation, v1::ComputationStage stage, const std::string& bytes) {
   auto stub = v1::ComputationControl::NewStub(
-      net::OpenChannel(absl::StrCat("localhost:", d.ControlPort(duchy)), d[sender].tls));
+      net::OpenChannel(absl::StrCat("localhost:", d.ControlPort(duchy)), d[sender].tls, net::DuchySubject(duchy)));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::AdvanceComputationResponse response;
@@ -447,7 +447,7 @@ TEST_CASE("A certificate from another organisation's root speaks for no one: not
       d.deployment().root("dataProviders/edp1").certificate().ToDer());
   MeasurementConsumer created;
   const grpc::Status as_admin =
-      Call(*Admin::NewStub(net::OpenChannel(kingdom, admin)), &Admin::Stub::CreateMeasurementConsumer, create, &created);
+      Call(*Admin::NewStub(net::OpenChannel(kingdom, admin, net::kKingdomSubject)), &Admin::Stub::CreateMeasurementConsumer, create, &created);
   CHECK(as_admin.error_code() == grpc::StatusCode::UNAUTHENTICATED);
   CHECK_THAT(as_admin.error_message(), Catch::Contains("not registered"));
 
@@ -457,7 +457,7 @@ TEST_CASE("A certificate from another organisation's root speaks for no one: not
   Computation seen;
   const grpc::Status at_kingdom =
       Call(*Computations::NewStub(
-               net::OpenChannel(absl::StrCat("localhost:", d.deployment().kingdom_system_port()), worker1)),
+               net::OpenChannel(absl::StrCat("localhost:", d.deployment().kingdom_system_port()), worker1, net::kKingdomSubject)),
            &Computations::Stub::GetComputation, get, &seen);
   CHECK(at_kingdom.error_code() == grpc::StatusCode::UNAUTHENTICATED);
   d["duchies/worker1"].tls = worker1;  // the aggregator hears worker1's setup from worker1
@@ -472,7 +472,7 @@ TEST_CASE("A certificate from another organisation's root speaks for no one: not
   add.set_parent("duchies/worker1");
   add.mutable_certificate()->set_x509_der(crypto::Certificate::FromPem(worker1.certificate_pem)->ToDer());
   Certificate added;
-  const grpc::Status registered = Call(*Certificates::NewStub(net::OpenChannel(kingdom, d.deployment().tls("admins/operator"))),
+  const grpc::Status registered = Call(*Certificates::NewStub(net::OpenChannel(kingdom, d.deployment().tls("admins/operator"), net::kKingdomSubject)),
                                        &Certificates::Stub::CreateCertificate, add, &added);
   CHECK(registered.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK_THAT(registered.error_message(), Catch::Contains("not issued by the root of duchies/worker1"));

@@ -153,7 +153,7 @@ TEST_CASE("An EDP refuses a requisition spec not signed by the MC, and one namin
   World w;
   auto& d = w.deployment();
   const net::TlsMaterial& mc_tls = d.tls("measurementConsumers/mc1");
-  auto channel = net::OpenChannel(absl::StrCat("localhost:", d.kingdom_public_port()), mc_tls);
+  auto channel = net::OpenChannel(absl::StrCat("localhost:", d.kingdom_public_port()), mc_tls, net::kKingdomSubject);
   auto providers = api::v1::DataProviders::NewStub(channel);
   api::v1::GetDataProviderRequest get;
   get.set_name("dataProviders/edp3");

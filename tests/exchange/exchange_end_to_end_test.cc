@@ -69,7 +69,7 @@ class World {
 
   std::shared_ptr<grpc::Channel> As(const std::string& subject) {
     return net::OpenChannel(absl::StrCat("localhost:", deployment_->kingdom_public_port()),
-                            deployment_->tls(subject));
+                            deployment_->tls(subject), net::kKingdomSubject);
   }
 
   absl::StatusOr<RecurringExchange> Create(const ExchangeWorkflow& workflow, const std::string& id = "panel") {

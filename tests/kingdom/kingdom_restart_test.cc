@@ -36,7 +36,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   std::vector<std::thread> clients;
   for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&, c] {
-      auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls));
+      auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls, net::kKingdomSubject));
       for (int i = 0; !stop.load(); ++i) {
         const CreateMeasurementRequest request =
             consumer->ReachRequest(1000 * c + i, absl::StrCat("client", c, "-", i), "encrypted spec");
@@ -70,7 +70,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   REQUIRE(written.size() >= 100);
 
   REQUIRE(kingdom.Start());
-  auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls));
+  auto stub = Measurements::NewStub(net::OpenChannel(target, mc_tls, net::kKingdomSubject));
   size_t found = 0;
   for (const std::string& name : written) {
     GetMeasurementRequest get;

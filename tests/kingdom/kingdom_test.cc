@@ -108,8 +108,8 @@ class Deployment {
     p.tls = *net::LoadTlsMaterial(p.tls_config);
     p.key = testing::SigningKeyOf(p.tls_config);
     p.certificate_der = testing::CertificateDerOf(p.tls_config);
-    p.public_channel = net::OpenChannel("localhost:" + std::to_string(public_port_), p.tls);
-    p.system_channel = net::OpenChannel("localhost:" + std::to_string(system_port_), p.tls);
+    p.public_channel = net::OpenChannel("localhost:" + std::to_string(public_port_), p.tls, net::kKingdomSubject);
+    p.system_channel = net::OpenChannel("localhost:" + std::to_string(system_port_), p.tls, net::kKingdomSubject);
     return p;
   }
 

@@ -26,8 +26,36 @@ TEST_CASE("A client with a certificate from the trusted CA gets SERVING over mTL
   auto client_tls = LoadTlsMaterial(s.ca.Issue("dataProviders/edp1"));
   REQUIRE(client_tls.ok());
   CHECK(client_tls->identity == "dataProviders/edp1");
-  auto channel = OpenChannel(s.target(), *client_tls);
+  auto channel = OpenChannel(s.target(), *client_tls, kKingdomSubject);
   CHECK(CheckHealth(*channel, absl::Seconds(5)).ok());
+}
+
+TEST_CASE("A client refuses a server whose certificate is for another subject, though its root is trusted") {
+  LoopbackServer s;
+  auto client_tls = *LoadTlsMaterial(s.ca.Issue("duchies/worker1"));
+  // The server's certificate, from a trusted root and for this host, is the
+  // Kingdom's: a caller that expects duchy worker2 must not talk to it.
+  auto impostor = OpenChannel(s.target(), client_tls, DuchySubject("worker2"));
+  const absl::Status refused = CheckHealth(*impostor, absl::Seconds(3));
+  CHECK_FALSE(refused.ok());
+  CHECK_THAT(std::string(refused.message()), Catch::Contains("duchies/worker2") || Catch::Contains("handshake") ||
+                                                 Catch::Contains("Handshake"));
+  CHECK(CheckHealth(*OpenChannel(s.target(), client_tls, kKingdomSubject), absl::Seconds(5)).ok());
+}
+
+TEST_CASE("A client refuses a server whose certificate does not name the host it dialled") {
+  LoopbackServer s;
+  auto client_tls = *LoadTlsMaterial(s.ca.Issue("duchies/worker1"));
+  // The fixture's certificates name localhost and 127.0.0.1; dial as if
+  // the server were elsewhere.example.
+  grpc::ChannelArguments arguments;
+  arguments.SetSslTargetNameOverride("elsewhere.example");
+  auto elsewhere = grpc::CreateCustomChannel(s.target(), ChannelCredentials(client_tls, kKingdomSubject), arguments);
+  CHECK_FALSE(CheckHealth(*elsewhere, absl::Seconds(3)).ok());
+  grpc::ChannelArguments local;
+  local.SetSslTargetNameOverride("localhost");
+  auto here = grpc::CreateCustomChannel(s.target(), ChannelCredentials(client_tls, kKingdomSubject), local);
+  CHECK(CheckHealth(*here, absl::Seconds(5)).ok());
 }
 
 TEST_CASE("A client whose certificate comes from another CA is refused") {
@@ -36,7 +64,7 @@ TEST_CASE("A client whose certificate comes from another CA is refused") {
   TlsMaterial client_tls = *LoadTlsMaterial(other.Issue("dataProviders/intruder"));
   // Trust the server's CA so only the client side of the handshake is wrong.
   client_tls.trusted_ca_pem = s.server_tls.trusted_ca_pem;
-  auto channel = OpenChannel(s.target(), client_tls);
+  auto channel = OpenChannel(s.target(), client_tls, kKingdomSubject);
   CHECK_FALSE(CheckHealth(*channel, absl::Seconds(3)).ok());
 }
 

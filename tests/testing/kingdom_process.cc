@@ -41,7 +41,7 @@ absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(co
                                                                              const config::TlsConfig& edp) {
   auto admin_tls = net::LoadTlsMaterial(admin);
   if (!admin_tls.ok()) return admin_tls.status();
-  auto stub = api::v1::Admin::NewStub(net::OpenChannel(target, *admin_tls));
+  auto stub = api::v1::Admin::NewStub(net::OpenChannel(target, *admin_tls, net::kKingdomSubject));
   api::v1::CreateMeasurementConsumerRequest create_mc;
   create_mc.set_measurement_consumer_id("mc1");
   create_mc.mutable_measurement_consumer()->set_certificate_der(CertificateDerOf(mc));

@@ -9,13 +9,22 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "halo/common/shutdown.h"
 #include "halo/net/tls.h"
 
 namespace halo::net {
 
-std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsMaterial& tls);
+// The subject of the Kingdom's certificate, which every party checks.
+inline constexpr char kKingdomSubject[] = "kingdom";
+// The subject of duchy `duchy_id`'s certificate.
+std::string DuchySubject(absl::string_view duchy_id);
+
+// A channel to `target` whose server must present a certificate for
+// `server_subject` (see ChannelCredentials).
+std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsMaterial& tls,
+                                           absl::string_view server_subject);
 
 // One grpc.health.v1 check; OK when the peer answers SERVING within
 // `deadline`, else the reason.

@@ -33,8 +33,12 @@ absl::StatusOr<TlsMaterial> LoadTlsMaterial(const config::TlsConfig& tls);
 // Servers require and verify a client certificate from a trusted root; which
 // root may speak for which entity is the application's check.
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsMaterial& tls);
-// Channels present our certificate and verify the server's.
-std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TlsMaterial& tls);
+// Channels present our certificate and verify the server's: its chain to a
+// trusted root, the host name, and that it is for `server_subject` (e.g.
+// "kingdom" or "duchies/worker1"). Any organisation's root can issue a
+// certificate for any host name, so without the subject a duchy could be
+// impersonated by another party whose root we trust.
+std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(const TlsMaterial& tls, absl::string_view server_subject);
 
 }  // namespace halo::net
 
