@@ -46,10 +46,16 @@ CREATE TABLE herald (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   continuation_token TEXT NOT NULL);
 )sql"},
+    // Attempts are counted when claimed, not when they fail, so that a stage
+    // that crashes its process is counted too; the last error is kept for
+    // the reason a computation is given up with.
+    {2, R"sql(
+ALTER TABLE computations ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 constexpr char kColumns[] =
-    "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros FROM computations";
+    "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros, last_error FROM computations";
 
 LocalComputation FromRow(const storage::SqliteStatement& q) {
   LocalComputation c;
@@ -61,6 +67,7 @@ LocalComputation FromRow(const storage::SqliteStatement& q) {
   c.failure = q.ColumnText(5);
   c.lease_owner = q.ColumnText(6);
   c.lease_expiry = absl::FromUnixMicros(q.ColumnInt64(7));
+  c.last_error = q.ColumnText(8);
   return c;
 }
 
@@ -213,8 +220,10 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(const st
     LocalComputation c = FromRow(q);
     c.lease_owner = owner;
     c.lease_expiry = absl::FromUnixMicros(now) + lease;
+    ++c.attempts;
     ASSIGN_OR_RETURN(storage::SqliteStatement take,
-                     db_->Prepare("UPDATE computations SET lease_owner = ?, lease_expiry_micros = ? WHERE name = ?"));
+                     db_->Prepare("UPDATE computations SET lease_owner = ?, lease_expiry_micros = ?, "
+                                  "attempts = attempts + 1 WHERE name = ?"));
     take.Bind(1, owner).Bind(2, absl::ToUnixMicros(c.lease_expiry)).Bind(3, c.name);
     RETURN_IF_ERROR(take.Run());
     claimed = std::move(c);
@@ -253,7 +262,7 @@ absl::Status ComputationStore::MoveTo(const std::string& name, ComputationStage 
     details = &forgotten;
   }
   ASSIGN_OR_RETURN(storage::SqliteStatement q,
-                   db_->Prepare(absl::StrCat("UPDATE computations SET stage = ?, runnable = ?, attempts = 0, ",
+                   db_->Prepare(absl::StrCat("UPDATE computations SET stage = ?, runnable = ?, attempts = 0, last_error = '', ",
                                              details ? "details = ?, " : "",
                                              "next_attempt_micros = 0, lease_owner = '', lease_expiry_micros = 0, "
                                              "update_micros = ? WHERE name = ?")));
@@ -295,13 +304,14 @@ absl::Status ComputationStore::SaveDetails(const LocalComputation& claimed, cons
   });
 }
 
-absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Duration retry_after) {
+absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Duration retry_after,
+                                       const std::string& error) {
   return db_->Transaction([&]() -> absl::Status {
     RETURN_IF_ERROR(CheckClaim(claimed));
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
-                     db_->Prepare("UPDATE computations SET attempts = attempts + 1, next_attempt_micros = ?, "
+                     db_->Prepare("UPDATE computations SET next_attempt_micros = ?, last_error = ?, "
                                   "lease_owner = '', lease_expiry_micros = 0 WHERE name = ?"));
-    q.Bind(1, absl::ToUnixMicros(clock_() + retry_after)).Bind(2, claimed.name);
+    q.Bind(1, absl::ToUnixMicros(clock_() + retry_after)).Bind(2, error).Bind(3, claimed.name);
     return q.Run();
   });
 }

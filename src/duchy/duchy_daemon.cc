@@ -68,7 +68,8 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   }
   for (int i = 0; i < std::max(1, options.mills); ++i) {
     s.mills.push_back(std::make_unique<Mill>(*s.duchy, absl::StrCat(name, "/mill-", i), options.lease,
-                                             options.first_retry));
+                                             options.first_retry,
+                                             config.max_stage_attempts() > 0 ? config.max_stage_attempts() : 10));
   }
   s.herald = std::make_unique<Herald>(*s.duchy, [&s] { s.WakeMills(); });
   s.computation_control = std::make_unique<ComputationControlService>(*s.duchy, [&s] { s.WakeMills(); });

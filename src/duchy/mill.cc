@@ -16,8 +16,6 @@
 namespace halo::duchy {
 namespace {
 
-constexpr int kMaxAttempts = 10;
-
 // Sends a stored output to `peer` as the input of `stage` there.
 // Where a stored output's SHA-256 is kept, so that sending it reads it once.
 std::string DigestKey(const std::string& output_key) { return output_key + ".sha256"; }
@@ -50,6 +48,16 @@ absl::Status SendOutput(DuchyContext& duchy, const std::string& computation, con
 }
 
 }  // namespace
+
+std::optional<std::string> OverAttempted(const LocalComputation& claimed, int max_attempts,
+                                         absl::string_view duchy_id) {
+  if (claimed.attempts <= max_attempts) return std::nullopt;
+  return absl::StrCat("duchy ", duchy_id, " gave up ", v1::ComputationStage_Name(claimed.stage), " after ",
+                      claimed.attempts - 1, " attempt(s), ",
+                      claimed.last_error.empty()
+                          ? "each ended by its process stopping or crashing"
+                          : absl::StrCat("the last that ended in an error with: ", claimed.last_error));
+}
 
 absl::Status StageRun::SaveDetails() { return duchy.store().SaveDetails(claimed, known.details.SerializeAsString()); }
 
@@ -174,20 +182,24 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
 void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& status) {
   const bool for_good = absl::IsInvalidArgument(status) || absl::IsDataLoss(status) ||
                         absl::IsPermissionDenied(status) || absl::IsInternal(status) || absl::IsUnimplemented(status) ||
-                        claimed.attempts + 1 >= kMaxAttempts;
+                        claimed.attempts >= max_attempts_;
   const std::string stage = v1::ComputationStage_Name(claimed.stage);
   if (!for_good) {
     const absl::Duration delay =
-        std::min(absl::Minutes(10), first_retry_ * std::pow(2.0, std::min(claimed.attempts, 20)));
+        std::min(absl::Minutes(10), first_retry_ * std::pow(2.0, std::min(claimed.attempts - 1, 20)));
     spdlog::warn("duchy {}: {} at {}, attempt {}: {}; again in {}", duchy_.duchy_id(), claimed.name, stage,
-                 claimed.attempts + 1, status.ToString(), absl::FormatDuration(delay));
-    if (absl::Status released = duchy_.store().Release(claimed, delay); !released.ok()) {
+                 claimed.attempts, status.ToString(), absl::FormatDuration(delay));
+    if (absl::Status released = duchy_.store().Release(claimed, delay, std::string(status.message()));
+        !released.ok()) {
       spdlog::warn("duchy {}: {}: {}", duchy_.duchy_id(), claimed.name, released.ToString());
     }
     return;
   }
-  const std::string reason = absl::StrCat("duchy ", duchy_.duchy_id(), " failed ", stage, " after ",
-                                          claimed.attempts + 1, " attempt(s): ", status.message());
+  GiveUp(claimed, absl::StrCat("duchy ", duchy_.duchy_id(), " failed ", stage, " after ", claimed.attempts,
+                               " attempt(s): ", status.message()));
+}
+
+void Mill::GiveUp(const LocalComputation& claimed, const std::string& reason) {
   spdlog::error("{}: {}", claimed.name, reason);
   if (absl::Status failed = duchy_.store().Fail(claimed.name, reason); !failed.ok()) {
     spdlog::error("duchy {}: {}: {}", duchy_.duchy_id(), claimed.name, failed.ToString());
@@ -218,6 +230,10 @@ void Mill::Run() {
       continue;
     }
     const LocalComputation& c = **claimed;
+    if (std::optional<std::string> reason = OverAttempted(c, max_attempts_, duchy_.duchy_id())) {
+      GiveUp(c, *reason);
+      continue;
+    }
     spdlog::debug("duchy {}: {} runs {} at {}", duchy_.duchy_id(), owner_, c.name, v1::ComputationStage_Name(c.stage));
     absl::Status status = RunStage(c);
     if (!status.ok() && !stop_.requested()) HandleFailure(c, status);

@@ -102,12 +102,14 @@ TEST_CASE("A released claim is retried after its delay, counting attempts; a fai
   REQUIRE(*store->Create(runnable));
   auto claimed = *store->Claim("mill", absl::Minutes(5));
   REQUIRE(claimed.has_value());
-  REQUIRE(store->Release(*claimed, absl::Seconds(30)).ok());
+  CHECK(claimed->attempts == 1);
+  REQUIRE(store->Release(*claimed, absl::Seconds(30), "the peer was unreachable").ok());
   CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
   clock.now += absl::Seconds(31);
   claimed = *store->Claim("mill", absl::Minutes(5));
   REQUIRE(claimed.has_value());
-  CHECK(claimed->attempts == 1);
+  CHECK(claimed->attempts == 2);
+  CHECK(claimed->last_error == "the peer was unreachable");
   REQUIRE(store->Fail("computations/1", "phase one: a register is off the curve").ok());
   const LocalComputation failed = *store->Get("computations/1");
   CHECK(failed.stage == v1::FAILED);
@@ -116,6 +118,33 @@ TEST_CASE("A released claim is retried after its delay, counting attempts; a fai
   CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
   // The failed mill's claim is gone with it.
   CHECK(absl::IsFailedPrecondition(store->Advance(*claimed, v1::COMPLETE, false, "")));
+}
+
+TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes each time is counted too") {
+  testing::TempDir dir;
+  FakeClock clock;
+  {
+    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    LocalComputation runnable = Waiting("computations/1");
+    runnable.stage = v1::SETUP_PHASE;
+    runnable.runnable = true;
+    REQUIRE(*store->Create(runnable));
+  }
+  // Each round: a mill claims the stage and its process dies with the claim
+  // held; the duchy restarts and the lease lapses.
+  for (int round = 1; round <= 3; ++round) {
+    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    const auto claimed = *store->Claim("mill", absl::Minutes(5));
+    REQUIRE(claimed.has_value());
+    CHECK(claimed->attempts == round);
+    CHECK(claimed->last_error.empty());
+    clock.now += absl::Minutes(6);
+  }
+  // Moving to the next stage starts its count afresh.
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  const auto claimed = *store->Claim("mill", absl::Minutes(5));
+  REQUIRE(store->Advance(*claimed, v1::EXECUTION_PHASE_ONE, true, "next").ok());
+  CHECK((*store->Claim("mill", absl::Minutes(5)))->attempts == 1);
 }
 
 TEST_CASE("A computation that completes or fails keeps no key or seed that could decrypt what it handled") {

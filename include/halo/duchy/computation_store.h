@@ -37,8 +37,13 @@ struct LocalComputation {
   std::string details;
   // Whether a mill may claim it at this stage (not waiting for inputs).
   bool runnable = false;
+  // Claims of its current stage, this one included: a stage whose process
+  // crashed is counted as much as one that failed.
   int attempts = 0;
   std::string failure;
+  // The error of the last attempt at this stage that ended in one; empty
+  // when none did (the attempts so far crashed, or there were none).
+  std::string last_error;
   // Set when claimed: the claim's owner and expiry.
   std::string lease_owner;
   absl::Time lease_expiry = absl::InfinitePast();
@@ -75,7 +80,8 @@ class ComputationStore {
   }
 
   // Claims the runnable computation that waited longest and whose lease is
-  // free or lapsed and whose retry time has come: nullopt if none.
+  // free or lapsed and whose retry time has come, counting the attempt:
+  // nullopt if none.
   absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease);
   // Moves a claimed computation on and releases it. FAILED_PRECONDITION if
   // the claim is not (or no longer) `claimed.lease_owner`'s, so that a mill
@@ -91,8 +97,9 @@ class ComputationStore {
   // on to `to`, as Advance does; FAILED_PRECONDITION if it is not at `from`.
   absl::Status AdvanceWaiting(const std::string& name, ComputationStage from, ComputationStage to, bool runnable,
                               const InputWait& wait = {});
-  // Gives a claimed computation back, to be retried after `retry_after`.
-  absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after);
+  // Gives a claimed computation back, to be retried after `retry_after`;
+  // `error` is why this attempt failed.
+  absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after, const std::string& error);
   // Ends the computation at FAILED with `reason`, from any stage.
   absl::Status Fail(const std::string& name, const std::string& reason);
 

@@ -27,7 +27,7 @@ struct DuchyOptions {
   // How long a mill holds a claim before another may take the work over.
   absl::Duration lease = absl::Minutes(15);
   // The first retry of a failed stage waits this long, doubling each
-  // attempt up to 10 minutes; the 10th failure fails the computation.
+  // attempt up to 10 minutes; config.max_stage_attempts bounds the attempts.
   absl::Duration first_retry = absl::Seconds(1);
   // Tests and the demo only; no config sets it. Each stage draws its DP
   // noise from a seed derived from this one and the measurement, so that a
