@@ -304,6 +304,15 @@ absl::Status ComputationStore::SaveDetails(const LocalComputation& claimed, cons
   });
 }
 
+absl::Status ComputationStore::ReleaseAllClaims() {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("UPDATE computations SET lease_owner = '', lease_expiry_micros = 0 "
+                                  "WHERE lease_owner != ''"));
+    return q.Run();
+  });
+}
+
 absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Duration retry_after,
                                        const std::string& error) {
   return db_->Transaction([&]() -> absl::Status {

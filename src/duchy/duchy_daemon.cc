@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ComputationStore> store,
                    ComputationStore::Open((std::filesystem::path(options.data_dir) / "computations.db").string()));
+  RETURN_IF_ERROR(store->ReleaseAllClaims());
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobStore> blobs,
                    storage::OpenRocksDbBlobStore((std::filesystem::path(options.data_dir) / "blobs").string()));
   const int parallelism = config.mill_parallelism() > 0

@@ -3,7 +3,6 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "halo/common/status_macros.h"
@@ -49,13 +48,6 @@ std::string RecurringExchangeOf(absl::string_view name) {
   std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
   if (parts.size() < 2 || parts[0] != "recurringExchanges") return "";
   return absl::StrCat(parts[0], "/", parts[1]);
-}
-
-// "{recurring}/exchanges/{date}" of a step or attempt name.
-std::string ExchangeOf(absl::string_view name) {
-  std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
-  if (parts.size() < 4 || parts[2] != "exchanges") return "";
-  return absl::StrJoin(parts.begin(), parts.begin() + 4, "/");
 }
 
 std::string PartyOf(const RecurringExchange& recurring, ExchangeWorkflow::Party party) {

@@ -140,6 +140,21 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
     CHECK(claimed->last_error.empty());
     clock.now += absl::Minutes(6);
   }
+  // A duchy that starts again takes back its dead mills' claims at once,
+  // their attempts counted.
+  {
+    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    REQUIRE((*store->Claim("mill", absl::Minutes(5))).has_value());
+  }
+  {
+    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
+    REQUIRE(store->ReleaseAllClaims().ok());
+    const auto taken_back = *store->Claim("mill", absl::Minutes(5));
+    REQUIRE(taken_back.has_value());
+    CHECK(taken_back->attempts == 5);
+    clock.now += absl::Minutes(6);
+  }
   // Moving to the next stage starts its count afresh.
   auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
   const auto claimed = *store->Claim("mill", absl::Minutes(5));

@@ -97,6 +97,12 @@ class ComputationStore {
   // on to `to`, as Advance does; FAILED_PRECONDITION if it is not at `from`.
   absl::Status AdvanceWaiting(const std::string& name, ComputationStage from, ComputationStage to, bool runnable,
                               const InputWait& wait = {});
+  // Ends every claim: a duchy calls it when it starts, as the claims in its
+  // store are those of its own mills from before (the data directory is
+  // locked to one process), whose process is gone. So a duchy killed
+  // mid-stage takes its work back at once instead of after the lease.
+  // Their attempts stay counted.
+  absl::Status ReleaseAllClaims();
   // Gives a claimed computation back, to be retried after `retry_after`;
   // `error` is why this attempt failed.
   absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after, const std::string& error);
