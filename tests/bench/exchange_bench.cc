@@ -30,9 +30,9 @@
 #include "halo/exchange/workflow.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
-#include "halo_process.h"
 #include "process_stats.h"
 #include "steps.h"
+#include "testing/halo_process.h"
 #include "testing/temp_dir.h"
 
 namespace halo::bench {
@@ -173,7 +173,7 @@ class DaemonProcess {
     d.add_accepted_workflow_sha256(exchange::WorkflowSha256(exchange::FullExchangeWorkflow()));
     auto out = std::unique_ptr<DaemonProcess>(new DaemonProcess);
     out->party = party.party;
-    out->process = StartHalo(c, base + "/halo.textproto", base + "/halo.log");
+    out->process = testing::StartHalo(c, base + "/halo.textproto", base + "/halo.log");
     if (out->process == nullptr) return nullptr;
     return out;
   }

@@ -1,7 +1,8 @@
-// A role of the `halo` binary started as its own process by a benchmark, as
-// an operator starts it: its config written to a file, its log to another.
-#ifndef HALO_TESTS_BENCH_HALO_PROCESS_H_
-#define HALO_TESTS_BENCH_HALO_PROCESS_H_
+// A role of the `halo` binary started as its own process by a test or a
+// benchmark, as an operator starts it: its config written to a file, its log
+// to another. The including target defines HALO_BINARY.
+#ifndef HALO_TESTS_TESTING_HALO_PROCESS_H_
+#define HALO_TESTS_TESTING_HALO_PROCESS_H_
 
 #include <cstdio>
 #include <memory>
@@ -15,12 +16,12 @@
 #include "halo/config/config.pb.h"
 #include "testing/subprocess.h"
 
-namespace halo::bench {
+namespace halo::testing {
 
 // Writes `config` to `config_path` and runs `halo --config` on it with its
 // stderr in `log_path`; null, after printing the log, if it does not say it
 // started or is serving within 20 s.
-inline std::unique_ptr<testing::ChildProcess> StartHalo(const config::HaloConfig& config,
+inline std::unique_ptr<ChildProcess> StartHalo(const config::HaloConfig& config,
                                                         const std::string& config_path,
                                                         const std::string& log_path) {
   std::string text;
@@ -29,7 +30,7 @@ inline std::unique_ptr<testing::ChildProcess> StartHalo(const config::HaloConfig
     std::fprintf(stderr, "%s\n", std::string(written.message()).c_str());
     return nullptr;
   }
-  auto process = std::make_unique<testing::ChildProcess>(std::vector<std::string>{
+  auto process = std::make_unique<ChildProcess>(std::vector<std::string>{
       "/bin/sh", "-c", absl::StrCat("exec '", HALO_BINARY, "' --config '", config_path, "' 2>'", log_path, "'")});
   for (int i = 0; i < 200; ++i) {
     const std::string log = ReadFile(log_path).value_or("");
@@ -40,6 +41,6 @@ inline std::unique_ptr<testing::ChildProcess> StartHalo(const config::HaloConfig
   return nullptr;
 }
 
-}  // namespace halo::bench
+}  // namespace halo::testing
 
-#endif  // HALO_TESTS_BENCH_HALO_PROCESS_H_
+#endif  // HALO_TESTS_TESTING_HALO_PROCESS_H_

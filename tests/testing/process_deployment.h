@@ -1,0 +1,82 @@
+// A deployment with every party its own `halo` process on loopback, as an
+// operator runs it: a Kingdom, three duchies (worker1, worker2, aggregator)
+// and two EDP agents (edp1, edp2) reading generated event files, all over
+// mutual TLS (one test root, registered as every party's). The caller is
+// the measurement consumer mc1. Roles can be killed with SIGKILL and started
+// again on the same data, ports and config, for fault tests; the end-to-end
+// benchmark measures it.
+#ifndef HALO_TESTS_TESTING_PROCESS_DEPLOYMENT_H_
+#define HALO_TESTS_TESTING_PROCESS_DEPLOYMENT_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "halo/config/config.pb.h"
+#include "halo/mc/measurement_consumer_client.h"
+#include "testing/subprocess.h"
+#include "testing/temp_dir.h"
+#include "testing/tls_fixture.h"
+
+namespace halo::testing {
+
+struct ProcessDeploymentOptions {
+  // The EDPs' event files: {events_dir}/edp1 and {events_dir}/edp2, each
+  // with event groups "{edp}-video" and "{edp}-display".
+  std::string events_dir;
+  bool prefer_hmss = false;
+  // 0: the Kingdom's defaults.
+  int64_t population_size = 0;
+  int64_t llv2_sketch_size = 0;
+  double llv2_decay_rate = 0;
+};
+
+class ProcessDeployment {
+ public:
+  // "kingdom", "duchy-worker1", "duchy-worker2", "duchy-aggregator",
+  // "edp-edp1", "edp-edp2".
+  static const std::vector<std::string>& Roles();
+
+  // Starts the Kingdom, registers every party, starts the duchies and the
+  // agents, and waits until the agents have registered their event groups.
+  static absl::StatusOr<std::unique_ptr<ProcessDeployment>> Start(ProcessDeploymentOptions options);
+  // Stops every role with SIGTERM.
+  ~ProcessDeployment();
+
+  // SIGKILL: the role dies where it stands, as on a power cut.
+  void Kill(const std::string& role);
+  // Starts a killed or stopped role again on its data, ports and config.
+  absl::Status Restart(const std::string& role);
+  bool Running(const std::string& role) const;
+  pid_t Pid(const std::string& role) const;
+  // Every log the role wrote, one incarnation after another.
+  std::string Log(const std::string& role) const;
+
+  // mc1, talking to the Kingdom.
+  absl::StatusOr<std::unique_ptr<mc::McClient>> Mc() const;
+  // The event groups the agents registered for mc1.
+  const std::vector<std::string>& event_groups() const { return event_groups_; }
+
+ private:
+  ProcessDeployment(ProcessDeploymentOptions options);
+  config::HaloConfig ConfigOf(const std::string& role) const;
+  absl::Status Register();
+  config::TlsConfig Tls(const std::string& subject) const { return tls_.at(subject); }
+
+  ProcessDeploymentOptions options_;
+  TempDir dir_;
+  TlsFixture fixture_;
+  std::map<std::string, config::TlsConfig> tls_;
+  int kingdom_public_ = 0, kingdom_system_ = 0;
+  // A duchy's ComputationControl and RequisitionFulfillment ports.
+  std::map<std::string, std::pair<int, int>> duchy_ports_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> processes_;
+  std::map<std::string, std::vector<std::string>> logs_;
+  std::vector<std::string> event_groups_;
+};
+
+}  // namespace halo::testing
+
+#endif  // HALO_TESTS_TESTING_PROCESS_DEPLOYMENT_H_
