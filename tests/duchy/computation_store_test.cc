@@ -23,6 +23,14 @@ LocalComputation Waiting(const std::string& name) {
   return c;
 }
 
+// A computation a mill may claim, at setup.
+LocalComputation Runnable(const std::string& name) {
+  LocalComputation c = Waiting(name);
+  c.stage = v1::SETUP_PHASE;
+  c.runnable = true;
+  return c;
+}
+
 TEST_CASE("Computations are created once, whatever the herald replays") {
   testing::TempDir dir;
   auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
@@ -72,10 +80,7 @@ TEST_CASE("A claim is a lease: a lapsed one passes to another mill, and its hold
   testing::TempDir dir;
   FakeClock clock;
   auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
-  LocalComputation runnable = Waiting("computations/1");
-  runnable.stage = v1::SETUP_PHASE;
-  runnable.runnable = true;
-  REQUIRE(*store->Create(runnable));
+  REQUIRE(*store->Create(Runnable("computations/1")));
 
   const auto first = *store->Claim("mill-a", absl::Minutes(5));
   REQUIRE(first.has_value());
@@ -96,10 +101,7 @@ TEST_CASE("A released claim is retried after its delay, counting attempts; a fai
   testing::TempDir dir;
   FakeClock clock;
   auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
-  LocalComputation runnable = Waiting("computations/1");
-  runnable.stage = v1::SETUP_PHASE;
-  runnable.runnable = true;
-  REQUIRE(*store->Create(runnable));
+  REQUIRE(*store->Create(Runnable("computations/1")));
   auto claimed = *store->Claim("mill", absl::Minutes(5));
   REQUIRE(claimed.has_value());
   CHECK(claimed->attempts == 1);
@@ -125,10 +127,7 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
   FakeClock clock;
   {
     auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
-    LocalComputation runnable = Waiting("computations/1");
-    runnable.stage = v1::SETUP_PHASE;
-    runnable.runnable = true;
-    REQUIRE(*store->Create(runnable));
+    REQUIRE(*store->Create(Runnable("computations/1")));
   }
   // Each round: a mill claims the stage and its process dies with the claim
   // held; the duchy restarts and the lease lapses.

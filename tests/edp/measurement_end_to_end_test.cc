@@ -149,7 +149,8 @@ TEST_CASE("An EDP refuses what is beyond its limits or its privacy budget, and t
   CHECK(other_people.state() == Measurement::SUCCEEDED);
 }
 
-TEST_CASE("An EDP refuses a requisition spec not signed by the MC, and one naming another's event group") {
+TEST_CASE("An EDP refuses a requisition spec not signed by the MC, one naming another's event group, and one naming "
+          "an event group not shared with the MC") {
   World w;
   auto& d = w.deployment();
   const net::TlsMaterial& mc_tls = d.tls("measurementConsumers/mc1");
@@ -205,6 +206,21 @@ TEST_CASE("An EDP refuses a requisition spec not signed by the MC, and one namin
   const Measurement other = ask(mc_key, w.group("edp1-a"));
   CHECK(other.state() == Measurement::FAILED);
   CHECK_THAT(other.failure().message(), Catch::Contains("is not one of dataProviders/edp3's"));
+  // edp3's own event group, but shared with mc2, not with mc1.
+  auto edp3_groups = api::v1::EventGroups::NewStub(net::OpenChannel(
+      absl::StrCat("localhost:", d.kingdom_public_port()), d.tls("dataProviders/edp3"), net::kKingdomSubject));
+  api::v1::ListEventGroupsRequest list;
+  list.set_parent("dataProviders/edp3");
+  const auto listed = net::Call(*edp3_groups, &api::v1::EventGroups::Stub::ListEventGroups, list, "list");
+  REQUIRE(listed.ok());
+  std::string for_mc2;
+  for (const auto& group : listed->event_groups()) {
+    if (group.measurement_consumer() == "measurementConsumers/mc2") for_mc2 = group.name();
+  }
+  REQUIRE_FALSE(for_mc2.empty());
+  const Measurement unshared = ask(mc_key, for_mc2);
+  CHECK(unshared.state() == Measurement::FAILED);
+  CHECK_THAT(unshared.failure().message(), Catch::Contains("is not shared with measurementConsumers/mc1"));
 }
 
 TEST_CASE("A duchy stopped mid-computation and started again finishes the measurement with a right result") {

@@ -125,6 +125,18 @@ class World {
   deployment::InProcessDeployment& deployment() { return *deployment_; }
   const testing::TempDir& dir() const { return dir_; }
 
+  // The options of another daemon for the model provider, to start beside
+  // the deployment's; it pins no workflow.
+  ExchangeDaemonOptions SecondModelProviderDaemon() {
+    ExchangeDaemonOptions options;
+    options.config.set_party(kModelProvider);
+    options.config.set_kingdom_public_api_target(absl::StrCat("localhost:", deployment_->kingdom_public_port()));
+    options.config.set_shared_storage_dir(dir_.Sub("shared"));
+    options.data_dir = dir_.Sub("other-daemon");
+    options.tls = deployment_->tls(kModelProvider);
+    return options;
+  }
+
  private:
   testing::TempDir dir_;
   uint64_t overlap_;
@@ -208,12 +220,7 @@ TEST_CASE("A party without a CA fails its generate_certificate step, saying what
 
 TEST_CASE("A daemon refuses a certificate authority other than its own organisation's root, naming the setting") {
   World w;
-  ExchangeDaemonOptions options;
-  options.config.set_party(kModelProvider);
-  options.config.set_kingdom_public_api_target(absl::StrCat("localhost:", w.deployment().kingdom_public_port()));
-  options.config.set_shared_storage_dir(w.dir().Sub("shared"));
-  options.data_dir = w.dir().Sub("other-daemon");
-  options.tls = w.deployment().tls(kModelProvider);
+  ExchangeDaemonOptions options = w.SecondModelProviderDaemon();
   options.config.add_accepted_workflow_sha256(WorkflowSha256(MiniExchangeWorkflow()));
   auto other = *crypto::CertificateAuthority::Create("another CA", absl::Hours(1));
   options.certificate_authority_pem = other.certificate().ToPem();
@@ -270,12 +277,7 @@ TEST_CASE("A party runs only the workflows it pinned: another fails its first st
 
 TEST_CASE("A daemon that pins no workflow, or a malformed hash, does not start, naming the setting") {
   World w;
-  ExchangeDaemonOptions options;
-  options.config.set_party(kModelProvider);
-  options.config.set_kingdom_public_api_target(absl::StrCat("localhost:", w.deployment().kingdom_public_port()));
-  options.config.set_shared_storage_dir(w.dir().Sub("shared"));
-  options.data_dir = w.dir().Sub("other-daemon");
-  options.tls = w.deployment().tls(kModelProvider);
+  ExchangeDaemonOptions options = w.SecondModelProviderDaemon();
   auto none = ExchangeDaemon::Start(options);
   REQUIRE_FALSE(none.ok());
   CHECK_THAT(std::string(none.status().message()), Catch::Contains("exchange_daemon.accepted_workflow_sha256"));

@@ -20,6 +20,7 @@ MeasurementWorld::MeasurementWorld(const MeasurementWorldOptions& o) : populatio
   options.protocols.set_aggregator("aggregator");
   options.protocols.set_prefer_hmss(true);
   options.protocols.set_population_size(static_cast<int64_t>(o.population));
+  options.measurement_consumers = {"mc1", "mc2"};
   if (o.protocols) o.protocols(options.protocols);
   for (const auto& e : events.edps) {
     deployment::DeploymentEdp edp{e.name, !o.without_hmss.count(e.name), true, dir_.Sub("events/" + e.name), {}, {}};
@@ -30,6 +31,11 @@ MeasurementWorld::MeasurementWorld(const MeasurementWorldOptions& o) : populatio
     group.set_reference_id(e.event_groups[0]);
     group.set_measurement_consumer("measurementConsumers/mc1");
     edp.event_groups.push_back(group);
+    // Shared with another MC only: mc1 may not name it.
+    config::EventGroupConfig others;
+    others.set_reference_id(e.name + "-for-mc2");
+    others.set_measurement_consumer("measurementConsumers/mc2");
+    edp.event_groups.push_back(others);
     options.edps.push_back(edp);
   }
   auto started = deployment::InProcessDeployment::Start(options);
