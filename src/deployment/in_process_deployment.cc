@@ -53,6 +53,8 @@ struct InProcessDeployment::State {
   std::map<std::string, crypto::CertificateAuthority> roots;
   std::map<std::string, crypto::EncryptionKeyPair> edp_keys;
   std::unique_ptr<kingdom::KingdomServer> kingdom;
+  // What the Kingdom was started with, its ports included, to start it again.
+  kingdom::KingdomServerOptions kingdom_options;
   std::map<std::string, std::unique_ptr<duchy::DuchyDaemon>> duchies;
   std::map<std::string, std::pair<int, int>> duchy_ports;  // control, fulfillment
   std::vector<std::unique_ptr<edp::EdpAgent>> agents;
@@ -239,6 +241,9 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   kingdom.tls = s.tls.at("kingdom");
   kingdom.replay_seed = ReplaySeedOf(options);
   ASSIGN_OR_RETURN(s.kingdom, kingdom::KingdomServer::Start(kingdom));
+  kingdom.config.set_public_api_address(absl::StrCat("127.0.0.1:", s.kingdom->public_port()));
+  kingdom.config.set_system_api_address(absl::StrCat("127.0.0.1:", s.kingdom->system_port()));
+  s.kingdom_options = kingdom;
   RETURN_IF_ERROR(s.Register());
   for (const std::string& id : s.DuchyIds()) RETURN_IF_ERROR(s.StartDuchy(id));
 
@@ -299,6 +304,18 @@ int InProcessDeployment::computation_control_port(const std::string& duchy) cons
 
 int InProcessDeployment::requisition_fulfillment_port(const std::string& duchy) const {
   return state_->duchy_ports.at(duchy).second;
+}
+
+void InProcessDeployment::StopKingdom() {
+  if (state_->kingdom == nullptr) return;
+  state_->kingdom->Shutdown(absl::ZeroDuration());
+  state_->kingdom.reset();
+}
+
+absl::Status InProcessDeployment::StartKingdom() {
+  if (state_->kingdom != nullptr) return absl::FailedPreconditionError("the Kingdom is running");
+  ASSIGN_OR_RETURN(state_->kingdom, kingdom::KingdomServer::Start(state_->kingdom_options));
+  return absl::OkStatus();
 }
 
 void InProcessDeployment::StopDuchy(const std::string& id) {

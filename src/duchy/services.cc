@@ -205,21 +205,26 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
       // A refused upload leaves nothing behind, and never replaces the one held.
       duchy_.blobs().Delete(key).IgnoreError();
       if (check) duchy_.blobs().Delete(PeerSeedKey(key)).IgnoreError();
-      return kept;
+      if (!absl::IsAlreadyExists(kept)) return kept;
     }
     api::v1::FulfillRequisitionRequest fulfil;
     fulfil.set_name(header.requisition());
     fulfil.set_nonce(header.nonce());
-    // A resend after the Kingdom already heard of it is fine if the Kingdom
-    // has it fulfilled.
-    return duchy_.CallKingdomOnce(&api::v1::Computations::Stub::FulfillRequisition, fulfil, "FulfillRequisition",
-                                  computation_name, [&](const api::v1::Computation& now) {
-                                    return std::any_of(now.requisitions().begin(), now.requisitions().end(),
-                                                       [&](const auto& r) {
-                                                         return r.name() == header.requisition() &&
-                                                                r.state() == api::v1::Requisition::FULFILLED;
-                                                       });
-                                  });
+    // Told even when an upload was held already (a resend, same bytes or
+    // fresh randomness; the first stands): the duchy may have kept it and
+    // then died, or failed to reach the Kingdom, before telling it. A resend
+    // after the Kingdom heard of it is fine if it has it fulfilled.
+    RETURN_IF_ERROR(duchy_.CallKingdomOnce(&api::v1::Computations::Stub::FulfillRequisition, fulfil,
+                                           "FulfillRequisition", computation_name,
+                                           [&](const api::v1::Computation& now) {
+                                             return std::any_of(now.requisitions().begin(),
+                                                                now.requisitions().end(), [&](const auto& r) {
+                                                                  return r.name() == header.requisition() &&
+                                                                         r.state() ==
+                                                                             api::v1::Requisition::FULFILLED;
+                                                                });
+                                           }));
+    return kept;
   }();
   return ToGrpc(status);
 }

@@ -13,7 +13,14 @@ std::string DuchySubject(absl::string_view duchy_id) { return absl::StrCat("duch
 
 std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsMaterial& tls,
                                            absl::string_view server_subject) {
-  return grpc::CreateChannel(target, ChannelCredentials(tls, server_subject));
+  grpc::ChannelArguments arguments;
+  // gRPC waits up to two minutes between reconnections by default: a party
+  // would sit idle that long after a peer it needs comes back from a crash
+  // or a restart. A few seconds bounds the stall and costs a loopback or LAN
+  // connection attempt now and then.
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  return grpc::CreateCustomChannel(target, ChannelCredentials(tls, server_subject), arguments);
 }
 
 absl::Status CheckHealth(grpc::Channel& channel, absl::Duration deadline) {

@@ -375,6 +375,51 @@ TEST_CASE("An upload with a wrong nonce, a tampered digest, another EDP's name, 
   CHECK(std::abs(result.reach().value() - 12000.0) <= 3 * result.reach().standard_error());
 }
 
+TEST_CASE("An upload a duchy kept without telling the Kingdom is completed by the EDP's retry, though its bytes "
+          "differ") {
+  Deployment d(/*hmss=*/true);
+  const Audience audience{12000};
+  const Asked asked = Ask(d, /*frequency=*/false);
+  const Requisition first = AwaitRequisition(d, "dataProviders/edp1");
+  const uint64_t nonce = asked.nonces.at("dataProviders/edp1");
+  // The duchy knows edp1's certificate from a refused upload (it asks the
+  // Kingdom once a minute)...
+  CHECK(Upload(d, "dataProviders/edp1", first, nonce + 1, HmssUpload(first, audience, 1)).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  // ...so when the Kingdom is down as the upload arrives, the duchy keeps
+  // it, cannot tell the Kingdom, and the EDP hears of the failure.
+  d.deployment().StopKingdom();
+  const grpc::Status lost = Upload(d, "dataProviders/edp1", first, nonce, HmssUpload(first, audience, 1));
+  CHECK_FALSE(lost.ok());
+  REQUIRE(d.deployment().StartKingdom().ok());
+  // The EDP's retry splits its vector afresh, so its bytes differ: the duchy
+  // keeps the first upload and tells the Kingdom of it.
+  // It retries, as an EDP agent does, until the duchy answers for good.
+  grpc::Status retried;
+  for (int i = 0; i < 60; ++i) {
+    retried = Upload(d, "dataProviders/edp1", first, nonce, HmssUpload(first, audience, 1));
+    if (retried.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  INFO(retried.error_message());
+  CHECK((retried.ok() || retried.error_code() == grpc::StatusCode::ALREADY_EXISTS));
+  auto requisitions = Requisitions::NewStub(d.PublicChannel("dataProviders/edp1"));
+  GetRequisitionRequest get;
+  get.set_name(first.name());
+  Requisition now;
+  REQUIRE(Call(*requisitions, &Requisitions::Stub::GetRequisition, get, &now).ok());
+  CHECK(now.state() == Requisition::FULFILLED);
+
+  const Requisition second = AwaitRequisition(d, "dataProviders/edp2");
+  REQUIRE(Upload(d, "dataProviders/edp2", second, asked.nonces.at("dataProviders/edp2"),
+                 HmssUpload(second, audience, 2))
+              .ok());
+  const Measurement done = AwaitResult(d, asked.measurement.name());
+  REQUIRE(done.state() == Measurement::SUCCEEDED);
+  const MeasurementResult result = OpenResult(d, done);
+  CHECK(std::abs(result.reach().value() - 12000.0) <= 3 * result.reach().standard_error());
+}
+
 // Sends `bytes` to `duchy` as `sender`, as the input of `stage`.
 grpc::Status SendInput(Deployment& d, const std::string& sender, const std::string& duchy,
                        const std::string& computation, v1::ComputationStage stage, const std::string& bytes) {

@@ -85,6 +85,10 @@ class InProcessDeployment {
   int computation_control_port(const std::string& duchy) const;
   int requisition_fulfillment_port(const std::string& duchy) const;
 
+  // Stops the Kingdom; the other parties' calls to it fail meanwhile.
+  void StopKingdom();
+  // Starts it again on its ports and database.
+  absl::Status StartKingdom();
   // Stops duchy `id` where it stands, abandoning a stage in progress.
   void StopDuchy(const std::string& id);
   // Starts it again on its ports and data directory.
