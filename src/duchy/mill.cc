@@ -5,6 +5,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "halo/api/protocol_version.h"
 #include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/sha256.h"
@@ -34,6 +35,7 @@ absl::Status SendOutput(DuchyContext& duchy, const std::string& computation, con
   header.mutable_header()->set_stage(stage);
   header.mutable_header()->set_total_bytes(static_cast<int64_t>(reader->size()));
   header.mutable_header()->set_sha256(sha256);
+  header.mutable_header()->set_protocol_version(api::kProtocolVersion);
   if (stream->Write(header)) {
     absl::Status sent = SendChunks(*reader, [&](absl::string_view chunk) {
       v1::AdvanceComputationRequest message;
@@ -106,6 +108,10 @@ absl::Status StageRun::WriteOutput(absl::string_view piece) {
 
 absl::Status Mill::RunStage(const LocalComputation& claimed) {
   ASSIGN_OR_RETURN(KnownComputation known, Know(claimed));
+  if (const int32_t version = known.protocol_config().protocol_version(); version != api::kProtocolVersion) {
+    return absl::InvalidArgumentError(absl::StrCat(claimed.name, " is for protocol version ", version, "; duchy ",
+                                                   duchy_.duchy_id(), " speaks version ", api::kProtocolVersion));
+  }
   const StageStep* step = FindStep(known.plan, claimed.stage);
   if (step == nullptr || step->advance != StageStep::Advance::kMill) {
     return absl::InternalError(absl::StrCat(claimed.name, " is runnable at ", v1::ComputationStage_Name(claimed.stage),

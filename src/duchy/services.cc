@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "halo/api/nonce.h"
 #include "halo/common/hex.h"
+#include "halo/api/protocol_version.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 #include "halo/duchy/blob_transfer.h"
@@ -69,6 +70,11 @@ grpc::Status ComputationControlService::AdvanceComputation(grpc::ServerContext* 
       return absl::InvalidArgumentError("the stream must start with a header");
     }
     const auto& header = first.header();
+    if (header.protocol_version() != api::kProtocolVersion) {
+      return absl::InvalidArgumentError(absl::StrCat("duchy ", sender, " speaks protocol version ",
+                                                     header.protocol_version(), "; duchy ", duchy_.duchy_id(),
+                                                     " speaks version ", api::kProtocolVersion));
+    }
     RETURN_IF_ERROR(CheckHeaderBlob(header.total_bytes(), header.sha256()));
     ASSIGN_OR_RETURN(LocalComputation local, duchy_.store().Get(header.computation()));
     ASSIGN_OR_RETURN(KnownComputation known, Know(local));

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "halo/api/protocol_version.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
 #include "halo/api/replay_seed.h"
@@ -1225,6 +1226,7 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       }
     }
     config.set_protocol(protocol);
+    config.set_protocol_version(api::kProtocolVersion);
     config.set_population_size(protocols.population_size() > 0 ? protocols.population_size() : 10'000'000);
     std::vector<std::string> ring;
     if (protocol != api::v1::DIRECT) {

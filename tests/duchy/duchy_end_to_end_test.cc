@@ -14,6 +14,7 @@
 #include "halo/api/envelopes.h"
 #include "halo/deployment/in_process_deployment.h"
 #include "halo/api/nonce.h"
+#include "halo/api/protocol_version.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "halo/crypto/random.h"
@@ -422,7 +423,8 @@ TEST_CASE("An upload a duchy kept without telling the Kingdom is completed by th
 
 // Sends `bytes` to `duchy` as `sender`, as the input of `stage`.
 grpc::Status SendInput(Deployment& d, const std::string& sender, const std::string& duchy,
-                       const std::string& computation, v1::ComputationStage stage, const std::string& bytes) {
+                       const std::string& computation, v1::ComputationStage stage, const std::string& bytes,
+                       int32_t protocol_version = api::kProtocolVersion) {
   auto stub = v1::ComputationControl::NewStub(
       net::OpenChannel(absl::StrCat("localhost:", d.ControlPort(duchy)), d[sender].tls, net::DuchySubject(duchy)));
   grpc::ClientContext context;
@@ -434,6 +436,7 @@ grpc::Status SendInput(Deployment& d, const std::string& sender, const std::stri
   header.mutable_header()->set_stage(stage);
   header.mutable_header()->set_total_bytes(static_cast<int64_t>(bytes.size()));
   header.mutable_header()->set_sha256(crypto::Sha256(bytes));
+  header.mutable_header()->set_protocol_version(protocol_version);
   stream->Write(header);
   v1::AdvanceComputationRequest chunk;
   chunk.set_chunk(bytes);
@@ -442,8 +445,8 @@ grpc::Status SendInput(Deployment& d, const std::string& sender, const std::stri
   return stream->Finish();
 }
 
-TEST_CASE("A register vector that is not whole registers, and stage inputs from a party whose plan does not send "
-          "them, are refused") {
+TEST_CASE("A register vector that is not whole registers, stage inputs from a party whose plan does not send "
+          "them, and of another protocol version, are refused") {
   Deployment d(/*hmss=*/false);
   const Asked asked = Ask(d, /*frequency=*/false);
   const Requisition requisition = AwaitRequisition(d, "dataProviders/edp1");
@@ -463,6 +466,15 @@ TEST_CASE("A register vector that is not whole registers, and stage inputs from 
   const grpc::Status not_a_duchy =
       SendInput(d, "dataProviders/edp1", "aggregator", computation, v1::WAIT_SETUP_PHASE_INPUTS, "registers");
   CHECK(not_a_duchy.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  // A duchy on another build, whose stages would give a wrong result.
+  CHECK(computation == api::ComputationOf(asked.measurement.name()));
+  CHECK(asked.measurement.protocol_config().protocol_version() == api::kProtocolVersion);
+  const grpc::Status other_version = SendInput(d, "duchies/worker1", "worker2", computation,
+                                               v1::WAIT_SETUP_PHASE_INPUTS, "registers", api::kProtocolVersion + 1);
+  CHECK(other_version.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(other_version.error_message(),
+             Catch::Contains(absl::StrCat("speaks protocol version ", api::kProtocolVersion + 1)) &&
+                 Catch::Contains(absl::StrCat("speaks version ", api::kProtocolVersion)));
 }
 
 // A certificate for `subject` from the root of `issuer`'s organisation.
