@@ -62,7 +62,8 @@ void RunRounds(const Events& events, bool hmss, int rounds, std::mt19937_64& ran
     std::vector<std::string> roles = ProcessDeployment::Roles();
     std::shuffle(roles.begin(), roles.end(), random);
     roles.resize(1 + random() % 3);
-    const absl::Duration kill_after = absl::Milliseconds(random() % 4000);
+    // Anywhere in the measurement: HMSS takes about 3 s here, LLv2 about 45.
+    const absl::Duration kill_after = absl::Milliseconds(random() % (hmss ? 3000 : 40000));
     const absl::Duration down_for = absl::Milliseconds(100 + random() % 2000);
     const std::string what = absl::StrCat(hmss ? "HMSS" : "LLv2", " round ", round + 1, ": kill ",
                                           absl::StrJoin(roles, ", "), " after ", absl::FormatDuration(kill_after),
