@@ -1,6 +1,5 @@
 #include "halo/exchange/exchange_storage.h"
 
-#include <filesystem>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cstring>
-#include <filesystem>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"

@@ -20,7 +20,6 @@
 #include <atomic>
 #include <functional>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
