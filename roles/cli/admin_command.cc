@@ -1,12 +1,11 @@
 #include "cli/admin_command.h"
 
 #include <iostream>
-#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "cli/kingdom_flags.h"
 #include "cli/report.h"
-#include "halo/api/certificate_name.h"
+#include "halo/api/content_signer.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
@@ -23,6 +22,7 @@ struct AdminFlags {
   std::string id;
   std::string root_file;
   std::string certificate_file;
+  std::string signing_certificate_file;
   std::string signing_key_file;
   std::string encryption_key_file;
   bool hmss = false;
@@ -40,15 +40,16 @@ absl::StatusOr<crypto::Certificate> ReadCertificate(const std::string& path) {
   return certificate;
 }
 
-// The entity's root and first certificate, as every Create request names them.
+// The entity's root, first TLS certificate and content-signing certificate,
+// as every Create request names them.
 template <typename Entity>
-absl::Status SetCertificates(const AdminFlags& flags, Entity& entity,
-                             std::optional<crypto::Certificate>* first = nullptr) {
+absl::Status SetCertificates(const AdminFlags& flags, Entity& entity) {
   ASSIGN_OR_RETURN(crypto::Certificate root, ReadCertificate(flags.root_file));
   ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  ASSIGN_OR_RETURN(crypto::Certificate signing_certificate, ReadCertificate(flags.signing_certificate_file));
   entity.set_root_certificate_der(root.ToDer());
   entity.set_certificate_der(certificate.ToDer());
-  if (first != nullptr) *first = certificate;
+  entity.set_signing_certificate_der(signing_certificate.ToDer());
   return absl::OkStatus();
 }
 
@@ -66,16 +67,15 @@ absl::Status Done(const absl::Status& status, const std::string& what) {
 absl::Status CreateDataProvider(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
   api::v1::CreateDataProviderRequest request;
-  std::optional<crypto::Certificate> certificate;
-  RETURN_IF_ERROR(SetCertificates(flags, *request.mutable_data_provider(), &certificate));
-  ASSIGN_OR_RETURN(std::string key_pem, ReadSecretFile(flags.signing_key_file, "signing key file"));
-  ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(key_pem));
-  ASSIGN_OR_RETURN(crypto::EncryptionKeyPair encryption, api::ReadEncryptionKeyFile(flags.encryption_key_file));
+  RETURN_IF_ERROR(SetCertificates(flags, *request.mutable_data_provider()));
   const std::string name = absl::StrCat("dataProviders/", flags.id);
+  ASSIGN_OR_RETURN(api::ContentSigner signer, api::LoadContentSigner(flags.signing_certificate_file,
+                                                                     flags.signing_key_file, name, "signing"));
+  ASSIGN_OR_RETURN(crypto::EncryptionKeyPair encryption, api::ReadEncryptionKeyFile(flags.encryption_key_file));
   request.set_data_provider_id(flags.id);
   request.mutable_data_provider()->set_supports_hmss(flags.hmss);
   *request.mutable_data_provider()->mutable_public_key() =
-      api::Sign(api::ToEncryptionPublicKey(encryption.public_key), key, api::CertificateName(name, *certificate));
+      api::Sign(api::ToEncryptionPublicKey(encryption.public_key), signer.key, signer.name);
   return Done(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request, "CreateDataProvider").status(),
               name);
 }
@@ -119,10 +119,14 @@ void AddAdminCommand(CLI::App& app, int& exit_code) {
 
   CLI::App* edp = admin->add_subcommand("create-data-provider", "Register a data provider");
   edp->add_option("--id", flags->id, "e.g. edp1")->required();
-  edp->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  edp->add_option("--certificate", flags->certificate_file, "Its TLS certificate (PEM)")->required();
+  edp->add_option("--signing-certificate", flags->signing_certificate_file,
+                 "Its content-signing certificate (PEM; `halo certs issue --signing`)")
+      ->required();
   edp->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
       ->required();
-  edp->add_option("--signing-key", flags->signing_key_file, "Its private key, to sign its encryption key")
+  edp->add_option("--signing-key", flags->signing_key_file,
+                  "The private key of its signing certificate, to sign its encryption key")
       ->required();
   edp->add_option("--encryption-key", flags->encryption_key_file, "Its encryption key file")->required();
   edp->add_flag("--hmss", flags->hmss, "Its agent builds HMSS frequency vectors");
@@ -130,21 +134,30 @@ void AddAdminCommand(CLI::App& app, int& exit_code) {
 
   CLI::App* mc = admin->add_subcommand("create-measurement-consumer", "Register a measurement consumer");
   mc->add_option("--id", flags->id, "e.g. mc1")->required();
-  mc->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  mc->add_option("--certificate", flags->certificate_file, "Its TLS certificate (PEM)")->required();
+  mc->add_option("--signing-certificate", flags->signing_certificate_file,
+                 "Its content-signing certificate (PEM; `halo certs issue --signing`)")
+      ->required();
   mc->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
       ->required();
   mc->callback([flags, &exit_code] { exit_code = Report("admin", CreateMeasurementConsumer(*flags)); });
 
   CLI::App* mp = admin->add_subcommand("create-model-provider", "Register a model provider (Panel Exchange)");
   mp->add_option("--id", flags->id, "e.g. mp1")->required();
-  mp->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  mp->add_option("--certificate", flags->certificate_file, "Its TLS certificate (PEM)")->required();
+  mp->add_option("--signing-certificate", flags->signing_certificate_file,
+                 "Its content-signing certificate (PEM; `halo certs issue --signing`)")
+      ->required();
   mp->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
       ->required();
   mp->callback([flags, &exit_code] { exit_code = Report("admin", CreateModelProvider(*flags)); });
 
   CLI::App* duchy = admin->add_subcommand("create-duchy", "Register a duchy");
   duchy->add_option("--id", flags->id, "e.g. worker1")->required();
-  duchy->add_option("--certificate", flags->certificate_file, "Its certificate (PEM)")->required();
+  duchy->add_option("--certificate", flags->certificate_file, "Its TLS certificate (PEM)")->required();
+  duchy->add_option("--signing-certificate", flags->signing_certificate_file,
+                 "Its content-signing certificate (PEM; `halo certs issue --signing`)")
+      ->required();
   duchy->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
       ->required();
   duchy->callback([flags, &exit_code] { exit_code = Report("admin", CreateDuchy(*flags)); });

@@ -26,6 +26,7 @@ struct IssueOptions {
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;
   int validity_days = 365;
+  bool signing = false;
 };
 
 absl::Status CreateCa(const CreateCaOptions& options) {
@@ -48,11 +49,13 @@ absl::Status Issue(const IssueOptions& options) {
   request.dns_names = options.dns_names;
   request.ip_addresses = options.ip_addresses;
   request.validity = absl::Hours(24 * options.validity_days);
+  if (options.signing) request.use = crypto::CertificateUse::kContentSigning;
   ASSIGN_OR_RETURN(crypto::Certificate certificate, ca.Issue(request, key.verifying_key()));
   RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".pem", certificate.ToPem()));
   RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".key", key.ToPrivateKeyPem(), 0600));
-  std::cout << "wrote " << options.out_prefix << ".pem and " << options.out_prefix << ".key for "
-            << options.subject << "; fingerprint " << certificate.FingerprintHex() << "\n";
+  std::cout << "wrote " << options.out_prefix << ".pem and " << options.out_prefix << ".key, a "
+            << (options.signing ? "content-signing" : "TLS") << " certificate for " << options.subject
+            << "; fingerprint " << certificate.FingerprintHex() << "\n";
   return absl::OkStatus();
 }
 
@@ -87,6 +90,8 @@ void AddCertsCommand(CLI::App& app, int& exit_code) {
   issue_cmd->add_option("--dns", issue->dns_names, "DNS name a server answers to (repeatable)");
   issue_cmd->add_option("--ip", issue->ip_addresses, "IP address a server answers on (repeatable)");
   issue_cmd->add_option("--validity-days", issue->validity_days)->check(CLI::PositiveNumber);
+  issue_cmd->add_flag("--signing", issue->signing,
+                      "A content-signing certificate (specs, results, keys, shared blobs) instead of a TLS one");
   issue_cmd->callback([issue, &exit_code] { exit_code = Report("certs", Issue(*issue)); });
 
   auto fingerprint = std::make_shared<std::string>();

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "cli/report.h"
 #include "cli/result_text.h"
+#include "halo/api/content_signer.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/common/config.h"
 #include "halo/common/status_macros.h"
@@ -44,6 +45,9 @@ absl::StatusOr<std::unique_ptr<mc::McClient>> Connect(const McFlags& flags) {
   options.measurement_consumer = config.measurement_consumer();
   options.kingdom_target = config.kingdom_public_api_target();
   ASSIGN_OR_RETURN(options.tls, net::LoadTlsMaterial(config.tls()));
+  ASSIGN_OR_RETURN(options.signer,
+                   api::LoadContentSigner(config.signing().certificate_file(), config.signing().private_key_file(),
+                                          config.measurement_consumer(), "signing"));
   ASSIGN_OR_RETURN(options.encryption_key, api::ReadEncryptionKeyFile(config.encryption_key_file()));
   return mc::McClient::Create(options);
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "halo/api/content_signer.h"
 #include "halo/common/data_directory.h"
 #include "halo/common/status_macros.h"
 #include "halo/duchy/duchy_daemon.h"
@@ -27,6 +28,9 @@ absl::Status RunDuchy(const config::HaloConfig& config, const ShutdownSignal& sh
   options.config = duchy;
   options.data_dir = data_dir->path();
   options.tls = tls;
+  ASSIGN_OR_RETURN(options.signer,
+                   api::LoadContentSigner(duchy.signing().certificate_file(), duchy.signing().private_key_file(),
+                                          absl::StrCat("duchies/", duchy.duchy_id()), "duchy.signing"));
   ASSIGN_OR_RETURN(std::unique_ptr<DuchyDaemon> daemon, DuchyDaemon::Start(options));
   spdlog::info("duchy {} started as {}, data in {}", duchy.duchy_id(), tls.identity, data_dir->path());
   auto kingdom = net::OpenChannel(duchy.kingdom_system_api_target(), tls, net::kKingdomSubject);

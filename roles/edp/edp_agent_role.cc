@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "halo/api/content_signer.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/common/data_directory.h"
 #include "halo/common/status_macros.h"
@@ -19,6 +20,9 @@ absl::Status RunEdpAgent(const config::HaloConfig& config, const ShutdownSignal&
   options.config = agent_config;
   options.data_dir = data_dir->path();
   options.tls = tls;
+  ASSIGN_OR_RETURN(options.signer, api::LoadContentSigner(agent_config.signing().certificate_file(),
+                                                          agent_config.signing().private_key_file(),
+                                                          agent_config.data_provider(), "edp_agent.signing"));
   ASSIGN_OR_RETURN(options.encryption_key, api::ReadEncryptionKeyFile(agent_config.encryption_key_file()));
   ASSIGN_OR_RETURN(std::unique_ptr<EdpAgent> agent, EdpAgent::Start(options));
   auto kingdom = net::OpenChannel(agent_config.kingdom_public_api_target(), tls, net::kKingdomSubject);

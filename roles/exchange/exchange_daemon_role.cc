@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "halo/api/content_signer.h"
 #include "halo/common/data_directory.h"
 #include "halo/common/files.h"
 #include "halo/common/status_macros.h"
@@ -20,6 +21,9 @@ absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownS
   options.config = daemon_config;
   options.data_dir = data_dir->path();
   options.tls = tls;
+  ASSIGN_OR_RETURN(options.signer, api::LoadContentSigner(daemon_config.signing().certificate_file(),
+                                                          daemon_config.signing().private_key_file(),
+                                                          daemon_config.party(), "exchange_daemon.signing"));
   if (daemon_config.has_certificate_authority()) {
     const auto& ca = daemon_config.certificate_authority();
     absl::StatusOr<std::string> pem = ReadFile(ca.certificate_file());

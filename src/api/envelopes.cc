@@ -30,11 +30,20 @@ v1::SignedMessage SignSerialized(std::string data, absl::string_view type_name, 
 
 absl::Status VerifySignature(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
                              absl::string_view type_name) {
+  if (!certificate.AllowsUse(crypto::CertificateUse::kContentSigning)) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate ", signed_message.certificate(),
+                                                   " is not a content-signing certificate: a TLS key signs nothing"));
+  }
   return certificate.public_key().Verify(SignedBytes(type_name, signed_message.data()), signed_message.signature());
 }
 
 absl::Status VerifyAndParse(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
                             absl::string_view what, google::protobuf::MessageLite& out) {
+  if (!certificate.AllowsUse(crypto::CertificateUse::kContentSigning)) {
+    return absl::InvalidArgumentError(absl::StrCat("the signature of ", what, ": certificate ",
+                                                   signed_message.certificate(),
+                                                   " is not a content-signing certificate: a TLS key signs nothing"));
+  }
   if (!VerifySignature(signed_message, certificate, out.GetTypeName()).ok()) {
     return absl::InvalidArgumentError(absl::StrCat("the signature of ", what, " does not verify with certificate ",
                                                    signed_message.certificate()));

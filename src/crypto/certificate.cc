@@ -161,6 +161,28 @@ std::string Certificate::SerialHex() const {
 
 bool Certificate::IsCertificateAuthority() const { return X509_check_ca(cert_.get()) > 0; }
 
+namespace {
+constexpr char kDocumentSigningOid[] = "1.3.6.1.5.5.7.3.36";
+}  // namespace
+
+bool Certificate::AllowsUse(CertificateUse use) const {
+  int critical = 0;
+  std::unique_ptr<EXTENDED_KEY_USAGE, decltype(&EXTENDED_KEY_USAGE_free)> usages(
+      static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(cert_.get(), NID_ext_key_usage, &critical, nullptr)),
+      EXTENDED_KEY_USAGE_free);
+  if (usages == nullptr) return false;
+  std::unique_ptr<ASN1_OBJECT, decltype(&ASN1_OBJECT_free)> document_signing(OBJ_txt2obj(kDocumentSigningOid, 1),
+                                                                            ASN1_OBJECT_free);
+  bool tls = false, signing = false;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(usages.get()); ++i) {
+    const ASN1_OBJECT* usage = sk_ASN1_OBJECT_value(usages.get(), i);
+    const int nid = OBJ_obj2nid(usage);
+    if (nid == NID_server_auth || nid == NID_client_auth) tls = true;
+    if (document_signing != nullptr && OBJ_cmp(usage, document_signing.get()) == 0) signing = true;
+  }
+  return use == CertificateUse::kTls ? tls && !signing : signing && !tls;
+}
+
 absl::Time Certificate::NotBefore() const { return FromAsn1Time(X509_get0_notBefore(cert_.get())); }
 absl::Time Certificate::NotAfter() const { return FromAsn1Time(X509_get0_notAfter(cert_.get())); }
 
@@ -257,8 +279,14 @@ absl::StatusOr<Certificate> CertificateAuthority::Issue(const CertificateRequest
   for (const std::string& dns : request.dns_names) alt_names.push_back("DNS:" + dns);
   for (const std::string& ip : request.ip_addresses) alt_names.push_back("IP:" + ip);
   RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE"));
-  RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_key_usage, "critical,digitalSignature"));
-  RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_ext_key_usage, "serverAuth,clientAuth"));
+  if (request.use == CertificateUse::kContentSigning) {
+    if (!alt_names.empty()) return absl::InvalidArgumentError("a content-signing certificate names no host");
+    RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
+    RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_ext_key_usage, kDocumentSigningOid));
+  } else {
+    RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_key_usage, "critical,digitalSignature"));
+    RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_ext_key_usage, "serverAuth,clientAuth"));
+  }
   RETURN_IF_ERROR(AddExtension(cert.get(), issuer, NID_authority_key_identifier, "keyid:always"));
   if (!alt_names.empty()) {
     RETURN_IF_ERROR(

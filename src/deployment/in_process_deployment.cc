@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/common/status_macros.h"
@@ -41,6 +40,15 @@ absl::StatusOr<net::TlsMaterial> Issue(const crypto::CertificateAuthority& root,
   return net::TlsMaterial{certificate.ToPem(), key.ToPrivateKeyPem(), trusted_roots_pem, subject};
 }
 
+absl::StatusOr<api::ContentSigner> IssueSigner(const crypto::CertificateAuthority& root, const std::string& subject) {
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::CertificateRequest request;
+  request.subject_name = subject;
+  request.use = crypto::CertificateUse::kContentSigning;
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, root.Issue(request, key.verifying_key()));
+  return api::ContentSignerFromPem(certificate.ToPem(), key.ToPrivateKeyPem(), subject, "signing");
+}
+
 std::string Localhost(int port) { return absl::StrCat("localhost:", port); }
 
 }  // namespace
@@ -48,6 +56,7 @@ std::string Localhost(int port) { return absl::StrCat("localhost:", port); }
 struct InProcessDeployment::State {
   InProcessDeploymentOptions options;
   std::map<std::string, net::TlsMaterial> tls;
+  std::map<std::string, api::ContentSigner> signers;
   // Every party is its own organisation with its own root, as in a real
   // deployment; exchange parties issue their exchange certificates from it.
   std::map<std::string, crypto::CertificateAuthority> roots;
@@ -75,19 +84,19 @@ absl::Status InProcessDeployment::State::Register() {
     ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
     return certificate.ToDer();
   };
-  // Every data provider signs its encryption key with the certificate the
-  // Kingdom will name for it.
+  // Every data provider signs its encryption key with its signing
+  // certificate, which the Kingdom registers with it.
   auto register_data_provider = [&](const std::string& id, bool supports_hmss) -> absl::Status {
     const std::string subject = absl::StrCat("dataProviders/", id);
     api::v1::CreateDataProviderRequest request;
     request.set_data_provider_id(id);
     ASSIGN_OR_RETURN(*request.mutable_data_provider()->mutable_certificate_der(), der_of(subject));
+    request.mutable_data_provider()->set_signing_certificate_der(signers.at(subject).certificate.ToDer());
     request.mutable_data_provider()->set_root_certificate_der(roots.at(subject).certificate().ToDer());
     request.mutable_data_provider()->set_supports_hmss(supports_hmss);
-    ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(tls.at(subject).private_key_pem));
-    ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(tls.at(subject).certificate_pem));
-    *request.mutable_data_provider()->mutable_public_key() = api::Sign(
-        api::ToEncryptionPublicKey(edp_keys.at(id).public_key), key, api::CertificateName(subject, certificate));
+    const api::ContentSigner& signer = signers.at(subject);
+    *request.mutable_data_provider()->mutable_public_key() =
+        api::Sign(api::ToEncryptionPublicKey(edp_keys.at(id).public_key), signer.key, signer.name);
     return net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request, absl::StrCat("CreateDataProvider ", id))
         .status();
   };
@@ -98,6 +107,7 @@ absl::Status InProcessDeployment::State::Register() {
       api::v1::CreateModelProviderRequest request;
       request.set_model_provider_id(id);
       ASSIGN_OR_RETURN(*request.mutable_model_provider()->mutable_certificate_der(), der_of(party.party));
+      request.mutable_model_provider()->set_signing_certificate_der(signers.at(party.party).certificate.ToDer());
       request.mutable_model_provider()->set_root_certificate_der(roots.at(party.party).certificate().ToDer());
       RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateModelProvider, request,
                                 absl::StrCat("CreateModelProvider ", id))
@@ -113,6 +123,7 @@ absl::Status InProcessDeployment::State::Register() {
     request.set_measurement_consumer_id(id);
     const std::string subject = absl::StrCat("measurementConsumers/", id);
     ASSIGN_OR_RETURN(*request.mutable_measurement_consumer()->mutable_certificate_der(), der_of(subject));
+    request.mutable_measurement_consumer()->set_signing_certificate_der(signers.at(subject).certificate.ToDer());
     request.mutable_measurement_consumer()->set_root_certificate_der(roots.at(subject).certificate().ToDer());
     RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateMeasurementConsumer, request,
                               absl::StrCat("CreateMeasurementConsumer ", id))
@@ -123,6 +134,7 @@ absl::Status InProcessDeployment::State::Register() {
     request.set_duchy_id(id);
     const std::string subject = absl::StrCat("duchies/", id);
     ASSIGN_OR_RETURN(*request.mutable_duchy()->mutable_certificate_der(), der_of(subject));
+    request.mutable_duchy()->set_signing_certificate_der(signers.at(subject).certificate.ToDer());
     request.mutable_duchy()->set_root_certificate_der(roots.at(subject).certificate().ToDer());
     RETURN_IF_ERROR(
         net::Call(*admin, &api::v1::Admin::Stub::CreateDuchy, request, absl::StrCat("CreateDuchy ", id)).status());
@@ -143,6 +155,7 @@ absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
   duchy.mills = options.duchy_mills;
   duchy.data_dir = absl::StrCat(options.dir, "/duchy-", id);
   duchy.tls = tls.at(absl::StrCat("duchies/", id));
+  duchy.signer = signers.at(absl::StrCat("duchies/", id));
   duchy.replay_seed = ReplaySeedOf(options);
   ASSIGN_OR_RETURN(duchies[id], duchy::DuchyDaemon::Start(duchy));
   duchy_ports[id] = {duchies[id]->computation_control_port(), duchies[id]->requisition_fulfillment_port()};
@@ -170,6 +183,7 @@ absl::Status InProcessDeployment::State::StartExchangeDaemon(const DeploymentExc
   }
   daemon.data_dir = absl::StrCat(options.dir, "/exchange-", party.party.substr(party.party.find('/') + 1));
   daemon.tls = tls.at(party.party);
+  daemon.signer = signers.at(party.party);
   if (party.certificate_authority) {
     daemon.certificate_authority_pem = roots.at(party.party).certificate().ToPem();
     daemon.certificate_authority_key_pem = roots.at(party.party).key().ToPrivateKeyPem();
@@ -227,6 +241,9 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   }
   for (const std::string& subject : subjects) {
     ASSIGN_OR_RETURN(s.tls[subject], Issue(s.roots.at(subject), subject, trusted_roots_pem));
+    if (subject == "kingdom" || subject == kAdministrator) continue;
+    ASSIGN_OR_RETURN(api::ContentSigner signer, IssueSigner(s.roots.at(subject), subject));
+    s.signers.emplace(subject, std::move(signer));
   }
 
   kingdom::KingdomServerOptions kingdom;
@@ -264,6 +281,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
     }
     agent.data_dir = absl::StrCat(options.dir, "/edp-", edp.id);
     agent.tls = s.tls.at(absl::StrCat("dataProviders/", edp.id));
+    agent.signer = s.signers.at(absl::StrCat("dataProviders/", edp.id));
     agent.encryption_key = s.edp_keys.at(edp.id);
     agent.replay_seed = ReplaySeedOf(options);
     ASSIGN_OR_RETURN(std::unique_ptr<edp::EdpAgent> started, edp::EdpAgent::Start(agent));
@@ -280,6 +298,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
     client.measurement_consumer = absl::StrCat("measurementConsumers/", id);
     client.kingdom_target = Localhost(s.kingdom->public_port());
     client.tls = s.tls.at(client.measurement_consumer);
+    client.signer = s.signers.at(client.measurement_consumer);
     client.encryption_key = crypto::EncryptionKeyPair::Generate();
     ASSIGN_OR_RETURN(s.mcs[id], mc::McClient::Create(client));
   }
@@ -289,6 +308,10 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
 mc::McClient& InProcessDeployment::mc(const std::string& id) { return *state_->mcs.at(id); }
 
 const net::TlsMaterial& InProcessDeployment::tls(const std::string& subject) const { return state_->tls.at(subject); }
+
+const api::ContentSigner& InProcessDeployment::signer(const std::string& subject) const {
+  return state_->signers.at(subject);
+}
 
 const crypto::CertificateAuthority& InProcessDeployment::root(const std::string& subject) const {
   return state_->roots.at(subject);

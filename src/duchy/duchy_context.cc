@@ -27,6 +27,10 @@ absl::StatusOr<std::string> DuchyContext::AuthenticatePeer(const grpc::ServerCon
   ASSIGN_OR_RETURN(crypto::Certificate presented,
                    crypto::Certificate::FromPem(absl::string_view(pem.front().data(), pem.front().size())));
   const std::string entity = presented.SubjectName();
+  if (!presented.AllowsUse(crypto::CertificateUse::kTls)) {
+    return absl::UnauthenticatedError(absl::StrCat("the client certificate of \"", entity.substr(0, 200),
+                                                   "\" is not a TLS certificate"));
+  }
   if (!absl::StartsWith(entity, "duchies/") && !absl::StartsWith(entity, "dataProviders/")) {
     return absl::PermissionDeniedError(absl::StrCat("\"", entity.substr(0, 200), "\" is neither a duchy nor a data provider"));
   }

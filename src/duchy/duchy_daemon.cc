@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "duchy_context.h"
-#include "halo/api/certificate_name.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 #include "halo/net/chunks.h"
@@ -42,7 +41,11 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
     return absl::InvalidArgumentError(absl::StrCat("duchy.tls.certificate_file: the certificate is for \"",
                                                    certificate.SubjectName(), "\", not ", name));
   }
-  ASSIGN_OR_RETURN(crypto::SigningKey signing_key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  if (!options.signer.has_value()) return absl::InvalidArgumentError("duchy.signing: no content-signing key");
+  if (options.signer->certificate.SubjectName() != name) {
+    return absl::InvalidArgumentError(absl::StrCat("duchy.signing.certificate_file: the certificate is for \"",
+                                                   options.signer->certificate.SubjectName(), "\", not ", name));
+  }
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
@@ -59,8 +62,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   auto state = std::make_unique<State>();
   State& s = *state;
-  s.duchy = std::make_unique<DuchyContext>(config.duchy_id(), api::CertificateName(name, certificate),
-                                           std::move(signing_key), options.tls, std::move(store), std::move(blobs),
+  s.duchy = std::make_unique<DuchyContext>(config.duchy_id(), options.signer->name, options.signer->key, options.tls, std::move(store), std::move(blobs),
                                            net::OpenChannel(config.kingdom_system_api_target(), options.tls, net::kKingdomSubject),
                                            std::move(trusted_roots), parallelism);
   s.duchy->set_replay_seed(options.replay_seed);

@@ -13,7 +13,6 @@
 #include "halo/dp/limits.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "halo/api/certificate_name.h"
 #include "halo/common/status_macros.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
@@ -284,8 +283,14 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   s.first_retry = options.first_retry;
   AgentContext& agent = s.agent;
   agent.data_provider = config.data_provider();
-  agent.certificate = api::CertificateName(config.data_provider(), certificate);
-  ASSIGN_OR_RETURN(agent.signing_key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  if (!options.signer.has_value()) return absl::InvalidArgumentError("edp_agent.signing: no content-signing key");
+  if (options.signer->certificate.SubjectName() != config.data_provider()) {
+    return absl::InvalidArgumentError(absl::StrCat("edp_agent.signing.certificate_file: the certificate is for \"",
+                                                   options.signer->certificate.SubjectName(), "\", not ",
+                                                   config.data_provider()));
+  }
+  agent.certificate = options.signer->name;
+  agent.signing_key = options.signer->key;
   agent.encryption_key = options.encryption_key;
   agent.tls = options.tls;
   agent.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls, net::kKingdomSubject);

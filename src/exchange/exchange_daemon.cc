@@ -207,7 +207,12 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
                                                    certificate.SubjectName(), "\", not ", config.party()));
   }
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
-  ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  if (!options.signer.has_value()) return absl::InvalidArgumentError("exchange_daemon.signing: no content-signing key");
+  if (options.signer->certificate.SubjectName() != config.party()) {
+    return absl::InvalidArgumentError(absl::StrCat("exchange_daemon.signing.certificate_file: the certificate is for \"",
+                                                   options.signer->certificate.SubjectName(), "\", not ",
+                                                   config.party()));
+  }
   if (!options.certificate_authority_pem.empty()) {
     absl::StatusOr<crypto::CertificateAuthority> ca =
         crypto::CertificateAuthority::Load(options.certificate_authority_pem, options.certificate_authority_key_pem);
@@ -258,7 +263,7 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
   ASSIGN_OR_RETURN(s.shared_files, FileSystemStorage(config.shared_storage_dir()));
   client::CertificateResolver* resolver = s.certificates.get();
   s.shared_storage = std::make_unique<SignedStorage>(
-      *s.shared_files, std::move(key), api::CertificateName(config.party(), certificate),
+      *s.shared_files, options.signer->key, options.signer->name,
       [resolver](const std::string& name) { return resolver->Resolve(name); });
   s.threads = config.parallelism() > 0 ? config.parallelism()
                                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

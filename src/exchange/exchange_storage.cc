@@ -131,6 +131,10 @@ absl::StatusOr<std::string> SignedStorage::Read(const std::string& name, const s
     return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, ": ", certificate.status().message()));
   }
   RETURN_IF_ERROR(certificate.status());
+  if (!certificate->AllowsUse(crypto::CertificateUse::kContentSigning)) {
+    return absl::PermissionDeniedError(absl::StrCat("shared blob ", name, " is signed by ", signature.certificate(),
+                                                    ", which is not a content-signing certificate"));
+  }
   if (!certificate->public_key().Verify(SignedText(name, bytes), signature.signature()).ok()) {
     return absl::PermissionDeniedError(
         absl::StrCat("shared blob ", name, " does not match its signature by ", signature.certificate(),

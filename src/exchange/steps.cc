@@ -155,6 +155,7 @@ absl::Status GenerateCertificate(const StepContext& c) {
   crypto::CertificateRequest request;
   request.subject_name = c.party;
   request.validity = absl::Hours(24 * 90);  // outlives the exchange's retries and its audit
+  request.use = crypto::CertificateUse::kContentSigning;
   ASSIGN_OR_RETURN(crypto::Certificate certificate, c.certificate_authority->Issue(request, key.verifying_key()));
   ASSIGN_OR_RETURN(std::string name, c.register_certificate(certificate));
   RETURN_IF_ERROR(c.private_storage->Write(SigningKeyBlob(c, c.step->outputs().at("certificate")),

@@ -477,6 +477,11 @@ absl::StatusOr<Principal> Ledger::AuthenticateUncached(absl::string_view certifi
   const std::string certificate_der = certificate->ToDer();
   const std::string subject = certificate->SubjectName();
   const std::string fingerprint = certificate->FingerprintHex();
+  if (!certificate->AllowsUse(crypto::CertificateUse::kTls)) {
+    return absl::UnauthenticatedError(absl::StrCat("the client certificate of \"", subject,
+                                                   "\" is not a TLS certificate (a content-signing key opens no "
+                                                   "connection)"));
+  }
   for (const std::string& administrator : options_.config.administrator_certificates()) {
     if (absl::AsciiStrToLower(administrator) == fingerprint) {
       return Principal{Principal::Kind::kAdministrator, absl::StrCat(subject, " (", fingerprint.substr(0, 16), ")")};
@@ -554,10 +559,22 @@ absl::StatusOr<crypto::Certificate> Ledger::RootOf(const std::string& entity) {
 
 absl::StatusOr<crypto::Certificate> Ledger::CheckEntityCertificate(const std::string& der, const std::string& owner,
                                                                    const crypto::Certificate& root,
-                                                                   const std::string& field) {
+                                                                   const std::string& field,
+                                                                   std::optional<crypto::CertificateUse> use) {
   if (der.empty()) return Invalid(field, "is missing");
   auto certificate = crypto::Certificate::FromDer(der);
   if (!certificate.ok()) return Invalid(field, certificate.status().message());
+  const bool tls = certificate->AllowsUse(crypto::CertificateUse::kTls);
+  const bool signing = certificate->AllowsUse(crypto::CertificateUse::kContentSigning);
+  if (use == crypto::CertificateUse::kTls && !tls) {
+    return Invalid(field, "is not a TLS certificate (extended key usage serverAuth, clientAuth)");
+  }
+  if (use == crypto::CertificateUse::kContentSigning && !signing) {
+    return Invalid(field, "is not a content-signing certificate (extended key usage documentSigning alone)");
+  }
+  if (!tls && !signing) {
+    return Invalid(field, "is neither a TLS certificate nor a content-signing one (see its extended key usage)");
+  }
   if (certificate->SubjectName() != owner) {
     return Invalid(field, absl::StrCat("subject \"", certificate->SubjectName(), "\" is not ", owner));
   }
@@ -601,9 +618,14 @@ absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::strin
                                                              absl::StrCat(entity_field, ".root_certificate_der")));
   ASSIGN_OR_RETURN(crypto::Certificate certificate,
                    CheckEntityCertificate(entity.certificate_der(), entity.name(), root,
-                                          absl::StrCat(entity_field, ".certificate_der")));
+                                          absl::StrCat(entity_field, ".certificate_der"), crypto::CertificateUse::kTls));
   entity.set_certificate(api::CertificateName(entity.name(), certificate));
-  if (check) RETURN_IF_ERROR(check(certificate, entity));
+  ASSIGN_OR_RETURN(crypto::Certificate signing,
+                   CheckEntityCertificate(entity.signing_certificate_der(), entity.name(), root,
+                                          absl::StrCat(entity_field, ".signing_certificate_der"),
+                                          crypto::CertificateUse::kContentSigning));
+  entity.set_signing_certificate(api::CertificateName(entity.name(), signing));
+  if (check) RETURN_IF_ERROR(check(signing, entity));
   RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
     exists.Bind(1, entity.name());
@@ -614,7 +636,8 @@ absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::strin
     insert.Bind(1, entity.name()).Bind(2, kind).BindBlob(3, entity.SerializeAsString());
     insert.Bind(4, absl::ToUnixMicros(options_.clock())).BindBlob(5, entity.root_certificate_der());
     RETURN_IF_ERROR(insert.Run());
-    return InsertCertificate(entity.certificate(), entity.name(), certificate).status();
+    RETURN_IF_ERROR(InsertCertificate(entity.certificate(), entity.name(), certificate).status());
+    return InsertCertificate(entity.signing_certificate(), entity.name(), signing).status();
   }));
   return entity;
 }
@@ -622,13 +645,14 @@ absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::strin
 absl::StatusOr<api::v1::DataProvider> Ledger::CreateDataProvider(const api::v1::CreateDataProviderRequest& request) {
   return RegisterEntity<api::v1::DataProvider>(
       request.data_provider_id(), "data_provider_id", "dataProviders", kDataProvider, request.data_provider(),
-      "data_provider", [](const crypto::Certificate& certificate, api::v1::DataProvider& provider) -> absl::Status {
+      "data_provider", [](const crypto::Certificate& signing, api::v1::DataProvider& provider) -> absl::Status {
         RETURN_IF_ERROR(CheckEncryptionKey(provider.public_key().data(), "data_provider.public_key.data"));
-        if (!api::VerifySignature(provider.public_key(), certificate, api::v1::EncryptionPublicKey().GetTypeName())
+        if (!api::VerifySignature(provider.public_key(), signing, api::v1::EncryptionPublicKey().GetTypeName())
                  .ok()) {
-          return Invalid("data_provider.public_key.signature", "does not verify with data_provider.certificate_der");
+          return Invalid("data_provider.public_key.signature",
+                         "does not verify with data_provider.signing_certificate_der");
         }
-        provider.mutable_public_key()->set_certificate(provider.certificate());
+        provider.mutable_public_key()->set_certificate(provider.signing_certificate());
         return absl::OkStatus();
       });
 }
@@ -714,7 +738,11 @@ absl::StatusOr<crypto::Certificate> Ledger::UsableCertificateOf(const std::strin
   if (certificate->revocation_state() == api::v1::Certificate::REVOKED) {
     return absl::FailedPreconditionError(absl::StrCat(field, ": certificate ", name, " is revoked"));
   }
-  return ParsedCertificate(*certificate);
+  ASSIGN_OR_RETURN(crypto::Certificate parsed, ParsedCertificate(*certificate));
+  if (!parsed.AllowsUse(crypto::CertificateUse::kContentSigning)) {
+    return Invalid(field, absl::StrCat(name, " is not a content-signing certificate: a TLS key signs nothing"));
+  }
+  return parsed;
 }
 
 absl::StatusOr<crypto::Certificate> Ledger::ParsedCertificate(const api::v1::Certificate& stored) {
@@ -733,9 +761,11 @@ absl::Status Ledger::VerifySigned(const api::v1::SignedMessage& message, const s
                                   const std::string& field, const google::protobuf::MessageLite& type) {
   ASSIGN_OR_RETURN(crypto::Certificate certificate,
                    UsableCertificateOf(owner, message.certificate(), absl::StrCat(field, ".certificate")));
-  if (!api::VerifySignature(message, certificate, type.GetTypeName()).ok()) {
+  if (absl::Status verified = api::VerifySignature(message, certificate, type.GetTypeName()); !verified.ok()) {
     return Invalid(absl::StrCat(field, ".signature"),
-                   absl::StrCat("does not verify with certificate ", message.certificate()));
+                   certificate.AllowsUse(crypto::CertificateUse::kContentSigning)
+                       ? absl::StrCat("does not verify with certificate ", message.certificate())
+                       : std::string(verified.message()));
   }
   return absl::OkStatus();
 }
@@ -1147,13 +1177,17 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     ASSIGN_OR_RETURN(crypto::Certificate consumer_certificate,
                      UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
                                          "measurement.measurement_consumer_certificate"));
-    if (!api::VerifySignature(given.measurement_spec(), consumer_certificate, api::v1::MeasurementSpec().GetTypeName())
-             .ok()) {
+    if (absl::Status verified = api::VerifySignature(given.measurement_spec(), consumer_certificate,
+                                                     api::v1::MeasurementSpec().GetTypeName());
+        !verified.ok()) {
       return Invalid("measurement.measurement_spec.signature",
-                     absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate()));
+                     consumer_certificate.AllowsUse(crypto::CertificateUse::kContentSigning)
+                         ? absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate())
+                         : std::string(verified.message()));
     }
     measurement.mutable_measurement_spec()->set_certificate(given.measurement_consumer_certificate());
-    // Every data provider must exist; its certificate defaults to its first.
+    // Every data provider must exist; its certificate defaults to its
+    // signing certificate, which its results are signed with.
     bool all_hmss = true;
     std::vector<std::string> provider_certificates;
     for (int i = 0; i < measurement.data_providers_size(); ++i) {
@@ -1166,7 +1200,9 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       if (!found) return Invalid(field + ".data_provider", absl::StrCat(entry.data_provider(), " not found"));
       ASSIGN_OR_RETURN(api::v1::DataProvider provider, Parse<api::v1::DataProvider>(q.ColumnBlob(0), "data provider"));
       all_hmss = all_hmss && provider.supports_hmss();
-      if (entry.data_provider_certificate().empty()) entry.set_data_provider_certificate(provider.certificate());
+      if (entry.data_provider_certificate().empty()) {
+        entry.set_data_provider_certificate(provider.signing_certificate());
+      }
       ASSIGN_OR_RETURN(crypto::Certificate c, UsableCertificateOf(entry.data_provider(), entry.data_provider_certificate(),
                                                                   field + ".data_provider_certificate"));
       provider_certificates.push_back(c.ToDer());

@@ -166,7 +166,8 @@ class Ledger {
   absl::StatusOr<crypto::Certificate> RootOf(const std::string& entity);
   absl::StatusOr<crypto::Certificate> CheckEntityCertificate(const std::string& der, const std::string& owner,
                                                              const crypto::Certificate& root,
-                                                             const std::string& field);
+                                                             const std::string& field,
+                                                             std::optional<crypto::CertificateUse> use = std::nullopt);
   template <typename Entity>
   absl::StatusOr<Entity> RegisterEntity(const std::string& id, absl::string_view id_field,
                                         absl::string_view collection, int kind, Entity entity,
@@ -179,6 +180,8 @@ class Ledger {
   // never change (revocation is a separate column).
   absl::StatusOr<crypto::Certificate> ParsedCertificate(const api::v1::Certificate& stored);
   absl::StatusOr<Principal> AuthenticateUncached(absl::string_view certificate_pem);
+  // A content-signing certificate of `owner`, not revoked: what a signature
+  // it is named by must be checked against.
   absl::StatusOr<crypto::Certificate> UsableCertificateOf(const std::string& owner, const std::string& name,
                                                           const std::string& field);
   // `message` holds a `type` message signed by a usable certificate of `owner`.

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
 #include "halo/common/status_macros.h"
@@ -100,9 +99,15 @@ absl::StatusOr<std::unique_ptr<McClient>> McClient::Create(McClientOptions optio
                                                    "\", not ", options.measurement_consumer));
   }
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
-  ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::SigningKey::FromPrivateKeyPem(options.tls.private_key_pem));
+  if (!options.signer.has_value()) return absl::InvalidArgumentError("signing: no content-signing key");
+  if (options.signer->certificate.SubjectName() != options.measurement_consumer) {
+    return absl::InvalidArgumentError(absl::StrCat("the signing certificate is for \"",
+                                                   options.signer->certificate.SubjectName(), "\", not ",
+                                                   options.measurement_consumer));
+  }
   auto kingdom = net::OpenChannel(options.kingdom_target, options.tls, net::kKingdomSubject);
-  std::string name = api::CertificateName(options.measurement_consumer, certificate);
+  std::string name = options.signer->name;
+  crypto::SigningKey key = options.signer->key;
   return std::unique_ptr<McClient>(
       new McClient(std::move(options), std::move(name), std::move(key), std::move(kingdom), std::move(trusted_roots)));
 }
@@ -119,7 +124,7 @@ absl::StatusOr<crypto::EcPoint> McClient::DataProviderKey(const std::string& dat
   absl::Status verified =
       api::VerifyAndParse(provider.public_key(), signer, absl::StrCat(data_provider, "'s encryption key"), key);
   if (!verified.ok()) return absl::PermissionDeniedError(verified.message());
-  *certificate = provider.certificate();
+  *certificate = provider.signing_certificate();
   return api::ParseEncryptionPublicKey(key.SerializeAsString());
 }
 

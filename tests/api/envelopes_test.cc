@@ -2,13 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include "halo/api/content_signer.h"
+
 namespace halo::api {
 namespace {
 
 TEST_CASE("A signature covers its message's type: one kind of signed message never verifies as another") {
   auto root = *crypto::CertificateAuthority::Create("root of mc1", absl::Hours(1));
   const crypto::SigningKey key = crypto::SigningKey::Generate();
-  const crypto::Certificate certificate = *root.Issue({.subject_name = "measurementConsumers/mc1"}, key.verifying_key());
+  const crypto::Certificate certificate = *root.Issue(
+      {.subject_name = "measurementConsumers/mc1", .use = crypto::CertificateUse::kContentSigning},
+      key.verifying_key());
   v1::MeasurementSpec spec;
   spec.add_nonce_hashes("a nonce hash");
   const v1::SignedMessage signed_spec = Sign(spec, key, "measurementConsumers/mc1/certificates/1");
@@ -23,6 +27,47 @@ TEST_CASE("A signature covers its message's type: one kind of signed message nev
   v1::SignedMessage bare = signed_spec;
   bare.set_signature(key.Sign(signed_spec.data()));
   CHECK_FALSE(VerifyAndParse(bare, certificate, "the spec", parsed).ok());
+}
+
+TEST_CASE("A signature by a TLS key is refused, however good: TLS keys sign no content") {
+  auto root = *crypto::CertificateAuthority::Create("root of mc1", absl::Hours(1));
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  const crypto::Certificate tls = *root.Issue({.subject_name = "measurementConsumers/mc1"}, key.verifying_key());
+  v1::MeasurementSpec spec;
+  spec.add_nonce_hashes("a nonce hash");
+  const v1::SignedMessage signed_spec = Sign(spec, key, "measurementConsumers/mc1/certificates/tls");
+  v1::MeasurementSpec parsed;
+  const absl::Status refused = VerifyAndParse(signed_spec, tls, "the spec", parsed);
+  CHECK(refused.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(refused.message()),
+             Catch::Contains("measurementConsumers/mc1/certificates/tls is not a content-signing certificate"));
+  CHECK_FALSE(VerifySignature(signed_spec, tls, "halo.api.v1.MeasurementSpec").ok());
+}
+
+TEST_CASE("A content signer is loaded only from a content-signing certificate of its entity and its own key") {
+  auto root = *crypto::CertificateAuthority::Create("root of edp1", absl::Hours(1));
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  const crypto::Certificate signing = *root.Issue(
+      {.subject_name = "dataProviders/edp1", .use = crypto::CertificateUse::kContentSigning}, key.verifying_key());
+  const crypto::Certificate tls = *root.Issue({.subject_name = "dataProviders/edp1"}, key.verifying_key());
+  auto signer = ContentSignerFromPem(signing.ToPem(), key.ToPrivateKeyPem(), "dataProviders/edp1", "edp_agent.signing");
+  REQUIRE(signer.ok());
+  CHECK_THAT(signer->name, Catch::StartsWith("dataProviders/edp1/certificates/"));
+  CHECK_THAT(std::string(ContentSignerFromPem(tls.ToPem(), key.ToPrivateKeyPem(), "dataProviders/edp1",
+                                              "edp_agent.signing")
+                             .status()
+                             .message()),
+             Catch::Contains("edp_agent.signing.certificate_file: not a content-signing certificate"));
+  CHECK_THAT(std::string(ContentSignerFromPem(signing.ToPem(), key.ToPrivateKeyPem(), "dataProviders/edp2",
+                                              "edp_agent.signing")
+                             .status()
+                             .message()),
+             Catch::Contains("is for \"dataProviders/edp1\", not dataProviders/edp2"));
+  CHECK_THAT(std::string(ContentSignerFromPem(signing.ToPem(), crypto::SigningKey::Generate().ToPrivateKeyPem(),
+                                              "dataProviders/edp1", "edp_agent.signing")
+                             .status()
+                             .message()),
+             Catch::Contains("edp_agent.signing.private_key_file: the key is not the one"));
 }
 
 TEST_CASE("An LLv2 key's proof of possession binds it to its computation and duchy") {

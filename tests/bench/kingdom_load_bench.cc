@@ -63,7 +63,7 @@ class LoadBench {
       std::fprintf(stderr, "the Kingdom did not start:\n%s\n", kingdom_.process().err().c_str());
       std::exit(1);
     }
-    auto consumer = testing::DirectMeasurementConsumer::Register(kingdom_.public_target(), admin_, mc_, edp_);
+    auto consumer = testing::DirectMeasurementConsumer::Register(kingdom_.public_target(), fixture_, admin_, mc_, edp_);
     if (!consumer.ok()) {
       std::fprintf(stderr, "%s\n", std::string(consumer.status().message()).c_str());
       std::exit(1);

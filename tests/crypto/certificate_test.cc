@@ -24,6 +24,26 @@ TEST_CASE("A CA issues entity certificates that name their resource and verify u
   CHECK(cert->SerialHex().size() >= 30);
 }
 
+TEST_CASE("A certificate is for TLS or for content signing, never both") {
+  auto ca = *CertificateAuthority::Create("root", absl::Hours(1));
+  const SigningKey key = SigningKey::Generate();
+  const Certificate tls = *ca.Issue({.subject_name = "duchies/worker1", .dns_names = {"localhost"}}, key.verifying_key());
+  CHECK(tls.AllowsUse(CertificateUse::kTls));
+  CHECK_FALSE(tls.AllowsUse(CertificateUse::kContentSigning));
+  const Certificate signing =
+      *ca.Issue({.subject_name = "duchies/worker1", .use = CertificateUse::kContentSigning}, key.verifying_key());
+  CHECK(signing.AllowsUse(CertificateUse::kContentSigning));
+  CHECK_FALSE(signing.AllowsUse(CertificateUse::kTls));
+  CHECK(signing.VerifyIssuedBy(ca.certificate(), absl::Now()).ok());
+  // A root allows neither; a signing certificate names no host.
+  CHECK_FALSE(ca.certificate().AllowsUse(CertificateUse::kTls));
+  CHECK_FALSE(ca.certificate().AllowsUse(CertificateUse::kContentSigning));
+  CHECK_FALSE(ca.Issue({.subject_name = "duchies/worker1", .dns_names = {"localhost"},
+                        .use = CertificateUse::kContentSigning},
+                       key.verifying_key())
+                  .ok());
+}
+
 TEST_CASE("A certificate from another CA is refused") {
   auto ca = CertificateAuthority::Create("ca one", absl::Hours(24));
   auto other = CertificateAuthority::Create("ca two", absl::Hours(24));

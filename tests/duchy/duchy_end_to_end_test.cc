@@ -71,8 +71,8 @@ class Deployment {
                                 "duchies/worker1", "duchies/worker2", "duchies/aggregator"}) {
       Party& p = parties_[subject];
       p.tls = deployment_->tls(subject);
-      p.key = *crypto::SigningKey::FromPrivateKeyPem(p.tls.private_key_pem);
-      p.certificate = api::CertificateName(subject, *crypto::Certificate::FromPem(p.tls.certificate_pem));
+      p.key = deployment_->signer(subject).key;
+      p.certificate = deployment_->signer(subject).name;
     }
   }
 

@@ -149,8 +149,8 @@ TEST_CASE("An EDP refuses what is beyond its limits or its privacy budget, and t
   CHECK(other_people.state() == Measurement::SUCCEEDED);
 }
 
-TEST_CASE("An EDP refuses a requisition spec not signed by the MC, one naming another's event group, and one naming "
-          "an event group not shared with the MC") {
+TEST_CASE("An EDP refuses a requisition spec not signed by the MC, one signed with the MC's TLS key, one naming "
+          "another's event group, and one naming an event group not shared with the MC") {
   World w;
   auto& d = w.deployment();
   const net::TlsMaterial& mc_tls = d.tls("measurementConsumers/mc1");
@@ -162,13 +162,18 @@ TEST_CASE("An EDP refuses a requisition spec not signed by the MC, one naming an
   api::v1::EncryptionPublicKey edp_key;
   REQUIRE(edp_key.ParseFromString(provider.public_key().data()));
   const crypto::EcPoint edp_point = *api::ParseEncryptionPublicKey(edp_key.SerializeAsString());
-  const crypto::SigningKey mc_key = *crypto::SigningKey::FromPrivateKeyPem(mc_tls.private_key_pem);
-  const std::string mc_certificate =
+  const crypto::SigningKey mc_key = d.signer("measurementConsumers/mc1").key;
+  const std::string mc_certificate = d.signer("measurementConsumers/mc1").name;
+  // The MC's TLS certificate is registered too, but signs nothing.
+  const crypto::SigningKey mc_tls_key = *crypto::SigningKey::FromPrivateKeyPem(mc_tls.private_key_pem);
+  const std::string mc_tls_certificate =
       api::CertificateName("measurementConsumers/mc1", *crypto::Certificate::FromPem(mc_tls.certificate_pem));
   const crypto::EncryptionKeyPair result_key = crypto::EncryptionKeyPair::Generate();
 
-  // Asks edp3 for reach, with its RequisitionSpec signed by `signer`.
-  auto ask = [&](const crypto::SigningKey& signer, const std::string& event_group) {
+  // Asks edp3 for reach, with its RequisitionSpec signed by `signer`, which
+  // the signature says is `certificate`.
+  auto ask = [&](const crypto::SigningKey& signer, const std::string& event_group,
+                 const std::string& certificate) {
     api::v1::MeasurementSpec spec;
     spec.set_measurement_public_key(api::ToEncryptionPublicKey(result_key.public_key).SerializeAsString());
     spec.mutable_reach()->mutable_privacy_params()->set_epsilon(1);
@@ -191,7 +196,7 @@ TEST_CASE("An EDP refuses a requisition spec not signed by the MC, one naming an
     auto& provider_entry = *m.add_data_providers();
     provider_entry.set_data_provider("dataProviders/edp3");
     provider_entry.set_encrypted_requisition_spec(
-        *api::EncryptRequisitionSpec(api::Sign(requisition_spec, signer, mc_certificate), edp_point));
+        *api::EncryptRequisitionSpec(api::Sign(requisition_spec, signer, certificate), edp_point));
     provider_entry.set_nonce_hash(api::NonceHash(nonce));
     auto measurements = api::v1::Measurements::NewStub(channel);
     auto created = net::Call(*measurements, &api::v1::Measurements::Stub::CreateMeasurement, create, "create");
@@ -199,11 +204,14 @@ TEST_CASE("An EDP refuses a requisition spec not signed by the MC, one naming an
     REQUIRE(created.ok());
     return w.Await(created->name());
   };
-  const Measurement forged = ask(crypto::SigningKey::Generate(), w.group("edp3-a"));
+  const Measurement forged = ask(crypto::SigningKey::Generate(), w.group("edp3-a"), mc_certificate);
   CHECK(forged.state() == Measurement::FAILED);
   CHECK_THAT(forged.failure().message(), Catch::Contains("CONSENT_SIGNAL_INVALID") ||
                                              Catch::Contains("signature"));
-  const Measurement other = ask(mc_key, w.group("edp1-a"));
+  const Measurement by_tls_key = ask(mc_tls_key, w.group("edp3-a"), mc_tls_certificate);
+  CHECK(by_tls_key.state() == Measurement::FAILED);
+  CHECK_THAT(by_tls_key.failure().message(), Catch::Contains("CONSENT_SIGNAL_INVALID"));
+  const Measurement other = ask(mc_key, w.group("edp1-a"), mc_certificate);
   CHECK(other.state() == Measurement::FAILED);
   CHECK_THAT(other.failure().message(), Catch::Contains("is not one of dataProviders/edp3's"));
   // edp3's own event group, but shared with mc2, not with mc1.
@@ -218,7 +226,7 @@ TEST_CASE("An EDP refuses a requisition spec not signed by the MC, one naming an
     if (group.measurement_consumer() == "measurementConsumers/mc2") for_mc2 = group.name();
   }
   REQUIRE_FALSE(for_mc2.empty());
-  const Measurement unshared = ask(mc_key, for_mc2);
+  const Measurement unshared = ask(mc_key, for_mc2, mc_certificate);
   CHECK(unshared.state() == Measurement::FAILED);
   CHECK_THAT(unshared.failure().message(), Catch::Contains("is not shared with measurementConsumers/mc1"));
 }

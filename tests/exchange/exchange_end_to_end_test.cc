@@ -134,6 +134,7 @@ class World {
     options.config.set_shared_storage_dir(dir_.Sub("shared"));
     options.data_dir = dir_.Sub("other-daemon");
     options.tls = deployment_->tls(kModelProvider);
+    options.signer = deployment_->signer(kModelProvider);
     return options;
   }
 

@@ -26,9 +26,17 @@ struct Parties {
       crypto::CertificateRequest request;
       request.subject_name = party;
       request.validity = absl::Hours(1);
+      request.use = crypto::CertificateUse::kContentSigning;
       crypto::Certificate certificate = *root.Issue(request, key.verifying_key());
       const std::string name = api::CertificateName(party, certificate);
       names[party] = name;
+      // Its TLS certificate, which the Kingdom has registered too.
+      request.use = crypto::CertificateUse::kTls;
+      const crypto::SigningKey tls_key = crypto::SigningKey::Generate();
+      crypto::Certificate tls = *root.Issue(request, tls_key.verifying_key());
+      tls_names[party] = api::CertificateName(party, tls);
+      tls_keys.emplace(party, tls_key);
+      certificates.emplace(tls_names[party], std::move(tls));
       keys.emplace(party, std::move(key));
       certificates.emplace(name, std::move(certificate));
     }
@@ -40,8 +48,8 @@ struct Parties {
       return absl::StatusOr<crypto::Certificate>(it->second);
     });
   }
-  std::map<std::string, std::string> names;
-  std::map<std::string, crypto::SigningKey> keys;
+  std::map<std::string, std::string> names, tls_names;
+  std::map<std::string, crypto::SigningKey> keys, tls_keys;
   std::map<std::string, crypto::Certificate> certificates;
 };
 
@@ -62,6 +70,18 @@ TEST_CASE("A shared blob is accepted only when signed by the party the workflow 
   CHECK_THAT(std::string(planted.status().message()),
              Catch::Contains("dp-single") && Catch::Contains(kModelProvider) && Catch::Contains("not by " +
                                                                                                   std::string(kDataProvider)));
+}
+
+TEST_CASE("A shared blob signed with its producer's TLS key is refused") {
+  testing::TempDir dir;
+  auto files = FileSystemStorage(dir.Sub("shared"));
+  REQUIRE(files.ok());
+  Parties parties;
+  SignedStorage dp = parties.For(**files, kDataProvider);
+  REQUIRE(dp.Write("x/d/blob", "points", parties.tls_keys.at(kDataProvider), parties.tls_names.at(kDataProvider)).ok());
+  const auto refused = parties.For(**files, kModelProvider).Read("x/d/blob", kDataProvider, 1 << 20);
+  CHECK(refused.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK_THAT(std::string(refused.status().message()), Catch::Contains("not a content-signing certificate"));
 }
 
 TEST_CASE("A shared blob or signature over the bound is refused before it is read") {

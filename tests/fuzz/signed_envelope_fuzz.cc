@@ -23,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     crypto::CertificateRequest request;
     request.subject_name = "measurementConsumers/mc1";
     request.validity = absl::Hours(24 * 365 * 50);
+    request.use = crypto::CertificateUse::kContentSigning;
     crypto::Certificate certificate = *root.Issue(request, key.verifying_key());
     api::v1::MeasurementSpec spec;
     spec.add_nonce_hashes(std::string(32, 'n'));

@@ -25,7 +25,7 @@ TEST_CASE("A Kingdom killed mid-traffic and restarted loses no acknowledged writ
   const config::TlsConfig& admin = kingdom.administrator();
   REQUIRE(kingdom.Start());
   const std::string target = kingdom.public_target();
-  const auto consumer = testing::DirectMeasurementConsumer::Register(target, admin, mc, edp);
+  const auto consumer = testing::DirectMeasurementConsumer::Register(target, fixture, admin, mc, edp);
   REQUIRE(consumer.ok());
 
   // Four clients create measurements until the Kingdom dies under them.

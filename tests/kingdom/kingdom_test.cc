@@ -24,14 +24,17 @@ namespace {
 
 using namespace halo::api::v1;
 
-// A party: its certificate, key and stubs for both APIs.
+// A party: its TLS and content-signing certificates, its signing key and
+// stubs for both APIs.
 struct Party {
   std::string subject;
   config::TlsConfig tls_config;
   net::TlsMaterial tls;
-  crypto::SigningKey key = crypto::SigningKey::Generate();
-  std::string certificate_der;
-  std::string certificate_name;  // once registered
+  crypto::SigningKey key = crypto::SigningKey::Generate();  // content signing
+  std::string certificate_der;  // TLS
+  std::string signing_certificate_der;
+  std::string tls_certificate_name;  // once registered
+  std::string certificate_name;      // of the signing certificate, once registered
   std::shared_ptr<grpc::Channel> public_channel, system_channel;
 
   // `data`, a serialized `type` (an EncryptionPublicKey unless named).
@@ -106,8 +109,12 @@ class Deployment {
     p.subject = subject;
     p.tls_config = subject == "admins/operator" ? administrator_ : fixture_.Issue(subject);
     p.tls = *net::LoadTlsMaterial(p.tls_config);
-    p.key = testing::SigningKeyOf(p.tls_config);
     p.certificate_der = testing::CertificateDerOf(p.tls_config);
+    if (subject != "admins/operator") {
+      const api::ContentSigner signer = testing::SignerOf(fixture_.IssueSigning(subject), subject);
+      p.key = signer.key;
+      p.signing_certificate_der = signer.certificate.ToDer();
+    }
     p.public_channel = net::OpenChannel("localhost:" + std::to_string(public_port_), p.tls, net::kKingdomSubject);
     p.system_channel = net::OpenChannel("localhost:" + std::to_string(system_port_), p.tls, net::kKingdomSubject);
     return p;
@@ -127,6 +134,7 @@ class Deployment {
         CreateDataProviderRequest request;
         request.set_data_provider_id(id);
         request.mutable_data_provider()->set_certificate_der(party.certificate_der);
+        request.mutable_data_provider()->set_signing_certificate_der(party.signing_certificate_der);
         request.mutable_data_provider()->set_root_certificate_der(testing::RootDerOf(party.tls_config));
         request.mutable_data_provider()->set_supports_hmss(edps_support_hmss);
         EncryptionPublicKey key;
@@ -134,23 +142,28 @@ class Deployment {
         *request.mutable_data_provider()->mutable_public_key() = party.Sign(key.SerializeAsString(), "");
         DataProvider out;
         status = Call(*admin, &Admin::Stub::CreateDataProvider, request, &out);
-        party.certificate_name = out.certificate();
+        party.tls_certificate_name = out.certificate();
+        party.certificate_name = out.signing_certificate();
       } else if (absl::StartsWith(subject, "measurementConsumers/")) {
         CreateMeasurementConsumerRequest request;
         request.set_measurement_consumer_id(id);
         request.mutable_measurement_consumer()->set_certificate_der(party.certificate_der);
+        request.mutable_measurement_consumer()->set_signing_certificate_der(party.signing_certificate_der);
         request.mutable_measurement_consumer()->set_root_certificate_der(testing::RootDerOf(party.tls_config));
         MeasurementConsumer out;
         status = Call(*admin, &Admin::Stub::CreateMeasurementConsumer, request, &out);
-        party.certificate_name = out.certificate();
+        party.tls_certificate_name = out.certificate();
+        party.certificate_name = out.signing_certificate();
       } else if (absl::StartsWith(subject, "duchies/")) {
         CreateDuchyRequest request;
         request.set_duchy_id(id);
         request.mutable_duchy()->set_certificate_der(party.certificate_der);
+        request.mutable_duchy()->set_signing_certificate_der(party.signing_certificate_der);
         request.mutable_duchy()->set_root_certificate_der(testing::RootDerOf(party.tls_config));
         Duchy out;
         status = Call(*admin, &Admin::Stub::CreateDuchy, request, &out);
-        party.certificate_name = out.certificate();
+        party.tls_certificate_name = out.certificate();
+        party.certificate_name = out.signing_certificate();
       } else {
         continue;
       }
@@ -202,8 +215,8 @@ class Deployment {
           *crypto::HybridEncrypt(edp_keys_.at(edp).public_key, signed_spec.SerializeAsString(), "requisition spec"));
       entry.set_nonce_hash(halo::api::NonceHash(nonce));
     }
-    if (edit) edit(spec, request);
     request.mutable_measurement()->set_measurement_consumer_certificate(mc.certificate_name);
+    if (edit) edit(spec, request);
     if (!request.measurement().has_measurement_spec()) {
       *request.mutable_measurement()->mutable_measurement_spec() =
           mc.Sign(spec.SerializeAsString(), mc.certificate_name, spec.GetTypeName());
@@ -281,6 +294,7 @@ TEST_CASE("Administrators register entities bound to certificates; nobody else m
   CreateDuchyRequest again;
   again.set_duchy_id("worker1");
   again.mutable_duchy()->set_certificate_der(d["duchies/worker1"].certificate_der);
+  again.mutable_duchy()->set_signing_certificate_der(d["duchies/worker1"].signing_certificate_der);
   again.mutable_duchy()->set_root_certificate_der(testing::RootDerOf(d["duchies/worker1"].tls_config));
   Duchy out;
   CHECK(Call(*admin, &Admin::Stub::CreateDuchy, again, &out).error_code() == grpc::StatusCode::ALREADY_EXISTS);
@@ -318,6 +332,54 @@ TEST_CASE("Administrators register entities bound to certificates; nobody else m
   auto unregistered = Call(*stranger, &Requisitions::Stub::ListRequisitions, request, &response);
   CHECK(unregistered.error_code() == grpc::StatusCode::UNAUTHENTICATED);
   CHECK_THAT(unregistered.error_message(), Catch::Contains("not registered"));
+}
+
+TEST_CASE("An entity's TLS and content-signing certificates stand in for each other nowhere: not at registration, in "
+          "a signature, nor on a connection") {
+  Deployment d;
+  auto admin = d["admins/operator"].admin();
+  const Party& worker1 = d["duchies/worker1"];
+  CreateDuchyRequest swapped;
+  swapped.set_duchy_id("worker1");
+  swapped.mutable_duchy()->set_root_certificate_der(testing::RootDerOf(worker1.tls_config));
+  swapped.mutable_duchy()->set_certificate_der(worker1.certificate_der);
+  swapped.mutable_duchy()->set_signing_certificate_der(worker1.certificate_der);
+  Duchy out;
+  auto tls_as_signing = Call(*admin, &Admin::Stub::CreateDuchy, swapped, &out);
+  CHECK(tls_as_signing.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(tls_as_signing.error_message(),
+             Catch::Contains("duchy.signing_certificate_der: is not a content-signing certificate"));
+  swapped.mutable_duchy()->set_certificate_der(worker1.signing_certificate_der);
+  auto signing_as_tls = Call(*admin, &Admin::Stub::CreateDuchy, swapped, &out);
+  CHECK(signing_as_tls.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(signing_as_tls.error_message(), Catch::Contains("duchy.certificate_der: is not a TLS certificate"));
+
+  d.RegisterAll();
+  // mc1's spec signed with its TLS key, naming its registered TLS
+  // certificate: the signature is good, the key is the wrong kind.
+  const Party& mc = d["measurementConsumers/mc1"];
+  const crypto::SigningKey tls_key = testing::SigningKeyOf(mc.tls_config);
+  auto by_tls = d.CreateMeasurement({"dataProviders/edp1"}, false, "", [&](MeasurementSpec& spec,
+                                                                          CreateMeasurementRequest& request) {
+    request.mutable_measurement()->set_measurement_consumer_certificate(mc.tls_certificate_name);
+    *request.mutable_measurement()->mutable_measurement_spec() =
+        api::SignSerialized(spec.SerializeAsString(), spec.GetTypeName(), tls_key, mc.tls_certificate_name);
+  });
+  CHECK(by_tls.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(by_tls.status.error_message(), Catch::Contains("is not a content-signing certificate"));
+  REQUIRE(d.CreateMeasurement({"dataProviders/edp1"}, false).status.ok());
+
+  // The signing certificate and key as a client certificate open nothing.
+  const net::TlsMaterial signing_as_client{crypto::Certificate::FromDer(mc.signing_certificate_der)->ToPem(),
+                                           mc.key.ToPrivateKeyPem(), mc.tls.trusted_ca_pem,
+                                           "measurementConsumers/mc1"};
+  auto stub = Measurements::NewStub(net::OpenChannel("localhost:" + std::to_string(d.server().public_port()),
+                                                     signing_as_client, net::kKingdomSubject));
+  ListMeasurementsRequest list;
+  list.set_parent("measurementConsumers/mc1");
+  ListMeasurementsResponse listed;
+  const grpc::Status refused = Call(*stub, &Measurements::Stub::ListMeasurements, list, &listed);
+  CHECK_FALSE(refused.ok());
 }
 
 TEST_CASE("Event groups: a data provider manages its own, a consumer lists those it may measure") {
@@ -906,9 +968,13 @@ TEST_CASE("A revoked certificate is refused from then on and fails what depends 
   Certificate out;
   CHECK(Call(*certificates, &Certificates::Stub::RevokeCertificate, revoke, &out).error_code() ==
         grpc::StatusCode::PERMISSION_DENIED);
+  // The signing certificate first: what it signed fails; then the TLS one,
+  // which no call gets past.
   auto own = d["measurementConsumers/mc1"].certificates();
   REQUIRE(Call(*own, &Certificates::Stub::RevokeCertificate, revoke, &out).ok());
   CHECK(out.revocation_state() == Certificate::REVOKED);
+  revoke.set_name(d["measurementConsumers/mc1"].tls_certificate_name);
+  REQUIRE(Call(*own, &Certificates::Stub::RevokeCertificate, revoke, &out).ok());
   auto mc = d["measurementConsumers/mc1"].measurements();
   GetMeasurementRequest get;
   get.set_name(created.measurement.name());
@@ -943,6 +1009,8 @@ TEST_CASE("A duchy's stream open when its certificate is revoked ends, and its m
   RevokeCertificateRequest revoke;
   revoke.set_name(d["duchies/worker2"].certificate_name);
   Certificate out;
+  REQUIRE(Call(*d["admins/operator"].certificates(), &Certificates::Stub::RevokeCertificate, revoke, &out).ok());
+  revoke.set_name(d["duchies/worker2"].tls_certificate_name);
   REQUIRE(Call(*d["admins/operator"].certificates(), &Certificates::Stub::RevokeCertificate, revoke, &out).ok());
   // The failure is itself a change the stream would carry; after it the
   // stream ends, refused.

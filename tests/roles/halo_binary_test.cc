@@ -40,11 +40,25 @@ struct Deployment {
                                    "--out", dir.Sub(file), "--dns", "localhost", "--ip", "127.0.0.1"});
       REQUIRE(issued.exit_code == 0);
     }
+    for (const char* entity : {"duchies/worker1", "dataProviders/edp1", "modelProviders/mp1"}) {
+      const std::string file = absl::StrReplaceAll(entity, {{"/", "_"}});
+      ProcessResult issued = Halo({"certs", "issue", "--signing", "--ca-dir", dir.Sub("ca"), "--subject", entity,
+                                   "--out", dir.Sub(file + "-signing")});
+      INFO(issued.err);
+      REQUIRE(issued.exit_code == 0);
+      CHECK_THAT(issued.out, Catch::Contains("content-signing certificate"));
+    }
   }
 
   std::string Tls(const std::string& file) const {
     return absl::StrCat("tls { certificate_file: \"", dir.Sub(file + ".pem"), "\" private_key_file: \"",
                         dir.Sub(file + ".key"), "\" trusted_ca_file: \"", dir.Sub("ca/ca.pem"), "\" }");
+  }
+  // The content-signing certificate and key of `entity_file` (e.g.
+  // "duchies_worker1").
+  std::string Signing(const std::string& entity_file) const {
+    return absl::StrCat("signing { certificate_file: \"", dir.Sub(entity_file + "-signing.pem"),
+                        "\" private_key_file: \"", dir.Sub(entity_file + "-signing.key"), "\" }");
   }
 
   std::string KingdomConfig(int public_port, int system_port) const {
@@ -58,14 +72,16 @@ struct Deployment {
     return path;
   }
 
-  std::string DuchyConfig(int kingdom_system_port) const {
+  // `signing` names the duchy's content-signing files; by default its own.
+  std::string DuchyConfig(int kingdom_system_port, const std::string& signing = "") const {
     const std::string path = dir.Sub("duchy.textproto");
     WriteFile(path, absl::StrCat(
                         "data_dir: \"", dir.Sub("duchy-data"), "\"\nduchy {\n  duchy_id: \"worker1\"\n",
                         "  kingdom_system_api_target: \"localhost:", kingdom_system_port, "\"\n",
                         "  computation_control_address: \"127.0.0.1:", testing::FreeLoopbackPort(), "\"\n",
                         "  requisition_fulfillment_address: \"127.0.0.1:", testing::FreeLoopbackPort(),
-                        "\"\n  ", Tls("duchies_worker1"), "\n}\n"));
+                        "\"\n  ", Tls("duchies_worker1"), "\n  ",
+                        signing.empty() ? Signing("duchies_worker1") : signing, "\n}\n"));
     return path;
   }
 };
@@ -137,8 +153,8 @@ TEST_CASE("An exchange daemon whose CA file is missing exits naming the setting"
   const std::string path = d.dir.Sub("exchange.textproto");
   WriteFile(path, absl::StrCat("role: EXCHANGE_DAEMON\ndata_dir: \"", d.dir.Sub("exchange-data"),
                                "\"\nexchange_daemon {\n  party: \"modelProviders/mp1\"\n",
-                               "  kingdom_public_api_target: \"localhost:1\"\n  ", d.Tls("kingdom"),
-                               "\n  shared_storage_dir: \"", d.dir.Sub("shared"), "\"\n",
+                               "  kingdom_public_api_target: \"localhost:1\"\n  ", d.Tls("kingdom"), "\n  ",
+                               d.Signing("modelProviders_mp1"), "\n  shared_storage_dir: \"", d.dir.Sub("shared"), "\"\n",
                                "  accepted_workflow_sha256: \"", std::string(64, 'a'), "\"\n",
                                "  certificate_authority { certificate_file: \"", d.dir.Sub("ca/missing.pem"),
                                "\" private_key_file: \"", d.dir.Sub("ca/ca.key"), "\" }\n}\n"));
@@ -175,6 +191,14 @@ TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds 
     duchy.Signal(SIGINT);
     CHECK(duchy.Wait(kTimeout) == 0);
     CHECK_THAT(duchy.err(), Catch::Contains("duchy worker1 stopped"));
+  }
+  SECTION("a duchy whose signing key is its TLS key is refused, naming the setting") {
+    const std::string tls_as_signing =
+        absl::StrCat("signing { certificate_file: \"", d.dir.Sub("duchies_worker1.pem"), "\" private_key_file: \"",
+                     d.dir.Sub("duchies_worker1.key"), "\" }");
+    ProcessResult refused = Halo({"--role=duchy", "--config", d.DuchyConfig(system_port, tls_as_signing)});
+    CHECK(refused.exit_code != 0);
+    CHECK_THAT(refused.err, Catch::Contains("duchy.signing.certificate_file: not a content-signing certificate"));
   }
 
   kingdom.Signal(SIGTERM);
@@ -220,7 +244,8 @@ TEST_CASE("halo edp budget prints what is left of an agent's privacy budget, as 
   WriteFile(config, absl::StrCat("role: EDP_AGENT\ndata_dir: \"", d.dir.Sub("edp-data"), "\"\n",
                                  "edp_agent {\n  data_provider: \"dataProviders/edp1\"\n"
                                  "  kingdom_public_api_target: \"localhost:1\"\n  ",
-                                 d.Tls("kingdom"), "\n  encryption_key_file: \"x\"\n",
+                                 d.Tls("kingdom"), "\n  ", d.Signing("dataProviders_edp1"),
+                                 "\n  encryption_key_file: \"x\"\n",
                                  "  privacy { budget_epsilon: 1 budget_delta: 1e-9 }\n}\n"));
   const ProcessResult empty = Halo({"edp", "budget", "--config", config});
   INFO(empty.err);

@@ -30,21 +30,21 @@ bool KingdomProcess::Start() {
   return process_->WaitForStderr("serving", absl::Seconds(20));
 }
 
-api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const google::protobuf::MessageLite& message,
-                              const std::string& certificate) {
-  return api::Sign(message, SigningKeyOf(tls), certificate);
-}
-
 absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(const std::string& target,
+                                                                             const TlsFixture& fixture,
                                                                              const config::TlsConfig& admin,
                                                                              const config::TlsConfig& mc,
                                                                              const config::TlsConfig& edp) {
+  const api::ContentSigner mc_signer =
+      SignerOf(fixture.IssueSigning("measurementConsumers/mc1"), "measurementConsumers/mc1");
+  const api::ContentSigner edp_signer = SignerOf(fixture.IssueSigning("dataProviders/edp1"), "dataProviders/edp1");
   auto admin_tls = net::LoadTlsMaterial(admin);
   if (!admin_tls.ok()) return admin_tls.status();
   auto stub = api::v1::Admin::NewStub(net::OpenChannel(target, *admin_tls, net::kKingdomSubject));
   api::v1::CreateMeasurementConsumerRequest create_mc;
   create_mc.set_measurement_consumer_id("mc1");
   create_mc.mutable_measurement_consumer()->set_certificate_der(CertificateDerOf(mc));
+  create_mc.mutable_measurement_consumer()->set_signing_certificate_der(mc_signer.certificate.ToDer());
   create_mc.mutable_measurement_consumer()->set_root_certificate_der(RootDerOf(mc));
   api::v1::MeasurementConsumer consumer;
   grpc::ClientContext mc_context;
@@ -54,10 +54,11 @@ absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(co
   api::v1::CreateDataProviderRequest create_edp;
   create_edp.set_data_provider_id("edp1");
   create_edp.mutable_data_provider()->set_certificate_der(CertificateDerOf(edp));
+  create_edp.mutable_data_provider()->set_signing_certificate_der(edp_signer.certificate.ToDer());
   create_edp.mutable_data_provider()->set_root_certificate_der(RootDerOf(edp));
   api::v1::EncryptionPublicKey edp_key;
   edp_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
-  *create_edp.mutable_data_provider()->mutable_public_key() = SignAs(edp, edp_key, "");
+  *create_edp.mutable_data_provider()->mutable_public_key() = api::Sign(edp_key, edp_signer.key, edp_signer.name);
   api::v1::DataProvider provider;
   grpc::ClientContext edp_context;
   if (grpc::Status s = stub->CreateDataProvider(&edp_context, create_edp, &provider); !s.ok()) {
@@ -65,7 +66,7 @@ absl::StatusOr<DirectMeasurementConsumer> DirectMeasurementConsumer::Register(co
   }
   api::v1::EncryptionPublicKey measurement_key;
   measurement_key.set_point(crypto::EncryptionKeyPair::Generate().public_key.Encode());
-  return DirectMeasurementConsumer(SigningKeyOf(mc), consumer.certificate(), measurement_key.SerializeAsString());
+  return DirectMeasurementConsumer(mc_signer.key, consumer.signing_certificate(), measurement_key.SerializeAsString());
 }
 
 api::v1::CreateMeasurementRequest DirectMeasurementConsumer::ReachRequest(

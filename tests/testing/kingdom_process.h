@@ -39,17 +39,15 @@ class KingdomProcess {
   std::unique_ptr<ChildProcess> process_;
 };
 
-// `data` signed by the party of `tls`, naming its registered `certificate`.
-api::v1::SignedMessage SignAs(const config::TlsConfig& tls, const google::protobuf::MessageLite& message,
-                              const std::string& certificate);
-
 // Measurement consumer mc1, registered with one data provider, edp1: it
 // asks for direct reach measurements over edp1.
 class DirectMeasurementConsumer {
  public:
   // Registers measurementConsumers/mc1 and dataProviders/edp1 (the parties
-  // of `mc` and `edp`) at the Kingdom at `target`, as administrator `admin`.
-  static absl::StatusOr<DirectMeasurementConsumer> Register(const std::string& target, const config::TlsConfig& admin,
+  // of `mc` and `edp`, with signing certificates `fixture` issues) at the
+  // Kingdom at `target`, as administrator `admin`.
+  static absl::StatusOr<DirectMeasurementConsumer> Register(const std::string& target, const TlsFixture& fixture,
+                                                            const config::TlsConfig& admin,
                                                             const config::TlsConfig& mc,
                                                             const config::TlsConfig& edp);
 
@@ -63,7 +61,7 @@ class DirectMeasurementConsumer {
       : key_(std::move(key)), certificate_(std::move(certificate)),
         measurement_public_key_(std::move(measurement_public_key)) {}
   crypto::SigningKey key_;
-  std::string certificate_;  // mc1's registered certificate
+  std::string certificate_;  // mc1's registered signing certificate
   std::string measurement_public_key_;
 };
 

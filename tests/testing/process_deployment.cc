@@ -4,7 +4,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "halo/api/certificate_name.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
@@ -36,6 +35,9 @@ absl::StatusOr<std::unique_ptr<ProcessDeployment>> ProcessDeployment::Start(Proc
   for (const char* subject : {"kingdom", "admins/operator", "measurementConsumers/mc1", "dataProviders/edp1",
                               "dataProviders/edp2", "duchies/worker1", "duchies/worker2", "duchies/aggregator"}) {
     d->tls_[subject] = d->fixture_.Issue(subject);
+    if (std::string(subject) != "kingdom" && std::string(subject) != "admins/operator") {
+      d->signing_[subject] = d->fixture_.IssueSigning(subject);
+    }
   }
   d->kingdom_public_ = FreeLoopbackPort();
   d->kingdom_system_ = FreeLoopbackPort();
@@ -94,6 +96,7 @@ config::HaloConfig ProcessDeployment::ConfigOf(const std::string& role) const {
     d.set_computation_control_address(absl::StrCat("127.0.0.1:", duchy_ports_.at(id).first));
     d.set_requisition_fulfillment_address(absl::StrCat("127.0.0.1:", duchy_ports_.at(id).second));
     *d.mutable_tls() = Tls("duchies/" + id);
+    *d.mutable_signing() = Signing("duchies/" + id);
     for (const char* peer : kDuchies) {
       if (peer == id) continue;
       auto& p = *d.add_peers();
@@ -107,6 +110,7 @@ config::HaloConfig ProcessDeployment::ConfigOf(const std::string& role) const {
     e.set_data_provider("dataProviders/" + id);
     e.set_kingdom_public_api_target(absl::StrCat("localhost:", kingdom_public_));
     *e.mutable_tls() = Tls("dataProviders/" + id);
+    *e.mutable_signing() = Signing("dataProviders/" + id);
     e.set_encryption_key_file(dir_.Sub(id + ".encryption-key"));
     e.set_events_dir(absl::StrCat(options_.events_dir, "/", id));
     for (const char* kind : {"-video", "-display"}) {
@@ -131,26 +135,30 @@ absl::Status ProcessDeployment::Register() {
     const std::string subject = absl::StrCat("dataProviders/", id);
     const crypto::EncryptionKeyPair key = crypto::EncryptionKeyPair::Generate();
     RETURN_IF_ERROR(api::WriteEncryptionKeyFile(dir_.Sub(absl::StrCat(id, ".encryption-key")), key));
-    ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromDer(CertificateDerOf(Tls(subject))));
+    const api::ContentSigner signer = SignerOf(Signing(subject), subject);
     api::v1::CreateDataProviderRequest request;
     request.set_data_provider_id(id);
-    request.mutable_data_provider()->set_certificate_der(certificate.ToDer());
+    request.mutable_data_provider()->set_certificate_der(CertificateDerOf(Tls(subject)));
+    request.mutable_data_provider()->set_signing_certificate_der(signer.certificate.ToDer());
     request.mutable_data_provider()->set_root_certificate_der(RootDerOf(Tls(subject)));
     request.mutable_data_provider()->set_supports_hmss(true);
     *request.mutable_data_provider()->mutable_public_key() =
-        api::Sign(api::ToEncryptionPublicKey(key.public_key), SigningKeyOf(Tls(subject)),
-                  api::CertificateName(subject, certificate));
+        api::Sign(api::ToEncryptionPublicKey(key.public_key), signer.key, signer.name);
     RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateDataProvider, request, subject).status());
   }
   api::v1::CreateMeasurementConsumerRequest mc;
   mc.set_measurement_consumer_id("mc1");
   mc.mutable_measurement_consumer()->set_certificate_der(CertificateDerOf(Tls("measurementConsumers/mc1")));
+  mc.mutable_measurement_consumer()->set_signing_certificate_der(
+      SignerOf(Signing("measurementConsumers/mc1"), "measurementConsumers/mc1").certificate.ToDer());
   mc.mutable_measurement_consumer()->set_root_certificate_der(RootDerOf(Tls("measurementConsumers/mc1")));
   RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateMeasurementConsumer, mc, "mc1").status());
   for (const char* id : kDuchies) {
     api::v1::CreateDuchyRequest duchy;
     duchy.set_duchy_id(id);
     duchy.mutable_duchy()->set_certificate_der(CertificateDerOf(Tls(absl::StrCat("duchies/", id))));
+    duchy.mutable_duchy()->set_signing_certificate_der(
+        SignerOf(Signing(absl::StrCat("duchies/", id)), absl::StrCat("duchies/", id)).certificate.ToDer());
     duchy.mutable_duchy()->set_root_certificate_der(RootDerOf(Tls(absl::StrCat("duchies/", id))));
     RETURN_IF_ERROR(net::Call(*admin, &api::v1::Admin::Stub::CreateDuchy, duchy, id).status());
   }
@@ -199,6 +207,7 @@ absl::StatusOr<std::unique_ptr<mc::McClient>> ProcessDeployment::Mc() const {
   options.measurement_consumer = "measurementConsumers/mc1";
   options.kingdom_target = absl::StrCat("localhost:", kingdom_public_);
   ASSIGN_OR_RETURN(options.tls, net::LoadTlsMaterial(Tls("measurementConsumers/mc1")));
+  options.signer = SignerOf(Signing("measurementConsumers/mc1"), "measurementConsumers/mc1");
   return mc::McClient::Create(options);
 }
 

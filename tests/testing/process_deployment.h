@@ -64,11 +64,13 @@ class ProcessDeployment {
   config::HaloConfig ConfigOf(const std::string& role) const;
   absl::Status Register();
   config::TlsConfig Tls(const std::string& subject) const { return tls_.at(subject); }
+  config::SigningConfig Signing(const std::string& subject) const { return signing_.at(subject); }
 
   ProcessDeploymentOptions options_;
   TempDir dir_;
   TlsFixture fixture_;
   std::map<std::string, config::TlsConfig> tls_;
+  std::map<std::string, config::SigningConfig> signing_;
   int kingdom_public_ = 0, kingdom_system_ = 0;
   // A duchy's ComputationControl and RequisitionFulfillment ports.
   std::map<std::string, std::pair<int, int>> duchy_ports_;

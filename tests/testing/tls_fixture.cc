@@ -47,6 +47,27 @@ config::TlsConfig TlsFixture::Issue(const std::string& subject) const {
   return tls;
 }
 
+config::SigningConfig TlsFixture::IssueSigning(const std::string& subject) const {
+  const crypto::SigningKey key = crypto::SigningKey::Generate();
+  crypto::CertificateRequest request;
+  request.subject_name = subject;
+  request.use = crypto::CertificateUse::kContentSigning;
+  const crypto::Certificate cert = *ca_.Issue(request, key.verifying_key());
+  const std::string stem = dir_.Sub(ca_name_ + "-" + absl::StrReplaceAll(subject, {{"/", "_"}}) + "-signing");
+  Write(stem + ".pem", cert.ToPem());
+  Write(stem + ".key", key.ToPrivateKeyPem());
+  std::filesystem::permissions(stem + ".key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  config::SigningConfig signing;
+  signing.set_certificate_file(stem + ".pem");
+  signing.set_private_key_file(stem + ".key");
+  return signing;
+}
+
+api::ContentSigner SignerOf(const config::SigningConfig& signing, const std::string& subject) {
+  return *api::ContentSignerFromPem(Read(signing.certificate_file()), Read(signing.private_key_file()), subject,
+                                    "signing");
+}
+
 crypto::SigningKey SigningKeyOf(const config::TlsConfig& tls) {
   return *crypto::SigningKey::FromPrivateKeyPem(Read(tls.private_key_file()));
 }

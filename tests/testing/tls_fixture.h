@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "halo/api/content_signer.h"
 #include "halo/config/config.pb.h"
 #include "halo/crypto/certificate.h"
 #include "testing/temp_dir.h"
@@ -18,6 +19,9 @@ class TlsFixture {
   // Issues a certificate for `subject`, valid for localhost and 127.0.0.1,
   // and returns the TlsConfig naming its files.
   config::TlsConfig Issue(const std::string& subject) const;
+  // Issues a content-signing certificate for `subject` and returns the
+  // SigningConfig naming its files.
+  config::SigningConfig IssueSigning(const std::string& subject) const;
 
   const std::string& ca_file() const { return ca_file_; }
 
@@ -32,6 +36,8 @@ class TlsFixture {
 // back from its files: a test signs and registers as that party.
 crypto::SigningKey SigningKeyOf(const config::TlsConfig& tls);
 std::string CertificateDerOf(const config::TlsConfig& tls);
+// The content-signing identity of an issued SigningConfig.
+api::ContentSigner SignerOf(const config::SigningConfig& signing, const std::string& subject);
 // The DER of the fixture's CA, which a test registers as every entity's root.
 std::string RootDerOf(const config::TlsConfig& tls);
 // What kingdom.administrator_certificates names the certificate by.

@@ -26,7 +26,9 @@ v1::SignedMessage Sign(const google::protobuf::MessageLite& message, const crypt
 // ("halo.api.v1.MeasurementSpec").
 v1::SignedMessage SignSerialized(std::string data, absl::string_view type_name, const crypto::SigningKey& key,
                                  const std::string& certificate);
-// OK when `signed_message` holds a `type_name` message signed by `certificate`.
+// OK when `signed_message` holds a `type_name` message signed by `certificate`,
+// which must be a content-signing certificate: a signature by a TLS key is
+// refused, whatever it signs.
 absl::Status VerifySignature(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
                              absl::string_view type_name);
 // Checks the signature against `certificate` and parses the message into

@@ -19,6 +19,15 @@ struct x509_st;
 
 namespace halo::crypto {
 
+// What an entity certificate's key is for. A party keeps its TLS key on its
+// front ends and its content-signing key (specs, results, published keys)
+// apart, so that a stolen TLS key cannot sign what a party vouches for, and
+// a signing key never opens a connection.
+enum class CertificateUse {
+  kTls,             // extended key usage serverAuth, clientAuth
+  kContentSigning,  // extended key usage documentSigning (RFC 9336) only
+};
+
 class Certificate {
  public:
   static absl::StatusOr<Certificate> FromPem(absl::string_view pem);
@@ -31,6 +40,9 @@ class Certificate {
   // Lower-case hex serial number.
   std::string SerialHex() const;
   bool IsCertificateAuthority() const;
+  // Whether the extended key usage allows `use`; a certificate with both a
+  // TLS usage and documentSigning is good for neither.
+  bool AllowsUse(CertificateUse use) const;
   absl::Time NotBefore() const;
   absl::Time NotAfter() const;
   const VerifyingKey& public_key() const { return public_key_; }
@@ -80,6 +92,7 @@ struct CertificateRequest {
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;
   absl::Duration validity = absl::Hours(24 * 365);
+  CertificateUse use = CertificateUse::kTls;
 };
 
 class CertificateAuthority {

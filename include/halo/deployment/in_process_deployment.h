@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "halo/api/content_signer.h"
 #include "halo/config/config.pb.h"
 #include "halo/crypto/certificate.h"
 #include "halo/mc/measurement_consumer_client.h"
@@ -78,6 +79,8 @@ class InProcessDeployment {
   mc::McClient& mc(const std::string& id = "mc1");
   // The TLS identity of a party, e.g. "dataProviders/edp1".
   const net::TlsMaterial& tls(const std::string& subject) const;
+  // Its content-signing identity (not the Kingdom's or the administrator's).
+  const api::ContentSigner& signer(const std::string& subject) const;
   // The root of that party's organisation, which issued its certificate.
   const crypto::CertificateAuthority& root(const std::string& subject) const;
   int kingdom_public_port() const;

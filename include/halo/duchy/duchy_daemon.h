@@ -9,10 +9,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "halo/api/content_signer.h"
 #include "halo/config/config.pb.h"
 #include "halo/net/tls.h"
 
@@ -22,6 +24,8 @@ struct DuchyOptions {
   config::DuchyConfig config;
   std::string data_dir;
   net::TlsMaterial tls;
+  // Signs the duchy's ElGamal keys and results; required.
+  std::optional<api::ContentSigner> signer;
   // Mills in this process; each runs one stage at a time.
   int mills = 1;
   // How long a mill holds a claim before another may take the work over.

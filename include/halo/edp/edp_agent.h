@@ -9,10 +9,12 @@
 #define HALO_EDP_EDP_AGENT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "halo/api/content_signer.h"
 #include "halo/config/config.pb.h"
 #include "halo/crypto/hybrid_encryption.h"
 #include "halo/dp/calibration.h"
@@ -29,6 +31,8 @@ struct EdpAgentOptions {
   config::EdpAgentConfig config;
   std::string data_dir;
   net::TlsMaterial tls;
+  // Signs the results; required.
+  std::optional<api::ContentSigner> signer;
   crypto::EncryptionKeyPair encryption_key = crypto::EncryptionKeyPair::Generate();
   // The first retry of a requisition that failed for want of the Kingdom or
   // a duchy waits this long, doubling up to 5 minutes.

@@ -10,9 +10,11 @@
 #define HALO_EXCHANGE_EXCHANGE_DAEMON_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "halo/api/content_signer.h"
 #include "halo/config/config.pb.h"
 #include "halo/net/tls.h"
 
@@ -22,6 +24,9 @@ struct ExchangeDaemonOptions {
   config::ExchangeDaemonConfig config;
   std::string data_dir;
   net::TlsMaterial tls;
+  // Signs the shared blobs of steps that name no exchange certificate;
+  // required.
+  std::optional<api::ContentSigner> signer;
   // The CA of config.certificate_authority, PEM, if the party has one.
   std::string certificate_authority_pem;
   std::string certificate_authority_key_pem;

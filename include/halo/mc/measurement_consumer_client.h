@@ -8,11 +8,13 @@
 #define HALO_MC_MEASUREMENT_CONSUMER_CLIENT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "halo/api/content_signer.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/crypto/hybrid_encryption.h"
@@ -52,6 +54,8 @@ struct McClientOptions {
   std::string measurement_consumer;  // measurementConsumers/{mc}
   std::string kingdom_target;
   net::TlsMaterial tls;
+  // Signs measurement and requisition specs; required.
+  std::optional<api::ContentSigner> signer;
   crypto::EncryptionKeyPair encryption_key = crypto::EncryptionKeyPair::Generate();
 };
 
