@@ -2,9 +2,11 @@
 // estimators. Run through scripts/bench.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <vector>
 
 #include "halo/crypto/seeded_prng.h"
+#include "halo/dp/calibration.h"
 #include "halo/sketch/frequency_vector.h"
 #include "halo/sketch/liquid_legions.h"
 #include "halo/stats/liquid_legions_estimator.h"
@@ -133,6 +135,18 @@ void BM_ExpandShareSeed(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 10'000'000);
 }
 BENCHMARK(BM_ExpandShareSeed)->Unit(benchmark::kMillisecond);
+
+// Discrete Gaussian calibration, which the Kingdom runs on every MC's
+// epsilon and delta: range(0) is -log10(epsilon) (delta 1e-9). At 5, sigma
+// is about 3 x 10^5, near the 2^20 cap an MC may ask for.
+void BM_DiscreteGaussianCalibration(benchmark::State& state) {
+  const double epsilon = std::pow(10.0, -static_cast<double>(state.range(0)));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        dp::CalibratedParameter(dp::NoiseMechanism::kDiscreteGaussian, {.epsilon = epsilon, .delta = 1e-9}, 1));
+  }
+}
+BENCHMARK(BM_DiscreteGaussianCalibration)->Arg(0)->Arg(2)->Arg(5)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace halo

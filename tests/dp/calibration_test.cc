@@ -5,6 +5,7 @@
 
 #include "dp/distribution_checks.h"
 #include "halo/crypto/seeded_prng.h"
+#include "halo/dp/limits.h"
 
 namespace halo::dp {
 namespace {
@@ -23,6 +24,45 @@ TEST_CASE("Discrete Gaussian calibration meets the budget and is tight") {
     // Never looser than the classic continuous bound for epsilon < 1.
     if (budget.epsilon < 1) CHECK(*sigma <= std::sqrt(2 * std::log(1.25 / budget.delta)) / budget.epsilon);
   }
+}
+
+// delta(sigma) of the discrete Gaussian by summing every weight, in long
+// double: what the constant-time tails for large sigmas must agree with.
+double SummedDelta(double sigma, double epsilon, double sensitivity) {
+  const int64_t bound = static_cast<int64_t>(40 * sigma) + 10;
+  const long double center = static_cast<long double>(epsilon) * sigma * sigma / sensitivity;
+  long double z = 0, above_low = 0, above_high = 0;
+  for (int64_t x = -bound; x <= bound; ++x) {
+    const long double w = std::exp(-static_cast<long double>(x) * x / (2.0L * sigma * sigma));
+    z += w;
+    if (x > center - sensitivity / 2.0L) above_low += w;
+    if (x > center + sensitivity / 2.0L) above_high += w;
+  }
+  return static_cast<double>((above_low - std::exp(static_cast<long double>(epsilon)) * above_high) / z);
+}
+
+TEST_CASE("The discrete Gaussian's delta for large sigmas, found in constant time, is the summed one") {
+  for (double sigma : {64.0, 100.5, 1000.0, 4321.7}) {
+    for (double epsilon : {1e-4, 1e-3, 0.01, 0.1, 1.0}) {
+      for (double sensitivity : {1.0, 5.0}) {
+        const double summed = SummedDelta(sigma, epsilon, sensitivity);
+        INFO("sigma " << sigma << " epsilon " << epsilon << " sensitivity " << sensitivity << " summed " << summed);
+        CHECK(std::abs(DiscreteGaussianDelta(sigma, epsilon, sensitivity) - summed) <= 1e-9 * summed + 1e-15);
+      }
+    }
+  }
+}
+
+TEST_CASE("An epsilon so small that sigma nears 2^20 is calibrated, and one beyond it refused") {
+  // Before the constant-time tails, each took the Kingdom seconds of CPU.
+  auto near_cap = CalibratedParameter(NoiseMechanism::kDiscreteGaussian, {.epsilon = 1e-5, .delta = 1e-9}, 1);
+  REQUIRE(near_cap.ok());
+  CHECK(*near_cap > 250000);
+  CHECK(*near_cap < kMaxNoiseParameter);
+  CHECK(DiscreteGaussianDelta(*near_cap, 1e-5, 1) <= 1e-9);
+  auto beyond = CalibratedParameter(NoiseMechanism::kDiscreteGaussian, {.epsilon = 1e-6, .delta = 1e-9}, 1);
+  REQUIRE_FALSE(beyond.ok());
+  CHECK_THAT(std::string(beyond.status().message()), Catch::Contains("2^20"));
 }
 
 TEST_CASE("Calibration refuses bad budgets, naming the parameter") {
