@@ -55,6 +55,17 @@ TEST_CASE("The discrete Gaussian's variance is sigma^2 for sigma above one") {
   CHECK((*DiscreteGaussian(5.3))->Variance() == Approx(5.3 * 5.3).epsilon(1e-12));
   CHECK((*DiscreteGaussian(1.0))->Variance() == Approx(1.0).epsilon(1e-6));
   CHECK((*DiscreteGaussian(0.3))->Variance() < 0.3 * 0.3);
+  // Above sigma 64 the normaliser is taken in closed form: the pmf still
+  // sums to one.
+  for (double sigma : {63.9, 64.0, 1000.5}) {
+    const auto noise = *DiscreteGaussian(sigma);
+    double total = 0;
+    for (int64_t x = -static_cast<int64_t>(40 * sigma); x <= static_cast<int64_t>(40 * sigma); ++x) {
+      total += noise->Pmf(x);
+    }
+    CHECK(total == Approx(1.0).epsilon(1e-12));
+    CHECK(noise->Variance() == Approx(sigma * sigma).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("Truncated shifted noise lies in [0, 2 shift] with the conditioned pmf") {
