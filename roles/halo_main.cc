@@ -20,7 +20,9 @@
 #include "halo/common/config.h"
 #include "halo/common/logging.h"
 #include "halo/common/shutdown.h"
+#include "halo/crypto/sha256.h"
 #include "kingdom/kingdom_role.h"
+#include "role_context.h"
 
 namespace halo {
 namespace {
@@ -34,20 +36,21 @@ struct DaemonFlags {
   std::string config_path;
   std::string log_level;
   std::string log_format;
+  std::string insecure_replay_seed;
 };
 
-absl::Status RunRole(const config::HaloConfig& config, const ShutdownSignal& shutdown) {
+absl::Status RunRole(const config::HaloConfig& config, const RoleContext& context) {
   switch (config.role()) {
     case config::KINGDOM:
-      return kingdom::RunKingdom(config, shutdown);
+      return kingdom::RunKingdom(config, context);
     case config::DUCHY:
     case config::DUCHY_HERALD:
     case config::DUCHY_MILL:
-      return duchy::RunDuchy(config, shutdown);
+      return duchy::RunDuchy(config, context);
     case config::EDP_AGENT:
-      return edp::RunEdpAgent(config, shutdown);
+      return edp::RunEdpAgent(config, context);
     case config::EXCHANGE_DAEMON:
-      return exchange::RunExchangeDaemon(config, shutdown);
+      return exchange::RunExchangeDaemon(config, context);
     default:
       return absl::InvalidArgumentError(absl::StrCat("no runner for role ", RoleName(config.role())));
   }
@@ -91,7 +94,13 @@ int RunDaemon(const DaemonFlags& flags) {
   ConfigureLogging(*logging);
   spdlog::info("halo {} starting role {} from {}", HALO_VERSION, RoleName(config->role()),
                flags.config_path);
-  absl::Status status = RunRole(*config, shutdown);
+  RoleContext context{shutdown};
+  if (!flags.insecure_replay_seed.empty()) {
+    spdlog::warn("--insecure-replay-seed: this process's DP noise follows a seed on its command line, so anyone "
+                 "who reads it can remove the noise; for tests only, never in a deployment");
+    context.replay_seed = crypto::Sha256(absl::StrCat("halo replay seed ", flags.insecure_replay_seed));
+  }
+  absl::Status status = RunRole(*config, context);
   if (!status.ok()) {
     spdlog::error("{} failed: {}", RoleName(config->role()), std::string(status.message()));
     return kExitRuntimeError;
@@ -125,6 +134,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", flags.config_path, "Config file in protobuf text format");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error");
   app.add_option("--log-format", flags.log_format, "text or json");
+  // Not in --help: a seam for tests of separate processes, which must replay.
+  app.add_option("--insecure-replay-seed", flags.insecure_replay_seed)->group("");
 
   int command_exit_code = 0;
   halo::cli::AddAdminCommand(app, command_exit_code);

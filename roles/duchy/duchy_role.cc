@@ -13,7 +13,8 @@
 
 namespace halo::duchy {
 
-absl::Status RunDuchy(const config::HaloConfig& config, const ShutdownSignal& shutdown) {
+absl::Status RunDuchy(const config::HaloConfig& config, const RoleContext& context) {
+  const ShutdownSignal& shutdown = context.shutdown;
   if (config.role() != config::DUCHY) {
     // The herald, the mills and the servers share one RocksDB blob store,
     // which one process at a time may open.
@@ -28,6 +29,7 @@ absl::Status RunDuchy(const config::HaloConfig& config, const ShutdownSignal& sh
   options.config = duchy;
   options.data_dir = data_dir->path();
   options.tls = tls;
+  options.replay_seed = context.replay_seed;
   ASSIGN_OR_RETURN(options.signer,
                    api::LoadContentSigner(duchy.signing().certificate_file(), duchy.signing().private_key_file(),
                                           absl::StrCat("duchies/", duchy.duchy_id()), "duchy.signing"));

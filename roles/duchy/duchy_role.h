@@ -4,13 +4,13 @@
 #define HALO_ROLES_DUCHY_DUCHY_ROLE_H_
 
 #include "absl/status/status.h"
-#include "halo/common/shutdown.h"
 #include "halo/config/config.pb.h"
+#include "role_context.h"
 
 namespace halo::duchy {
 
 // Runs the parts of a duchy that config.role() names until `shutdown`.
-absl::Status RunDuchy(const config::HaloConfig& config, const ShutdownSignal& shutdown);
+absl::Status RunDuchy(const config::HaloConfig& config, const RoleContext& context);
 
 }  // namespace halo::duchy
 

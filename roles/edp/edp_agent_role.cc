@@ -12,7 +12,8 @@
 
 namespace halo::edp {
 
-absl::Status RunEdpAgent(const config::HaloConfig& config, const ShutdownSignal& shutdown) {
+absl::Status RunEdpAgent(const config::HaloConfig& config, const RoleContext& context) {
+  const ShutdownSignal& shutdown = context.shutdown;
   const config::EdpAgentConfig& agent_config = config.edp_agent();
   ASSIGN_OR_RETURN(std::unique_ptr<DataDirectory> data_dir, DataDirectory::Acquire(config.data_dir()));
   ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(agent_config.tls()));
@@ -20,6 +21,7 @@ absl::Status RunEdpAgent(const config::HaloConfig& config, const ShutdownSignal&
   options.config = agent_config;
   options.data_dir = data_dir->path();
   options.tls = tls;
+  options.replay_seed = context.replay_seed;
   ASSIGN_OR_RETURN(options.signer, api::LoadContentSigner(agent_config.signing().certificate_file(),
                                                           agent_config.signing().private_key_file(),
                                                           agent_config.data_provider(), "edp_agent.signing"));

@@ -3,12 +3,12 @@
 #define HALO_ROLES_EDP_EDP_AGENT_ROLE_H_
 
 #include "absl/status/status.h"
-#include "halo/common/shutdown.h"
 #include "halo/config/config.pb.h"
+#include "role_context.h"
 
 namespace halo::edp {
 
-absl::Status RunEdpAgent(const config::HaloConfig& config, const ShutdownSignal& shutdown);
+absl::Status RunEdpAgent(const config::HaloConfig& config, const RoleContext& context);
 
 }  // namespace halo::edp
 

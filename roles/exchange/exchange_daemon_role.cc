@@ -13,7 +13,8 @@
 
 namespace halo::exchange {
 
-absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownSignal& shutdown) {
+absl::Status RunExchangeDaemon(const config::HaloConfig& config, const RoleContext& context) {
+  const ShutdownSignal& shutdown = context.shutdown;
   const config::ExchangeDaemonConfig& daemon_config = config.exchange_daemon();
   ASSIGN_OR_RETURN(std::unique_ptr<DataDirectory> data_dir, DataDirectory::Acquire(config.data_dir()));
   ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(daemon_config.tls()));

@@ -3,12 +3,12 @@
 #define HALO_ROLES_EXCHANGE_EXCHANGE_DAEMON_ROLE_H_
 
 #include "absl/status/status.h"
-#include "halo/common/shutdown.h"
 #include "halo/config/config.pb.h"
+#include "role_context.h"
 
 namespace halo::exchange {
 
-absl::Status RunExchangeDaemon(const config::HaloConfig& config, const ShutdownSignal& shutdown);
+absl::Status RunExchangeDaemon(const config::HaloConfig& config, const RoleContext& context);
 
 }  // namespace halo::exchange
 

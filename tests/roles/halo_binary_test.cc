@@ -94,6 +94,8 @@ TEST_CASE("halo --version and --help") {
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("--role") && Catch::Contains("exchange-daemon") &&
                            Catch::Contains("certs"));
+  // The tests' seam for replayable noise is not offered to operators.
+  CHECK_THAT(help.out, !Catch::Contains("replay"));
 }
 
 TEST_CASE("halo without a config or with bad usage exits 2") {

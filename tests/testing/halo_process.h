@@ -20,10 +20,10 @@ namespace halo::testing {
 
 // Writes `config` to `config_path` and runs `halo --config` on it with its
 // stderr in `log_path`; null, after printing the log, if it does not say it
-// started or is serving within 20 s.
-inline std::unique_ptr<ChildProcess> StartHalo(const config::HaloConfig& config,
-                                                        const std::string& config_path,
-                                                        const std::string& log_path) {
+// started or is serving within 20 s. A non-empty `replay_seed` makes the
+// process's DP noise replay (--insecure-replay-seed).
+inline std::unique_ptr<ChildProcess> StartHalo(const config::HaloConfig& config, const std::string& config_path,
+                                               const std::string& log_path, const std::string& replay_seed = "") {
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
   if (absl::Status written = WriteFileAtomically(config_path, text); !written.ok()) {
@@ -31,7 +31,10 @@ inline std::unique_ptr<ChildProcess> StartHalo(const config::HaloConfig& config,
     return nullptr;
   }
   auto process = std::make_unique<ChildProcess>(std::vector<std::string>{
-      "/bin/sh", "-c", absl::StrCat("exec '", HALO_BINARY, "' --config '", config_path, "' 2>'", log_path, "'")});
+      "/bin/sh", "-c",
+      absl::StrCat("exec '", HALO_BINARY, "' --config '", config_path, "'",
+                   replay_seed.empty() ? "" : absl::StrCat(" --insecure-replay-seed='", replay_seed, "'"), " 2>'",
+                   log_path, "'")});
   for (int i = 0; i < 200; ++i) {
     const std::string log = ReadFile(log_path).value_or("");
     if (absl::StrContains(log, "started") || absl::StrContains(log, "serving")) return process;

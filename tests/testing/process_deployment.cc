@@ -177,7 +177,7 @@ absl::Status ProcessDeployment::Restart(const std::string& role) {
   if (Running(role)) return absl::FailedPreconditionError(absl::StrCat(role, " is running"));
   std::vector<std::string>& logs = logs_[role];
   logs.push_back(dir_.Sub(absl::StrCat(role, "-", logs.size() + 1, ".log")));
-  processes_[role] = StartHalo(ConfigOf(role), dir_.Sub(role + ".textproto"), logs.back());
+  processes_[role] = StartHalo(ConfigOf(role), dir_.Sub(role + ".textproto"), logs.back(), options_.replay_seed);
   if (processes_[role] == nullptr) {
     return absl::UnavailableError(absl::StrCat(role, " did not start: ", ReadFile(logs.back()).value_or("")));
   }

@@ -31,6 +31,9 @@ struct ProcessDeploymentOptions {
   int64_t population_size = 0;
   int64_t llv2_sketch_size = 0;
   double llv2_decay_rate = 0;
+  // Every process's --insecure-replay-seed: its DP noise replays, so a
+  // test's check of the result cannot fail by chance. Empty: none.
+  std::string replay_seed;
 };
 
 class ProcessDeployment {

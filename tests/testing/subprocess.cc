@@ -10,8 +10,13 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
 #include <stdexcept>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace halo::testing {
@@ -145,17 +150,50 @@ int ChildProcess::Wait(absl::Duration timeout) {
   return exit_code_;
 }
 
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+// Whether 127.0.0.1:`port` can be bound now.
+bool Bindable(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   close(fd);
-  return ntohs(addr.sin_port);
+  return bound;
+}
+
+// The lowest port the kernel hands out by itself (to bind(0) and to
+// outgoing connections).
+int LowestEphemeralPort() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  range >> low;
+  return low;
+}
+
+}  // namespace
+
+int FreeLoopbackPort() {
+  // Below the kernel's ephemeral range, so that no outgoing connection and
+  // no other test's bind(0) takes the port between now and the child's
+  // bind; the tests that hand ports to children hold one ctest lock, and
+  // within a process no port is handed out twice.
+  static absl::Mutex mu;
+  static auto* handed_out = new absl::flat_hash_set<int>();
+  static std::mt19937 random(static_cast<uint32_t>(getpid()) * 2654435761u ^ static_cast<uint32_t>(time(nullptr)));
+  const int high = LowestEphemeralPort() - 1;
+  constexpr int kLow = 20000;
+  absl::MutexLock lock(&mu);
+  for (int attempt = 0; high > kLow && attempt < 1000; ++attempt) {
+    const int port = kLow + static_cast<int>(random() % static_cast<uint32_t>(high - kLow + 1));
+    if (handed_out->contains(port) || !Bindable(port)) continue;
+    handed_out->insert(port);
+    return port;
+  }
+  throw std::runtime_error("no free loopback port below the ephemeral range");
 }
 
 }  // namespace halo::testing

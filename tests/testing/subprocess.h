@@ -44,7 +44,8 @@ class ChildProcess {
   int exit_code_ = -1;
 };
 
-// A port on 127.0.0.1 that was free a moment ago.
+// A port on 127.0.0.1 that was free a moment ago, below the kernel's
+// ephemeral range and never the same twice in one process.
 int FreeLoopbackPort();
 
 }  // namespace halo::testing
