@@ -86,8 +86,9 @@ absl::StatusOr<std::vector<StageInput>> StageRun::ListInputs(ComputationStage st
   return duchy.store().Inputs(claimed.name, stage);
 }
 
-absl::StatusOr<StageRun::Pieces> StageRun::OpenInput(const std::string& blob_key) {
+absl::StatusOr<StageRun::Pieces> StageRun::OpenInput(const std::string& blob_key, uint64_t* size) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> opened, duchy.blobs().OpenReader(blob_key));
+  if (size != nullptr) *size = opened->size();
   std::shared_ptr<storage::BlobReader> reader = std::move(opened);
   return [this, reader]() -> absl::StatusOr<std::optional<std::string>> {
     const absl::Time began = absl::Now();

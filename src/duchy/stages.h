@@ -27,10 +27,10 @@ struct StageRun {
   // The inputs of `stage` (or the uploads) as stored, for a stage that reads
   // them in pieces through OpenInput.
   absl::StatusOr<std::vector<StageInput>> ListInputs(ComputationStage stage);
-  // A stored blob piece by piece (nullopt after the last); the time spent
-  // reading counts as reading.
+  // A stored blob piece by piece (nullopt after the last), and its size if
+  // `size` is given; the time spent reading counts as reading.
   using Pieces = std::function<absl::StatusOr<std::optional<std::string>>()>;
-  absl::StatusOr<Pieces> OpenInput(const std::string& blob_key);
+  absl::StatusOr<Pieces> OpenInput(const std::string& blob_key, uint64_t* size = nullptr);
   // Appends to the stage's output, which the mill stores with its digest and
   // sends on. INTERNAL for a stage that sends nothing.
   absl::Status WriteOutput(absl::string_view piece);

@@ -151,14 +151,17 @@ absl::StatusOr<std::string> OnlyInput(StageRun& run, ComputationStage wait) {
 }
 
 // Setup's inputs: this duchy's uploads, and at the aggregator the other
-// duchies' setup outputs.
-absl::StatusOr<std::vector<std::string>> SetupInputs(StageRun& run) {
-  std::vector<std::string> vectors;
-  ASSIGN_OR_RETURN(auto uploads, run.ReadInputs(v1::COMPUTATION_STAGE_UNSPECIFIED));
-  for (auto& [name, bytes] : uploads) vectors.push_back(std::move(bytes));
-  if (IsAggregator(run)) {
-    ASSIGN_OR_RETURN(auto outputs, run.ReadInputs(v1::WAIT_SETUP_PHASE_INPUTS));
-    for (auto& [name, bytes] : outputs) vectors.push_back(std::move(bytes));
+// duchies' setup outputs, each read as setup goes, never whole.
+absl::StatusOr<std::vector<llv2::RegisterVectorStream>> SetupInputs(StageRun& run) {
+  std::vector<llv2::RegisterVectorStream> vectors;
+  std::vector<ComputationStage> stages = {v1::COMPUTATION_STAGE_UNSPECIFIED};
+  if (IsAggregator(run)) stages.push_back(v1::WAIT_SETUP_PHASE_INPUTS);
+  for (ComputationStage stage : stages) {
+    ASSIGN_OR_RETURN(std::vector<StageInput> inputs, run.ListInputs(stage));
+    for (const StageInput& input : inputs) {
+      llv2::RegisterVectorStream& vector = vectors.emplace_back();
+      ASSIGN_OR_RETURN(vector.next, run.OpenInput(input.blob_key, &vector.size));
+    }
   }
   return vectors;
 }
@@ -169,9 +172,9 @@ absl::StatusOr<std::string> RunFull(StageRun& run) {
   const bool aggregator = IsAggregator(run);
   switch (run.claimed.stage) {
     case v1::SETUP_PHASE: {
-      ASSIGN_OR_RETURN(std::vector<std::string> vectors, SetupInputs(run));
+      ASSIGN_OR_RETURN(std::vector<llv2::RegisterVectorStream> vectors, SetupInputs(run));
       ASSIGN_OR_RETURN(llv2::SetupPhaseResponse r,
-                       llv2::CompleteSetupPhase(participant.Setup(std::move(vectors), parallelism)));
+                       llv2::CompleteSetupPhase(participant.Setup({}, parallelism), std::move(vectors)));
       return std::move(*r.mutable_registers());
     }
     case v1::EXECUTION_PHASE_ONE: {
@@ -248,11 +251,11 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
       llv2::ReachOnlySetupPhaseRequest request;
       request.set_stage(llv2::REACH_ONLY_SETUP_PHASE);
       request.set_combined_public_key(combined.Encode());
-      ASSIGN_OR_RETURN(std::vector<std::string> vectors, SetupInputs(run));
-      for (std::string& v : vectors) request.add_register_vectors(std::move(v));
+      ASSIGN_OR_RETURN(std::vector<llv2::RegisterVectorStream> vectors, SetupInputs(run));
       *request.mutable_noise() = noise;
       request.set_parallelism(run.duchy.parallelism());
-      ASSIGN_OR_RETURN(llv2::ReachOnlySetupPhaseResponse r, llv2::CompleteReachOnlySetupPhase(request));
+      ASSIGN_OR_RETURN(llv2::ReachOnlySetupPhaseResponse r,
+                       llv2::CompleteReachOnlySetupPhase(request, std::move(vectors)));
       return std::move(*r.mutable_registers());
     }
     case v1::EXECUTION_PHASE_ONE: {

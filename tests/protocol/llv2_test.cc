@@ -387,6 +387,68 @@ TEST_CASE("Setup refuses bad parameters and bad registers, naming them") {
   CHECK_THAT(error_of(r), Catch::Contains("register_vectors[0]: register 0"));
 }
 
+// A stream of `bytes` in pieces of `piece` bytes that says it holds
+// `claimed` bytes.
+RegisterVectorStream PiecesOf(std::string bytes, size_t piece, uint64_t claimed) {
+  auto at = std::make_shared<size_t>(0);
+  auto held = std::make_shared<std::string>(std::move(bytes));
+  return {claimed, [held, at, piece]() -> absl::StatusOr<std::optional<std::string>> {
+            if (*at >= held->size()) return std::nullopt;
+            std::string out = held->substr(*at, piece);
+            *at += out.size();
+            return out;
+          }};
+}
+
+TEST_CASE("Setup streams its register vectors in any pieces, and refuses one that runs short or long") {
+  const auto duchies = Duchies(3);
+  const auto combined = Combined(duchies);
+  const auto params = *sketch::LiquidLegionsParams::Create(12, 1000, 3);
+  sketch::LiquidLegionsSketch sketch(params);
+  sketch.AddEvents({{1, 1}, {2, 2}, {3, 1}, {4, 5}, {5, 1}});
+  const std::string input = *EncryptSketch(sketch, combined, 2);
+  std::multiset<std::string> input_plain;
+  for (const auto& r : Registers(input)) input_plain.insert(r[0].Encode() + r[1].Encode() + r[2].Encode());
+  SetupPhaseRequest request;
+  request.set_stage(SETUP_PHASE);
+  request.set_combined_public_key(combined.Encode());
+  *request.mutable_noise() = SetupNoiseParameters(NONE);
+  request.set_parallelism(2);
+  // Pieces that split registers, and the same vector twice.
+  std::vector<RegisterVectorStream> streams;
+  streams.push_back(PiecesOf(input, 1000, input.size()));
+  streams.push_back(PiecesOf(input, 7, input.size()));
+  auto response = CompleteSetupPhase(request, std::move(streams));
+  INFO(response.status().message());
+  REQUIRE(response.ok());
+  std::multiset<std::string> output_plain;
+  for (const auto& r : Registers(response->registers())) {
+    output_plain.insert(r[0].Encode() + r[1].Encode() + r[2].Encode());
+  }
+  std::multiset<std::string> twice = input_plain;
+  twice.insert(input_plain.begin(), input_plain.end());
+  CHECK(output_plain == twice);
+
+  auto refused = [&](RegisterVectorStream stream) {
+    std::vector<RegisterVectorStream> one;
+    one.push_back(std::move(stream));
+    auto out = CompleteSetupPhase(request, std::move(one));
+    REQUIRE_FALSE(out.ok());
+    return std::string(out.status().message());
+  };
+  CHECK_THAT(refused(PiecesOf(input.substr(0, input.size() - kBytesPerFullRegister), 1000, input.size())),
+             Catch::Contains("register_vectors[0] ended after"));
+  CHECK_THAT(refused(PiecesOf(input + input.substr(0, kBytesPerFullRegister), 1000, input.size())),
+             Catch::Contains("register_vectors[0] holds more than"));
+  CHECK_THAT(refused(PiecesOf(input, 1000, input.size() + 1)), Catch::Contains("not a whole number"));
+  // A bad register past the first few MiB is named by its place in the vector.
+  std::string long_vector;
+  for (int i = 0; i < 25000; ++i) long_vector += input.substr(0, kBytesPerFullRegister);
+  long_vector += std::string(kBytesPerFullRegister, '\0');
+  CHECK_THAT(refused(PiecesOf(long_vector, 1 << 20, long_vector.size())),
+             Catch::Contains("register_vectors[0]: register 25000"));
+}
+
 TEST_CASE("Execution phase one refuses bad input, naming it") {
   const auto duchies = Duchies(3);
   const auto combined = Combined(duchies);

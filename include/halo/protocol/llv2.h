@@ -15,10 +15,12 @@
 #define HALO_PROTOCOL_LLV2_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "halo/crypto/elgamal.h"
 #include "halo/protocol/llv2.pb.h"
+#include "halo/protocol/register_vector_stream.h"
 #include "halo/sketch/liquid_legions.h"
 
 namespace halo::protocol::llv2 {
@@ -63,6 +65,10 @@ absl::StatusOr<SetupNoiseBounds> SetupNoise(const RegisterNoiseParameters& noise
 //    number added reveals none of the noise.
 // Mechanism NONE adds nothing (tests only).
 absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& request);
+// The same with the register vectors read from `register_vectors` as it
+// goes (the request carries none), so no whole upload is held in memory.
+absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& request,
+                                                      std::vector<RegisterVectorStream> register_vectors);
 
 absl::StatusOr<InitializationPhaseResponse> CompleteInitializationPhase(
     const InitializationPhaseRequest& request);

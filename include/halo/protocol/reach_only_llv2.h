@@ -17,10 +17,12 @@
 #define HALO_PROTOCOL_REACH_ONLY_LLV2_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "halo/crypto/elgamal.h"
 #include "halo/protocol/reach_only_llv2.pb.h"
+#include "halo/protocol/register_vector_stream.h"
 #include "halo/sketch/liquid_legions.h"
 
 namespace halo::protocol::llv2 {
@@ -41,6 +43,10 @@ absl::StatusOr<int64_t> ReachNoiseRegisters(const ReachNoiseParameters& noise);
 
 absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
     const ReachOnlySetupPhaseRequest& request);
+// The same with the register vectors read from `register_vectors` as it
+// goes (the request carries none), so no whole upload is held in memory.
+absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
+    const ReachOnlySetupPhaseRequest& request, std::vector<RegisterVectorStream> register_vectors);
 absl::StatusOr<ReachOnlyExecutionPhaseResponse> CompleteReachOnlyExecutionPhase(
     const ReachOnlyExecutionPhaseRequest& request);
 absl::StatusOr<ReachOnlyAggregationResponse> CompleteReachOnlyExecutionPhaseAtAggregator(

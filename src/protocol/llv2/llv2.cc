@@ -29,7 +29,9 @@ using internal::EncodeRecord;
 using internal::RemoveLayerEncoded;
 using internal::NoiseSource;
 using internal::SecurePermutation;
+using internal::CountStreamedRecords;
 using internal::TransformRecords;
+using internal::TransformStreamedRecords;
 
 constexpr absl::string_view kKeyDst = "HALO-LLV2-V01-register-key";
 constexpr absl::string_view kCountUnitDst = "HALO-LLV2-V01-count-unit";
@@ -166,33 +168,30 @@ absl::StatusOr<SetupNoiseBounds> SetupNoise(const RegisterNoiseParameters& noise
 }
 
 absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& request) {
+  return CompleteSetupPhase(request, StreamsOf(request.register_vectors()));
+}
+
+absl::StatusOr<SetupPhaseResponse> CompleteSetupPhase(const SetupPhaseRequest& request,
+                                                      std::vector<RegisterVectorStream> register_vectors) {
   const CpuTimer cpu;
   RETURN_IF_ERROR(CheckStage(request.stage(), SETUP_PHASE));
+  if (request.register_vectors_size() > 0 && static_cast<int>(register_vectors.size()) != request.register_vectors_size()) {
+    return absl::InvalidArgumentError("register_vectors: given both in the request and as streams");
+  }
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
                    DecodePublicKey(request.combined_public_key(), "combined_public_key"));
   ASSIGN_OR_RETURN(SetupNoisePlan plan, PlanSetupNoise(request.noise()));
-  size_t input_registers = 0;
-  for (int v = 0; v < request.register_vectors_size(); ++v) {
-    RETURN_IF_ERROR(CheckWholeRecords(request.register_vectors(v), kBytesPerFullRegister,
-                                      absl::StrCat("register_vectors[", v, "]")));
-    input_registers += request.register_vectors(v).size() / kBytesPerFullRegister;
-  }
+  ASSIGN_OR_RETURN(const size_t input_registers, CountStreamedRecords(register_vectors, kBytesPerFullRegister));
   ASSIGN_OR_RETURN(std::vector<NoiseRegister> noise, DrawSetupNoise(plan, request.noise().total_sketches_count(), request.noise().replay_seed()));
 
   const size_t total = input_registers + noise.size();
   const std::vector<uint32_t> destination = SecurePermutation(total);
   std::string output(total * kBytesPerFullRegister, '\0');
-  size_t at = 0;
-  for (int v = 0; v < request.register_vectors_size(); ++v) {
-    const absl::string_view vector = request.register_vectors(v);
-    RETURN_IF_ERROR(TransformRecords(vector, kCiphertextsPerRegister, absl::StrCat("register_vectors[", v, "]"),
-                                     absl::MakeConstSpan(destination).subspan(at), output, kBytesPerFullRegister,
-                                     threads, [](size_t, absl::Span<const ElGamalCiphertext> r) {
-                                       return EncodeRecord(r);
-                                     }));
-    at += vector.size() / kBytesPerFullRegister;
-  }
+  RETURN_IF_ERROR(TransformStreamedRecords(register_vectors, kCiphertextsPerRegister, destination, output,
+                                           kBytesPerFullRegister, threads,
+                                           [](size_t, absl::Span<const ElGamalCiphertext> r) { return EncodeRecord(r); }));
+  const size_t at = input_registers;
   ParallelFor(noise.size(), threads, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const std::string record = EncodeRecord(

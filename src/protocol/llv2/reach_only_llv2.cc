@@ -27,7 +27,9 @@ using internal::DecodeSecretKey;
 using internal::EncodeRecord;
 using internal::NoiseSource;
 using internal::SecurePermutation;
+using internal::CountStreamedRecords;
 using internal::TransformRecords;
+using internal::TransformStreamedRecords;
 
 using crypto::EcPoint;
 using crypto::ElGamalCiphertext;
@@ -100,18 +102,21 @@ absl::StatusOr<std::string> EncryptReachOnlySketch(const sketch::LiquidLegionsSk
 
 absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
     const ReachOnlySetupPhaseRequest& request) {
+  return CompleteReachOnlySetupPhase(request, StreamsOf(request.register_vectors()));
+}
+
+absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
+    const ReachOnlySetupPhaseRequest& request, std::vector<RegisterVectorStream> register_vectors) {
   const CpuTimer cpu;
   RETURN_IF_ERROR(CheckStage(request.stage(), REACH_ONLY_SETUP_PHASE));
+  if (request.register_vectors_size() > 0 && static_cast<int>(register_vectors.size()) != request.register_vectors_size()) {
+    return absl::InvalidArgumentError("register_vectors: given both in the request and as streams");
+  }
   ASSIGN_OR_RETURN(int threads, ThreadsForParallelism(request.parallelism()));
   ASSIGN_OR_RETURN(crypto::ElGamalPublicKey combined,
                    DecodePublicKey(request.combined_public_key(), "combined_public_key"));
   ASSIGN_OR_RETURN(ReachNoisePlan noise, PlanReachNoise(request.noise()));
-
-  size_t input_registers = 0;
-  for (int v = 0; v < request.register_vectors_size(); ++v) {
-    RETURN_IF_ERROR(CheckWholeRecords(request.register_vectors(v), kBytesPerRegister, absl::StrCat("register_vectors[", v, "]")));
-    input_registers += request.register_vectors(v).size() / kBytesPerRegister;
-  }
+  ASSIGN_OR_RETURN(const size_t input_registers, CountStreamedRecords(register_vectors, kBytesPerRegister));
 
   // shift + X registers of fresh random indexes, then padding up to
   // 2 shift + 1 so every duchy adds the same number whatever X is; the
@@ -128,14 +133,9 @@ absl::StatusOr<ReachOnlySetupPhaseResponse> CompleteReachOnlySetupPhase(
   const size_t total = input_registers + noise_registers;
   const std::vector<uint32_t> destination = SecurePermutation(total);
   std::string output(total * kBytesPerRegister, '\0');
-  size_t at = 0;
-  for (int v = 0; v < request.register_vectors_size(); ++v) {
-    const absl::string_view vector = request.register_vectors(v);
-    RETURN_IF_ERROR(TransformRecords(vector, 1, absl::StrCat("register_vectors[", v, "]"),
-                                     absl::MakeConstSpan(destination).subspan(at), output, kBytesPerRegister,
-                                     threads, [](size_t, absl::Span<const ElGamalCiphertext> c) { return EncodeRecord(c); }));
-    at += vector.size() / kBytesPerRegister;
-  }
+  RETURN_IF_ERROR(TransformStreamedRecords(register_vectors, 1, destination, output, kBytesPerRegister, threads,
+                                           [](size_t, absl::Span<const ElGamalCiphertext> c) { return EncodeRecord(c); }));
+  const size_t at = input_registers;
   ParallelFor(noise_registers, threads, [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const EcPoint point = static_cast<int64_t>(i) < noise_count

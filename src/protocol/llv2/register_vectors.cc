@@ -1,5 +1,7 @@
 #include "register_vectors.h"
 
+#include "halo/common/status_macros.h"
+
 #include <algorithm>
 #include <mutex>
 #include <optional>
@@ -69,7 +71,7 @@ std::string RemoveLayerEncoded(const crypto::ElGamalKeyPair& key, const crypto::
 absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_record,
                               absl::string_view what, absl::Span<const uint32_t> destination,
                               std::string& output, size_t output_record_bytes, int threads,
-                              const RecordTransform& transform) {
+                              const RecordTransform& transform, size_t first_index) {
   const size_t record_bytes = ciphertexts_per_record * kBytesPerCiphertext;
   const size_t n = input.size() / record_bytes;
   std::mutex mu;
@@ -95,16 +97,97 @@ absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_re
         }
         record.push_back(*std::move(decoded));
       }
-      const std::string out = transform(i, record);
+      const std::string out = transform(first_index + i, record);
       if (output_record_bytes > 0) {
         std::copy(out.begin(), out.end(), output.begin() + destination[i] * output_record_bytes);
       }
     }
   });
   if (first_bad < n) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": register ", first_bad, ": ", first_error.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": register ", first_index + first_bad, ": ", first_error.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> CountStreamedRecords(const std::vector<RegisterVectorStream>& streams, size_t record_bytes) {
+  size_t records = 0;
+  for (size_t v = 0; v < streams.size(); ++v) {
+    if (streams[v].size % record_bytes != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("register_vectors[", v, "] is ", streams[v].size,
+                                                     " bytes, not a whole number of ", record_bytes,
+                                                     "-byte registers"));
+    }
+    records += streams[v].size / record_bytes;
+  }
+  return records;
+}
+
+absl::Status TransformStreamedRecords(std::vector<RegisterVectorStream>& streams, size_t ciphertexts_per_record,
+                                      absl::Span<const uint32_t> destination, std::string& output,
+                                      size_t output_record_bytes, int threads, const RecordTransform& transform) {
+  // Enough records at once to keep every thread busy; a few MiB of input.
+  constexpr size_t kBatchBytes = 8 << 20;
+  const size_t record_bytes = ciphertexts_per_record * kBytesPerCiphertext;
+  size_t at = 0;  // records of earlier streams
+  for (size_t v = 0; v < streams.size(); ++v) {
+    const std::string what = absl::StrCat("register_vectors[", v, "]");
+    const size_t records = streams[v].size / record_bytes;
+    size_t done = 0;       // records of this stream transformed
+    uint64_t read = 0;     // bytes of it read
+    std::string pending;   // read, not yet transformed
+    bool ended = false;
+    while (!ended || !pending.empty()) {
+      if (!ended && pending.size() < kBatchBytes) {
+        ASSIGN_OR_RETURN(std::optional<std::string> piece, streams[v].next());
+        if (!piece) {
+          ended = true;
+        } else {
+          read += piece->size();
+          if (read > streams[v].size) {
+            return absl::InvalidArgumentError(absl::StrCat(what, " holds more than its ", streams[v].size, " bytes"));
+          }
+          pending += *piece;
+        }
+        if (!ended && pending.size() < kBatchBytes) continue;
+      }
+      const size_t whole = pending.size() / record_bytes;
+      if (whole == 0) {
+        if (ended) break;
+        continue;
+      }
+      RETURN_IF_ERROR(TransformRecords(absl::string_view(pending).substr(0, whole * record_bytes),
+                                       ciphertexts_per_record, what, destination.subspan(at + done, whole), output,
+                                       output_record_bytes, threads, transform, done));
+      done += whole;
+      pending.erase(0, whole * record_bytes);
+    }
+    if (read != streams[v].size || done != records) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " ended after ", read, " of its ", streams[v].size, " bytes"));
+    }
+    at += records;
   }
   return absl::OkStatus();
 }
 
 }  // namespace halo::protocol::llv2::internal
+
+namespace halo::protocol::llv2 {
+
+std::vector<RegisterVectorStream> StreamsOf(const google::protobuf::RepeatedPtrField<std::string>& vectors) {
+  constexpr size_t kPieceBytes = 4 << 20;
+  std::vector<RegisterVectorStream> streams;
+  for (const std::string& vector : vectors) {
+    auto at = std::make_shared<size_t>(0);
+    streams.push_back({vector.size(), [&vector, at]() -> absl::StatusOr<std::optional<std::string>> {
+                         if (*at >= vector.size()) return std::nullopt;
+                         std::string piece = vector.substr(*at, kPieceBytes);
+                         *at += piece.size();
+                         return piece;
+                       }});
+  }
+  return streams;
+}
+
+}  // namespace halo::protocol::llv2

@@ -18,6 +18,7 @@
 #include "halo/crypto/elgamal.h"
 #include "halo/crypto/random.h"
 #include "halo/protocol/reach_only_llv2.pb.h"
+#include "halo/protocol/register_vector_stream.h"
 
 namespace halo::protocol::llv2::internal {
 
@@ -44,10 +45,23 @@ absl::StatusOr<std::unique_ptr<crypto::RandomSource>> NoiseSource(absl::string_v
 // ciphertext.
 using RecordTransform =
     std::function<std::string(size_t index, absl::Span<const crypto::ElGamalCiphertext> record)>;
+// `first_index` is the index of input's first record in a longer vector
+// (the transform sees it, and a refusal names it).
 absl::Status TransformRecords(absl::string_view input, size_t ciphertexts_per_record,
                               absl::string_view what, absl::Span<const uint32_t> destination,
                               std::string& output, size_t output_record_bytes, int threads,
-                              const RecordTransform& transform);
+                              const RecordTransform& transform, size_t first_index = 0);
+
+// The records of all `streams`, refused before any work unless each is a
+// whole number of `record_bytes` records ("register_vectors[v]").
+absl::StatusOr<size_t> CountStreamedRecords(const std::vector<RegisterVectorStream>& streams, size_t record_bytes);
+
+// TransformRecords over `streams` one after another (record k of them all
+// goes to destination[k]), holding at most a few MiB of input at a time.
+// Refuses a stream that yields more or fewer bytes than its size.
+absl::Status TransformStreamedRecords(std::vector<RegisterVectorStream>& streams, size_t ciphertexts_per_record,
+                                      absl::Span<const uint32_t> destination, std::string& output,
+                                      size_t output_record_bytes, int threads, const RecordTransform& transform);
 
 // A duchy's key pair from a request's 32-byte secret_key, and a public key
 // from its bytes; refusals name the field.
