@@ -42,7 +42,9 @@ absl::Status CreateCa(const CreateCaOptions& options) {
 absl::Status Issue(const IssueOptions& options) {
   ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(options.ca_dir + "/ca.pem"));
   ASSIGN_OR_RETURN(std::string ca_key, ReadSecretFile(options.ca_dir + "/ca.key", "CA key file"));
-  ASSIGN_OR_RETURN(crypto::CertificateAuthority ca, crypto::CertificateAuthority::Load(ca_pem, ca_key));
+  absl::StatusOr<crypto::CertificateAuthority> loaded = crypto::CertificateAuthority::Load(ca_pem, ca_key);
+  WipeSecret(ca_key);
+  ASSIGN_OR_RETURN(crypto::CertificateAuthority ca, std::move(loaded));
   const crypto::SigningKey key = crypto::SigningKey::Generate();
   crypto::CertificateRequest request;
   request.subject_name = options.subject;
@@ -52,7 +54,10 @@ absl::Status Issue(const IssueOptions& options) {
   if (options.signing) request.use = crypto::CertificateUse::kContentSigning;
   ASSIGN_OR_RETURN(crypto::Certificate certificate, ca.Issue(request, key.verifying_key()));
   RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".pem", certificate.ToPem()));
-  RETURN_IF_ERROR(WriteFileAtomically(options.out_prefix + ".key", key.ToPrivateKeyPem(), 0600));
+  std::string key_pem = key.ToPrivateKeyPem();
+  const absl::Status written = WriteFileAtomically(options.out_prefix + ".key", key_pem, 0600);
+  WipeSecret(key_pem);
+  RETURN_IF_ERROR(written);
   std::cout << "wrote " << options.out_prefix << ".pem and " << options.out_prefix << ".key, a "
             << (options.signing ? "content-signing" : "TLS") << " certificate for " << options.subject
             << "; fingerprint " << certificate.FingerprintHex() << "\n";

@@ -43,7 +43,9 @@ absl::StatusOr<ContentSigner> LoadContentSigner(const std::string& certificate_f
   }
   auto key_pem = ReadSecretFile(private_key_file, absl::StrCat(field, ".private_key_file"));
   if (!key_pem.ok()) return key_pem.status();
-  return ContentSignerFromPem(*certificate_pem, *key_pem, entity, field);
+  absl::StatusOr<ContentSigner> signer = ContentSignerFromPem(*certificate_pem, *key_pem, entity, field);
+  WipeSecret(*key_pem);
+  return signer;
 }
 
 }  // namespace halo::api

@@ -1,5 +1,6 @@
 #include "halo/api/encryption_key_file.h"
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -20,6 +21,10 @@ absl::StatusOr<crypto::EncryptionKeyPair> ReadEncryptionKeyFile(const std::strin
   absl::StatusOr<std::string> text = ReadSecretFile(path, "encryption key file");
   if (!text.ok()) return text.status();
   std::vector<std::string> lines = absl::StrSplit(*text, '\n', absl::SkipWhitespace());
+  WipeSecret(*text);
+  absl::Cleanup wipe_lines = [&lines] {
+    for (std::string& line : lines) WipeSecret(line);
+  };
   if (lines.size() != 2 || absl::StripAsciiWhitespace(lines[0]) != kFirstLine) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not an encryption key file (expected \"", kFirstLine, "\" and a hex key)"));
@@ -29,6 +34,7 @@ absl::StatusOr<crypto::EncryptionKeyPair> ReadEncryptionKeyFile(const std::strin
     return absl::InvalidArgumentError(absl::StrCat(path, ": the key is not 64 hex digits"));
   }
   auto secret = crypto::Scalar::FromBytes(*bytes);
+  WipeSecret(*bytes);
   if (!secret.ok() || secret->IsZero()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": the key is not a P-256 secret (zero or too large)"));
   }

@@ -23,6 +23,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return bytes.str();
 }
 
+void WipeSecret(std::string& secret) {
+  explicit_bzero(secret.data(), secret.size());
+  secret.clear();
+}
+
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat(what, " ", path, " cannot be read: ", std::strerror(errno)));

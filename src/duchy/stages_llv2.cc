@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "halo/api/envelopes.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 #include "halo/protocol/llv2.h"
@@ -166,6 +167,15 @@ absl::StatusOr<std::vector<llv2::RegisterVectorStream>> SetupInputs(StageRun& ru
   return vectors;
 }
 
+// Runs a stage whose request carries this duchy's secret key, then wipes
+// the key's bytes from the request before it is freed.
+template <typename Request, typename Response>
+absl::StatusOr<Response> WithSecretKey(Request request, absl::StatusOr<Response> (*complete)(const Request&)) {
+  absl::StatusOr<Response> response = complete(request);
+  WipeSecret(*request.mutable_secret_key());
+  return response;
+}
+
 absl::StatusOr<std::string> RunFull(StageRun& run) {
   ASSIGN_OR_RETURN(llv2::Llv2Participant participant, ParticipantOf(run));
   const int parallelism = run.duchy.parallelism();
@@ -181,24 +191,24 @@ absl::StatusOr<std::string> RunFull(StageRun& run) {
       ASSIGN_OR_RETURN(std::string input, OnlyInput(run, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS));
       if (!aggregator) {
         ASSIGN_OR_RETURN(llv2::ExecutionPhaseOneResponse r,
-                         llv2::CompleteExecutionPhaseOne(participant.PhaseOne(std::move(input), parallelism)));
+                         WithSecretKey(participant.PhaseOne(std::move(input), parallelism), &llv2::CompleteExecutionPhaseOne));
         return std::move(*r.mutable_registers());
       }
       ASSIGN_OR_RETURN(
           llv2::ExecutionPhaseOneAtAggregatorResponse r,
-          llv2::CompleteExecutionPhaseOneAtAggregator(participant.PhaseOneAtAggregator(std::move(input), parallelism)));
+          WithSecretKey(participant.PhaseOneAtAggregator(std::move(input), parallelism), &llv2::CompleteExecutionPhaseOneAtAggregator));
       return std::move(*r.mutable_flag_count_tuples());
     }
     case v1::EXECUTION_PHASE_TWO: {
       ASSIGN_OR_RETURN(std::string input, OnlyInput(run, v1::WAIT_EXECUTION_PHASE_TWO_INPUTS));
       if (!aggregator) {
         ASSIGN_OR_RETURN(llv2::ExecutionPhaseTwoResponse r,
-                         llv2::CompleteExecutionPhaseTwo(participant.PhaseTwo(std::move(input), parallelism)));
+                         WithSecretKey(participant.PhaseTwo(std::move(input), parallelism), &llv2::CompleteExecutionPhaseTwo));
         return std::move(*r.mutable_flag_count_tuples());
       }
       ASSIGN_OR_RETURN(
           llv2::ExecutionPhaseTwoAtAggregatorResponse r,
-          llv2::CompleteExecutionPhaseTwoAtAggregator(participant.PhaseTwoAtAggregator(std::move(input), parallelism)));
+          WithSecretKey(participant.PhaseTwoAtAggregator(std::move(input), parallelism), &llv2::CompleteExecutionPhaseTwoAtAggregator));
       run.known.details.set_reach(r.reach());
       run.known.details.set_reach_standard_error(r.reach_std_error());
       RETURN_IF_ERROR(run.SaveDetails());
@@ -208,7 +218,7 @@ absl::StatusOr<std::string> RunFull(StageRun& run) {
       ASSIGN_OR_RETURN(std::string input, OnlyInput(run, v1::WAIT_EXECUTION_PHASE_THREE_INPUTS));
       if (!aggregator) {
         ASSIGN_OR_RETURN(llv2::ExecutionPhaseThreeResponse r,
-                         llv2::CompleteExecutionPhaseThree(participant.PhaseThree(std::move(input), parallelism)));
+                         WithSecretKey(participant.PhaseThree(std::move(input), parallelism), &llv2::CompleteExecutionPhaseThree));
         return std::move(*r.mutable_same_key_aggregator_matrix());
       }
       ASSIGN_OR_RETURN(llv2::ExecutionPhaseThreeAtAggregatorResponse r,
@@ -266,7 +276,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
         request.set_registers(std::move(input));
         request.set_secret_key(key.secret().ToBytes());
         request.set_parallelism(run.duchy.parallelism());
-        ASSIGN_OR_RETURN(llv2::ReachOnlyExecutionPhaseResponse r, llv2::CompleteReachOnlyExecutionPhase(request));
+        ASSIGN_OR_RETURN(llv2::ReachOnlyExecutionPhaseResponse r, WithSecretKey(std::move(request), &llv2::CompleteReachOnlyExecutionPhase));
         return std::move(*r.mutable_registers());
       }
       llv2::ReachOnlyAggregationRequest request;
@@ -279,7 +289,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
       request.set_vid_sampling_width(SamplingWidth(spec));
       request.set_parallelism(run.duchy.parallelism());
       ASSIGN_OR_RETURN(llv2::ReachOnlyAggregationResponse r,
-                       llv2::CompleteReachOnlyExecutionPhaseAtAggregator(request));
+                       WithSecretKey(std::move(request), &llv2::CompleteReachOnlyExecutionPhaseAtAggregator));
       api::v1::MeasurementResult result;
       result.mutable_reach()->set_value(std::llround(std::max(0.0, r.reach())));
       result.mutable_reach()->set_standard_error(r.reach_std_error());

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "halo/common/files.h"
+
 #include "halo/duchy/v1/records.pb.h"
 #include "testing/temp_dir.h"
 
@@ -195,6 +197,15 @@ TEST_CASE("A computation that completes or fails keeps no key or seed that could
     CHECK(kept.elgamal_public_key() == "elgamal public");
     CHECK(kept.computation().name() == "computations/kept");
     CHECK(kept.position() == 1);
+  }
+  // Nor on disk: the rows that held them were overwritten, not just unlinked.
+  store.reset();
+  for (const std::string file : {"duchy.db", "duchy.db-wal"}) {
+    const std::string bytes = ReadFile(dir.Sub(file)).value_or("");
+    INFO(file);
+    CHECK(bytes.find("elgamal secret") == std::string::npos);
+    CHECK(bytes.find("encryption secret") == std::string::npos);
+    CHECK(bytes.find("seed half") == std::string::npos);
   }
 }
 

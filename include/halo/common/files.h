@@ -18,6 +18,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // or others may read with PERMISSION_DENIED naming `what`, the path and the
 // mode: a key another account could have copied is not secret any more.
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view what);
+// Overwrites a secret's bytes and empties it, so that the freed buffer does
+// not keep a key for whoever reads the process's memory next.
+void WipeSecret(std::string& secret);
 
 // Writes a temporary file beside `path` with `mode`, syncs it and renames it
 // over `path`, creating missing directories. UNAVAILABLE naming the path if
