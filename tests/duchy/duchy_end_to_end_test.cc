@@ -328,9 +328,17 @@ TEST_CASE("HMSS: duchies carry reach and reach-and-frequency measurements to sig
 // edp2 uploads its HMSS share; the measurement must then come out right.
 void FinishWithEdp2(Deployment& d, const Asked& asked, const Audience& audience) {
   const Requisition second = AwaitRequisition(d, "dataProviders/edp2");
-  REQUIRE(Upload(d, "dataProviders/edp2", second, asked.nonces.at("dataProviders/edp2"),
-                 HmssUpload(second, audience, 2))
-              .ok());
+  // Retried while UNAVAILABLE, as an EDP agent does: after a Kingdom
+  // restart the duchy's channel to it may still be waiting to reconnect.
+  const UploadBody body = HmssUpload(second, audience, 2);
+  grpc::Status uploaded;
+  for (int i = 0; i < 60; ++i) {
+    uploaded = Upload(d, "dataProviders/edp2", second, asked.nonces.at("dataProviders/edp2"), body);
+    if (uploaded.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  INFO("edp2's upload: " << uploaded.error_message());
+  REQUIRE(uploaded.ok());
   const Measurement done = AwaitResult(d, asked.measurement.name());
   REQUIRE(done.state() == Measurement::SUCCEEDED);
   const MeasurementResult result = OpenResult(d, done);
