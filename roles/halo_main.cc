@@ -14,15 +14,11 @@
 #include "cli/edp_command.h"
 #include "cli/exchange_command.h"
 #include "cli/mc_command.h"
-#include "duchy/duchy_role.h"
-#include "edp/edp_agent_role.h"
-#include "exchange/exchange_daemon_role.h"
 #include "halo/common/config.h"
 #include "halo/common/logging.h"
 #include "halo/common/shutdown.h"
 #include "halo/crypto/sha256.h"
-#include "kingdom/kingdom_role.h"
-#include "role_context.h"
+#include "role_table.h"
 
 namespace halo {
 namespace {
@@ -38,23 +34,6 @@ struct DaemonFlags {
   std::string log_format;
   std::string insecure_replay_seed;
 };
-
-absl::Status RunRole(const config::HaloConfig& config, const RoleContext& context) {
-  switch (config.role()) {
-    case config::KINGDOM:
-      return kingdom::RunKingdom(config, context);
-    case config::DUCHY:
-    case config::DUCHY_HERALD:
-    case config::DUCHY_MILL:
-      return duchy::RunDuchy(config, context);
-    case config::EDP_AGENT:
-      return edp::RunEdpAgent(config, context);
-    case config::EXCHANGE_DAEMON:
-      return exchange::RunExchangeDaemon(config, context);
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("no runner for role ", RoleName(config.role())));
-  }
-}
 
 // Flags override the config file's logging section.
 absl::StatusOr<config::LoggingConfig> EffectiveLogging(const config::HaloConfig& config,
@@ -94,13 +73,13 @@ int RunDaemon(const DaemonFlags& flags) {
   ConfigureLogging(*logging);
   spdlog::info("halo {} starting role {} from {}", HALO_VERSION, RoleName(config->role()),
                flags.config_path);
-  RoleContext context{shutdown};
+  std::string replay_seed;
   if (!flags.insecure_replay_seed.empty()) {
     spdlog::warn("--insecure-replay-seed: this process's DP noise follows a seed on its command line, so anyone "
                  "who reads it can remove the noise; for tests only, never in a deployment");
-    context.replay_seed = crypto::Sha256(absl::StrCat("halo replay seed ", flags.insecure_replay_seed));
+    replay_seed = crypto::Sha256(absl::StrCat("halo replay seed ", flags.insecure_replay_seed));
   }
-  absl::Status status = RunRole(*config, context);
+  absl::Status status = RunRole(*config, shutdown, replay_seed);
   if (!status.ok()) {
     spdlog::error("{} failed: {}", RoleName(config->role()), std::string(status.message()));
     return kExitRuntimeError;

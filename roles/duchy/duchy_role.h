@@ -3,14 +3,14 @@
 #ifndef HALO_ROLES_DUCHY_DUCHY_ROLE_H_
 #define HALO_ROLES_DUCHY_DUCHY_ROLE_H_
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "halo/config/config.pb.h"
-#include "role_context.h"
+#include "service.h"
 
 namespace halo::duchy {
 
-// Runs the parts of a duchy that config.role() names until `shutdown`.
-absl::Status RunDuchy(const config::HaloConfig& config, const RoleContext& context);
+// Starts the parts of a duchy that config.role() names.
+absl::StatusOr<StartedService> StartDuchy(const config::HaloConfig& config, const ServiceEnvironment& env);
 
 }  // namespace halo::duchy
 

@@ -2,13 +2,13 @@
 #ifndef HALO_ROLES_EDP_EDP_AGENT_ROLE_H_
 #define HALO_ROLES_EDP_EDP_AGENT_ROLE_H_
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "halo/config/config.pb.h"
-#include "role_context.h"
+#include "service.h"
 
 namespace halo::edp {
 
-absl::Status RunEdpAgent(const config::HaloConfig& config, const RoleContext& context);
+absl::StatusOr<StartedService> StartEdpAgent(const config::HaloConfig& config, const ServiceEnvironment& env);
 
 }  // namespace halo::edp
 

@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "halo/api/content_signer.h"
-#include "halo/common/data_directory.h"
 #include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/exchange/exchange_daemon.h"
@@ -12,15 +11,31 @@
 #include "halo/net/tls.h"
 
 namespace halo::exchange {
+namespace {
 
-absl::Status RunExchangeDaemon(const config::HaloConfig& config, const RoleContext& context) {
-  const ShutdownSignal& shutdown = context.shutdown;
+class ExchangeDaemonService final : public Service {
+ public:
+  ExchangeDaemonService(std::unique_ptr<ExchangeDaemon> daemon, std::string party)
+      : daemon_(std::move(daemon)), party_(std::move(party)) {}
+  void Shutdown() override {
+    daemon_->Shutdown();
+    const ExchangeDaemon::Counts counts = daemon_->counts();
+    spdlog::info("exchange daemon for {}: {} steps succeeded, {} failed", party_, counts.succeeded, counts.failed);
+  }
+
+ private:
+  std::unique_ptr<ExchangeDaemon> daemon_;
+  std::string party_;
+};
+
+}  // namespace
+
+absl::StatusOr<StartedService> StartExchangeDaemon(const config::HaloConfig& config, const ServiceEnvironment& env) {
   const config::ExchangeDaemonConfig& daemon_config = config.exchange_daemon();
-  ASSIGN_OR_RETURN(std::unique_ptr<DataDirectory> data_dir, DataDirectory::Acquire(config.data_dir()));
   ASSIGN_OR_RETURN(net::TlsMaterial tls, net::LoadTlsMaterial(daemon_config.tls()));
   ExchangeDaemonOptions options;
   options.config = daemon_config;
-  options.data_dir = data_dir->path();
+  options.data_dir = env.data_dir;
   options.tls = tls;
   ASSIGN_OR_RETURN(options.signer, api::LoadContentSigner(daemon_config.signing().certificate_file(),
                                                           daemon_config.signing().private_key_file(),
@@ -41,14 +56,13 @@ absl::Status RunExchangeDaemon(const config::HaloConfig& config, const RoleConte
     options.certificate_authority_key_pem = *std::move(key);
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ExchangeDaemon> daemon, ExchangeDaemon::Start(options));
-  auto kingdom = net::OpenChannel(daemon_config.kingdom_public_api_target(), tls, net::kKingdomSubject);
-  net::WatchPeerUntilShutdown(*kingdom, "kingdom public API at " + daemon_config.kingdom_public_api_target(),
-                              absl::Seconds(10), shutdown);
-  daemon->Shutdown();
-  const ExchangeDaemon::Counts counts = daemon->counts();
-  spdlog::info("exchange daemon for {} stopped ({} steps succeeded, {} failed)", daemon_config.party(),
-               counts.succeeded, counts.failed);
-  return absl::OkStatus();
+  StartedService started;
+  started.name = absl::StrCat("exchange daemon for ", daemon_config.party());
+  started.started = absl::StrCat("exchange daemon for ", daemon_config.party(), " started, data in ", env.data_dir);
+  started.kingdom = net::OpenChannel(daemon_config.kingdom_public_api_target(), tls, net::kKingdomSubject);
+  started.kingdom_name = "kingdom public API at " + daemon_config.kingdom_public_api_target();
+  started.service = std::make_unique<ExchangeDaemonService>(std::move(daemon), daemon_config.party());
+  return started;
 }
 
 }  // namespace halo::exchange

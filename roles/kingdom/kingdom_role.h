@@ -2,15 +2,15 @@
 #ifndef HALO_ROLES_KINGDOM_KINGDOM_ROLE_H_
 #define HALO_ROLES_KINGDOM_KINGDOM_ROLE_H_
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "halo/config/config.pb.h"
-#include "role_context.h"
+#include "service.h"
 
 namespace halo::kingdom {
 
-// Serves the public and system APIs over mTLS until `shutdown`, keeping its
-// state in the data directory. Returns an error when it cannot start.
-absl::Status RunKingdom(const config::HaloConfig& config, const RoleContext& context);
+// Serves the public and system APIs over mTLS, keeping its state in the
+// data directory.
+absl::StatusOr<StartedService> StartKingdom(const config::HaloConfig& config, const ServiceEnvironment& env);
 
 }  // namespace halo::kingdom
 
