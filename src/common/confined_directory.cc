@@ -5,11 +5,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -31,10 +37,24 @@ class Fd {
     return *this;
   }
   int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
 };
+
+// A writer's temporary file beside `target`: hidden, and never listed.
+std::string TemporaryName(const std::string& target, uint64_t nonce) {
+  return absl::StrCat(".", target, ".", absl::Hex(nonce, absl::kZeroPad16), ".tmp");
+}
+
+bool IsTemporaryName(absl::string_view name) {
+  constexpr size_t kSuffix = 1 + 16 + 4;  // ".{16 hex}.tmp"
+  if (name.size() < 1 + kSuffix || name.front() != '.' || !absl::EndsWith(name, ".tmp")) return false;
+  const absl::string_view hex = name.substr(name.size() - kSuffix + 1, 16);
+  return name[name.size() - kSuffix] == '.' &&
+         hex.find_first_not_of("0123456789abcdef") == absl::string_view::npos;
+}
 
 // Why `component` beneath `dir` could not be opened as what was wanted.
 absl::Status OpenError(int dir, const std::string& component, absl::string_view name, int error) {
@@ -108,7 +128,8 @@ absl::StatusOr<std::unique_ptr<ConfinedDirectory>> ConfinedDirectory::Open(const
 
 ConfinedDirectory::~ConfinedDirectory() { ::close(fd_); }
 
-absl::StatusOr<std::string> ConfinedDirectory::Read(absl::string_view name, uint64_t maximum_bytes) const {
+absl::StatusOr<std::unique_ptr<ConfinedFileReader>> ConfinedDirectory::OpenReader(absl::string_view name,
+                                                                                    uint64_t maximum_bytes) const {
   if (absl::Status path = CheckConfinedPath(name, "the file name"); !path.ok()) return path;
   const std::vector<std::string> components = absl::StrSplit(name, '/');
   absl::StatusOr<Fd> dir = OpenParent(fd_, name, components, /*create=*/false);
@@ -123,22 +144,49 @@ absl::StatusOr<std::string> ConfinedDirectory::Read(absl::string_view name, uint
     return absl::ResourceExhaustedError(absl::StrCat("\"", name, "\" holds ", status.st_size,
                                                      " bytes, more than the ", maximum_bytes, " allowed"));
   }
-  std::string bytes(static_cast<size_t>(status.st_size), '\0');
+  return std::unique_ptr<ConfinedFileReader>(
+      new ConfinedFileReader(std::string(name), file.release(), static_cast<uint64_t>(status.st_size)));
+}
+
+ConfinedFileReader::~ConfinedFileReader() { ::close(fd_); }
+
+absl::StatusOr<std::optional<std::string>> ConfinedFileReader::Next() {
+  constexpr uint64_t kPieceBytes = 1 << 20;
+  if (read_ >= size_) return std::nullopt;
+  std::string piece(static_cast<size_t>(std::min(kPieceBytes, size_ - read_)), '\0');
   size_t at = 0;
-  while (at < bytes.size()) {
-    const ssize_t n = ::read(file.get(), bytes.data() + at, bytes.size() - at);
+  while (at < piece.size()) {
+    const ssize_t n = ::read(fd_, piece.data() + at, piece.size() - at);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return absl::UnavailableError(absl::StrCat("\"", name, "\": ", std::strerror(errno)));
+    if (n < 0) return absl::UnavailableError(absl::StrCat("\"", name_, "\": ", std::strerror(errno)));
     if (n == 0) break;
     at += static_cast<size_t>(n);
   }
-  // A file that shrank while we read is read as it now is; one that grew is
-  // read as it was when we checked its size.
-  bytes.resize(at);
+  if (at == 0) {
+    read_ = size_;  // it shrank: what is there has been read
+    return std::nullopt;
+  }
+  piece.resize(at);
+  read_ += at;
+  return piece;
+}
+
+absl::StatusOr<std::string> ConfinedDirectory::Read(absl::string_view name, uint64_t maximum_bytes) const {
+  absl::StatusOr<std::unique_ptr<ConfinedFileReader>> reader = OpenReader(name, maximum_bytes);
+  if (!reader.ok()) return reader.status();
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>((*reader)->size()));
+  while (true) {
+    absl::StatusOr<std::optional<std::string>> piece = (*reader)->Next();
+    if (!piece.ok()) return piece.status();
+    if (!piece->has_value()) break;
+    bytes += **piece;
+  }
   return bytes;
 }
 
-absl::Status ConfinedDirectory::Write(absl::string_view name, absl::string_view bytes, mode_t mode) const {
+absl::StatusOr<std::unique_ptr<ConfinedFileWriter>> ConfinedDirectory::OpenWriter(absl::string_view name,
+                                                                                    mode_t mode) const {
   if (absl::Status path = CheckConfinedPath(name, "the file name"); !path.ok()) return path;
   const std::vector<std::string> components = absl::StrSplit(name, '/');
   absl::StatusOr<Fd> dir = OpenParent(fd_, name, components, /*create=*/true);
@@ -147,27 +195,105 @@ absl::Status ConfinedDirectory::Write(absl::string_view name, absl::string_view 
   if (::getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce)) {
     return absl::UnavailableError(absl::StrCat("\"", name, "\": no randomness for a temporary name"));
   }
-  const std::string temp = absl::StrCat(".", components.back(), ".", absl::Hex(nonce, absl::kZeroPad16), ".tmp");
+  std::string temp = TemporaryName(components.back(), nonce);
   Fd file(::openat(dir->get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (file.get() < 0) {
     return absl::UnavailableError(absl::StrCat("cannot create a temporary file for \"", name, "\" in ", root_, ": ",
                                                std::strerror(errno)));
   }
-  absl::Status written = WriteAll(file.get(), bytes);
-  if (written.ok() && ::fsync(file.get()) != 0) written = absl::UnavailableError(std::strerror(errno));
-  if (written.ok() && ::renameat(dir->get(), temp.c_str(), dir->get(), components.back().c_str()) != 0) {
-    written = absl::UnavailableError(std::strerror(errno));
-  }
-  if (!written.ok()) {
-    ::unlinkat(dir->get(), temp.c_str(), 0);
-    return absl::UnavailableError(absl::StrCat("cannot write \"", name, "\" in ", root_, ": ", written.message()));
-  }
-  // The rename is durable only once the directory that holds it is.
-  if (::fsync(dir->get()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot sync the directory of \"", name, "\" in ", root_, ": ",
-                                               std::strerror(errno)));
+  const int dir_fd = dir->release();
+  return std::unique_ptr<ConfinedFileWriter>(new ConfinedFileWriter(std::string(name),
+                                                                    absl::StrCat("\"", name, "\" in ", root_), dir_fd,
+                                                                    file.release(), std::move(temp),
+                                                                    components.back()));
+}
+
+ConfinedFileWriter::~ConfinedFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!done_) ::unlinkat(dir_, temp_.c_str(), 0);
+  ::close(dir_);
+}
+
+absl::Status ConfinedFileWriter::Append(absl::string_view bytes) {
+  if (done_) return absl::FailedPreconditionError(absl::StrCat(description_, " is committed already"));
+  if (absl::Status written = WriteAll(fd_, bytes); !written.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", description_, ": ", written.message()));
   }
   return absl::OkStatus();
+}
+
+absl::Status ConfinedFileWriter::Commit() {
+  if (done_) return absl::FailedPreconditionError(absl::StrCat(description_, " is committed already"));
+  if (::fsync(fd_) != 0) return absl::UnavailableError(absl::StrCat("cannot write ", description_, ": ", std::strerror(errno)));
+  if (::renameat(dir_, temp_.c_str(), dir_, target_.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", description_, ": ", std::strerror(errno)));
+  }
+  done_ = true;
+  // The rename is durable only once the directory that holds it is.
+  if (::fsync(dir_) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot sync the directory of ", description_, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConfinedDirectory::Write(absl::string_view name, absl::string_view bytes, mode_t mode) const {
+  absl::StatusOr<std::unique_ptr<ConfinedFileWriter>> writer = OpenWriter(name, mode);
+  if (!writer.ok()) return writer.status();
+  if (absl::Status appended = (*writer)->Append(bytes); !appended.ok()) return appended;
+  return (*writer)->Commit();
+}
+
+absl::Status ConfinedDirectory::Delete(absl::string_view name) const {
+  if (absl::Status path = CheckConfinedPath(name, "the file name"); !path.ok()) return path;
+  const std::vector<std::string> components = absl::StrSplit(name, '/');
+  absl::StatusOr<Fd> dir = OpenParent(fd_, name, components, /*create=*/false);
+  if (absl::IsNotFound(dir.status())) return absl::OkStatus();
+  if (!dir.ok()) return dir.status();
+  if (::unlinkat(dir->get(), components.back().c_str(), 0) != 0 && errno != ENOENT) {
+    return absl::UnavailableError(absl::StrCat("cannot delete \"", name, "\" in ", root_, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ConfinedDirectory::List(absl::string_view prefix) const {
+  std::vector<std::string> names;
+  // Depth first from the root, entering only directories (never links)
+  // whose names could still lead to the prefix.
+  std::function<absl::Status(int, const std::string&)> walk = [&](int dir, const std::string& path) -> absl::Status {
+    Fd reading(::dup(dir));
+    if (reading.get() < 0) return absl::UnavailableError(absl::StrCat("listing ", root_, ": ", std::strerror(errno)));
+    DIR* entries = ::fdopendir(reading.get());
+    if (entries == nullptr) return absl::UnavailableError(absl::StrCat("listing ", root_, ": ", std::strerror(errno)));
+    reading.release();
+    // A duplicate shares its original's offset, which an earlier listing
+    // left at the end.
+    ::rewinddir(entries);
+    std::vector<std::pair<std::string, bool>> found;  // name, is a directory
+    while (struct dirent* entry = ::readdir(entries)) {
+      const std::string name = entry->d_name;
+      if (name == "." || name == ".." || IsTemporaryName(name)) continue;
+      struct stat status;
+      if (::fstatat(::dirfd(entries), name.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISDIR(status.st_mode) || S_ISREG(status.st_mode)) found.emplace_back(name, S_ISDIR(status.st_mode));
+    }
+    ::closedir(entries);
+    for (const auto& [name, is_directory] : found) {
+      const std::string full = path.empty() ? name : absl::StrCat(path, "/", name);
+      if (!is_directory) {
+        if (absl::StartsWith(full, prefix)) names.push_back(full);
+        continue;
+      }
+      const std::string as_parent = full + "/";
+      if (!absl::StartsWith(as_parent, prefix) && !absl::StartsWith(prefix, as_parent)) continue;
+      Fd child(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (child.get() < 0) continue;  // removed, or replaced by a link, since it was read
+      if (absl::Status listed = walk(child.get(), full); !listed.ok()) return listed;
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status listed = walk(fd_, ""); !listed.ok()) return listed;
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace halo

@@ -152,6 +152,7 @@ absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
   duchy.config.set_requisition_fulfillment_address(
       absl::StrCat("127.0.0.1:", ports == duchy_ports.end() ? 0 : ports->second.second));
   duchy.config.set_mill_parallelism(options.duchy_parallelism);
+  duchy.config.set_blob_store(options.duchy_blob_store);
   duchy.mills = options.duchy_mills;
   duchy.data_dir = absl::StrCat(options.dir, "/duchy-", id);
   duchy.tls = tls.at(absl::StrCat("duchies/", id));

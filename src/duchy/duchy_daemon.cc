@@ -55,8 +55,11 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   ASSIGN_OR_RETURN(std::unique_ptr<ComputationStore> store,
                    ComputationStore::Open((std::filesystem::path(options.data_dir) / "computations.db").string()));
   RETURN_IF_ERROR(store->ReleaseAllClaims());
+  const std::filesystem::path data(options.data_dir);
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobStore> blobs,
-                   storage::OpenRocksDbBlobStore((std::filesystem::path(options.data_dir) / "blobs").string()));
+                   config.blob_store() == config::DuchyConfig::FILE_SYSTEM
+                       ? storage::OpenFileSystemBlobStore((data / "blob-files").string())
+                       : storage::OpenRocksDbBlobStore((data / "blobs").string()));
   const int parallelism = config.mill_parallelism() > 0
                               ? config.mill_parallelism()
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

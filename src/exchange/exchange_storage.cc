@@ -1,6 +1,5 @@
 #include "halo/exchange/exchange_storage.h"
 
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "halo/api/v1/resources.pb.h"
@@ -11,62 +10,6 @@
 
 namespace halo::exchange {
 namespace {
-
-class FileSystem final : public ExchangeStorage {
- public:
-  explicit FileSystem(std::unique_ptr<ConfinedDirectory> root) : root_(std::move(root)) {}
-
-  absl::Status Write(const std::string& name, absl::string_view bytes) override {
-    return Named(name, root_->Write(name, bytes, 0600));
-  }
-
-  absl::StatusOr<std::string> Read(const std::string& name, uint64_t maximum_bytes) override {
-    absl::StatusOr<std::string> bytes = root_->Read(name, maximum_bytes);
-    if (!bytes.ok()) return Named(name, bytes.status());
-    return bytes;
-  }
-
- private:
-  // The directory's errors name the file; these name the blob and storage.
-  absl::Status Named(const std::string& name, const absl::Status& status) {
-    if (status.ok()) return status;
-    if (absl::IsNotFound(status)) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
-    return absl::Status(status.code(), absl::StrCat("blob ", name, " in ", root_->root(), ": ", status.message()));
-  }
-  std::unique_ptr<ConfinedDirectory> root_;
-};
-
-class RocksDb final : public ExchangeStorage {
- public:
-  explicit RocksDb(std::unique_ptr<storage::BlobStore> store) : store_(std::move(store)) {}
-  absl::Status Write(const std::string& name, absl::string_view bytes) override {
-    RETURN_IF_ERROR(CheckConfinedPath(name, "blob name"));
-    ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, store_->OpenWriter(name));
-    RETURN_IF_ERROR(writer->Append(bytes));
-    return writer->Commit();
-  }
-  absl::StatusOr<std::string> Read(const std::string& name, uint64_t maximum_bytes) override {
-    RETURN_IF_ERROR(CheckConfinedPath(name, "blob name"));
-    absl::StatusOr<std::unique_ptr<storage::BlobReader>> reader = store_->OpenReader(name);
-    if (absl::IsNotFound(reader.status())) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
-    RETURN_IF_ERROR(reader.status());
-    if ((*reader)->size() > maximum_bytes) {
-      return absl::ResourceExhaustedError(absl::StrCat("blob ", name, " holds ", (*reader)->size(),
-                                                       " bytes, more than the ", maximum_bytes, " allowed"));
-    }
-    std::string bytes;
-    bytes.reserve((*reader)->size());
-    while (true) {
-      ASSIGN_OR_RETURN(std::optional<std::string> piece, (*reader)->Next());
-      if (!piece) break;
-      bytes += *piece;
-    }
-    return bytes;
-  }
-
- private:
-  std::unique_ptr<storage::BlobStore> store_;
-};
 
 // A signature names a certificate and holds one ECDSA signature: far less.
 constexpr uint64_t kMaximumSignatureBytes = 64 * 1024;
@@ -79,14 +22,47 @@ std::string SignedText(const std::string& name, absl::string_view bytes) {
 
 }  // namespace
 
+absl::Status ExchangeStorage::Named(const std::string& name, const absl::Status& status) const {
+  if (status.ok()) return status;
+  if (absl::IsNotFound(status)) return absl::NotFoundError(absl::StrCat("blob ", name, " is not in storage"));
+  return absl::Status(status.code(), absl::StrCat("blob ", name, " in ", description_, ": ", status.message()));
+}
+
+absl::Status ExchangeStorage::Write(const std::string& name, absl::string_view bytes) {
+  if (absl::Status path = CheckConfinedPath(name, "blob name"); !path.ok()) return path;
+  absl::StatusOr<std::unique_ptr<storage::BlobWriter>> writer = store_->OpenWriter(name);
+  if (!writer.ok()) return Named(name, writer.status());
+  if (absl::Status appended = (*writer)->Append(bytes); !appended.ok()) return Named(name, appended);
+  return Named(name, (*writer)->Commit());
+}
+
+absl::StatusOr<std::string> ExchangeStorage::Read(const std::string& name, uint64_t maximum_bytes) {
+  if (absl::Status path = CheckConfinedPath(name, "blob name"); !path.ok()) return path;
+  absl::StatusOr<std::unique_ptr<storage::BlobReader>> reader = store_->OpenReader(name);
+  if (!reader.ok()) return Named(name, reader.status());
+  if ((*reader)->size() > maximum_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat("blob ", name, " holds ", (*reader)->size(),
+                                                     " bytes, more than the ", maximum_bytes, " allowed"));
+  }
+  std::string bytes;
+  bytes.reserve((*reader)->size());
+  while (true) {
+    absl::StatusOr<std::optional<std::string>> piece = (*reader)->Next();
+    if (!piece.ok()) return Named(name, piece.status());
+    if (!piece->has_value()) break;
+    bytes += **piece;
+  }
+  return bytes;
+}
+
 absl::StatusOr<std::unique_ptr<ExchangeStorage>> FileSystemStorage(const std::string& root) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ConfinedDirectory> directory, ConfinedDirectory::Open(root));
-  return std::unique_ptr<ExchangeStorage>(std::make_unique<FileSystem>(std::move(directory)));
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobStore> store, storage::OpenFileSystemBlobStore(root));
+  return std::make_unique<ExchangeStorage>(std::move(store), root);
 }
 
 absl::StatusOr<std::unique_ptr<ExchangeStorage>> RocksDbStorage(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobStore> store, storage::OpenRocksDbBlobStore(path));
-  return std::unique_ptr<ExchangeStorage>(std::make_unique<RocksDb>(std::move(store)));
+  return std::make_unique<ExchangeStorage>(std::move(store), path);
 }
 
 SignedStorage::SignedStorage(ExchangeStorage& storage, crypto::SigningKey key, std::string certificate,

@@ -52,9 +52,11 @@ using testing::Call;
 // the MC and the EDPs.
 class Deployment {
  public:
-  explicit Deployment(bool hmss) {
+  explicit Deployment(bool hmss,
+                      config::DuchyConfig::BlobStoreKind blob_store = config::DuchyConfig::ROCKSDB) {
     deployment::InProcessDeploymentOptions options;
     options.replay_seed = 1;
+    options.duchy_blob_store = blob_store;
     options.dir = dir_.Sub("deployment");
     auto& protocols = options.protocols;
     for (const char* d : kDuchies) protocols.add_duchies(d);
@@ -549,8 +551,9 @@ TEST_CASE("A certificate from another organisation's root speaks for no one: not
   CHECK_THAT(upload.error_message(), Catch::Contains("not registered with the Kingdom"));
 }
 
-TEST_CASE("LLv2 and reach-only LLv2: duchies carry measurements to signed results within 3 standard errors") {
-  Deployment d(/*hmss=*/false);
+TEST_CASE("LLv2 and reach-only LLv2: duchies carry measurements to signed results within 3 standard errors, their "
+          "blobs kept as files") {
+  Deployment d(/*hmss=*/false, config::DuchyConfig::FILE_SYSTEM);
   Measure(d, /*frequency=*/false, {2000}, REACH_ONLY_LIQUID_LEGIONS_V2);
   Measure(d, /*frequency=*/true, {1600}, LIQUID_LEGIONS_V2);
 }

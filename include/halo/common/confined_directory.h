@@ -14,7 +14,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -24,6 +26,54 @@ namespace halo {
 // INVALID_ARGUMENT naming `what` and the path unless `path` is a relative
 // path of plain components, at most 1,024 bytes.
 absl::Status CheckConfinedPath(absl::string_view path, absl::string_view what);
+
+// A file opened for reading beneath a ConfinedDirectory, read in pieces.
+class ConfinedFileReader {
+ public:
+  ~ConfinedFileReader();
+  ConfinedFileReader(const ConfinedFileReader&) = delete;
+  ConfinedFileReader& operator=(const ConfinedFileReader&) = delete;
+  // Its size when it was opened.
+  uint64_t size() const { return size_; }
+  // The next piece (at most 1 MiB), or nullopt at the end. A file that
+  // shrinks while it is read ends early; one that grows is read to the size
+  // it had.
+  absl::StatusOr<std::optional<std::string>> Next();
+
+ private:
+  friend class ConfinedDirectory;
+  ConfinedFileReader(std::string name, int fd, uint64_t size) : name_(std::move(name)), fd_(fd), size_(size) {}
+  std::string name_;
+  int fd_;
+  uint64_t size_;
+  uint64_t read_ = 0;
+};
+
+// A file being written beneath a ConfinedDirectory: a fresh temporary file
+// until Commit moves it over its name; dropped uncommitted, it is removed.
+class ConfinedFileWriter {
+ public:
+  ~ConfinedFileWriter();
+  ConfinedFileWriter(const ConfinedFileWriter&) = delete;
+  ConfinedFileWriter& operator=(const ConfinedFileWriter&) = delete;
+  absl::Status Append(absl::string_view bytes);
+  // Syncs the file, renames it over its name and syncs the directory.
+  absl::Status Commit();
+
+ private:
+  friend class ConfinedDirectory;
+  ConfinedFileWriter(std::string name, std::string description, int dir, int fd, std::string temp,
+                     std::string target)
+      : name_(std::move(name)), description_(std::move(description)), dir_(dir), fd_(fd), temp_(std::move(temp)),
+        target_(std::move(target)) {}
+  std::string name_;
+  std::string description_;  // the name and the root, for errors
+  int dir_;
+  int fd_;
+  std::string temp_;
+  std::string target_;
+  bool done_ = false;
+};
 
 class ConfinedDirectory {
  public:
@@ -43,6 +93,16 @@ class ConfinedDirectory {
   absl::StatusOr<std::string> Read(absl::string_view name, uint64_t maximum_bytes) const;
   // Creates missing directories on the way (mode 0700).
   absl::Status Write(absl::string_view name, absl::string_view bytes, mode_t mode = 0600) const;
+
+  // The same, piece by piece; the errors are Read's and Write's.
+  absl::StatusOr<std::unique_ptr<ConfinedFileReader>> OpenReader(absl::string_view name,
+                                                                  uint64_t maximum_bytes) const;
+  absl::StatusOr<std::unique_ptr<ConfinedFileWriter>> OpenWriter(absl::string_view name, mode_t mode = 0600) const;
+  // Removing a file that is not there is not an error.
+  absl::Status Delete(absl::string_view name) const;
+  // The regular files beneath the root whose names start with `prefix`, in
+  // byte order, without following links or listing files being written.
+  absl::StatusOr<std::vector<std::string>> List(absl::string_view prefix) const;
 
  private:
   ConfinedDirectory(std::string root, int fd) : root_(std::move(root)), fd_(fd) {}

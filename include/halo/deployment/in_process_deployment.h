@@ -61,6 +61,7 @@ struct InProcessDeploymentOptions {
   int exchange_step_max_attempts = 0;
   int duchy_parallelism = 2;
   int duchy_mills = 2;
+  config::DuchyConfig::BlobStoreKind duchy_blob_store = config::DuchyConfig::ROCKSDB;
   // When set, every party draws its DP noise (and the Kingdom its sketch
   // seeds) from seeds derived from this one and each measurement's spec, so
   // that the same measurements give the same results on every run: what

@@ -1,5 +1,5 @@
 // Where an exchange daemon keeps blobs: its private storage and the storage
-// both parties share, behind one interface. Blobs are named
+// both parties share, each an adapter over the project's blob store. Blobs are named
 // "{recurring exchange id}/{date}/{label}", so the file-system kind keeps a
 // directory per exchange date. A write is atomic and durable: a reader sees
 // the whole blob or none of it. The file-system kind reaches blobs only
@@ -22,19 +22,30 @@
 #include "absl/status/statusor.h"
 #include "halo/crypto/certificate.h"
 #include "halo/crypto/signing.h"
+#include "halo/storage/blob_store.h"
 
 namespace halo::exchange {
 
+// A party's storage over the project's blob store (halo/storage/blob_store.h):
+// names are confined paths, and a read is bounded before anything is read.
 class ExchangeStorage {
  public:
-  virtual ~ExchangeStorage() = default;
-  virtual absl::Status Write(const std::string& name, absl::string_view bytes) = 0;
+  // `description` names it in errors (its directory or database).
+  ExchangeStorage(std::unique_ptr<storage::BlobStore> store, std::string description)
+      : store_(std::move(store)), description_(std::move(description)) {}
+  absl::Status Write(const std::string& name, absl::string_view bytes);
   // NOT_FOUND naming the blob if it is not there; RESOURCE_EXHAUSTED if it
   // holds more than `maximum_bytes`, before anything is read.
-  virtual absl::StatusOr<std::string> Read(const std::string& name, uint64_t maximum_bytes) = 0;
+  absl::StatusOr<std::string> Read(const std::string& name, uint64_t maximum_bytes);
+
+ private:
+  absl::Status Named(const std::string& name, const absl::Status& status) const;
+  std::unique_ptr<storage::BlobStore> store_;
+  std::string description_;
 };
 
-// Files under `root`; refuses names that would leave it.
+// Files under `root` (storage::OpenFileSystemBlobStore), or a RocksDB
+// database at `path`.
 absl::StatusOr<std::unique_ptr<ExchangeStorage>> FileSystemStorage(const std::string& root);
 absl::StatusOr<std::unique_ptr<ExchangeStorage>> RocksDbStorage(const std::string& path);
 

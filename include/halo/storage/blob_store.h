@@ -1,5 +1,6 @@
 // Named blobs (sketches, stage outputs, exchange data) of any size, written
-// and read as streams so that a blob never has to fit in memory twice.
+// and read as streams so that a blob never has to fit in memory twice: the
+// one blob-store interface of the project, over RocksDB or files.
 //
 // A blob becomes visible only when its writer commits, all at once; readers
 // see the version that was committed when they opened it, even if it is
@@ -56,6 +57,14 @@ class BlobStore {
 // stored as chunks under a per-write generation; committing writes the
 // metadata and drops the previous generation in one atomic, synced batch.
 absl::StatusOr<std::unique_ptr<BlobStore>> OpenRocksDbBlobStore(const std::string& path);
+
+// A BlobStore of files beneath `root` (created if missing): a key is a
+// relative path of plain components (halo/common/confined_directory.h),
+// no link on the way is followed, and a blob is committed by renaming a
+// synced file over its name. For blobs other organisations' processes or an
+// operator's tools reach as files (a shared exchange directory), or disks
+// where RocksDB is not wanted.
+absl::StatusOr<std::unique_ptr<BlobStore>> OpenFileSystemBlobStore(const std::string& root);
 
 }  // namespace halo::storage
 

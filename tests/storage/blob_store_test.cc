@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "halo/crypto/random.h"
 #include "halo/storage/blob_store.h"
@@ -11,16 +13,23 @@
 namespace halo::storage {
 namespace {
 
+// Every backend keeps the same contract.
+absl::StatusOr<std::unique_ptr<BlobStore>> Open(const std::string& backend, const std::string& path) {
+  return backend == "files" ? OpenFileSystemBlobStore(path) : OpenRocksDbBlobStore(path);
+}
+
 TEST_CASE("Blobs persist across closing and reopening the store") {
+  const std::string backend = GENERATE(as<std::string>{}, "rocksdb", "files");
+  INFO(backend);
   testing::TempDir dir;
   const std::string big = crypto::SecureRandomBytes(3 * (1 << 20) + 12345);
   {
-    auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+    auto store = Open(backend, dir.Sub("blobs"));
     REQUIRE(store.ok());
     REQUIRE((*store)->Put("computations/1/setup", "small").ok());
     REQUIRE((*store)->Put("computations/1/phase1", big).ok());
   }
-  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  auto store = Open(backend, dir.Sub("blobs"));
   REQUIRE(store.ok());
   CHECK(*(*store)->Get("computations/1/setup") == "small");
   auto read = (*store)->Get("computations/1/phase1");
@@ -41,8 +50,10 @@ std::string Bytes(size_t size, char seed) {
 // held only in memory is lost.
 TEST_CASE("crash writer", "[.crash-writer]") {
   const char* path = std::getenv("HALO_CRASH_BLOB_STORE");
+  const char* backend = std::getenv("HALO_CRASH_BLOB_STORE_BACKEND");
   REQUIRE(path != nullptr);
-  auto store = OpenRocksDbBlobStore(path);
+  REQUIRE(backend != nullptr);
+  auto store = Open(backend, path);
   bool ok = store.ok() && (*store)->Put("small", Bytes(5 << 20, 's')).ok() && (*store)->Put("large", "first").ok() &&
             (*store)->Put("large", Bytes(20 << 20, 'l')).ok();
   if (ok) {
@@ -54,13 +65,16 @@ TEST_CASE("crash writer", "[.crash-writer]") {
 }
 
 TEST_CASE("A committed blob survives the process dying at once, small or past the batched size") {
+  const std::string backend = GENERATE(as<std::string>{}, "rocksdb", "files");
+  INFO(backend);
   testing::TempDir dir;
   setenv("HALO_CRASH_BLOB_STORE", dir.Sub("blobs").c_str(), 1);
+  setenv("HALO_CRASH_BLOB_STORE_BACKEND", backend.c_str(), 1);
   const testing::ProcessResult writer =
       testing::RunProcess({"/proc/self/exe", "[.crash-writer]"}, absl::Seconds(60));
   INFO(writer.out << writer.err);
   REQUIRE(writer.exit_code == 0);
-  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  auto store = Open(backend, dir.Sub("blobs"));
   REQUIRE(store.ok());
   CHECK(*(*store)->Get("small") == Bytes(5 << 20, 's'));
   auto read = (*store)->Get("large");
@@ -70,8 +84,10 @@ TEST_CASE("A committed blob survives the process dying at once, small or past th
 }
 
 TEST_CASE("Large blobs stream in chunks without the whole blob in one piece") {
+  const std::string backend = GENERATE(as<std::string>{}, "rocksdb", "files");
+  INFO(backend);
   testing::TempDir dir;
-  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  auto store = Open(backend, dir.Sub("blobs"));
   REQUIRE(store.ok());
   auto writer = (*store)->OpenWriter("sketch");
   REQUIRE(writer.ok());
@@ -98,8 +114,10 @@ TEST_CASE("Large blobs stream in chunks without the whole blob in one piece") {
 }
 
 TEST_CASE("An uncommitted blob is invisible and a reader keeps its version") {
+  const std::string backend = GENERATE(as<std::string>{}, "rocksdb", "files");
+  INFO(backend);
   testing::TempDir dir;
-  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  auto store = Open(backend, dir.Sub("blobs"));
   REQUIRE(store.ok());
   REQUIRE((*store)->Put("k", "version one").ok());
   auto reader = (*store)->OpenReader("k");
@@ -122,8 +140,10 @@ TEST_CASE("An uncommitted blob is invisible and a reader keeps its version") {
 }
 
 TEST_CASE("List returns keys under a prefix in order; delete is idempotent") {
+  const std::string backend = GENERATE(as<std::string>{}, "rocksdb", "files");
+  INFO(backend);
   testing::TempDir dir;
-  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  auto store = Open(backend, dir.Sub("blobs"));
   REQUIRE(store.ok());
   for (const char* key : {"exchanges/2026-11-02/a", "exchanges/2026-11-01/b", "other/c"}) {
     REQUIRE((*store)->Put(key, key).ok());
@@ -140,14 +160,39 @@ TEST_CASE("List returns keys under a prefix in order; delete is idempotent") {
 }
 
 TEST_CASE("Bad keys are refused") {
+  const std::string backend = GENERATE(as<std::string>{}, "rocksdb", "files");
+  INFO(backend);
   testing::TempDir dir;
-  auto store = OpenRocksDbBlobStore(dir.Sub("blobs"));
+  auto store = Open(backend, dir.Sub("blobs"));
   REQUIRE(store.ok());
   CHECK((*store)->Put("", "x").code() == absl::StatusCode::kInvalidArgument);
   CHECK((*store)->Put(std::string("a\0b", 3), "x").code() == absl::StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("A second process cannot open the same blob store") {
+TEST_CASE("A file-system blob store follows no link and leaves no key outside its directory") {
+  testing::TempDir dir;
+  auto store = OpenFileSystemBlobStore(dir.Sub("blobs"));
+  REQUIRE(store.ok());
+  CHECK((*store)->Put("../outside", "x").code() == absl::StatusCode::kInvalidArgument);
+  CHECK((*store)->Put("/etc/passwd", "x").code() == absl::StatusCode::kInvalidArgument);
+  std::filesystem::create_directories(dir.Sub("elsewhere"));
+  std::filesystem::create_symlink(dir.Sub("elsewhere"), dir.Sub("blobs/planted"));
+  const absl::Status through_link = (*store)->Put("planted/x", "x");
+  CHECK(through_link.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(through_link.message()), Catch::Contains("symbolic link"));
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("elsewhere/x")));
+  REQUIRE(std::ofstream(dir.Sub("elsewhere/y")) << "y");
+  CHECK((*store)->List("").value() == std::vector<std::string>{});
+  // A writer's temporary file is never listed.
+  auto writer = (*store)->OpenWriter("a/b");
+  REQUIRE(writer.ok());
+  REQUIRE((*writer)->Append("half").ok());
+  CHECK((*store)->List("").value() == std::vector<std::string>{});
+  REQUIRE((*writer)->Commit().ok());
+  CHECK((*store)->List("").value() == std::vector<std::string>{"a/b"});
+}
+
+TEST_CASE("A second process cannot open the same RocksDB blob store") {
   testing::TempDir dir;
   auto first = OpenRocksDbBlobStore(dir.Sub("blobs"));
   REQUIRE(first.ok());
