@@ -52,10 +52,15 @@ CREATE TABLE herald (
     {2, R"sql(
 ALTER TABLE computations ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Claims are fenced on a version that every claim and move changes.
+    {3, R"sql(
+ALTER TABLE computations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr char kColumns[] =
-    "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros, last_error FROM computations";
+    "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros, last_error, version "
+    "FROM computations";
 
 LocalComputation FromRow(const storage::SqliteStatement& q) {
   LocalComputation c;
@@ -68,6 +73,7 @@ LocalComputation FromRow(const storage::SqliteStatement& q) {
   c.lease_owner = q.ColumnText(6);
   c.lease_expiry = absl::FromUnixMicros(q.ColumnInt64(7));
   c.last_error = q.ColumnText(8);
+  c.version = q.ColumnInt64(9);
   return c;
 }
 
@@ -221,9 +227,10 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(const st
     c.lease_owner = owner;
     c.lease_expiry = absl::FromUnixMicros(now) + lease;
     ++c.attempts;
+    ++c.version;
     ASSIGN_OR_RETURN(storage::SqliteStatement take,
                      db_->Prepare("UPDATE computations SET lease_owner = ?, lease_expiry_micros = ?, "
-                                  "attempts = attempts + 1 WHERE name = ?"));
+                                  "attempts = attempts + 1, version = version + 1 WHERE name = ?"));
     take.Bind(1, owner).Bind(2, absl::ToUnixMicros(c.lease_expiry)).Bind(3, c.name);
     RETURN_IF_ERROR(take.Run());
     claimed = std::move(c);
@@ -234,12 +241,25 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(const st
 
 absl::Status ComputationStore::CheckClaim(const LocalComputation& claimed) {
   ASSIGN_OR_RETURN(LocalComputation now, Load(claimed.name));
-  if (now.lease_owner != claimed.lease_owner || now.lease_expiry != claimed.lease_expiry ||
-      now.stage != claimed.stage) {
-    return absl::FailedPreconditionError(absl::StrCat(claimed.name, " at ", v1::ComputationStage_Name(claimed.stage),
-                                                      " is no longer claimed by ", claimed.lease_owner));
+  if (now.version != claimed.version || now.lease_owner != claimed.lease_owner || now.stage != claimed.stage) {
+    return absl::AbortedError(absl::StrCat(claimed.name, " at ", v1::ComputationStage_Name(claimed.stage),
+                                           " is no longer claimed by ", claimed.lease_owner, " (its claim was version ",
+                                           claimed.version, "; it is now version ", now.version, " at ",
+                                           v1::ComputationStage_Name(now.stage),
+                                           now.lease_owner.empty() ? "" : absl::StrCat(", claimed by ", now.lease_owner),
+                                           ")"));
   }
   return absl::OkStatus();
+}
+
+absl::Status ComputationStore::RenewLease(const LocalComputation& claimed, absl::Duration lease) {
+  return db_->Transaction([&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckClaim(claimed));
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("UPDATE computations SET lease_expiry_micros = ? WHERE name = ?"));
+    q.Bind(1, absl::ToUnixMicros(clock_() + lease)).Bind(2, claimed.name);
+    return q.Run();
+  });
 }
 
 absl::Status ComputationStore::MoveTo(const std::string& name, ComputationStage next_stage, bool runnable,
@@ -265,7 +285,7 @@ absl::Status ComputationStore::MoveTo(const std::string& name, ComputationStage 
                    db_->Prepare(absl::StrCat("UPDATE computations SET stage = ?, runnable = ?, attempts = 0, last_error = '', ",
                                              details ? "details = ?, " : "",
                                              "next_attempt_micros = 0, lease_owner = '', lease_expiry_micros = 0, "
-                                             "update_micros = ? WHERE name = ?")));
+                                             "version = version + 1, update_micros = ? WHERE name = ?")));
   int column = 1;
   q.Bind(column, int64_t{next_stage});
   q.Bind(++column, int64_t{runnable});
@@ -307,8 +327,8 @@ absl::Status ComputationStore::SaveDetails(const LocalComputation& claimed, cons
 absl::Status ComputationStore::ReleaseAllClaims() {
   return db_->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
-                     db_->Prepare("UPDATE computations SET lease_owner = '', lease_expiry_micros = 0 "
-                                  "WHERE lease_owner != ''"));
+                     db_->Prepare("UPDATE computations SET lease_owner = '', lease_expiry_micros = 0, "
+                                  "version = version + 1 WHERE lease_owner != ''"));
     return q.Run();
   });
 }
@@ -319,7 +339,7 @@ absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Du
     RETURN_IF_ERROR(CheckClaim(claimed));
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("UPDATE computations SET next_attempt_micros = ?, last_error = ?, "
-                                  "lease_owner = '', lease_expiry_micros = 0 WHERE name = ?"));
+                                  "lease_owner = '', lease_expiry_micros = 0, version = version + 1 WHERE name = ?"));
     q.Bind(1, absl::ToUnixMicros(clock_() + retry_after)).Bind(2, error).Bind(3, claimed.name);
     return q.Run();
   });
@@ -330,7 +350,8 @@ absl::Status ComputationStore::Fail(const std::string& name, const std::string& 
     ASSIGN_OR_RETURN(LocalComputation now, Load(name));
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("UPDATE computations SET stage = ?, runnable = 0, failure = ?, details = ?, "
-                                  "lease_owner = '', lease_expiry_micros = 0, update_micros = ? WHERE name = ?"));
+                                  "lease_owner = '', lease_expiry_micros = 0, version = version + 1, "
+                                  "update_micros = ? WHERE name = ?"));
     q.Bind(1, int64_t{v1::FAILED}).Bind(2, reason).BindBlob(3, WithoutSecrets(now.details));
     q.Bind(4, absl::ToUnixMicros(clock_())).Bind(5, name);
     return q.Run();

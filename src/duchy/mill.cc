@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "halo/api/protocol_version.h"
 #include "halo/common/parallel.h"
@@ -187,6 +189,12 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
 }
 
 void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& status) {
+  if (absl::IsAborted(status)) {
+    // Another mill claimed it after this one's lease lapsed: its work
+    // stands, and this attempt's is discarded.
+    spdlog::warn("duchy {}: {} gave up {}: {}", duchy_.duchy_id(), owner_, claimed.name, std::string(status.message()));
+    return;
+  }
   const bool for_good = absl::IsInvalidArgument(status) || absl::IsDataLoss(status) ||
                         absl::IsPermissionDenied(status) || absl::IsInternal(status) || absl::IsUnimplemented(status) ||
                         claimed.attempts >= max_attempts_;
@@ -242,7 +250,22 @@ void Mill::Run() {
       continue;
     }
     spdlog::debug("duchy {}: {} runs {} at {}", duchy_.duchy_id(), owner_, c.name, v1::ComputationStage_Name(c.stage));
+    // The claim is renewed while the stage runs, so it lapses within one
+    // lease only if this mill dies.
+    absl::Notification finished;
+    std::thread heartbeat([&] {
+      while (!finished.WaitForNotificationWithTimeout(lease_ / 3)) {
+        const absl::Status renewed = duchy_.store().RenewLease(c, lease_);
+        if (absl::IsAborted(renewed)) {
+          spdlog::warn("duchy {}: {} lost its claim on {}: {}", duchy_.duchy_id(), owner_, c.name,
+                       std::string(renewed.message()));
+          return;
+        }
+      }
+    });
     absl::Status status = RunStage(c);
+    finished.Notify();
+    heartbeat.join();
     if (!status.ok() && !stop_.requested()) HandleFailure(c, status);
   }
 }

@@ -91,12 +91,42 @@ TEST_CASE("A claim is a lease: a lapsed one passes to another mill, and its hold
   clock.now += absl::Minutes(6);
   const auto second = *store->Claim("mill-b", absl::Minutes(5));
   REQUIRE(second.has_value());
-  CHECK(absl::IsFailedPrecondition(store->Advance(*first, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, false, "a's")));
+  CHECK(second->version > first->version);
+  // The stale holder is fenced off whatever it tries, and told why.
+  const absl::Status stale = store->Advance(*first, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, false, "a's");
+  CHECK(absl::IsAborted(stale));
+  CHECK_THAT(std::string(stale.message()), Catch::Contains("no longer claimed by mill-a") &&
+                                               Catch::Contains("claimed by mill-b"));
+  CHECK(absl::IsAborted(store->SaveDetails(*first, "a's")));
+  CHECK(absl::IsAborted(store->RenewLease(*first, absl::Minutes(5))));
+  CHECK(absl::IsAborted(store->Release(*first, absl::ZeroDuration(), "a's error")));
   REQUIRE(store->Advance(*second, v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, false, "b's").ok());
   const LocalComputation after = *store->Get("computations/1");
   CHECK(after.stage == v1::WAIT_EXECUTION_PHASE_ONE_INPUTS);
   CHECK(after.details == "b's");
   CHECK(after.lease_owner.empty());
+}
+
+TEST_CASE("A renewed lease keeps a long stage's claim; an unrenewed one lapses within a lease") {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  REQUIRE(*store->Create(Runnable("computations/1")));
+  const auto claimed = *store->Claim("mill-a", absl::Seconds(30));
+  REQUIRE(claimed.has_value());
+  // Renewed every 10 s for ten minutes: nobody else gets it.
+  for (int i = 0; i < 60; ++i) {
+    clock.now += absl::Seconds(10);
+    REQUIRE(store->RenewLease(*claimed, absl::Seconds(30)).ok());
+    REQUIRE(*store->Claim("mill-b", absl::Seconds(30)) == std::nullopt);
+  }
+  // Its mill dies: within one lease another takes it, and the first is fenced.
+  clock.now += absl::Seconds(31);
+  const auto taken = *store->Claim("mill-b", absl::Seconds(30));
+  REQUIRE(taken.has_value());
+  CHECK(taken->attempts == 2);
+  CHECK(absl::IsAborted(store->RenewLease(*claimed, absl::Seconds(30))));
+  CHECK(store->RenewLease(*taken, absl::Seconds(30)).ok());
 }
 
 TEST_CASE("A released claim is retried after its delay, counting attempts; a failure is final") {
@@ -121,7 +151,7 @@ TEST_CASE("A released claim is retried after its delay, counting attempts; a fai
   clock.now += absl::Hours(1);
   CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
   // The failed mill's claim is gone with it.
-  CHECK(absl::IsFailedPrecondition(store->Advance(*claimed, v1::COMPLETE, false, "")));
+  CHECK(absl::IsAborted(store->Advance(*claimed, v1::COMPLETE, false, "")));
 }
 
 TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes each time is counted too") {

@@ -47,6 +47,11 @@ struct LocalComputation {
   // Set when claimed: the claim's owner and expiry.
   std::string lease_owner;
   absl::Time lease_expiry = absl::InfinitePast();
+  // Moved on by every claim, move, release and failure. A claim holds the
+  // version it took, and a write under it is refused (ABORTED) once the
+  // version has moved on: a mill whose lease lapsed and was taken over
+  // cannot overwrite its successor's work.
+  int64_t version = 0;
 };
 
 class ComputationStore {
@@ -83,9 +88,12 @@ class ComputationStore {
   // free or lapsed and whose retry time has come, counting the attempt:
   // nullopt if none.
   absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease);
-  // Moves a claimed computation on and releases it. FAILED_PRECONDITION if
-  // the claim is not (or no longer) `claimed.lease_owner`'s, so that a mill
-  // whose lease lapsed cannot overwrite its successor's work.
+  // Keeps a claim for another `lease` from now: a mill renews while its
+  // stage runs, so a long stage keeps its claim while its mill lives, and a
+  // dead mill's claim lapses within one lease. ABORTED if it was lost.
+  absl::Status RenewLease(const LocalComputation& claimed, absl::Duration lease);
+  // Moves a claimed computation on and releases it. ABORTED if the claim is
+  // no longer `claimed`'s (another claim, move or release came between).
   // When `next_stage` is `wait.stage` and its inputs have all arrived
   // early, the computation goes on to `wait.next`, runnable.
   absl::Status Advance(const LocalComputation& claimed, ComputationStage next_stage, bool runnable,

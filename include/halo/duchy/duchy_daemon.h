@@ -28,8 +28,10 @@ struct DuchyOptions {
   std::optional<api::ContentSigner> signer;
   // Mills in this process; each runs one stage at a time.
   int mills = 1;
-  // How long a mill holds a claim before another may take the work over.
-  absl::Duration lease = absl::Minutes(15);
+  // How long a claim lasts unless renewed. A mill renews it every third
+  // of a lease while its stage runs, so a dead mill's work is taken over
+  // within a lease and a long stage keeps its claim while its mill lives.
+  absl::Duration lease = absl::Seconds(30);
   // The first retry of a failed stage waits this long, doubling each
   // attempt up to 10 minutes; config.max_stage_attempts bounds the attempts.
   absl::Duration first_retry = absl::Seconds(1);
