@@ -19,6 +19,7 @@ namespace halo::duchy {
 
 struct DuchyDaemon::State {
   std::unique_ptr<DuchyContext> duchy;
+  std::unique_ptr<MillWork> mill_work;
   std::unique_ptr<Herald> herald;
   std::vector<std::unique_ptr<Mill>> mills;
   std::unique_ptr<ComputationControlService> computation_control;
@@ -72,10 +73,12 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   for (const config::DuchyPeer& peer : config.peers()) {
     s.duchy->SetPeerTarget(peer.duchy_id(), peer.computation_control_target());
   }
+  s.mill_work = LocalMillWork(*s.duchy);
   for (int i = 0; i < std::max(1, options.mills); ++i) {
-    s.mills.push_back(std::make_unique<Mill>(*s.duchy, absl::StrCat(name, "/mill-", i), options.lease,
+    s.mills.push_back(std::make_unique<Mill>(*s.mill_work, absl::StrCat(name, "/mill-", i), options.lease,
                                              options.first_retry,
-                                             config.max_stage_attempts() > 0 ? config.max_stage_attempts() : 10));
+                                             config.max_stage_attempts() > 0 ? config.max_stage_attempts() : 10,
+                                             parallelism, options.replay_seed));
   }
   s.herald = std::make_unique<Herald>(*s.duchy, [&s] { s.WakeMills(); });
   s.computation_control = std::make_unique<ComputationControlService>(*s.duchy, [&s] { s.WakeMills(); });

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "duchy_context.h"
+#include "mill_work.h"
 #include "halo/common/shutdown.h"
 
 namespace halo::duchy {
@@ -28,9 +29,12 @@ class Mill {
  public:
   // `max_attempts`: claims of one stage before the computation is failed,
   // whether the attempts failed or their process crashed.
-  Mill(DuchyContext& duchy, std::string owner, absl::Duration lease, absl::Duration first_retry, int max_attempts)
-      : duchy_(duchy), owner_(std::move(owner)), lease_(lease), first_retry_(first_retry),
-        max_attempts_(max_attempts) {}
+  // `parallelism`: threads a stage uses; `replay_seed`: tests only (see
+  // DuchyOptions::replay_seed).
+  Mill(MillWork& work, std::string owner, absl::Duration lease, absl::Duration first_retry, int max_attempts,
+       int parallelism, std::string replay_seed = "")
+      : work_(work), owner_(std::move(owner)), lease_(lease), first_retry_(first_retry), max_attempts_(max_attempts),
+        parallelism_(parallelism), replay_seed_(std::move(replay_seed)) {}
   void Run();
   // Work may be ready: stop waiting.
   void Wake();
@@ -42,11 +46,13 @@ class Mill {
   // Fails the computation here and at the Kingdom with `reason`.
   void GiveUp(const LocalComputation& claimed, const std::string& reason);
 
-  DuchyContext& duchy_;
+  MillWork& work_;
   std::string owner_;
   absl::Duration lease_;
   absl::Duration first_retry_;
   int max_attempts_;
+  int parallelism_;
+  std::string replay_seed_;
   ShutdownSignal stop_;
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;

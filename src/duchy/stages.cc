@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "halo/api/envelopes.h"
 #include "halo/common/status_macros.h"
 #include "halo/duchy/v1/duchy.pb.h"
 #include "halo/sketch/frequency_vector.h"
@@ -19,33 +18,11 @@ absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Comput
 }
 
 absl::Status SetRequisitionParams(StageRun& run, const api::v1::EncryptionPublicKey& public_key) {
-  api::v1::SetParticipantRequisitionParamsRequest request;
-  request.set_name(run.claimed.name);
-  *request.mutable_public_key() = api::Sign(public_key, run.duchy.signing_key(), run.duchy.certificate());
-  const std::string& public_key_message = request.public_key().data();
-  // A retry after the Kingdom took the key: fine if it holds this one.
-  return run.TellKingdom(&api::v1::Computations::Stub::SetParticipantRequisitionParams, request,
-                         "SetParticipantRequisitionParams", [&](const api::v1::Computation& now) {
-                           return std::any_of(now.participants().begin(), now.participants().end(),
-                                              [&](const auto& participant) {
-                                                return participant.duchy_id() == run.duchy.duchy_id() &&
-                                                       participant.public_key().data() == public_key_message;
-                                              });
-                         });
+  return run.TellKingdom([&] { return run.work.SetRequisitionParams(run.claimed, public_key); });
 }
 
 absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result) {
-  const api::v1::Computation& computation = run.known.details.computation();
-  ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
-  api::v1::SetComputationResultRequest request;
-  request.set_name(run.claimed.name);
-  request.set_certificate(run.duchy.certificate());
-  ASSIGN_OR_RETURN(*request.mutable_encrypted_result(),
-                   api::EncryptResult(api::Sign(result, run.duchy.signing_key(), run.duchy.certificate()),
-                                      spec.measurement_public_key(), computation.measurement()));
-  return run.TellKingdom(
-      &api::v1::Computations::Stub::SetComputationResult, request, "SetComputationResult",
-      [](const api::v1::Computation& now) { return now.state() == api::v1::Computation::SUCCEEDED; });
+  return run.TellKingdom([&] { return run.work.SetResult(run.claimed, result, run.known.details.computation()); });
 }
 
 double SamplingWidth(const api::v1::MeasurementSpec& spec) {

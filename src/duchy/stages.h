@@ -10,16 +10,28 @@
 
 #include "absl/status/statusor.h"
 #include "duchy_context.h"
+#include "halo/api/replay_seed.h"
+#include "mill_work.h"
 #include "halo/api/v1/resources.pb.h"
 #include "halo/protocol/hmss.pb.h"
 
 namespace halo::duchy {
 
 struct StageRun {
-  DuchyContext& duchy;
+  MillWork& work;
   LocalComputation claimed;
   KnownComputation known;
   const StageStep& step;
+  // Threads a stage uses.
+  int parallelism = 1;
+  // Tests only: see DuchyOptions::replay_seed.
+  std::string replay_seed;
+  // The seed of one stage's DP noise in `computation`: empty (the operating
+  // system's randomness) unless a test gave a replay seed.
+  std::string StageReplaySeed(const api::v1::Computation& computation, const api::v1::MeasurementSpec& spec,
+                              absl::string_view stage) const {
+    return api::ReplaySeed(replay_seed, work.duchy_id(), stage, spec, computation.protocol_config().protocol());
+  }
   // Saves known.details under the claim, before a secret in them is used.
   absl::Status SaveDetails();
   // The blob of each input of `stage` (or of the uploads), by input name.
@@ -31,20 +43,19 @@ struct StageRun {
   // `size` is given; the time spent reading counts as reading.
   using Pieces = std::function<absl::StatusOr<std::optional<std::string>>()>;
   absl::StatusOr<Pieces> OpenInput(const std::string& blob_key, uint64_t* size = nullptr);
+  // A stored blob of the computation, whole.
+  absl::StatusOr<std::string> ReadBlob(const std::string& key);
   // Appends to the stage's output, which the mill stores with its digest and
   // sends on. INTERNAL for a stage that sends nothing.
   absl::Status WriteOutput(absl::string_view piece);
-  // A call that moves the computation at the Kingdom (see
-  // DuchyContext::CallKingdomOnce), timed.
-  template <typename Request>
-  absl::Status TellKingdom(grpc::Status (api::v1::Computations::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                                               api::v1::Computation*),
-                           const Request& request, absl::string_view call,
-                           const std::function<bool(const api::v1::Computation&)>& already_done) {
+  // A call that moves the computation at the Kingdom (through `work`),
+  // timed.
+  template <typename Call>
+  auto TellKingdom(Call&& call) {
     const absl::Time began = absl::Now();
-    absl::Status status = duchy.CallKingdomOnce(method, request, call, claimed.name, already_done);
+    auto result = call();
     telling_kingdom += absl::Now() - began;
-    return status;
+    return result;
   }
   // Time spent reading inputs and telling the Kingdom, so that the mill's
   // log tells plumbing from the stage's own work.
@@ -63,6 +74,10 @@ absl::StatusOr<std::string> RunLlv2Stage(StageRun& run);
 // Calls shared by the protocols' first and last stages.
 absl::Status SetRequisitionParams(StageRun& run, const api::v1::EncryptionPublicKey& public_key);
 absl::Status SetResult(StageRun& run, const api::v1::MeasurementResult& result);
+// Runs the claimed stage of `run` and finishes it through `run.work`: the
+// output stored (unless a retry finds it stored), sent and the computation
+// moved on. What a mill does with each claim.
+absl::Status RunClaimedStage(StageRun& run);
 absl::StatusOr<api::v1::MeasurementSpec> MeasurementSpecOf(const api::v1::Computation& computation);
 
 // The HMSS parameters both workers and the aggregator derive from the

@@ -47,7 +47,7 @@ absl::StatusOr<std::string> Setup(StageRun& run) {
   for (const StageInput& upload : uploads) {
     auto& seed = *output.add_seeds();
     seed.set_requisition(upload.input);
-    ASSIGN_OR_RETURN(*seed.mutable_encrypted_seed(), run.duchy.blobs().Get(PeerSeedKey(upload.blob_key)));
+    ASSIGN_OR_RETURN(*seed.mutable_encrypted_seed(), run.ReadBlob(PeerSeedKey(upload.blob_key)));
   }
   return output.SerializeAsString();
 }
@@ -73,9 +73,9 @@ absl::StatusOr<std::string> Shuffle(StageRun& run) {
   ASSIGN_OR_RETURN(*request.mutable_common_seed(),
                    position == 0 ? protocol::hmss::DeriveCommonSeed(details.seed_half(), peer.seed_half())
                                  : protocol::hmss::DeriveCommonSeed(peer.seed_half(), details.seed_half()));
-  request.set_parallelism(run.duchy.parallelism());
+  request.set_parallelism(run.parallelism);
   ASSIGN_OR_RETURN(const api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
-  request.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "shuffle noise"));
+  request.set_replay_seed(run.StageReplaySeed(computation, spec, "shuffle noise"));
   // Every EDP's vector is split between the workers: its data share where
   // it uploaded, its seed at the other worker.
   // Data shares are read piece by piece as they are summed: at 300M slots
@@ -100,7 +100,7 @@ absl::StatusOr<std::string> Shuffle(StageRun& run) {
   for (const auto& requisition : computation.requisitions()) {
     if (!covered.count(requisition.name())) {
       return absl::InvalidArgumentError(absl::StrCat("no share of ", requisition.name(), " reached worker ",
-                                                     run.duchy.duchy_id()));
+                                                     run.work.duchy_id()));
     }
   }
   if (covered.size() != static_cast<size_t>(computation.requisitions_size())) {
@@ -118,7 +118,7 @@ absl::Status Aggregate(StageRun& run) {
   protocol::hmss::AggregationPhaseRequest request;
   request.set_stage(protocol::hmss::AGGREGATION_PHASE);
   ASSIGN_OR_RETURN(*request.mutable_parameters(), HmssParametersOf(computation));
-  request.set_parallelism(run.duchy.parallelism());
+  request.set_parallelism(run.parallelism);
   protocol::hmss::SharePieces first, second;
   for (const StageInput& input : inputs) {
     if (input.input == computation.protocol_config().duchies(0)) {

@@ -52,51 +52,15 @@ absl::Status Initialize(StageRun& run) {
   ASSIGN_OR_RETURN(crypto::EcPoint point, crypto::EcPoint::Decode(details.elgamal_public_key()));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(details));
   return SetRequisitionParams(
-      run, api::ProvenElGamalKey(key.secret(), point, run.claimed.name, run.duchy.duchy_id()));
+      run, api::ProvenElGamalKey(key.secret(), point, run.claimed.name, run.work.duchy_id()));
 }
 
-// Checks every duchy's key (signed by its certificate, from a trusted root)
-// and that every upload this duchy should hold is here, keeps the
-// Kingdom's now complete view of the computation, and confirms.
+// Has the duchy check every duchy's key and this duchy's uploads and
+// confirm, then keeps the Kingdom's now complete view of the computation.
 absl::Status Confirm(StageRun& run) {
-  ASSIGN_OR_RETURN(api::v1::Computation now, run.duchy.GetComputation(run.claimed.name));
-  ASSIGN_OR_RETURN(crypto::TrustedRoots roots, crypto::TrustedRoots::FromPem(run.duchy.trusted_ca_pem()));
-  for (const auto& participant : now.participants()) {
-    ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromDer(participant.certificate_der()));
-    if (certificate.SubjectName() != "duchies/" + participant.duchy_id()) {
-      return absl::PermissionDeniedError(absl::StrCat("the key of duchy ", participant.duchy_id(),
-                                                      " is signed by a certificate of ", certificate.SubjectName()));
-    }
-    RETURN_IF_ERROR(roots.Verify(certificate, absl::Now()));
-    // A key signed by a certificate revoked since is not combined.
-    RETURN_IF_ERROR(run.duchy.CheckRegistered("duchies/" + participant.duchy_id(), certificate));
-    api::v1::EncryptionPublicKey key;
-    RETURN_IF_ERROR(api::VerifyAndParse(participant.public_key(), certificate,
-                                        absl::StrCat("the key of duchy ", participant.duchy_id()), key));
-    RETURN_IF_ERROR(
-        api::ParseProvenElGamalKey(participant.public_key().data(), now.name(), participant.duchy_id()).status());
-  }
-  ASSIGN_OR_RETURN(std::vector<StageInput> uploads, run.duchy.store().Uploads(run.claimed.name));
-  for (const auto& requisition : now.requisitions()) {
-    if (requisition.fulfilling_duchy() != run.duchy.duchy_id()) continue;
-    const bool held =
-        std::any_of(uploads.begin(), uploads.end(), [&](const StageInput& u) { return u.input == requisition.name(); });
-    if (!held) {
-      return absl::InvalidArgumentError(absl::StrCat(requisition.name(), " is fulfilled at the Kingdom, but duchy ",
-                                                     run.duchy.duchy_id(), " holds no upload for it"));
-    }
-  }
+  ASSIGN_OR_RETURN(api::v1::Computation now, run.TellKingdom([&] { return run.work.Confirm(run.claimed); }));
   *run.known.details.mutable_computation() = now;
-  RETURN_IF_ERROR(run.SaveDetails());
-  api::v1::ConfirmComputationParticipantRequest confirm;
-  confirm.set_name(run.claimed.name);
-  return run.TellKingdom(
-      &api::v1::Computations::Stub::ConfirmComputationParticipant, confirm, "ConfirmComputationParticipant",
-      [&](const api::v1::Computation& later) {
-        return std::any_of(later.participants().begin(), later.participants().end(), [&](const auto& p) {
-          return p.duchy_id() == run.duchy.duchy_id() && p.state() == api::v1::Computation::Participant::READY;
-        });
-      });
+  return run.SaveDetails();
 }
 
 // The ring's keys in ring order, from the confirmed computation.
@@ -135,8 +99,8 @@ absl::StatusOr<llv2::Llv2Participant> ParticipantOf(StageRun& run) {
   c.decay_rate = config.decay_rate();
   c.sketch_size = static_cast<uint64_t>(config.sketch_size());
   c.vid_sampling_width = SamplingWidth(spec);
-  c.register_noise.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "setup noise"));
-  c.flag_count_noise.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "flag-count noise"));
+  c.register_noise.set_replay_seed(run.StageReplaySeed(computation, spec, "setup noise"));
+  c.flag_count_noise.set_replay_seed(run.StageReplaySeed(computation, spec, "flag-count noise"));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(run.known.details));
   return llv2::Llv2Participant::Create(std::move(c), run.known.details.position(), std::move(key));
 }
@@ -178,7 +142,7 @@ absl::StatusOr<Response> WithSecretKey(Request request, absl::StatusOr<Response>
 
 absl::StatusOr<std::string> RunFull(StageRun& run) {
   ASSIGN_OR_RETURN(llv2::Llv2Participant participant, ParticipantOf(run));
-  const int parallelism = run.duchy.parallelism();
+  const int parallelism = run.parallelism;
   const bool aggregator = IsAggregator(run);
   switch (run.claimed.stage) {
     case v1::SETUP_PHASE: {
@@ -252,7 +216,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
   noise.set_epsilon(spec.reach().privacy_params().epsilon());
   noise.set_delta(spec.reach().privacy_params().delta());
   noise.set_duchy_count(config.duchies_size());
-  noise.set_replay_seed(run.duchy.StageReplaySeed(computation, spec, "reach noise"));
+  noise.set_replay_seed(run.StageReplaySeed(computation, spec, "reach noise"));
   ASSIGN_OR_RETURN(crypto::ElGamalKeyPair key, KeyOf(run.known.details));
   switch (run.claimed.stage) {
     case v1::SETUP_PHASE: {
@@ -263,7 +227,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
       request.set_combined_public_key(combined.Encode());
       ASSIGN_OR_RETURN(std::vector<llv2::RegisterVectorStream> vectors, SetupInputs(run));
       *request.mutable_noise() = noise;
-      request.set_parallelism(run.duchy.parallelism());
+      request.set_parallelism(run.parallelism);
       ASSIGN_OR_RETURN(llv2::ReachOnlySetupPhaseResponse r,
                        llv2::CompleteReachOnlySetupPhase(request, std::move(vectors)));
       return std::move(*r.mutable_registers());
@@ -275,7 +239,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
         request.set_stage(llv2::REACH_ONLY_EXECUTION_PHASE);
         request.set_registers(std::move(input));
         request.set_secret_key(key.secret().ToBytes());
-        request.set_parallelism(run.duchy.parallelism());
+        request.set_parallelism(run.parallelism);
         ASSIGN_OR_RETURN(llv2::ReachOnlyExecutionPhaseResponse r, WithSecretKey(std::move(request), &llv2::CompleteReachOnlyExecutionPhase));
         return std::move(*r.mutable_registers());
       }
@@ -287,7 +251,7 @@ absl::StatusOr<std::string> RunReachOnly(StageRun& run) {
       request.set_sketch_size(static_cast<uint64_t>(config.sketch_size()));
       *request.mutable_noise() = noise;
       request.set_vid_sampling_width(SamplingWidth(spec));
-      request.set_parallelism(run.duchy.parallelism());
+      request.set_parallelism(run.parallelism);
       ASSIGN_OR_RETURN(llv2::ReachOnlyAggregationResponse r,
                        WithSecretKey(std::move(request), &llv2::CompleteReachOnlyExecutionPhaseAtAggregator));
       api::v1::MeasurementResult result;
