@@ -11,6 +11,7 @@
 #include "cli/admin_command.h"
 #include "cli/certs_command.h"
 #include "cli/demo_command.h"
+#include "cli/duchy_command.h"
 #include "cli/edp_command.h"
 #include "cli/exchange_command.h"
 #include "cli/mc_command.h"
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   halo::cli::AddAdminCommand(app, command_exit_code);
   halo::cli::AddCertsCommand(app, command_exit_code);
   halo::cli::AddDemoCommand(app, command_exit_code);
+  halo::cli::AddDuchyCommand(app, command_exit_code);
   halo::cli::AddEdpCommand(app, command_exit_code);
   halo::cli::AddExchangeCommand(app, command_exit_code);
   halo::cli::AddMcCommand(app, command_exit_code);

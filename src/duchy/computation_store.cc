@@ -59,8 +59,8 @@ ALTER TABLE computations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 };
 
 constexpr char kColumns[] =
-    "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros, last_error, version "
-    "FROM computations";
+    "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros, last_error, version, "
+    "next_attempt_micros, update_micros FROM computations";
 
 LocalComputation FromRow(const storage::SqliteStatement& q) {
   LocalComputation c;
@@ -74,6 +74,8 @@ LocalComputation FromRow(const storage::SqliteStatement& q) {
   c.lease_expiry = absl::FromUnixMicros(q.ColumnInt64(7));
   c.last_error = q.ColumnText(8);
   c.version = q.ColumnInt64(9);
+  c.next_attempt = absl::FromUnixMicros(q.ColumnInt64(10));
+  c.updated = absl::FromUnixMicros(q.ColumnInt64(11));
   return c;
 }
 
@@ -356,6 +358,45 @@ absl::Status ComputationStore::Fail(const std::string& name, const std::string& 
     q.Bind(4, absl::ToUnixMicros(clock_())).Bind(5, name);
     return q.Run();
   });
+}
+
+absl::Status ComputationStore::Retry(const std::string& name) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(LocalComputation now, Load(name));
+    if (IsOver(now.stage)) {
+      return absl::FailedPreconditionError(absl::StrCat(name, " is ", v1::ComputationStage_Name(now.stage),
+                                                        ": nothing is left to retry"));
+    }
+    if (!now.lease_owner.empty() && now.lease_expiry > clock_()) {
+      return absl::FailedPreconditionError(absl::StrCat(name, " is being worked on by ", now.lease_owner, " until ",
+                                                        absl::FormatTime(now.lease_expiry)));
+    }
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("UPDATE computations SET attempts = 0, next_attempt_micros = 0, lease_owner = '', "
+                                  "lease_expiry_micros = 0, version = version + 1, update_micros = ? WHERE name = ?"));
+    q.Bind(1, absl::ToUnixMicros(clock_())).Bind(2, name);
+    return q.Run();
+  });
+}
+
+absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool include_finished, int limit) {
+  std::vector<LocalComputation> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare(absl::StrCat("SELECT ", kColumns,
+                                               include_finished ? "" : " WHERE stage NOT IN (?, ?)",
+                                               " ORDER BY update_micros LIMIT ?")));
+    int column = 0;
+    if (!include_finished) q.Bind(++column, int64_t{v1::COMPLETE}).Bind(++column, int64_t{v1::FAILED});
+    q.Bind(++column, int64_t{limit});
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.push_back(FromRow(q));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<std::string> ComputationStore::HeraldToken() {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "halo/common/files.h"
+#include "halo/duchy/computation_store.h"
 #include "halo/edp/privacy_budget.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
@@ -274,6 +275,56 @@ TEST_CASE("halo edp budget prints what is left of an agent's privacy budget, as 
                            Catch::Contains("\"rho_left\""));
   const ProcessResult missing = Halo({"edp", "budget", "--config", d.dir.Sub("nope.textproto")});
   CHECK(missing.exit_code != 0);
+}
+
+TEST_CASE("halo duchy computations lists, shows, retries and fails a duchy's computations") {
+  Deployment d;
+  const std::string config = d.DuchyConfig(testing::FreeLoopbackPort());
+  ProcessResult none = Halo({"duchy", "computations", "--config", config, "list"});
+  CHECK(none.exit_code != 0);
+  CHECK_THAT(none.err, Catch::Contains("computations.db does not exist"));
+  std::filesystem::create_directories(d.dir.Sub("duchy-data"));
+  {
+    auto store = duchy::ComputationStore::Open(d.dir.Sub("duchy-data/computations.db"));
+    REQUIRE(store.ok());
+    duchy::LocalComputation c;
+    c.name = "computations/abc";
+    c.stage = duchy::v1::EXECUTION_PHASE_ONE;
+    c.runnable = true;
+    REQUIRE(*(*store)->Create(c));
+    auto claimed = (*store)->Claim("duchies/worker1/mill-0", absl::Seconds(30));
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->has_value());
+    REQUIRE((*store)->Release(**claimed, absl::Hours(1), "the peer was unreachable").ok());
+    REQUIRE((*store)->RecordUpload(c.name, {"computations/abc/requisitions/r1", "key", std::string(32, 'x')}).ok());
+  }
+  ProcessResult list = Halo({"duchy", "computations", "--config", config, "list"});
+  INFO(list.err);
+  REQUIRE(list.exit_code == 0);
+  CHECK_THAT(list.out, Catch::Contains("computations/abc") && Catch::Contains("EXECUTION_PHASE_ONE") &&
+                           Catch::Contains("the peer was unreachable (again at"));
+  ProcessResult json = Halo({"duchy", "computations", "--config", config, "list", "--json"});
+  REQUIRE(json.exit_code == 0);
+  CHECK_THAT(json.out, Catch::Contains("\"last_error\": \"the peer was unreachable\"") &&
+                           Catch::Contains("\"attempts\": 1"));
+  ProcessResult show = Halo({"duchy", "computations", "--config", config, "show", "computations/abc"});
+  REQUIRE(show.exit_code == 0);
+  CHECK_THAT(show.out, Catch::Contains("upload computations/abc/requisitions/r1 sha256 7878787878787878"));
+  CHECK(Halo({"duchy", "computations", "--config", config, "show", "computations/none"}).exit_code != 0);
+  ProcessResult retry = Halo({"duchy", "computations", "--config", config, "retry", "computations/abc"});
+  REQUIRE(retry.exit_code == 0);
+  CHECK_THAT(Halo({"duchy", "computations", "--config", config, "list", "--json"}).out,
+             Catch::Contains("\"runnable\": true") && !Catch::Contains("next_attempt"));
+  // Failing it tells the Kingdom, which is not there: said, and the
+  // computation is failed here all the same.
+  ProcessResult fail = Halo({"duchy", "computations", "--config", config, "fail", "computations/abc", "--reason",
+                             "stuck"});
+  CHECK(fail.exit_code != 0);
+  CHECK_THAT(fail.err, Catch::Contains("FailComputationParticipant"));
+  ProcessResult after = Halo({"duchy", "computations", "--config", config, "list", "--all"});
+  CHECK_THAT(after.out, Catch::Contains("FAILED") && Catch::Contains("the operator of duchy worker1 failed it: stuck"));
+  CHECK_THAT(Halo({"duchy", "computations", "--config", config, "retry", "computations/abc"}).err,
+             Catch::Contains("nothing is left to retry"));
 }
 
 TEST_CASE("halo mc create-measurement names a bad flag before it reads its config") {

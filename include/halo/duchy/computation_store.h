@@ -52,6 +52,9 @@ struct LocalComputation {
   // version has moved on: a mill whose lease lapsed and was taken over
   // cannot overwrite its successor's work.
   int64_t version = 0;
+  // When a released attempt may be retried.
+  absl::Time next_attempt = absl::InfinitePast();
+  absl::Time updated = absl::InfinitePast();
 };
 
 class ComputationStore {
@@ -116,6 +119,13 @@ class ComputationStore {
   absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after, const std::string& error);
   // Ends the computation at FAILED with `reason`, from any stage.
   absl::Status Fail(const std::string& name, const std::string& reason);
+  // An operator's retry: a computation waiting to retry its stage (or given
+  // up on for its attempts) may be claimed now, its attempts counted afresh.
+  // FAILED_PRECONDITION if it is over, or claimed under a live lease.
+  absl::Status Retry(const std::string& name);
+  // The computations, least recently changed first; finished ones
+  // (COMPLETE, FAILED) only with `include_finished`. At most `limit`.
+  absl::StatusOr<std::vector<LocalComputation>> List(bool include_finished, int limit);
 
   // The herald's continuation token in the Kingdom's stream ("" at first).
   absl::StatusOr<std::string> HeraldToken();
