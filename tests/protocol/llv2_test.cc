@@ -279,12 +279,17 @@ RegisterNoiseParameters SetupNoiseParameters(NoiseMechanism mechanism) {
   return noise;
 }
 
+// A small sketch of five VIDs, one of them seen five times.
+sketch::LiquidLegionsSketch FiveVidSketch() {
+  sketch::LiquidLegionsSketch sketch(*sketch::LiquidLegionsParams::Create(12, 1000, 3));
+  sketch.AddEvents({{1, 1}, {2, 2}, {3, 1}, {4, 5}, {5, 1}});
+  return sketch;
+}
+
 TEST_CASE("Setup passes registers through, shuffled, and adds each kind of noise within its bounds") {
   const auto duchies = Duchies(3);
   const auto combined = Combined(duchies);
-  const auto params = *sketch::LiquidLegionsParams::Create(12, 1000, 3);
-  sketch::LiquidLegionsSketch sketch(params);
-  sketch.AddEvents({{1, 1}, {2, 2}, {3, 1}, {4, 5}, {5, 1}});
+  const sketch::LiquidLegionsSketch sketch = FiveVidSketch();
   const std::string input = *EncryptSketch(sketch, combined, 2);
   std::multiset<std::string> input_plain;
   for (const auto& r : Registers(input)) {
@@ -403,9 +408,7 @@ RegisterVectorStream PiecesOf(std::string bytes, size_t piece, uint64_t claimed)
 TEST_CASE("Setup streams its register vectors in any pieces, and refuses one that runs short or long") {
   const auto duchies = Duchies(3);
   const auto combined = Combined(duchies);
-  const auto params = *sketch::LiquidLegionsParams::Create(12, 1000, 3);
-  sketch::LiquidLegionsSketch sketch(params);
-  sketch.AddEvents({{1, 1}, {2, 2}, {3, 1}, {4, 5}, {5, 1}});
+  const sketch::LiquidLegionsSketch sketch = FiveVidSketch();
   const std::string input = *EncryptSketch(sketch, combined, 2);
   std::multiset<std::string> input_plain;
   for (const auto& r : Registers(input)) input_plain.insert(r[0].Encode() + r[1].Encode() + r[2].Encode());

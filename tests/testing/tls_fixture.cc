@@ -29,17 +29,22 @@ TlsFixture::TlsFixture(const TempDir& dir, const std::string& ca_name)
   Write(ca_file_, ca_.certificate().ToPem());
 }
 
-config::TlsConfig TlsFixture::Issue(const std::string& subject) const {
+std::string TlsFixture::WriteIssued(const crypto::CertificateRequest& request, const std::string& suffix) const {
   const crypto::SigningKey key = crypto::SigningKey::Generate();
+  const crypto::Certificate cert = *ca_.Issue(request, key.verifying_key());
+  const std::string stem = dir_.Sub(ca_name_ + "-" + absl::StrReplaceAll(request.subject_name, {{"/", "_"}}) + suffix);
+  Write(stem + ".pem", cert.ToPem());
+  Write(stem + ".key", key.ToPrivateKeyPem());
+  std::filesystem::permissions(stem + ".key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return stem;
+}
+
+config::TlsConfig TlsFixture::Issue(const std::string& subject) const {
   crypto::CertificateRequest request;
   request.subject_name = subject;
   request.dns_names = {"localhost"};
   request.ip_addresses = {"127.0.0.1"};
-  const crypto::Certificate cert = *ca_.Issue(request, key.verifying_key());
-  const std::string stem = dir_.Sub(ca_name_ + "-" + absl::StrReplaceAll(subject, {{"/", "_"}}));
-  Write(stem + ".pem", cert.ToPem());
-  Write(stem + ".key", key.ToPrivateKeyPem());
-  std::filesystem::permissions(stem + ".key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string stem = WriteIssued(request, "");
   config::TlsConfig tls;
   tls.set_certificate_file(stem + ".pem");
   tls.set_private_key_file(stem + ".key");
@@ -48,15 +53,10 @@ config::TlsConfig TlsFixture::Issue(const std::string& subject) const {
 }
 
 config::SigningConfig TlsFixture::IssueSigning(const std::string& subject) const {
-  const crypto::SigningKey key = crypto::SigningKey::Generate();
   crypto::CertificateRequest request;
   request.subject_name = subject;
   request.use = crypto::CertificateUse::kContentSigning;
-  const crypto::Certificate cert = *ca_.Issue(request, key.verifying_key());
-  const std::string stem = dir_.Sub(ca_name_ + "-" + absl::StrReplaceAll(subject, {{"/", "_"}}) + "-signing");
-  Write(stem + ".pem", cert.ToPem());
-  Write(stem + ".key", key.ToPrivateKeyPem());
-  std::filesystem::permissions(stem + ".key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string stem = WriteIssued(request, "-signing");
   config::SigningConfig signing;
   signing.set_certificate_file(stem + ".pem");
   signing.set_private_key_file(stem + ".key");

@@ -26,6 +26,9 @@ class TlsFixture {
   const std::string& ca_file() const { return ca_file_; }
 
  private:
+  // Issues `request` with a fresh key and writes both beside the CA, as
+  // {ca}-{subject}{suffix}.pem and .key (0600); returns that stem.
+  std::string WriteIssued(const crypto::CertificateRequest& request, const std::string& suffix) const;
   const TempDir& dir_;
   std::string ca_name_;
   crypto::CertificateAuthority ca_;
