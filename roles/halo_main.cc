@@ -83,6 +83,12 @@ int RunDaemon(const DaemonFlags& flags) {
   absl::Status status = RunRole(*config, shutdown, replay_seed);
   if (!status.ok()) {
     spdlog::error("{} failed: {}", RoleName(config->role()), std::string(status.message()));
+    // A role that cannot start for what its config names (a bad value, a
+    // missing file, a key others may read) fails the same way every time:
+    // exit 2, which systemd does not restart in a loop.
+    if (absl::IsInvalidArgument(status) || absl::IsNotFound(status) || absl::IsPermissionDenied(status)) {
+      return kExitUsageError;
+    }
     return kExitRuntimeError;
   }
   return 0;

@@ -163,9 +163,20 @@ TEST_CASE("An exchange daemon whose CA file is missing exits naming the setting"
                                "\" private_key_file: \"", d.dir.Sub("ca/ca.key"), "\" }\n}\n"));
   const ProcessResult result = Halo({"--config", path});
   INFO(result.err);
-  CHECK(result.exit_code != 0);
+  // A config error: exit 2, which systemd does not restart.
+  CHECK(result.exit_code == 2);
   CHECK_THAT(result.err, Catch::Contains("exchange_daemon.certificate_authority.certificate_file") &&
                              Catch::Contains("missing.pem"));
+}
+
+TEST_CASE("A role whose certificate file is missing exits 2 naming the file, so systemd does not restart it") {
+  Deployment d;
+  const std::string path = d.DuchyConfig(testing::FreeLoopbackPort());
+  WriteFile(path, absl::StrReplaceAll(*ReadFile(path), {{"duchies_worker1.pem", "missing.pem"}}));
+  const ProcessResult result = Halo({"--role=duchy", "--config", path});
+  INFO(result.err);
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Catch::Contains("missing.pem"));
 }
 
 TEST_CASE("halo certs refuses a missing CA with a clear message") {
@@ -200,7 +211,7 @@ TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds 
         absl::StrCat("signing { certificate_file: \"", d.dir.Sub("duchies_worker1.pem"), "\" private_key_file: \"",
                      d.dir.Sub("duchies_worker1.key"), "\" }");
     ProcessResult refused = Halo({"--role=duchy", "--config", d.DuchyConfig(system_port, tls_as_signing)});
-    CHECK(refused.exit_code != 0);
+    CHECK(refused.exit_code == 2);
     CHECK_THAT(refused.err, Catch::Contains("duchy.signing.certificate_file: not a content-signing certificate"));
   }
 
