@@ -120,6 +120,20 @@ absl::Status Show(const Flags& flags) {
       in.set_sha256(HexEncode(input.sha256));
     }
   }
+  ASSIGN_OR_RETURN(std::vector<duchy::StageAttempt> attempts, store->Attempts(c.name));
+  for (const duchy::StageAttempt& a : attempts) {
+    auto& out = *s.add_attempts();
+    out.set_stage(duchy::v1::ComputationStage_Name(a.stage));
+    out.set_attempt(a.attempt);
+    out.set_mill(a.owner);
+    out.set_started(TimeText(a.started));
+    out.set_wall_seconds(absl::ToDoubleSeconds(a.wall));
+    out.set_cpu_seconds(absl::ToDoubleSeconds(a.cpu));
+    out.set_bytes_in(static_cast<int64_t>(a.bytes_in));
+    out.set_bytes_out(static_cast<int64_t>(a.bytes_out));
+    out.set_peak_rss_bytes(a.peak_rss_bytes);
+    out.set_outcome(a.outcome);
+  }
   if (flags.json) {
     std::cout << Json(s);
     return absl::OkStatus();
@@ -135,6 +149,12 @@ absl::Status Show(const Flags& flags) {
   for (const auto& in : s.inputs()) {
     std::cout << "  input         " << (in.stage() == "COMPUTATION_STAGE_UNSPECIFIED" ? "upload" : in.stage()) << " "
               << in.input() << " sha256 " << in.sha256().substr(0, 16) << "\n";
+  }
+  for (const auto& a : s.attempts()) {
+    std::cout << absl::StrFormat(
+        "  attempt       %s #%d by %s at %s: %.3f s, %.3f s CPU, %d bytes in, %d out, peak %d MiB: %s\n", a.stage(),
+        a.attempt(), a.mill(), a.started(), a.wall_seconds(), a.cpu_seconds(), a.bytes_in(), a.bytes_out(),
+        a.peak_rss_bytes() >> 20, a.outcome());
   }
   return absl::OkStatus();
 }

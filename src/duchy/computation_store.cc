@@ -56,6 +56,22 @@ ALTER TABLE computations ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
     {3, R"sql(
 ALTER TABLE computations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // What each attempt at a stage cost, for the operator.
+    {4, R"sql(
+CREATE TABLE stage_attempts (
+  computation TEXT NOT NULL,
+  stage INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  started_micros INTEGER NOT NULL,
+  wall_micros INTEGER NOT NULL,
+  cpu_micros INTEGER NOT NULL,
+  bytes_in INTEGER NOT NULL,
+  bytes_out INTEGER NOT NULL,
+  peak_rss_bytes INTEGER NOT NULL,
+  outcome TEXT NOT NULL);
+CREATE INDEX stage_attempts_computation ON stage_attempts(computation, started_micros);
+)sql"},
 };
 
 constexpr char kColumns[] =
@@ -393,6 +409,49 @@ absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool includ
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
       out.push_back(FromRow(q));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status ComputationStore::RecordAttempt(const std::string& name, const StageAttempt& a) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("INSERT INTO stage_attempts (computation, stage, attempt, owner, started_micros, "
+                                  "wall_micros, cpu_micros, bytes_in, bytes_out, peak_rss_bytes, outcome) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    q.Bind(1, name).Bind(2, int64_t{a.stage}).Bind(3, int64_t{a.attempt}).Bind(4, a.owner);
+    q.Bind(5, absl::ToUnixMicros(a.started)).Bind(6, absl::ToInt64Microseconds(a.wall));
+    q.Bind(7, absl::ToInt64Microseconds(a.cpu)).Bind(8, static_cast<int64_t>(a.bytes_in));
+    q.Bind(9, static_cast<int64_t>(a.bytes_out)).Bind(10, a.peak_rss_bytes).Bind(11, a.outcome.substr(0, 4096));
+    return q.Run();
+  });
+}
+
+absl::StatusOr<std::vector<StageAttempt>> ComputationStore::Attempts(const std::string& name) {
+  std::vector<StageAttempt> out;
+  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+                     db_->Prepare("SELECT stage, attempt, owner, started_micros, wall_micros, cpu_micros, bytes_in, "
+                                  "bytes_out, peak_rss_bytes, outcome FROM stage_attempts WHERE computation = ? "
+                                  "ORDER BY started_micros"));
+    q.Bind(1, name);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      StageAttempt a;
+      a.stage = static_cast<ComputationStage>(q.ColumnInt64(0));
+      a.attempt = static_cast<int>(q.ColumnInt64(1));
+      a.owner = q.ColumnText(2);
+      a.started = absl::FromUnixMicros(q.ColumnInt64(3));
+      a.wall = absl::Microseconds(q.ColumnInt64(4));
+      a.cpu = absl::Microseconds(q.ColumnInt64(5));
+      a.bytes_in = static_cast<uint64_t>(q.ColumnInt64(6));
+      a.bytes_out = static_cast<uint64_t>(q.ColumnInt64(7));
+      a.peak_rss_bytes = q.ColumnInt64(8);
+      a.outcome = q.ColumnText(9);
+      out.push_back(std::move(a));
     }
     return absl::OkStatus();
   }));

@@ -119,6 +119,9 @@ class Local final : public MillWork {
     }
     return duchy_.blobs().OpenReader(key);
   }
+  absl::Status RecordAttempt(const LocalComputation& claimed, const StageAttempt& attempt) override {
+    return duchy_.store().RecordAttempt(claimed.name, attempt);
+  }
   absl::Status SaveDetails(const LocalComputation& claimed, const std::string& details) override {
     return duchy_.store().SaveDetails(claimed, details);
   }

@@ -1,5 +1,7 @@
 #include "mill.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
 #include <thread>
@@ -8,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/strings/str_cat.h"
 #include "halo/api/protocol_version.h"
+#include "halo/common/cpu_timer.h"
 #include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -60,6 +63,7 @@ absl::StatusOr<StageRun::Pieces> StageRun::OpenInput(const std::string& blob_key
     const absl::Time began = absl::Now();
     absl::StatusOr<std::optional<std::string>> piece = reader->Next();
     reading += absl::Now() - began;
+    if (piece.ok() && piece->has_value()) input_bytes += (*piece)->size();
     return piece;
   };
 }
@@ -73,6 +77,7 @@ absl::StatusOr<std::string> StageRun::ReadBlob(const std::string& key) {
     if (!piece) break;
     bytes += *piece;
   }
+  input_bytes += bytes.size();
   return bytes;
 }
 
@@ -121,7 +126,7 @@ absl::Status RunClaimedStage(StageRun& run) {
   return run.work.Finish(claimed, run.known.details.SerializeAsString());
 }
 
-absl::Status Mill::RunStage(const LocalComputation& claimed) {
+absl::Status Mill::RunStage(const LocalComputation& claimed, StageAttempt& attempt) {
   ASSIGN_OR_RETURN(KnownComputation known, Know(claimed));
   if (const int32_t version = known.protocol_config().protocol_version(); version != api::kProtocolVersion) {
     return absl::InvalidArgumentError(absl::StrCat(claimed.name, " is for protocol version ", version, "; duchy ",
@@ -133,7 +138,10 @@ absl::Status Mill::RunStage(const LocalComputation& claimed) {
                                             ", which no mill works"));
   }
   StageRun run{work_, claimed, std::move(known), *step, parallelism_, replay_seed_};
-  return RunClaimedStage(run);
+  absl::Status ran = RunClaimedStage(run);
+  attempt.bytes_in = run.input_bytes;
+  attempt.bytes_out = run.output_bytes;
+  return ran;
 }
 
 void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& status) {
@@ -201,9 +209,19 @@ void Mill::Run() {
         }
       }
     });
-    absl::Status status = RunStage(c);
+    StageAttempt attempt{.stage = c.stage, .attempt = c.attempts, .owner = owner_, .started = absl::Now()};
+    const CpuTimer cpu;
+    absl::Status status = RunStage(c, attempt);
     finished.Notify();
     heartbeat.join();
+    attempt.wall = absl::Now() - attempt.started;
+    attempt.cpu = absl::Microseconds(cpu.ElapsedMicros());
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) == 0) attempt.peak_rss_bytes = int64_t{usage.ru_maxrss} * 1024;
+    attempt.outcome = status.ok() ? "succeeded" : status.ToString();
+    if (absl::Status recorded = work_.RecordAttempt(c, attempt); !recorded.ok()) {
+      spdlog::warn("duchy {}: {}: {}", work_.duchy_id(), c.name, recorded.ToString());
+    }
     if (!status.ok() && !stop_.requested()) HandleFailure(c, status);
   }
 }

@@ -41,7 +41,8 @@ class Mill {
   void Stop();
 
  private:
-  absl::Status RunStage(const LocalComputation& claimed);
+  // Runs the claimed stage; fills in what `attempt` learns of it.
+  absl::Status RunStage(const LocalComputation& claimed, StageAttempt& attempt);
   void HandleFailure(const LocalComputation& claimed, const absl::Status& status);
   // Fails the computation here and at the Kingdom with `reason`.
   void GiveUp(const LocalComputation& claimed, const std::string& reason);

@@ -45,6 +45,8 @@ class MillWork {
                                                          ComputationStage stage) = 0;
   virtual absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenBlob(const LocalComputation& claimed,
                                                                         const std::string& key) = 0;
+  // Keeps what an attempt cost (kept even when the claim was lost).
+  virtual absl::Status RecordAttempt(const LocalComputation& claimed, const StageAttempt& attempt) = 0;
   // Keeps new details under the claim, before a secret in them is used.
   virtual absl::Status SaveDetails(const LocalComputation& claimed, const std::string& details) = 0;
 

@@ -65,6 +65,7 @@ struct StageRun {
   // Set by the mill for a stage that sends its output.
   std::function<absl::Status(absl::string_view)> output;
   uint64_t output_bytes = 0;
+  uint64_t input_bytes = 0;
 };
 
 // Each returns the stage's output ("" when it sends none).

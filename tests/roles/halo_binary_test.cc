@@ -308,6 +308,17 @@ TEST_CASE("halo duchy computations lists, shows, retries and fails a duchy's com
     REQUIRE(claimed->has_value());
     REQUIRE((*store)->Release(**claimed, absl::Hours(1), "the peer was unreachable").ok());
     REQUIRE((*store)->RecordUpload(c.name, {"computations/abc/requisitions/r1", "key", std::string(32, 'x')}).ok());
+    REQUIRE((*store)->RecordAttempt(c.name, {.stage = duchy::v1::EXECUTION_PHASE_ONE,
+                                             .attempt = 1,
+                                             .owner = "duchies/worker1/mill-0",
+                                             .started = absl::Now(),
+                                             .wall = absl::Milliseconds(1500),
+                                             .cpu = absl::Milliseconds(2900),
+                                             .bytes_in = 1000,
+                                             .bytes_out = 2000,
+                                             .peak_rss_bytes = int64_t{300} << 20,
+                                             .outcome = "UNAVAILABLE: the peer was unreachable"})
+                .ok());
   }
   ProcessResult list = Halo({"duchy", "computations", "--config", config, "list"});
   INFO(list.err);
@@ -320,7 +331,10 @@ TEST_CASE("halo duchy computations lists, shows, retries and fails a duchy's com
                            Catch::Contains("\"attempts\": 1"));
   ProcessResult show = Halo({"duchy", "computations", "--config", config, "show", "computations/abc"});
   REQUIRE(show.exit_code == 0);
-  CHECK_THAT(show.out, Catch::Contains("upload computations/abc/requisitions/r1 sha256 7878787878787878"));
+  CHECK_THAT(show.out, Catch::Contains("upload computations/abc/requisitions/r1 sha256 7878787878787878") &&
+                           Catch::Contains("EXECUTION_PHASE_ONE #1 by duchies/worker1/mill-0") &&
+                           Catch::Contains("1.500 s, 2.900 s CPU, 1000 bytes in, 2000 out, peak 300 MiB: "
+                                           "UNAVAILABLE: the peer was unreachable"));
   CHECK(Halo({"duchy", "computations", "--config", config, "show", "computations/none"}).exit_code != 0);
   ProcessResult retry = Halo({"duchy", "computations", "--config", config, "retry", "computations/abc"});
   REQUIRE(retry.exit_code == 0);

@@ -57,6 +57,23 @@ struct LocalComputation {
   absl::Time updated = absl::InfinitePast();
 };
 
+// One attempt at a stage, as its mill measured it.
+struct StageAttempt {
+  ComputationStage stage = v1::COMPUTATION_STAGE_UNSPECIFIED;
+  int attempt = 0;
+  std::string owner;
+  absl::Time started = absl::InfinitePast();
+  absl::Duration wall;
+  // CPU time of the mill's process while the stage ran (every thread).
+  absl::Duration cpu;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  // The mill process's peak resident memory when the stage ended.
+  int64_t peak_rss_bytes = 0;
+  // "succeeded", or why it did not.
+  std::string outcome;
+};
+
 class ComputationStore {
  public:
   static absl::StatusOr<std::unique_ptr<ComputationStore>> Open(
@@ -123,6 +140,10 @@ class ComputationStore {
   // up on for its attempts) may be claimed now, its attempts counted afresh.
   // FAILED_PRECONDITION if it is over, or claimed under a live lease.
   absl::Status Retry(const std::string& name);
+  // Keeps an attempt's statistics (whatever became of its claim), and lists
+  // a computation's, oldest first.
+  absl::Status RecordAttempt(const std::string& name, const StageAttempt& attempt);
+  absl::StatusOr<std::vector<StageAttempt>> Attempts(const std::string& name);
   // The computations, least recently changed first; finished ones
   // (COMPLETE, FAILED) only with `include_finished`. At most `limit`.
   absl::StatusOr<std::vector<LocalComputation>> List(bool include_finished, int limit);
