@@ -122,7 +122,7 @@ absl::Status Show(const Flags& flags) {
   }
   ASSIGN_OR_RETURN(std::vector<duchy::StageAttempt> attempts, store->Attempts(c.name));
   for (const duchy::StageAttempt& a : attempts) {
-    auto& out = *s.add_attempts();
+    auto& out = *s.add_stage_attempts();
     out.set_stage(duchy::v1::ComputationStage_Name(a.stage));
     out.set_attempt(a.attempt);
     out.set_mill(a.owner);
@@ -150,7 +150,7 @@ absl::Status Show(const Flags& flags) {
     std::cout << "  input         " << (in.stage() == "COMPUTATION_STAGE_UNSPECIFIED" ? "upload" : in.stage()) << " "
               << in.input() << " sha256 " << in.sha256().substr(0, 16) << "\n";
   }
-  for (const auto& a : s.attempts()) {
+  for (const auto& a : s.stage_attempts()) {
     std::cout << absl::StrFormat(
         "  attempt       %s #%d by %s at %s: %.3f s, %.3f s CPU, %d bytes in, %d out, peak %d MiB: %s\n", a.stage(),
         a.attempt(), a.mill(), a.started(), a.wall_seconds(), a.cpu_seconds(), a.bytes_in(), a.bytes_out(),

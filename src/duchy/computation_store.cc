@@ -402,9 +402,12 @@ absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool includ
                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
                                                include_finished ? "" : " WHERE stage NOT IN (?, ?)",
                                                " ORDER BY update_micros LIMIT ?")));
-    int column = 0;
-    if (!include_finished) q.Bind(++column, int64_t{v1::COMPLETE}).Bind(++column, int64_t{v1::FAILED});
-    q.Bind(++column, int64_t{limit});
+    int column = 1;
+    if (!include_finished) {
+      q.Bind(1, int64_t{v1::COMPLETE}).Bind(2, int64_t{v1::FAILED});
+      column = 3;
+    }
+    q.Bind(column, int64_t{limit});
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
