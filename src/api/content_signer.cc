@@ -34,6 +34,16 @@ absl::StatusOr<ContentSigner> ContentSignerFromPem(absl::string_view certificate
   return ContentSigner{*std::move(certificate), *std::move(key), std::move(name)};
 }
 
+absl::Status CheckContentSigner(const std::optional<ContentSigner>& signer, absl::string_view entity,
+                                absl::string_view field) {
+  if (!signer.has_value()) return absl::InvalidArgumentError(absl::StrCat(field, ": no content-signing key"));
+  if (signer->certificate.SubjectName() != entity) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".certificate_file: the certificate is for \"",
+                                                   signer->certificate.SubjectName(), "\", not ", entity));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ContentSigner> LoadContentSigner(const std::string& certificate_file,
                                                 const std::string& private_key_file, absl::string_view entity,
                                                 absl::string_view field) {

@@ -39,14 +39,12 @@ absl::Status VerifySignature(const v1::SignedMessage& signed_message, const cryp
 
 absl::Status VerifyAndParse(const v1::SignedMessage& signed_message, const crypto::Certificate& certificate,
                             absl::string_view what, google::protobuf::MessageLite& out) {
-  if (!certificate.AllowsUse(crypto::CertificateUse::kContentSigning)) {
-    return absl::InvalidArgumentError(absl::StrCat("the signature of ", what, ": certificate ",
-                                                   signed_message.certificate(),
-                                                   " is not a content-signing certificate: a TLS key signs nothing"));
-  }
-  if (!VerifySignature(signed_message, certificate, out.GetTypeName()).ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("the signature of ", what, " does not verify with certificate ",
-                                                   signed_message.certificate()));
+  if (absl::Status verified = VerifySignature(signed_message, certificate, out.GetTypeName()); !verified.ok()) {
+    // A certificate of the wrong use says so; a bad signature, which.
+    return absl::InvalidArgumentError(
+        certificate.AllowsUse(crypto::CertificateUse::kContentSigning)
+            ? absl::StrCat("the signature of ", what, " does not verify with certificate ", signed_message.certificate())
+            : absl::StrCat("the signature of ", what, ": ", verified.message()));
   }
   if (!out.ParseFromString(signed_message.data())) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is not a valid ", out.GetTypeName()));

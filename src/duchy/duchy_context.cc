@@ -13,13 +13,12 @@ namespace halo::duchy {
 DuchyContext::DuchyContext(std::string duchy_id, std::string certificate, crypto::SigningKey signing_key,
                            net::TlsMaterial tls, std::unique_ptr<ComputationStore> store,
                            std::unique_ptr<storage::BlobStore> blobs, std::shared_ptr<grpc::Channel> kingdom,
-                           crypto::TrustedRoots trusted_roots, int parallelism)
+                           crypto::TrustedRoots trusted_roots)
     : duchy_id_(std::move(duchy_id)), certificate_(std::move(certificate)), signing_key_(std::move(signing_key)),
       tls_(std::move(tls)), store_(std::move(store)), blobs_(std::move(blobs)),
       kingdom_(api::v1::Computations::NewStub(kingdom)),
       // A revoked peer certificate stops working here within a minute.
-      certificates_(kingdom, std::move(trusted_roots), absl::Minutes(1)),
-      parallelism_(parallelism) {}
+      certificates_(kingdom, std::move(trusted_roots), absl::Minutes(1)) {}
 
 absl::StatusOr<std::string> DuchyContext::AuthenticatePeer(const grpc::ServerContext& context) {
   const auto pem = context.auth_context()->FindPropertyValues("x509_pem_cert");

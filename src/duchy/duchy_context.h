@@ -13,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
-#include "halo/api/replay_seed.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/crypto/signing.h"
@@ -35,7 +34,7 @@ class DuchyContext {
  public:
   DuchyContext(std::string duchy_id, std::string certificate, crypto::SigningKey signing_key, net::TlsMaterial tls,
                std::unique_ptr<ComputationStore> store, std::unique_ptr<storage::BlobStore> blobs,
-               std::shared_ptr<grpc::Channel> kingdom, crypto::TrustedRoots trusted_roots, int parallelism);
+               std::shared_ptr<grpc::Channel> kingdom, crypto::TrustedRoots trusted_roots);
 
   const std::string& duchy_id() const { return duchy_id_; }
   // Its registered certificate's resource name, to sign with.
@@ -59,7 +58,6 @@ class DuchyContext {
       grpc::Status (api::v1::Computations::Stub::*method)(grpc::ClientContext*, const Request&, api::v1::Computation*),
       const Request& request, absl::string_view call, const std::string& computation,
       const std::function<bool(const api::v1::Computation&)>& already_done);
-  int parallelism() const { return parallelism_; }
   const std::string& trusted_ca_pem() const { return tls_.trusted_ca_pem; }
   // The resource name of the peer (a duchy or an EDP) calling one of this
   // duchy's servers. Its TLS certificate must be one the Kingdom registered
@@ -71,15 +69,6 @@ class DuchyContext {
   // has not revoked (as of at most a minute ago); PERMISSION_DENIED naming
   // the certificate otherwise.
   absl::Status CheckRegistered(const std::string& entity, const crypto::Certificate& certificate);
-  // Tests only, set before the mills start: see DuchyOptions::replay_seed.
-  void set_replay_seed(std::string seed) { replay_seed_ = std::move(seed); }
-  // The seed of one stage's DP noise in `computation`: empty (the operating
-  // system's randomness) unless a test gave a replay seed.
-  std::string StageReplaySeed(const api::v1::Computation& computation, const api::v1::MeasurementSpec& spec,
-                              absl::string_view stage) const {
-    return api::ReplaySeed(replay_seed_, duchy_id_, stage, spec, computation.protocol_config().protocol());
-  }
-
   void SetPeerTarget(const std::string& duchy_id, const std::string& target);
   // The ComputationControl stub of another duchy; NOT_FOUND if the config
   // does not say where it is.
@@ -94,8 +83,6 @@ class DuchyContext {
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<api::v1::Computations::Stub> kingdom_;
   client::CertificateResolver certificates_;
-  int parallelism_;
-  std::string replay_seed_;
   absl::Mutex mu_;
   std::map<std::string, std::string> peer_targets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<v1::ComputationControl::Stub>> peers_ ABSL_GUARDED_BY(mu_);

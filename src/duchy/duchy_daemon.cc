@@ -42,11 +42,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
     return absl::InvalidArgumentError(absl::StrCat("duchy.tls.certificate_file: the certificate is for \"",
                                                    certificate.SubjectName(), "\", not ", name));
   }
-  if (!options.signer.has_value()) return absl::InvalidArgumentError("duchy.signing: no content-signing key");
-  if (options.signer->certificate.SubjectName() != name) {
-    return absl::InvalidArgumentError(absl::StrCat("duchy.signing.certificate_file: the certificate is for \"",
-                                                   options.signer->certificate.SubjectName(), "\", not ", name));
-  }
+  RETURN_IF_ERROR(api::CheckContentSigner(options.signer, name, "duchy.signing"));
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
@@ -66,10 +62,9 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   auto state = std::make_unique<State>();
   State& s = *state;
-  s.duchy = std::make_unique<DuchyContext>(config.duchy_id(), options.signer->name, options.signer->key, options.tls, std::move(store), std::move(blobs),
-                                           net::OpenChannel(config.kingdom_system_api_target(), options.tls, net::kKingdomSubject),
-                                           std::move(trusted_roots), parallelism);
-  s.duchy->set_replay_seed(options.replay_seed);
+  s.duchy = std::make_unique<DuchyContext>(
+      config.duchy_id(), options.signer->name, options.signer->key, options.tls, std::move(store), std::move(blobs),
+      net::OpenChannel(config.kingdom_system_api_target(), options.tls, net::kKingdomSubject), std::move(trusted_roots));
   for (const config::DuchyPeer& peer : config.peers()) {
     s.duchy->SetPeerTarget(peer.duchy_id(), peer.computation_control_target());
   }

@@ -14,6 +14,7 @@
 #include "herald.h"
 #include "mill_work.h"
 #include "spdlog/spdlog.h"
+#include "stages.h"
 
 namespace halo::duchy {
 namespace {
@@ -146,10 +147,7 @@ class Local final : public MillWork {
 
   absl::Status SetResult(const LocalComputation& claimed, const api::v1::MeasurementResult& result,
                          const api::v1::Computation& computation) override {
-    api::v1::MeasurementSpec spec;
-    if (!spec.ParseFromString(computation.measurement_spec().data())) {
-      return absl::InvalidArgumentError(absl::StrCat("the measurement spec of ", computation.name(), " does not parse"));
-    }
+    ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
     api::v1::SetComputationResultRequest request;
     request.set_name(claimed.name);
     request.set_certificate(duchy_.certificate());

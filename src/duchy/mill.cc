@@ -70,13 +70,7 @@ absl::StatusOr<StageRun::Pieces> StageRun::OpenInput(const std::string& blob_key
 
 absl::StatusOr<std::string> StageRun::ReadBlob(const std::string& key) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, work.OpenBlob(claimed, key));
-  std::string bytes;
-  bytes.reserve(reader->size());
-  while (true) {
-    ASSIGN_OR_RETURN(std::optional<std::string> piece, reader->Next());
-    if (!piece) break;
-    bytes += *piece;
-  }
+  ASSIGN_OR_RETURN(std::string bytes, storage::ReadAll(*reader, key));
   input_bytes += bytes.size();
   return bytes;
 }

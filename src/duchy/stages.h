@@ -4,6 +4,7 @@
 #ifndef HALO_SRC_DUCHY_STAGES_H_
 #define HALO_SRC_DUCHY_STAGES_H_
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -65,7 +66,8 @@ struct StageRun {
   // Set by the mill for a stage that sends its output.
   std::function<absl::Status(absl::string_view)> output;
   uint64_t output_bytes = 0;
-  uint64_t input_bytes = 0;
+  // Added to by ReadInputs's threads at once.
+  std::atomic<uint64_t> input_bytes = 0;
 };
 
 // Each returns the stage's output ("" when it sends none).

@@ -283,12 +283,7 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   s.first_retry = options.first_retry;
   AgentContext& agent = s.agent;
   agent.data_provider = config.data_provider();
-  if (!options.signer.has_value()) return absl::InvalidArgumentError("edp_agent.signing: no content-signing key");
-  if (options.signer->certificate.SubjectName() != config.data_provider()) {
-    return absl::InvalidArgumentError(absl::StrCat("edp_agent.signing.certificate_file: the certificate is for \"",
-                                                   options.signer->certificate.SubjectName(), "\", not ",
-                                                   config.data_provider()));
-  }
+  RETURN_IF_ERROR(api::CheckContentSigner(options.signer, config.data_provider(), "edp_agent.signing"));
   agent.certificate = options.signer->name;
   agent.signing_key = options.signer->key;
   agent.encryption_key = options.encryption_key;

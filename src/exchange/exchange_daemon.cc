@@ -207,12 +207,7 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
                                                    certificate.SubjectName(), "\", not ", config.party()));
   }
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
-  if (!options.signer.has_value()) return absl::InvalidArgumentError("exchange_daemon.signing: no content-signing key");
-  if (options.signer->certificate.SubjectName() != config.party()) {
-    return absl::InvalidArgumentError(absl::StrCat("exchange_daemon.signing.certificate_file: the certificate is for \"",
-                                                   options.signer->certificate.SubjectName(), "\", not ",
-                                                   config.party()));
-  }
+  RETURN_IF_ERROR(api::CheckContentSigner(options.signer, config.party(), "exchange_daemon.signing"));
   if (!options.certificate_authority_pem.empty()) {
     absl::StatusOr<crypto::CertificateAuthority> ca =
         crypto::CertificateAuthority::Load(options.certificate_authority_pem, options.certificate_authority_key_pem);

@@ -44,14 +44,8 @@ absl::StatusOr<std::string> ExchangeStorage::Read(const std::string& name, uint6
     return absl::ResourceExhaustedError(absl::StrCat("blob ", name, " holds ", (*reader)->size(),
                                                      " bytes, more than the ", maximum_bytes, " allowed"));
   }
-  std::string bytes;
-  bytes.reserve((*reader)->size());
-  while (true) {
-    absl::StatusOr<std::optional<std::string>> piece = (*reader)->Next();
-    if (!piece.ok()) return Named(name, piece.status());
-    if (!piece->has_value()) break;
-    bytes += **piece;
-  }
+  absl::StatusOr<std::string> bytes = storage::ReadAll(**reader, name);
+  if (!bytes.ok()) return Named(name, bytes.status());
   return bytes;
 }
 

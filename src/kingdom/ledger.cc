@@ -761,11 +761,10 @@ absl::Status Ledger::VerifySigned(const api::v1::SignedMessage& message, const s
                                   const std::string& field, const google::protobuf::MessageLite& type) {
   ASSIGN_OR_RETURN(crypto::Certificate certificate,
                    UsableCertificateOf(owner, message.certificate(), absl::StrCat(field, ".certificate")));
-  if (absl::Status verified = api::VerifySignature(message, certificate, type.GetTypeName()); !verified.ok()) {
+  // UsableCertificateOf has refused a TLS certificate already.
+  if (!api::VerifySignature(message, certificate, type.GetTypeName()).ok()) {
     return Invalid(absl::StrCat(field, ".signature"),
-                   certificate.AllowsUse(crypto::CertificateUse::kContentSigning)
-                       ? absl::StrCat("does not verify with certificate ", message.certificate())
-                       : std::string(verified.message()));
+                   absl::StrCat("does not verify with certificate ", message.certificate()));
   }
   return absl::OkStatus();
 }
@@ -1177,13 +1176,10 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     ASSIGN_OR_RETURN(crypto::Certificate consumer_certificate,
                      UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
                                          "measurement.measurement_consumer_certificate"));
-    if (absl::Status verified = api::VerifySignature(given.measurement_spec(), consumer_certificate,
-                                                     api::v1::MeasurementSpec().GetTypeName());
-        !verified.ok()) {
+    if (!api::VerifySignature(given.measurement_spec(), consumer_certificate, api::v1::MeasurementSpec().GetTypeName())
+             .ok()) {
       return Invalid("measurement.measurement_spec.signature",
-                     consumer_certificate.AllowsUse(crypto::CertificateUse::kContentSigning)
-                         ? absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate())
-                         : std::string(verified.message()));
+                     absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate()));
     }
     measurement.mutable_measurement_spec()->set_certificate(given.measurement_consumer_certificate());
     // Every data provider must exist; its certificate defaults to its

@@ -99,12 +99,7 @@ absl::StatusOr<std::unique_ptr<McClient>> McClient::Create(McClientOptions optio
                                                    "\", not ", options.measurement_consumer));
   }
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
-  if (!options.signer.has_value()) return absl::InvalidArgumentError("signing: no content-signing key");
-  if (options.signer->certificate.SubjectName() != options.measurement_consumer) {
-    return absl::InvalidArgumentError(absl::StrCat("the signing certificate is for \"",
-                                                   options.signer->certificate.SubjectName(), "\", not ",
-                                                   options.measurement_consumer));
-  }
+  RETURN_IF_ERROR(api::CheckContentSigner(options.signer, options.measurement_consumer, "signing"));
   auto kingdom = net::OpenChannel(options.kingdom_target, options.tls, net::kKingdomSubject);
   std::string name = options.signer->name;
   crypto::SigningKey key = options.signer->key;

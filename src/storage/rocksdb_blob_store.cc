@@ -316,20 +316,24 @@ absl::Status BlobStore::Put(absl::string_view key, absl::string_view data) {
   return writer->Commit();
 }
 
-absl::StatusOr<std::string> BlobStore::Get(absl::string_view key) {
-  ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, OpenReader(key));
+absl::StatusOr<std::string> ReadAll(BlobReader& reader, absl::string_view key) {
   std::string out;
-  out.reserve(reader->size());
+  out.reserve(reader.size());
   while (true) {
-    ASSIGN_OR_RETURN(std::optional<std::string> chunk, reader->Next());
+    ASSIGN_OR_RETURN(std::optional<std::string> chunk, reader.Next());
     if (!chunk) break;
     out += *chunk;
   }
-  if (out.size() != reader->size()) {
+  if (out.size() != reader.size()) {
     return absl::DataLossError(absl::StrCat("blob \"", key, "\" is ", out.size(),
-                                            " bytes but its metadata says ", reader->size()));
+                                            " bytes but its metadata says ", reader.size()));
   }
   return out;
+}
+
+absl::StatusOr<std::string> BlobStore::Get(absl::string_view key) {
+  ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, OpenReader(key));
+  return ReadAll(*reader, key);
 }
 
 absl::StatusOr<std::unique_ptr<BlobStore>> OpenRocksDbBlobStore(const std::string& path) {

@@ -4,6 +4,7 @@
 #ifndef HALO_API_CONTENT_SIGNER_H_
 #define HALO_API_CONTENT_SIGNER_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,6 +27,10 @@ struct ContentSigner {
 absl::StatusOr<ContentSigner> ContentSignerFromPem(absl::string_view certificate_pem,
                                                    absl::string_view private_key_pem, absl::string_view entity,
                                                    absl::string_view field);
+// OK when `signer` is set and for `entity`; INVALID_ARGUMENT naming `field`
+// otherwise: what each role checks of the signer its options carry.
+absl::Status CheckContentSigner(const std::optional<ContentSigner>& signer, absl::string_view entity,
+                                absl::string_view field);
 // The same, read from files; the key file must not be group or world readable.
 absl::StatusOr<ContentSigner> LoadContentSigner(const std::string& certificate_file,
                                                 const std::string& private_key_file, absl::string_view entity,

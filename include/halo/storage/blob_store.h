@@ -36,6 +36,10 @@ class BlobWriter {
   virtual absl::Status Commit() = 0;
 };
 
+// The rest of `reader`'s blob, whole; DATA_LOSS naming `key` if it holds
+// other than the size it was opened with.
+absl::StatusOr<std::string> ReadAll(BlobReader& reader, absl::string_view key);
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;

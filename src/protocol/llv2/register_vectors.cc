@@ -137,25 +137,23 @@ absl::Status TransformStreamedRecords(std::vector<RegisterVectorStream>& streams
     uint64_t read = 0;     // bytes of it read
     std::string pending;   // read, not yet transformed
     bool ended = false;
-    while (!ended || !pending.empty()) {
-      if (!ended && pending.size() < kBatchBytes) {
+    while (true) {
+      while (!ended && pending.size() < kBatchBytes) {
         ASSIGN_OR_RETURN(std::optional<std::string> piece, streams[v].next());
         if (!piece) {
           ended = true;
-        } else {
-          read += piece->size();
-          if (read > streams[v].size) {
-            return absl::InvalidArgumentError(absl::StrCat(what, " holds more than its ", streams[v].size, " bytes"));
-          }
-          pending += *piece;
+          break;
         }
-        if (!ended && pending.size() < kBatchBytes) continue;
+        read += piece->size();
+        if (read > streams[v].size) {
+          return absl::InvalidArgumentError(absl::StrCat(what, " holds more than its ", streams[v].size, " bytes"));
+        }
+        pending += *piece;
       }
+      // Unless the stream ended, a batch holds many whole records; a
+      // partial one left at the end fails the size check below.
       const size_t whole = pending.size() / record_bytes;
-      if (whole == 0) {
-        if (ended) break;
-        continue;
-      }
+      if (whole == 0) break;
       RETURN_IF_ERROR(TransformRecords(absl::string_view(pending).substr(0, whole * record_bytes),
                                        ciphertexts_per_record, what, destination.subspan(at + done, whole), output,
                                        output_record_bytes, threads, transform, done));
