@@ -22,8 +22,8 @@ const std::map<config::Role, ServiceFactory>& Factories() {
   static const auto* factories = new std::map<config::Role, ServiceFactory>{
       {config::KINGDOM, kingdom::StartKingdom},
       {config::DUCHY, duchy::StartDuchy},
-      {config::DUCHY_HERALD, duchy::StartDuchy},
-      {config::DUCHY_MILL, duchy::StartDuchy},
+      {config::DUCHY_HERALD, duchy::StartDuchyHerald},
+      {config::DUCHY_MILL, duchy::StartDuchyMill},
       {config::EDP_AGENT, edp::StartEdpAgent},
       {config::EXCHANGE_DAEMON, exchange::StartExchangeDaemon},
   };

@@ -9,8 +9,14 @@
 
 namespace halo::duchy {
 
-// Starts the parts of a duchy that config.role() names.
+// The whole duchy in one process: herald, a mill and the servers (and, when
+// duchy.mill_service_address is set, the service for mills elsewhere).
 absl::StatusOr<StartedService> StartDuchy(const config::HaloConfig& config, const ServiceEnvironment& env);
+// The duchy's state, servers and Kingdom sync, with no mill of its own: its
+// mills are `duchy-mill` processes calling duchy.mill_service_address.
+absl::StatusOr<StartedService> StartDuchyHerald(const config::HaloConfig& config, const ServiceEnvironment& env);
+// One mill, from the duchy_mill section.
+absl::StatusOr<StartedService> StartDuchyMill(const config::HaloConfig& config, const ServiceEnvironment& env);
 
 }  // namespace halo::duchy
 

@@ -35,7 +35,7 @@ constexpr RoleEntry kRoles[] = {
     {config::KINGDOM, "kingdom", "kingdom"},
     {config::DUCHY, "duchy", "duchy"},
     {config::DUCHY_HERALD, "duchy-herald", "duchy"},
-    {config::DUCHY_MILL, "duchy-mill", "duchy"},
+    {config::DUCHY_MILL, "duchy-mill", "duchy_mill"},
     {config::EDP_AGENT, "edp-agent", "edp_agent"},
     {config::EXCHANGE_DAEMON, "exchange-daemon", "exchange_daemon"},
 };

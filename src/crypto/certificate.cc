@@ -242,6 +242,14 @@ absl::Status TrustedRoots::Verify(const Certificate& certificate, absl::Time now
                                                  "\" is not issued by any of the ", roots_.size(), " trusted roots"));
 }
 
+absl::StatusOr<TrustedRoots> TrustedRoots::IssuerOf(const Certificate& certificate, absl::Time now) const {
+  for (const Certificate& root : roots_) {
+    if (certificate.VerifyIssuedBy(root, now).ok()) return TrustedRoots({root});
+  }
+  RETURN_IF_ERROR(Verify(certificate, now));
+  return absl::InternalError("a root verified a certificate it did not issue");
+}
+
 absl::StatusOr<CertificateAuthority> CertificateAuthority::Create(absl::string_view name,
                                                                   absl::Duration validity) {
   SigningKey key = SigningKey::Generate();

@@ -10,6 +10,7 @@
 #include "halo/crypto/certificate.h"
 #include "halo/crypto/sha256.h"
 #include "halo/duchy/duchy_daemon.h"
+#include "halo/duchy/duchy_mill.h"
 #include "halo/edp/edp_agent.h"
 #include "halo/exchange/example_workflows.h"
 #include "halo/exchange/exchange_daemon.h"
@@ -66,6 +67,8 @@ struct InProcessDeployment::State {
   kingdom::KingdomServerOptions kingdom_options;
   std::map<std::string, std::unique_ptr<duchy::DuchyDaemon>> duchies;
   std::map<std::string, std::pair<int, int>> duchy_ports;  // control, fulfillment
+  std::map<std::string, int> mill_service_ports;
+  std::map<std::string, std::vector<std::unique_ptr<duchy::DuchyMill>>> remote_mills;
   std::vector<std::unique_ptr<edp::EdpAgent>> agents;
   std::map<std::string, std::unique_ptr<mc::McClient>> mcs;
   std::map<std::string, std::unique_ptr<exchange::ExchangeDaemon>> exchange_daemons;
@@ -154,12 +157,31 @@ absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
   duchy.config.set_mill_parallelism(options.duchy_parallelism);
   duchy.config.set_blob_store(options.duchy_blob_store);
   duchy.mills = options.duchy_mills;
+  if (options.duchy_remote_mills > 0) {
+    auto port = mill_service_ports.find(id);
+    duchy.config.set_mill_service_address(absl::StrCat("127.0.0.1:", port == mill_service_ports.end() ? 0 : port->second));
+  }
   duchy.data_dir = absl::StrCat(options.dir, "/duchy-", id);
   duchy.tls = tls.at(absl::StrCat("duchies/", id));
   duchy.signer = signers.at(absl::StrCat("duchies/", id));
   duchy.replay_seed = ReplaySeedOf(options);
   ASSIGN_OR_RETURN(duchies[id], duchy::DuchyDaemon::Start(duchy));
   duchy_ports[id] = {duchies[id]->computation_control_port(), duchies[id]->requisition_fulfillment_port()};
+  if (options.duchy_remote_mills > 0 && remote_mills[id].empty()) {
+    mill_service_ports[id] = duchies[id]->mill_service_port();
+    for (int i = 0; i < options.duchy_remote_mills; ++i) {
+      duchy::DuchyMillOptions mill;
+      mill.config.set_duchy_id(id);
+      mill.config.set_herald_target(Localhost(mill_service_ports[id]));
+      mill.config.set_parallelism(options.duchy_parallelism);
+      ASSIGN_OR_RETURN(mill.tls, Issue(roots.at(absl::StrCat("duchies/", id)),
+                                       absl::StrCat("duchies/", id, "/mills/mill-", i),
+                                       tls.at(absl::StrCat("duchies/", id)).trusted_ca_pem));
+      mill.replay_seed = ReplaySeedOf(options);
+      ASSIGN_OR_RETURN(std::unique_ptr<duchy::DuchyMill> started, duchy::DuchyMill::Start(mill));
+      remote_mills[id].push_back(std::move(started));
+    }
+  }
   for (auto& [a, daemon] : duchies) {
     if (daemon == nullptr) continue;
     for (const auto& [b, p] : duchy_ports) daemon->SetPeerTarget(b, Localhost(p.first));
@@ -202,6 +224,10 @@ InProcessDeployment::~InProcessDeployment() {
     if (daemon != nullptr) daemon->Shutdown();
   }
   state_->exchange_daemons.clear();
+  for (auto& [id, mills] : state_->remote_mills) {
+    for (auto& mill : mills) mill->Shutdown();
+  }
+  state_->remote_mills.clear();
   for (auto& [id, daemon] : state_->duchies) {
     if (daemon != nullptr) daemon->Shutdown();
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "halo/common/status_macros.h"
 #include "halo/duchy/v1/records.pb.h"
 
@@ -229,15 +230,23 @@ absl::StatusOr<std::vector<StageInput>> ComputationStore::Inputs(const std::stri
   return inputs;
 }
 
-absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(const std::string& owner,
-                                                                        absl::Duration lease) {
+absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
+    const std::string& owner, absl::Duration lease, const std::vector<ComputationStage>& prioritised) {
   std::optional<LocalComputation> claimed;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
     const int64_t now = absl::ToUnixMicros(clock_());
+    // Stages are enum numbers, so they are written into the statement.
+    std::string first;
+    if (!prioritised.empty()) {
+      first = absl::StrCat("stage IN (", absl::StrJoin(prioritised, ",", [](std::string* out, ComputationStage s) {
+                             absl::StrAppend(out, static_cast<int>(s));
+                           }), ") DESC, ");
+    }
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
                                                " WHERE runnable = 1 AND lease_expiry_micros <= ? AND "
-                                               "next_attempt_micros <= ? ORDER BY update_micros LIMIT 1")));
+                                               "next_attempt_micros <= ? ORDER BY ",
+                                               first, "update_micros LIMIT 1")));
     q.Bind(1, now).Bind(2, now);
     ASSIGN_OR_RETURN(bool found, q.Step());
     if (!found) return absl::OkStatus();
@@ -342,11 +351,12 @@ absl::Status ComputationStore::SaveDetails(const LocalComputation& claimed, cons
   });
 }
 
-absl::Status ComputationStore::ReleaseAllClaims() {
+absl::Status ComputationStore::ReleaseClaimsOf(const std::string& owner_prefix) {
   return db_->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("UPDATE computations SET lease_owner = '', lease_expiry_micros = 0, "
-                                  "version = version + 1 WHERE lease_owner != ''"));
+                                  "version = version + 1 WHERE lease_owner != '' AND substr(lease_owner, 1, ?) = ?"));
+    q.Bind(1, static_cast<int64_t>(owner_prefix.size())).Bind(2, owner_prefix);
     return q.Run();
   });
 }

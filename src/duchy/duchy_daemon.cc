@@ -12,6 +12,7 @@
 #include "halo/net/server.h"
 #include "herald.h"
 #include "mill.h"
+#include "mill_work_service.h"
 #include "services.h"
 #include "spdlog/spdlog.h"
 
@@ -24,6 +25,8 @@ struct DuchyDaemon::State {
   std::vector<std::unique_ptr<Mill>> mills;
   std::unique_ptr<ComputationControlService> computation_control;
   std::unique_ptr<RequisitionFulfillmentService> requisition_fulfillment;
+  std::unique_ptr<MillWorkService> mill_work_service;
+  std::unique_ptr<net::Server> mill_work_server;
   std::unique_ptr<net::Server> computation_control_server;
   std::unique_ptr<net::Server> requisition_fulfillment_server;
   std::vector<std::thread> threads;
@@ -31,6 +34,7 @@ struct DuchyDaemon::State {
 
   void WakeMills() {
     for (auto& mill : mills) mill->Wake();
+    if (mill_work_service != nullptr) mill_work_service->WorkMayBeReady();
   }
 };
 
@@ -44,6 +48,8 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   }
   RETURN_IF_ERROR(api::CheckContentSigner(options.signer, name, "duchy.signing"));
   ASSIGN_OR_RETURN(crypto::TrustedRoots trusted_roots, crypto::TrustedRoots::FromPem(options.tls.trusted_ca_pem));
+  // Only the duchy's own root vouches for its mills.
+  ASSIGN_OR_RETURN(crypto::TrustedRoots own_root, trusted_roots.IssuerOf(certificate, absl::Now()));
   std::error_code error;
   std::filesystem::create_directories(options.data_dir, error);
   if (error) {
@@ -51,7 +57,9 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ComputationStore> store,
                    ComputationStore::Open((std::filesystem::path(options.data_dir) / "computations.db").string()));
-  RETURN_IF_ERROR(store->ReleaseAllClaims());
+  // Only this process's mills from before: other processes' mills may be
+  // at work still.
+  RETURN_IF_ERROR(store->ReleaseClaimsOf(absl::StrCat(name, "/mill-")));
   const std::filesystem::path data(options.data_dir);
   ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobStore> blobs,
                    config.blob_store() == config::DuchyConfig::FILE_SYSTEM
@@ -69,11 +77,14 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
     s.duchy->SetPeerTarget(peer.duchy_id(), peer.computation_control_target());
   }
   s.mill_work = LocalMillWork(*s.duchy);
-  for (int i = 0; i < std::max(1, options.mills); ++i) {
-    s.mills.push_back(std::make_unique<Mill>(*s.mill_work, absl::StrCat(name, "/mill-", i), options.lease,
-                                             options.first_retry,
-                                             config.max_stage_attempts() > 0 ? config.max_stage_attempts() : 10,
-                                             parallelism, options.replay_seed));
+  for (int i = 0; i < options.mills; ++i) {
+    s.mills.push_back(std::make_unique<Mill>(
+        *s.mill_work, MillOptions{.owner = absl::StrCat(name, "/mill-", i),
+                                  .lease = options.lease,
+                                  .first_retry = options.first_retry,
+                                  .max_attempts = config.max_stage_attempts() > 0 ? config.max_stage_attempts() : 10,
+                                  .parallelism = parallelism,
+                                  .replay_seed = options.replay_seed}));
   }
   s.herald = std::make_unique<Herald>(*s.duchy, [&s] { s.WakeMills(); });
   s.computation_control = std::make_unique<ComputationControlService>(*s.duchy, [&s] { s.WakeMills(); });
@@ -86,6 +97,14 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
                    net::Server::Start({config.requisition_fulfillment_address()}, options.tls,
                                       {{v1::RequisitionFulfillment::service_full_name(), s.requisition_fulfillment.get()}},
                                       net::kMaxChunkMessageBytes));
+  if (!config.mill_service_address().empty()) {
+    s.mill_work_service = std::make_unique<MillWorkService>(*s.mill_work, config.duchy_id(), std::move(own_root));
+    ASSIGN_OR_RETURN(s.mill_work_server,
+                     net::Server::Start({config.mill_service_address()}, options.tls,
+                                        {{v1::MillWork::service_full_name(), s.mill_work_service.get()}},
+                                        net::kMaxChunkMessageBytes));
+    spdlog::info("duchy {}: serving its mills on {}", config.duchy_id(), s.mill_work_server->ports().front());
+  }
   s.threads.emplace_back([&s] { s.herald->Run(); });
   for (auto& mill : s.mills) s.threads.emplace_back([m = mill.get()] { m->Run(); });
   spdlog::info("duchy {}: serving ComputationControl on {} and RequisitionFulfillment on {}", config.duchy_id(),
@@ -101,6 +120,9 @@ int DuchyDaemon::computation_control_port() const { return state_->computation_c
 int DuchyDaemon::requisition_fulfillment_port() const {
   return state_->requisition_fulfillment_server->ports().front();
 }
+int DuchyDaemon::mill_service_port() const {
+  return state_->mill_work_server == nullptr ? 0 : state_->mill_work_server->ports().front();
+}
 
 void DuchyDaemon::SetPeerTarget(const std::string& duchy_id, const std::string& target) {
   state_->duchy->SetPeerTarget(duchy_id, target);
@@ -112,6 +134,10 @@ void DuchyDaemon::Shutdown() {
   s.shut_down = true;
   s.herald->Stop();
   for (auto& mill : s.mills) mill->Stop();
+  if (s.mill_work_service != nullptr) {
+    s.mill_work_service->Stop();
+    s.mill_work_server->Shutdown(absl::Seconds(5));
+  }
   s.requisition_fulfillment_server->Shutdown(absl::Seconds(5));
   s.computation_control_server->Shutdown(absl::Seconds(5));
   for (std::thread& t : s.threads) t.join();

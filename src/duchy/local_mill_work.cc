@@ -82,8 +82,9 @@ class Local final : public MillWork {
 
   const std::string& duchy_id() const override { return duchy_.duchy_id(); }
 
-  absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease) override {
-    return duchy_.store().Claim(owner, lease);
+  absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease,
+                                                        const std::vector<ComputationStage>& prioritised) override {
+    return duchy_.store().Claim(owner, lease, prioritised);
   }
   absl::Status RenewLease(const LocalComputation& claimed, absl::Duration lease) override {
     return duchy_.store().RenewLease(claimed, lease);
@@ -94,6 +95,7 @@ class Local final : public MillWork {
   }
 
   absl::Status Fail(const LocalComputation& claimed, const std::string& reason) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     spdlog::error("{}: {}", claimed.name, reason);
     absl::Status failed = duchy_.store().Fail(claimed.name, reason);
     api::v1::FailComputationParticipantRequest request;
@@ -110,6 +112,7 @@ class Local final : public MillWork {
   }
 
   absl::StatusOr<std::vector<StageInput>> Inputs(const LocalComputation& claimed, ComputationStage stage) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     return duchy_.store().Inputs(claimed.name, stage);
   }
   absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenBlob(const LocalComputation& claimed,
@@ -118,6 +121,7 @@ class Local final : public MillWork {
     if (!absl::StartsWith(key, claimed.name + "/")) {
       return absl::PermissionDeniedError(absl::StrCat("blob ", key, " is not one of ", claimed.name));
     }
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     return duchy_.blobs().OpenReader(key);
   }
   absl::Status RecordAttempt(const LocalComputation& claimed, const StageAttempt& attempt) override {
@@ -129,6 +133,7 @@ class Local final : public MillWork {
 
   absl::Status SetRequisitionParams(const LocalComputation& claimed,
                                     const api::v1::EncryptionPublicKey& public_key) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     api::v1::SetParticipantRequisitionParamsRequest request;
     request.set_name(claimed.name);
     *request.mutable_public_key() = api::Sign(public_key, duchy_.signing_key(), duchy_.certificate());
@@ -147,6 +152,10 @@ class Local final : public MillWork {
 
   absl::Status SetResult(const LocalComputation& claimed, const api::v1::MeasurementResult& result,
                          const api::v1::Computation& computation) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
+    if (computation.name() != claimed.name) {
+      return absl::InvalidArgumentError(absl::StrCat("a result for ", claimed.name, " names ", computation.name()));
+    }
     ASSIGN_OR_RETURN(api::v1::MeasurementSpec spec, MeasurementSpecOf(computation));
     api::v1::SetComputationResultRequest request;
     request.set_name(claimed.name);
@@ -160,6 +169,7 @@ class Local final : public MillWork {
   }
 
   absl::StatusOr<api::v1::Computation> Confirm(const LocalComputation& claimed) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     ASSIGN_OR_RETURN(api::v1::Computation now, duchy_.GetComputation(claimed.name));
     ASSIGN_OR_RETURN(crypto::TrustedRoots roots, crypto::TrustedRoots::FromPem(duchy_.trusted_ca_pem()));
     for (const auto& participant : now.participants()) {
@@ -200,6 +210,7 @@ class Local final : public MillWork {
   }
 
   absl::StatusOr<bool> HasOutput(const LocalComputation& claimed) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     absl::StatusOr<std::unique_ptr<storage::BlobReader>> stored = duchy_.blobs().OpenReader(OutputKey(claimed));
     if (absl::IsNotFound(stored.status())) return false;
     RETURN_IF_ERROR(stored.status());
@@ -207,12 +218,14 @@ class Local final : public MillWork {
   }
 
   absl::StatusOr<std::unique_ptr<OutputWriter>> OpenOutput(const LocalComputation& claimed) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     const std::string key = OutputKey(claimed);
     ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, duchy_.blobs().OpenWriter(key));
     return std::unique_ptr<OutputWriter>(std::make_unique<StoredOutput>(duchy_.blobs(), key, std::move(writer)));
   }
 
   absl::Status Finish(const LocalComputation& claimed, const std::string& details) override {
+    RETURN_IF_ERROR(duchy_.store().CheckClaim(claimed));
     LocalComputation finished = claimed;
     finished.details = details;
     ASSIGN_OR_RETURN(KnownComputation known, Know(finished));

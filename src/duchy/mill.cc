@@ -17,10 +17,6 @@
 #include "stages.h"
 
 namespace halo::duchy {
-namespace {
-
-}  // namespace
-
 std::optional<std::string> OverAttempted(const LocalComputation& claimed, int max_attempts,
                                          absl::string_view duchy_id) {
   if (claimed.attempts <= max_attempts) return std::nullopt;
@@ -131,7 +127,7 @@ absl::Status Mill::RunStage(const LocalComputation& claimed, StageAttempt& attem
     return absl::InternalError(absl::StrCat(claimed.name, " is runnable at ", v1::ComputationStage_Name(claimed.stage),
                                             ", which no mill works"));
   }
-  StageRun run{work_, claimed, std::move(known), *step, parallelism_, replay_seed_};
+  StageRun run{work_, claimed, std::move(known), *step, options_.parallelism, options_.replay_seed};
   absl::Status ran = RunClaimedStage(run);
   attempt.bytes_in = run.input_bytes;
   attempt.bytes_out = run.output_bytes;
@@ -142,16 +138,16 @@ void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& st
   if (absl::IsAborted(status)) {
     // Another mill claimed it after this one's lease lapsed: its work
     // stands, and this attempt's is discarded.
-    spdlog::warn("duchy {}: {} gave up {}: {}", work_.duchy_id(), owner_, claimed.name, std::string(status.message()));
+    spdlog::warn("duchy {}: {} gave up {}: {}", work_.duchy_id(), options_.owner, claimed.name, std::string(status.message()));
     return;
   }
   const bool for_good = absl::IsInvalidArgument(status) || absl::IsDataLoss(status) ||
                         absl::IsPermissionDenied(status) || absl::IsInternal(status) || absl::IsUnimplemented(status) ||
-                        claimed.attempts >= max_attempts_;
+                        claimed.attempts >= options_.max_attempts;
   const std::string stage = v1::ComputationStage_Name(claimed.stage);
   if (!for_good) {
     const absl::Duration delay =
-        std::min(absl::Minutes(10), first_retry_ * std::pow(2.0, std::min(claimed.attempts - 1, 20)));
+        std::min(absl::Minutes(10), options_.first_retry * std::pow(2.0, std::min(claimed.attempts - 1, 20)));
     spdlog::warn("duchy {}: {} at {}, attempt {}: {}; again in {}", work_.duchy_id(), claimed.name, stage,
                  claimed.attempts, status.ToString(), absl::FormatDuration(delay));
     if (absl::Status released = work_.Release(claimed, delay, std::string(status.message()));
@@ -172,38 +168,38 @@ void Mill::GiveUp(const LocalComputation& claimed, const std::string& reason) {
 
 void Mill::Run() {
   while (!stop_.requested()) {
-    absl::StatusOr<std::optional<LocalComputation>> claimed = work_.Claim(owner_, lease_);
+    absl::StatusOr<std::optional<LocalComputation>> claimed =
+        work_.Claim(options_.owner, options_.lease, options_.prioritised);
     if (!claimed.ok()) {
-      spdlog::error("duchy {}: {} cannot claim work: {}", work_.duchy_id(), owner_, claimed.status().ToString());
+      spdlog::error("duchy {}: {} cannot claim work: {}", work_.duchy_id(), options_.owner,
+                    claimed.status().ToString());
+      Idle(absl::Seconds(1));
+      continue;
     }
-    if (!claimed.ok() || !claimed->has_value()) {
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(
-                               +[](bool* woken) { return *woken; }, &woken_),
-                           absl::Milliseconds(500));
-      woken_ = false;
+    if (!claimed->has_value()) {
+      Idle(options_.idle_wait);
       continue;
     }
     const LocalComputation& c = **claimed;
-    if (std::optional<std::string> reason = OverAttempted(c, max_attempts_, work_.duchy_id())) {
+    if (std::optional<std::string> reason = OverAttempted(c, options_.max_attempts, work_.duchy_id())) {
       GiveUp(c, *reason);
       continue;
     }
-    spdlog::debug("duchy {}: {} runs {} at {}", work_.duchy_id(), owner_, c.name, v1::ComputationStage_Name(c.stage));
+    spdlog::debug("duchy {}: {} runs {} at {}", work_.duchy_id(), options_.owner, c.name, v1::ComputationStage_Name(c.stage));
     // The claim is renewed while the stage runs, so it lapses within one
     // lease only if this mill dies.
     absl::Notification finished;
     std::thread heartbeat([&] {
-      while (!finished.WaitForNotificationWithTimeout(lease_ / 3)) {
-        const absl::Status renewed = work_.RenewLease(c, lease_);
+      while (!finished.WaitForNotificationWithTimeout(options_.lease / 3)) {
+        const absl::Status renewed = work_.RenewLease(c, options_.lease);
         if (absl::IsAborted(renewed)) {
-          spdlog::warn("duchy {}: {} lost its claim on {}: {}", work_.duchy_id(), owner_, c.name,
+          spdlog::warn("duchy {}: {} lost its claim on {}: {}", work_.duchy_id(), options_.owner, c.name,
                        std::string(renewed.message()));
           return;
         }
       }
     });
-    StageAttempt attempt{.stage = c.stage, .attempt = c.attempts, .owner = owner_, .started = absl::Now()};
+    StageAttempt attempt{.stage = c.stage, .attempt = c.attempts, .owner = options_.owner, .started = absl::Now()};
     const CpuTimer cpu;
     absl::Status status = RunStage(c, attempt);
     finished.Notify();
@@ -218,6 +214,14 @@ void Mill::Run() {
     }
     if (!status.ok() && !stop_.requested()) HandleFailure(c, status);
   }
+}
+
+void Mill::Idle(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](bool* woken) { return *woken; }, &woken_),
+                       timeout);
+  woken_ = false;
 }
 
 void Mill::Wake() {

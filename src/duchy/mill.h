@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -25,16 +26,32 @@ namespace halo::duchy {
 std::optional<std::string> OverAttempted(const LocalComputation& claimed, int max_attempts,
                                          absl::string_view duchy_id);
 
+struct MillOptions {
+  // The claims' owner: "duchies/{id}/mill-{i}" in the herald's process,
+  // the name its certificate gives a mill of its own.
+  std::string owner;
+  // How long a claim lasts unless renewed; renewed every third of it.
+  absl::Duration lease = absl::Seconds(30);
+  // The first retry of a failed stage waits this long, doubling each
+  // attempt up to 10 minutes.
+  absl::Duration first_retry = absl::Seconds(1);
+  // Claims of one stage before the computation is failed, whether the
+  // attempts failed or their process crashed.
+  int max_attempts = 10;
+  // Threads a stage uses.
+  int parallelism = 1;
+  // Stages claimed before others.
+  std::vector<ComputationStage> prioritised;
+  // How long to wait before asking again when there was no work (a remote
+  // herald waits for work itself before it answers none).
+  absl::Duration idle_wait = absl::Milliseconds(500);
+  // Tests only: see DuchyOptions::replay_seed.
+  std::string replay_seed;
+};
+
 class Mill {
  public:
-  // `max_attempts`: claims of one stage before the computation is failed,
-  // whether the attempts failed or their process crashed.
-  // `parallelism`: threads a stage uses; `replay_seed`: tests only (see
-  // DuchyOptions::replay_seed).
-  Mill(MillWork& work, std::string owner, absl::Duration lease, absl::Duration first_retry, int max_attempts,
-       int parallelism, std::string replay_seed = "")
-      : work_(work), owner_(std::move(owner)), lease_(lease), first_retry_(first_retry), max_attempts_(max_attempts),
-        parallelism_(parallelism), replay_seed_(std::move(replay_seed)) {}
+  Mill(MillWork& work, MillOptions options) : work_(work), options_(std::move(options)) {}
   void Run();
   // Work may be ready: stop waiting.
   void Wake();
@@ -46,14 +63,11 @@ class Mill {
   void HandleFailure(const LocalComputation& claimed, const absl::Status& status);
   // Fails the computation here and at the Kingdom with `reason`.
   void GiveUp(const LocalComputation& claimed, const std::string& reason);
+  // Waits up to `timeout` for Wake or Stop.
+  void Idle(absl::Duration timeout);
 
   MillWork& work_;
-  std::string owner_;
-  absl::Duration lease_;
-  absl::Duration first_retry_;
-  int max_attempts_;
-  int parallelism_;
-  std::string replay_seed_;
+  const MillOptions options_;
   ShutdownSignal stop_;
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;

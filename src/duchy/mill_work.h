@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/channel.h"
 #include "halo/api/v1/resources.pb.h"
 #include "halo/api/v1/system.pb.h"
 #include "halo/duchy/computation_store.h"
@@ -30,9 +31,11 @@ class MillWork {
 
   virtual const std::string& duchy_id() const = 0;
 
-  // The runnable computation that waited longest, claimed for `lease`
-  // (ComputationStore::Claim); nullopt if none.
-  virtual absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease) = 0;
+  // The runnable computation that waited longest (one at a `prioritised`
+  // stage first), claimed for `lease` (ComputationStore::Claim); nullopt if
+  // none.
+  virtual absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease,
+                                                                const std::vector<ComputationStage>& prioritised) = 0;
   virtual absl::Status RenewLease(const LocalComputation& claimed, absl::Duration lease) = 0;
   // Gives the claim back, to be retried after `retry_after`.
   virtual absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after,
@@ -77,8 +80,14 @@ class MillWork {
   virtual absl::Status Finish(const LocalComputation& claimed, const std::string& details) = 0;
 };
 
-// The mill's work in the herald's own process.
+// The mill's work in the herald's own process. Every call about a claim
+// checks it first, so that this is also what the herald serves remote mills.
 std::unique_ptr<MillWork> LocalMillWork(DuchyContext& duchy);
+
+// The mill's work done by a herald in another process, over `channel` (its
+// MillWork service, halo/duchy/v1/mill_work.proto). The owner of a claim is
+// the name the mill's certificate gives it, whatever `owner` says.
+std::unique_ptr<MillWork> RemoteMillWork(std::shared_ptr<grpc::Channel> channel, std::string duchy_id);
 
 }  // namespace halo::duchy
 

@@ -91,6 +91,14 @@ TEST_CASE("A bundle of roots verifies a certificate from any of them, and says w
              Catch::Contains("certificate 2") && Catch::Contains("not a CA"));
   CHECK_FALSE(TrustedRoots::FromPem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").ok());
   CHECK_FALSE(TrustedRoots().Verify(from_two, absl::Now()).ok());
+
+  // An organisation's own root, out of the bundle, trusts only what it issued.
+  auto own = roots->IssuerOf(from_two, absl::Now());
+  REQUIRE(own.ok());
+  REQUIRE(own->roots().size() == 1);
+  CHECK(own->roots().front().SubjectName() == "root two");
+  CHECK_FALSE(own->Verify(*one.Issue({.subject_name = "duchies/worker1/mills/a"}, key), absl::Now()).ok());
+  CHECK(absl::IsInvalidArgument(roots->IssuerOf(*outsider.Issue({.subject_name = "x"}, key), absl::Now()).status()));
 }
 
 TEST_CASE("Certificates and CAs survive PEM round trips and refuse bad input") {

@@ -180,7 +180,7 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
   {
     auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
     CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
-    REQUIRE(store->ReleaseAllClaims().ok());
+    REQUIRE(store->ReleaseClaimsOf("mill").ok());
     const auto taken_back = *store->Claim("mill", absl::Minutes(5));
     REQUIRE(taken_back.has_value());
     CHECK(taken_back->attempts == 5);
@@ -191,6 +191,41 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
   const auto claimed = *store->Claim("mill", absl::Minutes(5));
   REQUIRE(store->Advance(*claimed, v1::EXECUTION_PHASE_ONE, true, "next").ok());
   CHECK((*store->Claim("mill", absl::Minutes(5)))->attempts == 1);
+}
+
+TEST_CASE("A restarted duchy takes back only its own mills' claims; other processes' mills keep theirs") {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  REQUIRE(*store->Create(Runnable("computations/1")));
+  REQUIRE(*store->Create(Runnable("computations/2")));
+  const auto own = *store->Claim("duchies/w1/mill-0", absl::Minutes(5));
+  const auto remote = *store->Claim("duchies/w1/mills/a", absl::Minutes(5));
+  REQUIRE(own.has_value());
+  REQUIRE(remote.has_value());
+  REQUIRE(store->ReleaseClaimsOf("duchies/w1/mill-").ok());
+  CHECK(absl::IsAborted(store->RenewLease(*own, absl::Minutes(5))));
+  CHECK(store->RenewLease(*remote, absl::Minutes(5)).ok());
+  const auto again = *store->Claim("duchies/w1/mill-1", absl::Minutes(5));
+  REQUIRE(again.has_value());
+  CHECK(again->name == own->name);
+}
+
+TEST_CASE("A mill's prioritised stages are claimed first, then the others, oldest first") {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  REQUIRE(*store->Create(Runnable("computations/llv2")));
+  clock.now += absl::Seconds(1);
+  LocalComputation shuffle = Runnable("computations/hmss");
+  shuffle.stage = v1::SHUFFLE_PHASE;
+  REQUIRE(*store->Create(shuffle));
+  const auto first = *store->Claim("mill", absl::Minutes(5), {v1::SHUFFLE_PHASE, v1::AGGREGATION_PHASE});
+  REQUIRE(first.has_value());
+  CHECK(first->name == "computations/hmss");
+  const auto second = *store->Claim("mill", absl::Minutes(5), {v1::SHUFFLE_PHASE, v1::AGGREGATION_PHASE});
+  REQUIRE(second.has_value());
+  CHECK(second->name == "computations/llv2");
 }
 
 TEST_CASE("A computation that completes or fails keeps no key or seed that could decrypt what it handled") {

@@ -77,6 +77,10 @@ class TrustedRoots {
   // OK when one of the roots issued `certificate` and both are valid at
   // `now`; otherwise INVALID_ARGUMENT naming the certificate.
   absl::Status Verify(const Certificate& certificate, absl::Time now) const;
+  // Only the root that issued `certificate`: what an organisation trusts
+  // for its own parts (a duchy's mills), which another organisation's root
+  // must not vouch for. INVALID_ARGUMENT as Verify when none did.
+  absl::StatusOr<TrustedRoots> IssuerOf(const Certificate& certificate, absl::Time now) const;
 
   const std::vector<Certificate>& roots() const { return roots_; }
 

@@ -61,6 +61,11 @@ struct InProcessDeploymentOptions {
   int exchange_step_max_attempts = 0;
   int duchy_parallelism = 2;
   int duchy_mills = 2;
+  // Mills of each duchy that run as they would in their own processes
+  // (DuchyMill, over the herald's mill service with certificates
+  // `duchies/{id}/mills/mill-{i}` from the duchy's root). With duchy_mills
+  // 0, each duchy is a herald and these are all its mills.
+  int duchy_remote_mills = 0;
   config::DuchyConfig::BlobStoreKind duchy_blob_store = config::DuchyConfig::ROCKSDB;
   // When set, every party draws its DP noise (and the Kingdom its sketch
   // seeds) from seeds derived from this one and each measurement's spec, so

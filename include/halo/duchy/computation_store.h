@@ -106,8 +106,12 @@ class ComputationStore {
 
   // Claims the runnable computation that waited longest and whose lease is
   // free or lapsed and whose retry time has come, counting the attempt:
-  // nullopt if none.
-  absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease);
+  // nullopt if none. One at a `prioritised` stage goes first.
+  absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease,
+                                                        const std::vector<ComputationStage>& prioritised = {});
+  // OK while `claimed` (name, stage, owner, version) is the computation's
+  // current claim; ABORTED naming who holds it now otherwise.
+  absl::Status CheckClaim(const LocalComputation& claimed);
   // Keeps a claim for another `lease` from now: a mill renews while its
   // stage runs, so a long stage keeps its claim while its mill lives, and a
   // dead mill's claim lapses within one lease. ABORTED if it was lost.
@@ -125,12 +129,13 @@ class ComputationStore {
   // on to `to`, as Advance does; FAILED_PRECONDITION if it is not at `from`.
   absl::Status AdvanceWaiting(const std::string& name, ComputationStage from, ComputationStage to, bool runnable,
                               const InputWait& wait = {});
-  // Ends every claim: a duchy calls it when it starts, as the claims in its
-  // store are those of its own mills from before (the data directory is
-  // locked to one process), whose process is gone. So a duchy killed
-  // mid-stage takes its work back at once instead of after the lease.
-  // Their attempts stay counted.
-  absl::Status ReleaseAllClaims();
+  // Ends every claim whose owner starts with `owner_prefix`: a duchy calls
+  // it when it starts for the mills of its own process from before (the
+  // data directory is locked to one process), whose process is gone. So a
+  // duchy killed mid-stage takes its work back at once instead of after the
+  // lease. Mills of other processes may still be working: their claims
+  // lapse with their leases. Their attempts stay counted.
+  absl::Status ReleaseClaimsOf(const std::string& owner_prefix);
   // Gives a claimed computation back, to be retried after `retry_after`;
   // `error` is why this attempt failed.
   absl::Status Release(const LocalComputation& claimed, absl::Duration retry_after, const std::string& error);
@@ -156,7 +161,6 @@ class ComputationStore {
   ComputationStore(std::unique_ptr<storage::SqliteDatabase> db, std::function<absl::Time()> clock)
       : db_(std::move(db)), clock_(std::move(clock)) {}
   absl::StatusOr<LocalComputation> Load(const std::string& name);
-  absl::Status CheckClaim(const LocalComputation& claimed);
   absl::StatusOr<int64_t> InputCount(const std::string& name, ComputationStage stage);
   // Sets the stage (and details, when given), going past `wait` if its
   // inputs are in, and releases any claim.

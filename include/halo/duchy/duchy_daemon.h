@@ -26,7 +26,8 @@ struct DuchyOptions {
   net::TlsMaterial tls;
   // Signs the duchy's ElGamal keys and results; required.
   std::optional<api::ContentSigner> signer;
-  // Mills in this process; each runs one stage at a time.
+  // Mills in this process; each runs one stage at a time. 0 for a herald
+  // whose mills are other processes (config.mill_service_address).
   int mills = 1;
   // How long a claim lasts unless renewed. A mill renews it every third
   // of a lease while its stage runs, so a dead mill's work is taken over
@@ -49,6 +50,8 @@ class DuchyDaemon {
   ~DuchyDaemon();
   int computation_control_port() const;
   int requisition_fulfillment_port() const;
+  // 0 unless config.mill_service_address is set.
+  int mill_service_port() const;
   // Tells the other duchies' ComputationControl targets, when they were
   // not known at start (tests and the demo bind port 0).
   void SetPeerTarget(const std::string& duchy_id, const std::string& target);
