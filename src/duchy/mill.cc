@@ -231,6 +231,7 @@ void Mill::Wake() {
 
 void Mill::Stop() {
   stop_.Request();
+  work_.Interrupt();
   Wake();
 }
 

@@ -30,6 +30,9 @@ class MillWork {
   virtual ~MillWork() = default;
 
   virtual const std::string& duchy_id() const = 0;
+  // Ends a Claim waiting for work, and every later one at once: its mill
+  // is stopping.
+  virtual void Interrupt() {}
 
   // The runnable computation that waited longest (one at a `prioritised`
   // stage first), claimed for `lease` (ComputationStore::Claim); nullopt if

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/sha256.h"
 #include "halo/duchy/blob_transfer.h"
@@ -42,7 +43,11 @@ class RemoteBlob final : public storage::BlobReader {
     blob->context_.set_deadline(std::chrono::system_clock::now() + kTransfer);
     blob->stream_ = stub.ReadBlob(&blob->context_, request);
     v1::ReadBlobResponse first;
-    if (!blob->stream_->Read(&first)) return blob->Finish();
+    if (!blob->stream_->Read(&first)) {
+      blob->ended_ = true;
+      RETURN_IF_ERROR(blob->Finish());
+      return absl::DataLossError(absl::StrCat("the herald's blob ", request.blob_key(), " ended before its size"));
+    }
     if (!first.has_size() || first.size() < 0) {
       blob->context_.TryCancel();
       return absl::DataLossError(absl::StrCat("the herald's blob ", request.blob_key(), " did not start with its size"));
@@ -51,11 +56,21 @@ class RemoteBlob final : public storage::BlobReader {
     return std::unique_ptr<storage::BlobReader>(std::move(blob));
   }
 
+  ~RemoteBlob() override {
+    // A blob left half read: its stream is cancelled, then finished.
+    if (!ended_) {
+      context_.TryCancel();
+      stream_->Finish().ok();
+    }
+  }
+
   uint64_t size() const override { return size_; }
 
   absl::StatusOr<std::optional<std::string>> Next() override {
+    if (ended_) return std::nullopt;
     v1::ReadBlobResponse message;
     if (!stream_->Read(&message)) {
+      ended_ = true;
       RETURN_IF_ERROR(Finish());
       if (read_ != size_) {
         return absl::DataLossError(
@@ -65,7 +80,9 @@ class RemoteBlob final : public storage::BlobReader {
     }
     read_ += message.chunk().size();
     if (!message.has_chunk() || read_ > size_) {
+      ended_ = true;
       context_.TryCancel();
+      stream_->Finish().ok();
       return absl::DataLossError(absl::StrCat("the herald's blob ", key_, " runs past its ", size_, " bytes"));
     }
     return std::move(*message.mutable_chunk());
@@ -80,6 +97,8 @@ class RemoteBlob final : public storage::BlobReader {
   std::unique_ptr<grpc::ClientReader<v1::ReadBlobResponse>> stream_;
   uint64_t size_ = 0;
   uint64_t read_ = 0;
+  // The stream is finished; gRPC allows that once.
+  bool ended_ = false;
 };
 
 class RemoteOutput final : public MillWork::OutputWriter {
@@ -90,6 +109,15 @@ class RemoteOutput final : public MillWork::OutputWriter {
     v1::WriteOutputRequest first;
     *first.mutable_claim() = ClaimOf(claimed);
     broken_ = !stream_->Write(first);
+  }
+
+  ~RemoteOutput() override {
+    // An output abandoned (its stage failed) is not kept: the herald sees
+    // no end.
+    if (!finished_.has_value()) {
+      context_.TryCancel();
+      stream_->Finish().ok();
+    }
   }
 
   absl::Status Append(absl::string_view piece) override {
@@ -145,6 +173,12 @@ class Remote final : public MillWork {
 
   const std::string& duchy_id() const override { return duchy_id_; }
 
+  void Interrupt() override {
+    absl::MutexLock lock(&mu_);
+    interrupted_ = true;
+    if (claiming_ != nullptr) claiming_->TryCancel();
+  }
+
   absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease,
                                                         const std::vector<ComputationStage>& prioritised) override {
     v1::ClaimWorkRequest request;
@@ -152,8 +186,21 @@ class Remote final : public MillWork {
     for (ComputationStage stage : prioritised) request.add_prioritised(stage);
     request.set_wait_seconds(kClaimWaitSeconds);
     v1::ClaimWorkResponse response;
-    RETURN_IF_ERROR(Call(&v1::MillWork::Stub::ClaimWork, request, response, "ClaimWork",
-                         kStoreCall + std::chrono::seconds(kClaimWaitSeconds)));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kStoreCall + std::chrono::seconds(kClaimWaitSeconds));
+    {
+      absl::MutexLock lock(&mu_);
+      if (interrupted_) return std::nullopt;
+      claiming_ = &context;
+    }
+    const grpc::Status status = stub_->ClaimWork(&context, request, &response);
+    {
+      absl::MutexLock lock(&mu_);
+      claiming_ = nullptr;
+      // A claim the herald granted as the mill stopped lapses with its lease.
+      if (interrupted_) return std::nullopt;
+    }
+    RETURN_IF_ERROR(FromGrpc(status, "the herald's ClaimWork"));
     if (!response.has_claimed()) return std::nullopt;
     const v1::ClaimedComputation& c = response.claimed();
     LocalComputation claimed;
@@ -295,6 +342,9 @@ class Remote final : public MillWork {
 
   std::unique_ptr<v1::MillWork::Stub> stub_;
   std::string duchy_id_;
+  absl::Mutex mu_;
+  bool interrupted_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* claiming_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace

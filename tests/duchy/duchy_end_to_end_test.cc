@@ -52,11 +52,17 @@ using testing::Call;
 // the MC and the EDPs.
 class Deployment {
  public:
-  explicit Deployment(bool hmss,
-                      config::DuchyConfig::BlobStoreKind blob_store = config::DuchyConfig::ROCKSDB) {
+  // `remote_mills`: each duchy is a herald with that many mills over its
+  // mill service, as separate processes would be.
+  explicit Deployment(bool hmss, config::DuchyConfig::BlobStoreKind blob_store = config::DuchyConfig::ROCKSDB,
+                      int remote_mills = 0) {
     deployment::InProcessDeploymentOptions options;
     options.replay_seed = 1;
     options.duchy_blob_store = blob_store;
+    if (remote_mills > 0) {
+      options.duchy_mills = 0;
+      options.duchy_remote_mills = remote_mills;
+    }
     options.dir = dir_.Sub("deployment");
     auto& protocols = options.protocols;
     for (const char* d : kDuchies) protocols.add_duchies(d);
@@ -556,6 +562,15 @@ TEST_CASE("LLv2 and reach-only LLv2: duchies carry measurements to signed result
   Deployment d(/*hmss=*/false, config::DuchyConfig::FILE_SYSTEM);
   Measure(d, /*frequency=*/false, {2000}, REACH_ONLY_LIQUID_LEGIONS_V2);
   Measure(d, /*frequency=*/true, {1600}, LIQUID_LEGIONS_V2);
+}
+
+TEST_CASE("Each duchy as a herald and two mills of its own over the mill service: LLv2 and HMSS results are right") {
+  {
+    Deployment d(/*hmss=*/false, config::DuchyConfig::ROCKSDB, /*remote_mills=*/2);
+    Measure(d, /*frequency=*/true, {1600}, LIQUID_LEGIONS_V2);
+  }
+  Deployment d(/*hmss=*/true, config::DuchyConfig::ROCKSDB, /*remote_mills=*/2);
+  Measure(d, /*frequency=*/true, {16000}, HONEST_MAJORITY_SHARE_SHUFFLE);
 }
 
 }  // namespace
