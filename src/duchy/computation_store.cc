@@ -75,6 +75,11 @@ CREATE INDEX stage_attempts_computation ON stage_attempts(computation, started_m
 )sql"},
 };
 
+// What an attempt's outcome is while it runs, and once its mill is known
+// to have stopped without a report.
+constexpr char kRunning[] = "running";
+constexpr char kAbandoned[] = "abandoned: its mill stopped or lost its lease before it reported";
+
 constexpr char kColumns[] =
     "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros, last_error, version, "
     "next_attempt_micros, update_micros FROM computations";
@@ -260,6 +265,19 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
                                   "attempts = attempts + 1, version = version + 1 WHERE name = ?"));
     take.Bind(1, owner).Bind(2, absl::ToUnixMicros(c.lease_expiry)).Bind(3, c.name);
     RETURN_IF_ERROR(take.Run());
+    // The attempt is on record from its claim, so one whose mill dies
+    // shows as abandoned rather than not at all.
+    ASSIGN_OR_RETURN(storage::SqliteStatement abandoned,
+                     db_->Prepare("UPDATE stage_attempts SET outcome = ? WHERE computation = ? AND outcome = ?"));
+    abandoned.Bind(1, absl::StrCat(kAbandoned, "; taken over by ", owner)).Bind(2, c.name).Bind(3, kRunning);
+    RETURN_IF_ERROR(abandoned.Run());
+    ASSIGN_OR_RETURN(storage::SqliteStatement running,
+                     db_->Prepare("INSERT INTO stage_attempts (computation, stage, attempt, owner, started_micros, "
+                                  "wall_micros, cpu_micros, bytes_in, bytes_out, peak_rss_bytes, outcome) "
+                                  "VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)"));
+    running.Bind(1, c.name).Bind(2, int64_t{c.stage}).Bind(3, int64_t{c.attempts}).Bind(4, owner).Bind(5, now);
+    running.Bind(6, kRunning);
+    RETURN_IF_ERROR(running.Run());
     claimed = std::move(c);
     return absl::OkStatus();
   }));
@@ -357,7 +375,12 @@ absl::Status ComputationStore::ReleaseClaimsOf(const std::string& owner_prefix) 
                      db_->Prepare("UPDATE computations SET lease_owner = '', lease_expiry_micros = 0, "
                                   "version = version + 1 WHERE lease_owner != '' AND substr(lease_owner, 1, ?) = ?"));
     q.Bind(1, static_cast<int64_t>(owner_prefix.size())).Bind(2, owner_prefix);
-    return q.Run();
+    RETURN_IF_ERROR(q.Run());
+    ASSIGN_OR_RETURN(storage::SqliteStatement abandoned,
+                     db_->Prepare("UPDATE stage_attempts SET outcome = ? WHERE outcome = ? AND substr(owner, 1, ?) = ?"));
+    abandoned.Bind(1, absl::StrCat(kAbandoned, "; its duchy restarted")).Bind(2, kRunning);
+    abandoned.Bind(3, static_cast<int64_t>(owner_prefix.size())).Bind(4, owner_prefix);
+    return abandoned.Run();
   });
 }
 
@@ -430,6 +453,12 @@ absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool includ
 
 absl::Status ComputationStore::RecordAttempt(const std::string& name, const StageAttempt& a) {
   return db_->Transaction([&]() -> absl::Status {
+    // The row its claim began replaces; a report from no claim is added.
+    ASSIGN_OR_RETURN(storage::SqliteStatement drop,
+                     db_->Prepare("DELETE FROM stage_attempts WHERE computation = ? AND stage = ? AND attempt = ? "
+                                  "AND owner = ?"));
+    drop.Bind(1, name).Bind(2, int64_t{a.stage}).Bind(3, int64_t{a.attempt}).Bind(4, a.owner);
+    RETURN_IF_ERROR(drop.Run());
     ASSIGN_OR_RETURN(storage::SqliteStatement q,
                      db_->Prepare("INSERT INTO stage_attempts (computation, stage, attempt, owner, started_micros, "
                                   "wall_micros, cpu_micros, bytes_in, bytes_out, peak_rss_bytes, outcome) "

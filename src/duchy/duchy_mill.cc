@@ -58,6 +58,11 @@ absl::StatusOr<std::unique_ptr<DuchyMill>> DuchyMill::Start(DuchyMillOptions opt
       return absl::InvalidArgumentError("duchy_mill.prioritised: WORK_UNSPECIFIED names no work");
     }
   }
+  if (config.lease_seconds() != 0 && (config.lease_seconds() < 5 || config.lease_seconds() > 600)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("duchy_mill.lease_seconds is ", config.lease_seconds(), "; it must be from 5 to 600"));
+  }
+  const absl::Duration lease = config.lease_seconds() > 0 ? absl::Seconds(config.lease_seconds()) : options.lease;
   auto state = std::make_unique<State>();
   state->name = subject;
   state->work = RemoteMillWork(net::OpenChannel(config.herald_target(), options.tls, net::DuchySubject(config.duchy_id())),
@@ -66,7 +71,7 @@ absl::StatusOr<std::unique_ptr<DuchyMill>> DuchyMill::Start(DuchyMillOptions opt
                                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   state->mill = std::make_unique<Mill>(
       *state->work, MillOptions{.owner = subject,
-                                .lease = options.lease,
+                                .lease = lease,
                                 .first_retry = options.first_retry,
                                 .max_attempts = config.max_stage_attempts() > 0 ? config.max_stage_attempts() : 10,
                                 .parallelism = parallelism,

@@ -111,7 +111,7 @@ class Pass {
     }
     // When each transfer ended and how long it took, for the timeline.
     std::printf("  created %s\n", absl::FormatTime("%H:%M:%E3S", began, absl::LocalTimeZone()).c_str());
-    for (const std::string& name : testing::ProcessDeployment::Roles()) {
+    for (const std::string& name : deployment_->roles()) {
       std::istringstream log(deployment_->Log(name));
       std::string line;
       while (std::getline(log, line)) {

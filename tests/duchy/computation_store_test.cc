@@ -211,6 +211,40 @@ TEST_CASE("A restarted duchy takes back only its own mills' claims; other proces
   CHECK(again->name == own->name);
 }
 
+TEST_CASE("Each attempt is on record from its claim: one whose mill died shows as abandoned, a report replaces it") {
+  testing::TempDir dir;
+  FakeClock clock;
+  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  REQUIRE(*store->Create(Runnable("computations/1")));
+  const auto first = *store->Claim("mills/a", absl::Seconds(30));
+  REQUIRE(first.has_value());
+  auto attempts = *store->Attempts("computations/1");
+  REQUIRE(attempts.size() == 1);
+  CHECK(attempts[0].owner == "mills/a");
+  CHECK(attempts[0].outcome == "running");
+  clock.now += absl::Seconds(31);
+  const auto second = *store->Claim("mills/b", absl::Seconds(30));
+  REQUIRE(second.has_value());
+  attempts = *store->Attempts("computations/1");
+  REQUIRE(attempts.size() == 2);
+  CHECK_THAT(attempts[0].outcome, Catch::Contains("abandoned") && Catch::Contains("taken over by mills/b"));
+  CHECK(attempts[1].attempt == 2);
+  CHECK(attempts[1].outcome == "running");
+  REQUIRE(store->RecordAttempt("computations/1", {.stage = second->stage, .attempt = 2, .owner = "mills/b",
+                                                  .started = clock.now, .wall = absl::Seconds(3),
+                                                  .outcome = "succeeded"})
+              .ok());
+  attempts = *store->Attempts("computations/1");
+  REQUIRE(attempts.size() == 2);
+  CHECK(attempts[1].outcome == "succeeded");
+  CHECK(attempts[1].wall == absl::Seconds(3));
+  // A restarted duchy's own mills' running attempts are abandoned too.
+  REQUIRE(*store->Create(Runnable("computations/2")));
+  REQUIRE(store->Claim("duchies/w1/mill-0", absl::Seconds(30))->has_value());
+  REQUIRE(store->ReleaseClaimsOf("duchies/w1/mill-").ok());
+  CHECK_THAT((*store->Attempts("computations/2"))[0].outcome, Catch::Contains("its duchy restarted"));
+}
+
 TEST_CASE("A mill's prioritised stages are claimed first, then the others, oldest first") {
   testing::TempDir dir;
   FakeClock clock;

@@ -62,7 +62,7 @@ void RunRounds(const Events& events, bool hmss, int rounds, std::mt19937_64& ran
   const edp::SyntheticEventsOptions window;
   for (int round = 0; round < rounds; ++round) {
     // One role, or two or three at once.
-    std::vector<std::string> roles = ProcessDeployment::Roles();
+    std::vector<std::string> roles = d.roles();
     std::shuffle(roles.begin(), roles.end(), random);
     roles.resize(1 + random() % 3);
     // Anywhere in the measurement: HMSS takes about 3 s here, LLv2 about 45.
@@ -105,7 +105,7 @@ void RunRounds(const Events& events, bool hmss, int rounds, std::mt19937_64& ran
     INFO(done.status().message());
     REQUIRE(done.ok());
     INFO(done->failure().message());
-    for (const std::string& role : ProcessDeployment::Roles()) {
+    for (const std::string& role : d.roles()) {
       if (done->state() != api::v1::Measurement::SUCCEEDED) UNSCOPED_INFO(role << ":\n" << d.Log(role));
     }
     REQUIRE(done->state() == api::v1::Measurement::SUCCEEDED);

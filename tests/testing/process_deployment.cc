@@ -21,14 +21,15 @@ const char* const kEdps[] = {"edp1", "edp2"};
 
 }  // namespace
 
-const std::vector<std::string>& ProcessDeployment::Roles() {
-  static const auto* roles = new std::vector<std::string>{"kingdom",        "duchy-worker1", "duchy-worker2",
-                                                          "duchy-aggregator", "edp-edp1",    "edp-edp2"};
-  return *roles;
-}
-
 ProcessDeployment::ProcessDeployment(ProcessDeploymentOptions options)
-    : options_(std::move(options)), fixture_(dir_, "process-deployment") {}
+    : options_(std::move(options)), fixture_(dir_, "process-deployment") {
+  roles_ = {"kingdom", "duchy-worker1", "duchy-worker2", "duchy-aggregator"};
+  for (const char* duchy : kDuchies) {
+    for (int i = 0; i < options_.mills_per_duchy; ++i) roles_.push_back(absl::StrCat("mill-", duchy, "-", i));
+  }
+  roles_.push_back("edp-edp1");
+  roles_.push_back("edp-edp2");
+}
 
 absl::StatusOr<std::unique_ptr<ProcessDeployment>> ProcessDeployment::Start(ProcessDeploymentOptions options) {
   std::unique_ptr<ProcessDeployment> d(new ProcessDeployment(std::move(options)));
@@ -41,10 +42,19 @@ absl::StatusOr<std::unique_ptr<ProcessDeployment>> ProcessDeployment::Start(Proc
   }
   d->kingdom_public_ = FreeLoopbackPort();
   d->kingdom_system_ = FreeLoopbackPort();
-  for (const char* duchy : kDuchies) d->duchy_ports_[duchy] = {FreeLoopbackPort(), FreeLoopbackPort()};
+  for (const char* duchy : kDuchies) {
+    d->duchy_ports_[duchy] = {FreeLoopbackPort(), FreeLoopbackPort()};
+    if (d->options_.mills_per_duchy > 0) d->mill_ports_[duchy] = FreeLoopbackPort();
+    // Each mill's certificate is issued by its duchy's root (here the one
+    // test root): duchies/{id}/mills/{name}.
+    for (int i = 0; i < d->options_.mills_per_duchy; ++i) {
+      const std::string mill = absl::StrCat("duchies/", duchy, "/mills/mill-", i);
+      d->tls_[mill] = d->fixture_.Issue(mill);
+    }
+  }
   RETURN_IF_ERROR(d->Restart("kingdom"));
   RETURN_IF_ERROR(d->Register());
-  for (const std::string& role : Roles()) {
+  for (const std::string& role : d->roles()) {
     if (role != "kingdom") RETURN_IF_ERROR(d->Restart(role));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<mc::McClient> mc, d->Mc());
@@ -87,9 +97,20 @@ config::HaloConfig ProcessDeployment::ConfigOf(const std::string& role) const {
     if (options_.population_size > 0) p.set_population_size(options_.population_size);
     if (options_.llv2_sketch_size > 0) p.set_llv2_sketch_size(options_.llv2_sketch_size);
     if (options_.llv2_decay_rate > 0) p.set_llv2_decay_rate(options_.llv2_decay_rate);
+  } else if (absl::StartsWith(role, "mill-")) {
+    // mill-{duchy}-{i}
+    const std::string rest = role.substr(5);
+    const std::string id = rest.substr(0, rest.rfind('-'));
+    c.set_role(config::DUCHY_MILL);
+    auto& m = *c.mutable_duchy_mill();
+    m.set_duchy_id(id);
+    m.set_herald_target(absl::StrCat("localhost:", mill_ports_.at(id)));
+    *m.mutable_tls() = Tls(absl::StrCat("duchies/", id, "/mills/mill-", rest.substr(rest.rfind('-') + 1)));
+    m.set_parallelism(options_.mill_parallelism);
+    m.set_lease_seconds(options_.mill_lease_seconds);
   } else if (absl::StartsWith(role, "duchy-")) {
     const std::string id = role.substr(6);
-    c.set_role(config::DUCHY);
+    c.set_role(options_.mills_per_duchy > 0 ? config::DUCHY_HERALD : config::DUCHY);
     auto& d = *c.mutable_duchy();
     d.set_duchy_id(id);
     d.set_kingdom_system_api_target(absl::StrCat("localhost:", kingdom_system_));
@@ -97,6 +118,8 @@ config::HaloConfig ProcessDeployment::ConfigOf(const std::string& role) const {
     d.set_requisition_fulfillment_address(absl::StrCat("127.0.0.1:", duchy_ports_.at(id).second));
     *d.mutable_tls() = Tls("duchies/" + id);
     *d.mutable_signing() = Signing("duchies/" + id);
+    d.set_mill_parallelism(options_.mill_parallelism);
+    if (options_.mills_per_duchy > 0) d.set_mill_service_address(absl::StrCat("127.0.0.1:", mill_ports_.at(id)));
     for (const char* peer : kDuchies) {
       if (peer == id) continue;
       auto& p = *d.add_peers();

@@ -34,13 +34,21 @@ struct ProcessDeploymentOptions {
   // Every process's --insecure-replay-seed: its DP noise replays, so a
   // test's check of the result cannot fail by chance. Empty: none.
   std::string replay_seed;
+  // 0: each duchy is one `--role=duchy` process. Otherwise each is a
+  // `duchy-herald` ("duchy-{id}") and this many `duchy-mill`s
+  // ("mill-{id}-{i}"), every one its own process.
+  int mills_per_duchy = 0;
+  // The mills' lease (0: 30 s).
+  int mill_lease_seconds = 0;
+  // Threads a stage uses (0: one per core).
+  int mill_parallelism = 0;
 };
 
 class ProcessDeployment {
  public:
   // "kingdom", "duchy-worker1", "duchy-worker2", "duchy-aggregator",
-  // "edp-edp1", "edp-edp2".
-  static const std::vector<std::string>& Roles();
+  // "edp-edp1", "edp-edp2", and any mills ("mill-worker1-0", ...).
+  const std::vector<std::string>& roles() const { return roles_; }
 
   // Starts the Kingdom, registers every party, starts the duchies and the
   // agents, and waits until the agents have registered their event groups.
@@ -59,6 +67,10 @@ class ProcessDeployment {
 
   // mc1, talking to the Kingdom.
   absl::StatusOr<std::unique_ptr<mc::McClient>> Mc() const;
+  // The herald's data directory of duchy `id`, for `halo duchy computations`.
+  std::string DataDir(const std::string& role) const { return dir_.Sub(role); }
+  // The config file the role was last started with.
+  std::string ConfigFile(const std::string& role) const { return dir_.Sub(role + ".textproto"); }
   // The event groups the agents registered for mc1.
   const std::vector<std::string>& event_groups() const { return event_groups_; }
 
@@ -77,6 +89,9 @@ class ProcessDeployment {
   int kingdom_public_ = 0, kingdom_system_ = 0;
   // A duchy's ComputationControl and RequisitionFulfillment ports.
   std::map<std::string, std::pair<int, int>> duchy_ports_;
+  // A herald's mill service port.
+  std::map<std::string, int> mill_ports_;
+  std::vector<std::string> roles_;
   std::map<std::string, std::unique_ptr<ChildProcess>> processes_;
   std::map<std::string, std::vector<std::string>> logs_;
   std::vector<std::string> event_groups_;

@@ -19,7 +19,7 @@ struct DuchyMillOptions {
   config::DuchyMillConfig config;
   // Its certificate names it: duchies/{duchy_id}/mills/{name}.
   net::TlsMaterial tls;
-  // See DuchyOptions.
+  // See DuchyOptions; config.lease_seconds, when set, overrides it.
   absl::Duration lease = absl::Seconds(30);
   absl::Duration first_retry = absl::Seconds(1);
   std::string replay_seed;
