@@ -108,6 +108,12 @@ int main(int argc, char** argv) {
   // a third of their time there. Keep up to 64 MiB a heap for reuse.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  // A sync gRPC client drives a connection only while a call waits on it;
+  // otherwise gRPC's backup poller does, every 5 s by default. A party
+  // started before its peer (a mill before its herald, an agent before the
+  // Kingdom) then took a handshake step per 5 s and timed out, and never
+  // connected. An operator's setting wins.
+  setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100", /*overwrite=*/0);
   CLI::App app{"halo: privacy-preserving cross-media measurement.\n"
                "Run a role:    halo --role=ROLE --config=FILE\n"
                "Or a command:  halo COMMAND ...",

@@ -90,10 +90,24 @@ TEST_CASE("A role's section must be present and must be its own") {
   CHECK_THAT(ErrorOf(kKingdomConfig, "edp-agent"), Catch::Contains("says kingdom but --role says edp-agent"));
   const std::string duchy_role = Replace(kKingdomConfig, "role: KINGDOM", "role: DUCHY_MILL");
   CHECK(ErrorOf(duchy_role) ==
-        "halo.textproto:5:1: field \"kingdom\": a duchy-mill config needs a \"duchy\" section, "
+        "halo.textproto:5:1: field \"kingdom\": a duchy-mill config needs a \"duchy_mill\" section, "
         "not \"kingdom\"");
   CHECK_THAT(ErrorOf("role: EDP_AGENT\ndata_dir: \"d\"\n"),
              Catch::Contains("missing the \"edp_agent\" section"));
+}
+
+TEST_CASE("Every example config in config/ parses, the one-process and the split layouts alike") {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(HALO_SOURCE_DIR "/config/local")) {
+    if (entry.path().extension() != ".textproto" || entry.path().filename().string().rfind("mc-", 0) == 0) continue;
+    INFO(entry.path().string());
+    auto config = LoadConfig(entry.path().string(), "");
+    INFO(config.status().message());
+    CHECK(config.ok());
+    ++checked;
+  }
+  // kingdom, edp, exchange, 3 duchies; 3 heralds and 6 mills.
+  CHECK(checked == 15);
 }
 
 TEST_CASE("Addresses must be host:port") {

@@ -30,6 +30,35 @@ TEST_CASE("A client with a certificate from the trusted CA gets SERVING over mTL
   CHECK(CheckHealth(*channel, absl::Seconds(5)).ok());
 }
 
+TEST_CASE("A party started before its peer reaches the peer within seconds of the peer starting") {
+  testing::TempDir dir;
+  testing::TlsFixture ca{dir, "main"};
+  const TlsMaterial server_tls = *LoadTlsMaterial(ca.Issue("kingdom"));
+  const TlsMaterial client_tls = *LoadTlsMaterial(ca.Issue("dataProviders/edp1"));
+  // A port nothing listens on yet: the first attempts are refused, as when
+  // systemd starts an agent before the Kingdom.
+  std::unique_ptr<Server> probe = *Server::Start({"127.0.0.1:0"}, server_tls, {});
+  const int port = probe->ports()[0];
+  probe->Shutdown(absl::ZeroDuration());
+  probe.reset();
+  // By name, as configs give it: localhost resolves to more than one address.
+  auto channel = OpenChannel(absl::StrCat("localhost:", port), client_tls, kKingdomSubject);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(CheckHealth(*channel, absl::Milliseconds(300)).ok());
+    absl::SleepFor(absl::Milliseconds(300));
+  }
+  auto server = Server::Start({absl::StrCat("127.0.0.1:", port)}, server_tls, {});
+  REQUIRE(server.ok());
+  absl::Status reached = absl::UnavailableError("not tried");
+  const absl::Time until = absl::Now() + absl::Seconds(15);
+  while (!reached.ok() && absl::Now() < until) {
+    reached = CheckHealth(*channel, absl::Seconds(1));
+    if (!reached.ok()) absl::SleepFor(absl::Milliseconds(200));
+  }
+  INFO(reached.message());
+  CHECK(reached.ok());
+}
+
 TEST_CASE("A client refuses a server whose certificate is for another subject, though its root is trusted") {
   LoopbackServer s;
   auto client_tls = *LoadTlsMaterial(s.ca.Issue("duchies/worker1"));

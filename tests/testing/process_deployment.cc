@@ -23,10 +23,13 @@ const char* const kEdps[] = {"edp1", "edp2"};
 
 ProcessDeployment::ProcessDeployment(ProcessDeploymentOptions options)
     : options_(std::move(options)), fixture_(dir_, "process-deployment") {
-  roles_ = {"kingdom", "duchy-worker1", "duchy-worker2", "duchy-aggregator"};
+  // Mills before their heralds, as systemd may start them: a mill must
+  // find its herald once it is up.
+  roles_ = {"kingdom"};
   for (const char* duchy : kDuchies) {
     for (int i = 0; i < options_.mills_per_duchy; ++i) roles_.push_back(absl::StrCat("mill-", duchy, "-", i));
   }
+  for (const char* duchy : kDuchies) roles_.push_back(absl::StrCat("duchy-", duchy));
   roles_.push_back("edp-edp1");
   roles_.push_back("edp-edp2");
 }
