@@ -74,8 +74,17 @@ std::string Json(const google::protobuf::Message& message) {
   return out;
 }
 
+// The config of a duchy or of its herald: the processes that hold its store.
+absl::StatusOr<config::HaloConfig> LoadDuchyConfig(const std::string& path) {
+  absl::StatusOr<config::HaloConfig> duchy = LoadConfig(path, "duchy");
+  if (!duchy.ok()) {
+    if (absl::StatusOr<config::HaloConfig> herald = LoadConfig(path, "duchy-herald"); herald.ok()) return herald;
+  }
+  return duchy;
+}
+
 absl::Status List(const Flags& flags) {
-  ASSIGN_OR_RETURN(config::HaloConfig config, LoadConfig(flags.config, "duchy"));
+  ASSIGN_OR_RETURN(config::HaloConfig config, LoadDuchyConfig(flags.config));
   ASSIGN_OR_RETURN(auto store, OpenStore(config));
   ASSIGN_OR_RETURN(std::vector<duchy::LocalComputation> computations, store->List(flags.all, flags.limit));
   if (flags.json) {
@@ -105,7 +114,7 @@ absl::Status List(const Flags& flags) {
 }
 
 absl::Status Show(const Flags& flags) {
-  ASSIGN_OR_RETURN(config::HaloConfig config, LoadConfig(flags.config, "duchy"));
+  ASSIGN_OR_RETURN(config::HaloConfig config, LoadDuchyConfig(flags.config));
   ASSIGN_OR_RETURN(auto store, OpenStore(config));
   ASSIGN_OR_RETURN(duchy::LocalComputation c, store->Get(flags.name));
   duchy::v1::ComputationStatus s = StatusOf(c);
@@ -160,7 +169,7 @@ absl::Status Show(const Flags& flags) {
 }
 
 absl::Status Retry(const Flags& flags) {
-  ASSIGN_OR_RETURN(config::HaloConfig config, LoadConfig(flags.config, "duchy"));
+  ASSIGN_OR_RETURN(config::HaloConfig config, LoadDuchyConfig(flags.config));
   ASSIGN_OR_RETURN(auto store, OpenStore(config));
   RETURN_IF_ERROR(store->Retry(flags.name));
   std::cout << flags.name << " may be claimed now\n";
@@ -169,7 +178,7 @@ absl::Status Retry(const Flags& flags) {
 
 // Fails it here and at the Kingdom, as the duchy.
 absl::Status Fail(const Flags& flags) {
-  ASSIGN_OR_RETURN(config::HaloConfig config, LoadConfig(flags.config, "duchy"));
+  ASSIGN_OR_RETURN(config::HaloConfig config, LoadDuchyConfig(flags.config));
   ASSIGN_OR_RETURN(auto store, OpenStore(config));
   ASSIGN_OR_RETURN(duchy::LocalComputation c, store->Get(flags.name));
   if (c.stage == duchy::v1::COMPLETE || c.stage == duchy::v1::FAILED) {
@@ -199,7 +208,7 @@ void AddDuchyCommand(CLI::App& app, int& exit_code) {
       duchy->add_subcommand("computations", "What the duchy's computations are doing (its config's data_dir)");
   computations->require_subcommand(1);
   auto flags = std::make_shared<Flags>();
-  computations->add_option("--config", flags->config, "The duchy's config (halo --role=duchy)")->required();
+  computations->add_option("--config", flags->config, "The config of the duchy or of its herald")->required();
 
   CLI::App* list = computations->add_subcommand("list", "Computations in progress: stage, attempts, lease, last error");
   list->add_flag("--json", flags->json, "Print JSON");

@@ -167,14 +167,25 @@ void Mill::GiveUp(const LocalComputation& claimed, const std::string& reason) {
 }
 
 void Mill::Run() {
+  std::string claim_error;
+  absl::Time claim_error_logged = absl::InfinitePast();
   while (!stop_.requested()) {
     absl::StatusOr<std::optional<LocalComputation>> claimed =
         work_.Claim(options_.owner, options_.lease, options_.prioritised);
     if (!claimed.ok()) {
-      spdlog::error("duchy {}: {} cannot claim work: {}", work_.duchy_id(), options_.owner,
-                    claimed.status().ToString());
+      // Said once a minute while it lasts (a herald down for a while).
+      const std::string error = claimed.status().ToString();
+      if (error != claim_error || absl::Now() - claim_error_logged > absl::Minutes(1)) {
+        spdlog::error("duchy {}: {} cannot claim work: {}", work_.duchy_id(), options_.owner, error);
+        claim_error = error;
+        claim_error_logged = absl::Now();
+      }
       Idle(absl::Seconds(1));
       continue;
+    }
+    if (!claim_error.empty()) {
+      spdlog::info("duchy {}: {} claims work again", work_.duchy_id(), options_.owner);
+      claim_error.clear();
     }
     if (!claimed->has_value()) {
       Idle(options_.idle_wait);

@@ -188,6 +188,10 @@ class Remote final : public MillWork {
     v1::ClaimWorkResponse response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kStoreCall + std::chrono::seconds(kClaimWaitSeconds));
+    // While the herald is down (or not up yet), the call waits for it, so
+    // the mill claims work the moment it is back rather than on its next
+    // try.
+    context.set_wait_for_ready(true);
     {
       absl::MutexLock lock(&mu_);
       if (interrupted_) return std::nullopt;

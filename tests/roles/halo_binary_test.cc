@@ -179,6 +179,36 @@ TEST_CASE("A role whose certificate file is missing exits 2 naming the file, so 
   CHECK_THAT(result.err, Catch::Contains("missing.pem"));
 }
 
+TEST_CASE("A herald without its mill service address, and a mill without a mill's certificate or its herald, exit 2 "
+          "naming the setting") {
+  Deployment d;
+  ProcessResult herald = Halo({"--role=duchy-herald", "--config", d.DuchyConfig(testing::FreeLoopbackPort())});
+  CHECK(herald.exit_code == 2);
+  CHECK_THAT(herald.err, Catch::Contains("duchy.mill_service_address"));
+
+  auto mill_config = [&](const std::string& body) {
+    const std::string path = d.dir.Sub("mill.textproto");
+    WriteFile(path, absl::StrCat("role: DUCHY_MILL\ndata_dir: \"", d.dir.Sub("mill-data"), "\"\nduchy_mill {\n", body,
+                                 "\n}\n"));
+    return path;
+  };
+  // The duchy's own certificate is not a mill's: a mill is duchies/worker1/mills/NAME.
+  ProcessResult not_a_mill = Halo({"--config", mill_config(absl::StrCat("duchy_id: \"worker1\" herald_target: "
+                                                                         "\"localhost:1\" ",
+                                                                         d.Tls("duchies_worker1")))});
+  CHECK(not_a_mill.exit_code == 2);
+  CHECK_THAT(not_a_mill.err, Catch::Contains("duchy_mill.tls.certificate_file") &&
+                                 Catch::Contains("not a mill of duchy worker1"));
+  ProcessResult no_herald =
+      Halo({"--config", mill_config(absl::StrCat("duchy_id: \"worker1\" ", d.Tls("duchies_worker1")))});
+  CHECK(no_herald.exit_code == 2);
+  CHECK_THAT(no_herald.err, Catch::Contains("duchy_mill.herald_target"));
+  // The duchy's section is not a mill's.
+  ProcessResult wrong_section = Halo({"--role=duchy-mill", "--config", d.DuchyConfig(testing::FreeLoopbackPort())});
+  CHECK(wrong_section.exit_code == 2);
+  CHECK_THAT(wrong_section.err, Catch::Contains("duchy_mill"));
+}
+
 TEST_CASE("halo certs refuses a missing CA with a clear message") {
   testing::TempDir dir;
   ProcessResult result = Halo({"certs", "issue", "--ca-dir", dir.Sub("none"), "--subject", "x",
