@@ -137,17 +137,18 @@ class Local final : public MillWork {
     api::v1::SetParticipantRequisitionParamsRequest request;
     request.set_name(claimed.name);
     *request.mutable_public_key() = api::Sign(public_key, duchy_.signing_key(), duchy_.certificate());
-    const std::string& public_key_message = request.public_key().data();
-    // A retry after the Kingdom took the key: fine if it holds this one.
-    return duchy_.CallKingdomOnce(&api::v1::Computations::Stub::SetParticipantRequisitionParams, request,
-                                  "SetParticipantRequisitionParams", claimed.name,
-                                  [&](const api::v1::Computation& now) {
-                                    return std::any_of(now.participants().begin(), now.participants().end(),
-                                                       [&](const auto& participant) {
-                                                         return participant.duchy_id() == duchy_.duchy_id() &&
-                                                                participant.public_key().data() == public_key_message;
-                                                       });
-                                  });
+    // A retry after the Kingdom took the key (its mill died before moving
+    // on): fine if it holds this key. The point is compared, not the
+    // message, whose proof of possession is drawn afresh each attempt.
+    return duchy_.CallKingdomOnce(
+        &api::v1::Computations::Stub::SetParticipantRequisitionParams, request, "SetParticipantRequisitionParams",
+        claimed.name, [&](const api::v1::Computation& now) {
+          return std::any_of(now.participants().begin(), now.participants().end(), [&](const auto& participant) {
+            api::v1::EncryptionPublicKey held;
+            return participant.duchy_id() == duchy_.duchy_id() &&
+                   held.ParseFromString(participant.public_key().data()) && held.point() == public_key.point();
+          });
+        });
   }
 
   absl::Status SetResult(const LocalComputation& claimed, const api::v1::MeasurementResult& result,

@@ -75,10 +75,10 @@ std::string Create(ProcessDeployment& d, mc::McClient& mc) {
 void ExpectRight(ProcessDeployment& d, mc::McClient& mc, const std::string& measurement, const Events& events) {
   auto done = mc.AwaitMeasurement(measurement, absl::Minutes(3));
   INFO(done.status().message());
-  REQUIRE(done.ok());
-  if (done->state() != api::v1::Measurement::SUCCEEDED) {
+  if (!done.ok() || done->state() != api::v1::Measurement::SUCCEEDED) {
     for (const std::string& role : d.roles()) UNSCOPED_INFO(role << ":\n" << d.Log(role));
   }
+  REQUIRE(done.ok());
   INFO(done->failure().message());
   REQUIRE(done->state() == api::v1::Measurement::SUCCEEDED);
   auto result = mc.OpenResult(*done);
