@@ -160,7 +160,8 @@ TEST_CASE("Three duchies each as a herald and two mills, every one its own proce
   }
 }
 
-TEST_CASE("A mill killed mid-stage is replaced within a lease, and one frozen past its lease is fenced when it wakes") {
+TEST_CASE("A mill killed mid-stage is replaced within a lease, one frozen past its lease is fenced when it wakes, and "
+          "a herald killed resumes") {
   Events events;
   auto d = Start(events, /*hmss=*/false);
   auto mc = d->Mc();
@@ -207,20 +208,18 @@ TEST_CASE("A mill killed mid-stage is replaced within a lease, and one frozen pa
     const duchy::LocalComputation now = *StoreOf(*d, frozen.duchy)->Get(frozen.claim.name);
     CHECK(now.stage == duchy::v1::COMPLETE);
   }
-}
 
-TEST_CASE("A herald killed mid-measurement and started again resumes its computations with its mills") {
-  Events events;
-  auto d = Start(events, /*hmss=*/false);
-  auto mc = d->Mc();
-  REQUIRE(mc.ok());
-  const std::string measurement = Create(*d, **mc);
-  const Frozen frozen = FreezeMidStage(*d);
-  kill(d->Pid(frozen.role), SIGCONT);
-  d->Kill("duchy-" + frozen.duchy);
-  absl::SleepFor(absl::Seconds(1));
-  REQUIRE(d->Restart("duchy-" + frozen.duchy).ok());
-  ExpectRight(*d, **mc, measurement, events);
+  // A herald killed mid-measurement and started again: its computations
+  // resume with its mills, which wait for it meanwhile.
+  {
+    const std::string measurement = Create(*d, **mc);
+    const Frozen frozen = FreezeMidStage(*d);
+    kill(d->Pid(frozen.role), SIGCONT);
+    d->Kill("duchy-" + frozen.duchy);
+    absl::SleepFor(absl::Seconds(1));
+    REQUIRE(d->Restart("duchy-" + frozen.duchy).ok());
+    ExpectRight(*d, **mc, measurement, events);
+  }
 }
 
 }  // namespace
