@@ -52,20 +52,16 @@ testing::ProcessDeploymentOptions Options(const std::string& events_dir, const F
 }
 
 absl::StatusOr<std::string> Create(testing::ProcessDeployment& d, mc::McClient& mc) {
-  const edp::SyntheticEventsOptions window;
-  mc::MeasurementRequest request;
-  request.type = mc::MeasurementType::kReachAndFrequency;
-  for (const std::string& group : d.event_groups()) {
-    request.event_groups.push_back(
-        {group, window.start_micros, window.start_micros + int64_t{window.days} * 86400 * 1000000, ""});
-  }
-  request.privacy.set_epsilon(1);
-  request.privacy.set_delta(1e-9);
-  request.frequency_privacy = request.privacy;
-  request.maximum_frequency = 5;
-  auto created = mc.CreateMeasurement(request);
+  auto created = mc.CreateMeasurement(d.ReachAndFrequencyRequest());
   if (!created.ok()) return created.status();
   return created->name();
+}
+
+// HALO_BENCH_LOGS=DIR keeps every role's log, to see where the time went.
+void KeepLogs(const testing::ProcessDeployment& d, const std::string& prefix) {
+  const char* logs = std::getenv("HALO_BENCH_LOGS");
+  if (logs == nullptr) return;
+  for (const std::string& role : d.roles()) std::ofstream(absl::StrCat(logs, "/", prefix, role, ".log")) << d.Log(role);
 }
 
 // The aggregator's computations, as its herald keeps them.
@@ -111,6 +107,7 @@ std::optional<double> Drain(const std::string& events_dir, const Flags& flags, i
         return c.stage == duchy::v1::WAIT_EXECUTION_PHASE_ONE_INPUTS || c.stage == duchy::v1::EXECUTION_PHASE_ONE;
       })) {
     std::fprintf(stderr, "the computations did not get past the aggregator's setup\n");
+    KeepLogs(d, "drain-failed-");
     return std::nullopt;
   }
   d.Kill("mill-aggregator-0");
@@ -162,12 +159,7 @@ std::optional<double> CreateToResult(const std::string& events_dir, const Flags&
     if (!now.ok()) return std::nullopt;
     if (now->state() == api::v1::Measurement::SUCCEEDED) {
       const double seconds = absl::ToDoubleSeconds(absl::Now() - began);
-      // HALO_BENCH_LOGS=DIR keeps every role's log, to see where the time went.
-      if (const char* logs = std::getenv("HALO_BENCH_LOGS"); logs != nullptr) {
-        for (const std::string& role : d.roles()) {
-          std::ofstream(absl::StrCat(logs, "/", mills == 0 ? "combined-" : "split-", role, ".log")) << d.Log(role);
-        }
-      }
+      KeepLogs(d, mills == 0 ? "combined-" : "split-");
       return seconds;
     }
     if (now->state() == api::v1::Measurement::FAILED || now->state() == api::v1::Measurement::CANCELLED) {
@@ -209,12 +201,7 @@ int main(int argc, char** argv) {
     }
   }
   testing::TempDir scratch;
-  edp::SyntheticEventsOptions events;
-  events.population_size = bench::kPopulation;
-  events.audience_size = 300'000;
-  events.mean_frequency = 3;
-  events.edps = {{"edp1", 0.7, {"edp1-video", "edp1-display"}}, {"edp2", 0.7, {"edp2-video", "edp2-display"}}};
-  if (!edp::WriteSyntheticEvents(events, scratch.Sub("events")).ok()) return 1;
+  if (!testing::WriteDeploymentEvents(scratch.Sub("events"), bench::kPopulation, 300'000, /*seed=*/1).ok()) return 1;
 
   if (flags.part == "all" || flags.part == "drain") {
     std::printf("%d LLv2 computations (sketch %lld) queued at the aggregator's execution phase one; mills of one "

@@ -31,13 +31,7 @@ struct Events {
   TempDir dir;
   edp::SyntheticEventsSummary truth;
   Events() {
-    edp::SyntheticEventsOptions options;
-    options.population_size = 1'000'000;
-    options.audience_size = 40'000;
-    options.mean_frequency = 3;
-    options.seed = 11;
-    options.edps = {{"edp1", 0.7, {"edp1-video", "edp1-display"}}, {"edp2", 0.7, {"edp2-video", "edp2-display"}}};
-    auto written = edp::WriteSyntheticEvents(options, dir.Sub("events"));
+    auto written = WriteDeploymentEvents(dir.Sub("events"), 1'000'000, 40'000, /*seed=*/11);
     REQUIRE(written.ok());
     truth = *written;
   }
@@ -59,7 +53,6 @@ void RunRounds(const Events& events, bool hmss, int rounds, std::mt19937_64& ran
   ProcessDeployment& d = **started;
   auto mc = d.Mc();
   REQUIRE(mc.ok());
-  const edp::SyntheticEventsOptions window;
   for (int round = 0; round < rounds; ++round) {
     // One role, or two or three at once.
     std::vector<std::string> roles = d.roles();
@@ -72,18 +65,8 @@ void RunRounds(const Events& events, bool hmss, int rounds, std::mt19937_64& ran
                                           absl::StrJoin(roles, ", "), " after ", absl::FormatDuration(kill_after),
                                           ", down for ", absl::FormatDuration(down_for));
     INFO(what);
-    mc::MeasurementRequest request;
-    request.type = mc::MeasurementType::kReachAndFrequency;
-    for (const std::string& group : d.event_groups()) {
-      request.event_groups.push_back(
-          {group, window.start_micros, window.start_micros + int64_t{window.days} * 86400 * 1000000, ""});
-    }
-    request.privacy.set_epsilon(1);
-    request.privacy.set_delta(1e-9);
-    request.frequency_privacy = request.privacy;
-    request.maximum_frequency = 5;
     const absl::Time began = absl::Now();
-    auto created = (*mc)->CreateMeasurement(request);
+    auto created = (*mc)->CreateMeasurement(d.ReachAndFrequencyRequest());
     REQUIRE(created.ok());
     CHECK(created->protocol_config().protocol() ==
           (hmss ? api::v1::HONEST_MAJORITY_SHARE_SHUFFLE : api::v1::LIQUID_LEGIONS_V2));

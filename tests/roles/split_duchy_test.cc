@@ -24,13 +24,7 @@ struct Events {
   TempDir dir;
   edp::SyntheticEventsSummary truth;
   Events() {
-    edp::SyntheticEventsOptions options;
-    options.population_size = 200'000;
-    options.audience_size = 5'000;
-    options.mean_frequency = 3;
-    options.seed = 17;
-    options.edps = {{"edp1", 0.7, {"edp1-video", "edp1-display"}}, {"edp2", 0.7, {"edp2-video", "edp2-display"}}};
-    auto written = edp::WriteSyntheticEvents(options, dir.Sub("events"));
+    auto written = WriteDeploymentEvents(dir.Sub("events"), 200'000, 5'000, /*seed=*/17);
     REQUIRE(written.ok());
     truth = *written;
   }
@@ -53,18 +47,7 @@ std::unique_ptr<ProcessDeployment> Start(const Events& events, bool hmss) {
 }
 
 std::string Create(ProcessDeployment& d, mc::McClient& mc) {
-  const edp::SyntheticEventsOptions window;
-  mc::MeasurementRequest request;
-  request.type = mc::MeasurementType::kReachAndFrequency;
-  for (const std::string& group : d.event_groups()) {
-    request.event_groups.push_back(
-        {group, window.start_micros, window.start_micros + int64_t{window.days} * 86400 * 1000000, ""});
-  }
-  request.privacy.set_epsilon(1);
-  request.privacy.set_delta(1e-9);
-  request.frequency_privacy = request.privacy;
-  request.maximum_frequency = 5;
-  auto created = mc.CreateMeasurement(request);
+  auto created = mc.CreateMeasurement(d.ReachAndFrequencyRequest());
   INFO(created.status().message());
   REQUIRE(created.ok());
   return created->name();

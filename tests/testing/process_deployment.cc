@@ -21,6 +21,32 @@ const char* const kEdps[] = {"edp1", "edp2"};
 
 }  // namespace
 
+absl::StatusOr<edp::SyntheticEventsSummary> WriteDeploymentEvents(const std::string& dir, uint64_t population_size,
+                                                                  uint64_t audience_size, uint64_t seed) {
+  edp::SyntheticEventsOptions options;
+  options.population_size = population_size;
+  options.audience_size = audience_size;
+  options.mean_frequency = 3;
+  options.seed = seed;
+  options.edps = {{"edp1", 0.7, {"edp1-video", "edp1-display"}}, {"edp2", 0.7, {"edp2-video", "edp2-display"}}};
+  return edp::WriteSyntheticEvents(options, dir);
+}
+
+mc::MeasurementRequest ProcessDeployment::ReachAndFrequencyRequest() const {
+  const edp::SyntheticEventsOptions window;
+  mc::MeasurementRequest request;
+  request.type = mc::MeasurementType::kReachAndFrequency;
+  for (const std::string& group : event_groups_) {
+    request.event_groups.push_back(
+        {group, window.start_micros, window.start_micros + int64_t{window.days} * 86400 * 1000000, ""});
+  }
+  request.privacy.set_epsilon(1);
+  request.privacy.set_delta(1e-9);
+  request.frequency_privacy = request.privacy;
+  request.maximum_frequency = 5;
+  return request;
+}
+
 ProcessDeployment::ProcessDeployment(ProcessDeploymentOptions options)
     : options_(std::move(options)), fixture_(dir_, "process-deployment") {
   // Mills before their heralds, as systemd may start them: a mill must

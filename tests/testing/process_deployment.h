@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "halo/config/config.pb.h"
+#include "halo/edp/synthetic_events.h"
 #include "halo/mc/measurement_consumer_client.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
@@ -44,6 +45,13 @@ struct ProcessDeploymentOptions {
   int mill_parallelism = 0;
 };
 
+// Writes synthetic event files for the deployment's two EDPs under `dir`
+// (each reaching 70% of an audience of `audience_size` out of
+// `population_size`, 3 events a person on average, event groups
+// "{edp}-video" and "{edp}-display"), and returns their truth.
+absl::StatusOr<edp::SyntheticEventsSummary> WriteDeploymentEvents(const std::string& dir, uint64_t population_size,
+                                                                  uint64_t audience_size, uint64_t seed);
+
 class ProcessDeployment {
  public:
   // "kingdom", "duchy-worker1", "duchy-worker2", "duchy-aggregator",
@@ -71,6 +79,10 @@ class ProcessDeployment {
   std::string DataDir(const std::string& role) const { return dir_.Sub(role); }
   // The config file the role was last started with.
   std::string ConfigFile(const std::string& role) const { return dir_.Sub(role + ".textproto"); }
+  // A reach-and-frequency measurement over every event group the agents
+  // registered, across the synthetic events' whole window (epsilon 1,
+  // delta 1e-9, frequencies up to 5).
+  mc::MeasurementRequest ReachAndFrequencyRequest() const;
   // The event groups the agents registered for mc1.
   const std::vector<std::string>& event_groups() const { return event_groups_; }
 
