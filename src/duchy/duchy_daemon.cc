@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "duchy_context.h"
+#include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 #include "halo/net/chunks.h"
@@ -65,9 +66,7 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
                    config.blob_store() == config::DuchyConfig::FILE_SYSTEM
                        ? storage::OpenFileSystemBlobStore((data / "blob-files").string())
                        : storage::OpenRocksDbBlobStore((data / "blobs").string()));
-  const int parallelism = config.mill_parallelism() > 0
-                              ? config.mill_parallelism()
-                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int parallelism = ThreadsOrCores(config.mill_parallelism());
   auto state = std::make_unique<State>();
   State& s = *state;
   s.duchy = std::make_unique<DuchyContext>(

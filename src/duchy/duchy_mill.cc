@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/certificate.h"
 #include "halo/net/peer.h"
@@ -46,12 +47,10 @@ absl::StatusOr<std::unique_ptr<DuchyMill>> DuchyMill::Start(DuchyMillOptions opt
   const config::DuchyMillConfig& config = options.config;
   ASSIGN_OR_RETURN(crypto::Certificate certificate, crypto::Certificate::FromPem(options.tls.certificate_pem));
   const std::string subject = certificate.SubjectName();
-  const std::string prefix = MillSubjectPrefix(config.duchy_id());
-  if (!absl::StartsWith(subject, prefix) || subject.size() == prefix.size() ||
-      absl::StrContains(subject.substr(prefix.size()), '/')) {
+  if (!IsMillOf(subject, config.duchy_id())) {
     return absl::InvalidArgumentError(absl::StrCat("duchy_mill.tls.certificate_file: the certificate is for \"",
                                                    subject, "\", not a mill of duchy ", config.duchy_id(), " (",
-                                                   prefix, "NAME)"));
+                                                   MillSubjectPrefix(config.duchy_id()), "NAME)"));
   }
   for (int work : config.prioritised()) {
     if (work == config::DuchyMillConfig::WORK_UNSPECIFIED) {
@@ -67,8 +66,7 @@ absl::StatusOr<std::unique_ptr<DuchyMill>> DuchyMill::Start(DuchyMillOptions opt
   state->name = subject;
   state->work = RemoteMillWork(net::OpenChannel(config.herald_target(), options.tls, net::DuchySubject(config.duchy_id())),
                                config.duchy_id());
-  const int parallelism = config.parallelism() > 0 ? config.parallelism()
-                                                   : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int parallelism = ThreadsOrCores(config.parallelism());
   state->mill = std::make_unique<Mill>(
       *state->work, MillOptions{.owner = subject,
                                 .lease = lease,

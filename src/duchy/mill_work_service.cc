@@ -38,6 +38,13 @@ absl::Status CheckLease(int32_t seconds) {
 
 std::string MillSubjectPrefix(absl::string_view duchy_id) { return absl::StrCat("duchies/", duchy_id, "/mills/"); }
 
+bool IsMillOf(absl::string_view subject, absl::string_view duchy_id) {
+  const std::string prefix = MillSubjectPrefix(duchy_id);
+  if (!absl::StartsWith(subject, prefix)) return false;
+  const absl::string_view mill = subject.substr(prefix.size());
+  return !mill.empty() && mill.size() <= 200 && !absl::StrContains(mill, '/');
+}
+
 void MillWorkService::WorkMayBeReady() {
   absl::MutexLock lock(&mu_);
   ++work_generation_;
@@ -54,11 +61,9 @@ absl::StatusOr<std::string> MillWorkService::AuthenticateMill(const grpc::Server
   ASSIGN_OR_RETURN(crypto::Certificate presented,
                    crypto::Certificate::FromPem(absl::string_view(pem.front().data(), pem.front().size())));
   const std::string subject = presented.SubjectName();
-  const std::string prefix = MillSubjectPrefix(duchy_id_);
-  const absl::string_view mill = absl::string_view(subject).substr(std::min(prefix.size(), subject.size()));
-  if (!absl::StartsWith(subject, prefix) || mill.empty() || mill.size() > 200 || absl::StrContains(mill, '/')) {
+  if (!IsMillOf(subject, duchy_id_)) {
     return absl::PermissionDeniedError(absl::StrCat("\"", subject.substr(0, 200), "\" is not a mill of duchy ",
-                                                    duchy_id_, " (", prefix, "NAME)"));
+                                                    duchy_id_, " (", MillSubjectPrefix(duchy_id_), "NAME)"));
   }
   if (!presented.AllowsUse(crypto::CertificateUse::kTls)) {
     return absl::UnauthenticatedError(absl::StrCat("the certificate of ", subject, " is not a TLS certificate"));

@@ -15,6 +15,9 @@ namespace halo::duchy {
 
 // What a mill's certificate names it: `duchies/{duchy_id}/mills/{name}`.
 std::string MillSubjectPrefix(absl::string_view duchy_id);
+// Whether `subject` is such a name: one non-empty component of at most 200
+// characters after the prefix.
+bool IsMillOf(absl::string_view subject, absl::string_view duchy_id);
 
 class MillWorkService final : public v1::MillWork::Service {
  public:

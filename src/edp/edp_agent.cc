@@ -13,6 +13,7 @@
 #include "halo/dp/limits.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
@@ -306,9 +307,7 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   if (made) return absl::FailedPreconditionError(absl::StrCat("cannot create ", options.data_dir, ": ", made.message()));
   ASSIGN_OR_RETURN(agent.budget, PrivacyBudgetLedger::Open(PrivacyBudgetPath(options.data_dir),
                                                            PrivacyBudgetOf(config.privacy())));
-  agent.parallelism = config.encryption_parallelism() > 0
-                          ? config.encryption_parallelism()
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  agent.parallelism = ThreadsOrCores(config.encryption_parallelism());
   s.requisitions = api::v1::Requisitions::NewStub(agent.kingdom);
   const int workers = config.max_concurrent_requisitions() > 0 ? config.max_concurrent_requisitions() : 2;
   for (int i = 0; i < workers; ++i) s.workers.emplace_back([&s] { s.Work(); });

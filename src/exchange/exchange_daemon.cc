@@ -18,6 +18,7 @@
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/common/confined_directory.h"
+#include "halo/common/parallel.h"
 #include "halo/common/status_macros.h"
 #include "halo/exchange/exchange_storage.h"
 #include "halo/exchange/workflow.h"
@@ -260,8 +261,7 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
   s.shared_storage = std::make_unique<SignedStorage>(
       *s.shared_files, options.signer->key, options.signer->name,
       [resolver](const std::string& name) { return resolver->Resolve(name); });
-  s.threads = config.parallelism() > 0 ? config.parallelism()
-                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  s.threads = ThreadsOrCores(config.parallelism());
   s.poll_interval = absl::Milliseconds(config.poll_interval_ms() > 0 ? config.poll_interval_ms() : 1000);
   s.step_timeout = absl::Seconds(config.step_timeout_seconds() > 0 ? config.step_timeout_seconds() : 600);
   const int workers = config.max_parallel_steps() > 0 ? config.max_parallel_steps() : 2;

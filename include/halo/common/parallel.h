@@ -4,15 +4,23 @@
 #define HALO_COMMON_PARALLEL_H_
 
 #include <cstddef>
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <utility>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
 namespace halo {
+
+// The threads a config's parallelism setting asks for: itself when set,
+// otherwise one a core (0 means "one per core" in every config).
+inline int ThreadsOrCores(int configured) {
+  return configured > 0 ? configured : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 // Calls `body(begin, end)` on disjoint contiguous ranges that cover [0, n),
 // using up to `threads` threads (the calling thread is one of them); threads
