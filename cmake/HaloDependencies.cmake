@@ -39,6 +39,29 @@ target_link_libraries(halo_dep_sodium INTERFACE sodium)
 add_library(halo_dep_sqlite INTERFACE)
 target_link_libraries(halo_dep_sqlite INTERFACE sqlite3 m dl Threads::Threads)
 
+# libpq from its static archive in every build, so that tests run the client
+# the static binary ships. Debian builds it with GSSAPI and LDAP, which have
+# no static libraries; src/storage/libpq_without_gssapi_ldap.cc stands in.
+find_path(HALO_LIBPQ_INCLUDE libpq-fe.h PATHS /usr/include/postgresql REQUIRED)
+find_library(HALO_LIBPQ_STATIC libpq.a REQUIRED)
+find_program(HALO_PG_CONFIG pg_config REQUIRED)
+execute_process(COMMAND ${HALO_PG_CONFIG} --pkglibdir OUTPUT_VARIABLE HALO_PG_PKGLIBDIR
+  OUTPUT_STRIP_TRAILING_WHITESPACE)
+find_library(HALO_PGCOMMON libpgcommon_shlib.a PATHS ${HALO_PG_PKGLIBDIR} /usr/lib/postgresql/15/lib REQUIRED
+  NO_DEFAULT_PATH)
+find_library(HALO_PGPORT libpgport_shlib.a PATHS ${HALO_PG_PKGLIBDIR} /usr/lib/postgresql/15/lib REQUIRED
+  NO_DEFAULT_PATH)
+add_library(halo_libpq_without_gssapi_ldap STATIC
+  ${PROJECT_SOURCE_DIR}/src/storage/libpq_without_gssapi_ldap.cc)
+add_library(halo_dep_postgres INTERFACE)
+target_include_directories(halo_dep_postgres INTERFACE ${HALO_LIBPQ_INCLUDE})
+# One group, so that OpenSSL and the stand-ins come after what calls them
+# wherever else the link line names them.
+target_link_libraries(halo_dep_postgres INTERFACE
+  -Wl,--start-group ${HALO_LIBPQ_STATIC} ${HALO_PGCOMMON} ${HALO_PGPORT}
+  $<TARGET_FILE:halo_libpq_without_gssapi_ldap> -lssl -lcrypto -Wl,--end-group Threads::Threads dl)
+add_dependencies(halo_dep_postgres halo_libpq_without_gssapi_ldap)
+
 add_library(halo_dep_rocksdb INTERFACE)
 target_include_directories(halo_dep_rocksdb INTERFACE ${HALO_ROCKSDB_INCLUDE})
 target_link_libraries(halo_dep_rocksdb INTERFACE

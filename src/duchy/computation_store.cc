@@ -84,7 +84,7 @@ constexpr char kColumns[] =
     "name, stage, details, runnable, attempts, failure, lease_owner, lease_expiry_micros, last_error, version, "
     "next_attempt_micros, update_micros FROM computations";
 
-LocalComputation FromRow(const storage::SqliteStatement& q) {
+LocalComputation FromRow(const storage::Statement& q) {
   LocalComputation c;
   c.name = q.ColumnText(0);
   c.stage = static_cast<ComputationStage>(q.ColumnInt64(1));
@@ -111,7 +111,7 @@ absl::StatusOr<std::unique_ptr<ComputationStore>> ComputationStore::Open(const s
 }
 
 absl::StatusOr<LocalComputation> ComputationStore::Load(const std::string& name) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare(absl::StrCat("SELECT ", kColumns, " WHERE name = ?")));
+  ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare(absl::StrCat("SELECT ", kColumns, " WHERE name = ?")));
   q.Bind(1, name);
   ASSIGN_OR_RETURN(bool found, q.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("computation ", name, " not found"));
@@ -121,7 +121,7 @@ absl::StatusOr<LocalComputation> ComputationStore::Load(const std::string& name)
 absl::StatusOr<bool> ComputationStore::Create(const LocalComputation& computation) {
   bool created = false;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("INSERT OR IGNORE INTO computations (name, stage, details, runnable, "
                                   "update_micros) VALUES (?, ?, ?, ?, ?)"));
     q.Bind(1, computation.name)
@@ -130,7 +130,7 @@ absl::StatusOr<bool> ComputationStore::Create(const LocalComputation& computatio
         .Bind(4, int64_t{computation.runnable})
         .Bind(5, absl::ToUnixMicros(clock_()));
     RETURN_IF_ERROR(q.Run());
-    created = db_->ChangedRows() == 1;
+    created = q.ChangedRows() == 1;
     return absl::OkStatus();
   }));
   return created;
@@ -146,7 +146,7 @@ absl::StatusOr<LocalComputation> ComputationStore::Get(const std::string& name) 
 }
 
 absl::StatusOr<int64_t> ComputationStore::InputCount(const std::string& name, ComputationStage stage) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement count,
+  ASSIGN_OR_RETURN(storage::Statement count,
                    db_->Prepare("SELECT COUNT(*) FROM stage_inputs WHERE computation = ? AND stage = ?"));
   count.Bind(1, name).Bind(2, int64_t{stage});
   ASSIGN_OR_RETURN(bool row, count.Step());
@@ -159,7 +159,7 @@ namespace {
 // ALREADY_EXISTS if not; nullopt if none is held.
 absl::StatusOr<std::optional<absl::Status>> CompareHeld(storage::SqliteDatabase& db, const std::string& name,
                                                         ComputationStage stage, const StageInput& input) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement held,
+  ASSIGN_OR_RETURN(storage::Statement held,
                    db.Prepare("SELECT sha256 FROM stage_inputs WHERE computation = ? AND stage = ? AND input = ?"));
   held.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input);
   ASSIGN_OR_RETURN(bool already, held.Step());
@@ -173,7 +173,7 @@ absl::StatusOr<std::optional<absl::Status>> CompareHeld(storage::SqliteDatabase&
 
 absl::Status InsertInput(storage::SqliteDatabase& db, const std::string& name, ComputationStage stage,
                          const StageInput& input) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+  ASSIGN_OR_RETURN(storage::Statement insert,
                    db.Prepare("INSERT INTO stage_inputs (computation, stage, input, blob_key, sha256) "
                               "VALUES (?, ?, ?, ?, ?)"));
   insert.Bind(1, name).Bind(2, int64_t{stage}).Bind(3, input.input).Bind(4, input.blob_key).BindBlob(5, input.sha256);
@@ -199,7 +199,7 @@ absl::Status ComputationStore::RecordInput(const std::string& name, const InputW
     if (c.stage != wait.stage) return absl::OkStatus();
     ASSIGN_OR_RETURN(int64_t count, InputCount(name, wait.stage));
     if (count < wait.inputs_needed) return absl::OkStatus();
-    ASSIGN_OR_RETURN(storage::SqliteStatement advance,
+    ASSIGN_OR_RETURN(storage::Statement advance,
                      db_->Prepare("UPDATE computations SET stage = ?, runnable = 1, update_micros = ? WHERE name = ?"));
     advance.Bind(1, int64_t{wait.next}).Bind(2, absl::ToUnixMicros(clock_())).Bind(3, name);
     return advance.Run();
@@ -221,7 +221,7 @@ absl::Status ComputationStore::RecordUpload(const std::string& name, const Stage
 absl::StatusOr<std::vector<StageInput>> ComputationStore::Inputs(const std::string& name, ComputationStage stage) {
   std::vector<StageInput> inputs;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("SELECT input, blob_key, sha256 FROM stage_inputs WHERE computation = ? AND "
                                   "stage = ? ORDER BY input"));
     q.Bind(1, name).Bind(2, int64_t{stage});
@@ -247,7 +247,7 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
                              absl::StrAppend(out, static_cast<int>(s));
                            }), ") DESC, ");
     }
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
                                                " WHERE runnable = 1 AND lease_expiry_micros <= ? AND "
                                                "next_attempt_micros <= ? ORDER BY ",
@@ -260,18 +260,18 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
     c.lease_expiry = absl::FromUnixMicros(now) + lease;
     ++c.attempts;
     ++c.version;
-    ASSIGN_OR_RETURN(storage::SqliteStatement take,
+    ASSIGN_OR_RETURN(storage::Statement take,
                      db_->Prepare("UPDATE computations SET lease_owner = ?, lease_expiry_micros = ?, "
                                   "attempts = attempts + 1, version = version + 1 WHERE name = ?"));
     take.Bind(1, owner).Bind(2, absl::ToUnixMicros(c.lease_expiry)).Bind(3, c.name);
     RETURN_IF_ERROR(take.Run());
     // The attempt is on record from its claim, so one whose mill dies
     // shows as abandoned rather than not at all.
-    ASSIGN_OR_RETURN(storage::SqliteStatement abandoned,
+    ASSIGN_OR_RETURN(storage::Statement abandoned,
                      db_->Prepare("UPDATE stage_attempts SET outcome = ? WHERE computation = ? AND outcome = ?"));
     abandoned.Bind(1, absl::StrCat(kAbandoned, "; taken over by ", owner)).Bind(2, c.name).Bind(3, kRunning);
     RETURN_IF_ERROR(abandoned.Run());
-    ASSIGN_OR_RETURN(storage::SqliteStatement running,
+    ASSIGN_OR_RETURN(storage::Statement running,
                      db_->Prepare("INSERT INTO stage_attempts (computation, stage, attempt, owner, started_micros, "
                                   "wall_micros, cpu_micros, bytes_in, bytes_out, peak_rss_bytes, outcome) "
                                   "VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)"));
@@ -300,7 +300,7 @@ absl::Status ComputationStore::CheckClaim(const LocalComputation& claimed) {
 absl::Status ComputationStore::RenewLease(const LocalComputation& claimed, absl::Duration lease) {
   return db_->Transaction([&]() -> absl::Status {
     RETURN_IF_ERROR(CheckClaim(claimed));
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("UPDATE computations SET lease_expiry_micros = ? WHERE name = ?"));
     q.Bind(1, absl::ToUnixMicros(clock_() + lease)).Bind(2, claimed.name);
     return q.Run();
@@ -326,7 +326,7 @@ absl::Status ComputationStore::MoveTo(const std::string& name, ComputationStage 
     }
     details = &forgotten;
   }
-  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+  ASSIGN_OR_RETURN(storage::Statement q,
                    db_->Prepare(absl::StrCat("UPDATE computations SET stage = ?, runnable = ?, attempts = 0, last_error = '', ",
                                              details ? "details = ?, " : "",
                                              "next_attempt_micros = 0, lease_owner = '', lease_expiry_micros = 0, "
@@ -363,7 +363,7 @@ absl::Status ComputationStore::AdvanceWaiting(const std::string& name, Computati
 absl::Status ComputationStore::SaveDetails(const LocalComputation& claimed, const std::string& details) {
   return db_->Transaction([&]() -> absl::Status {
     RETURN_IF_ERROR(CheckClaim(claimed));
-    ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("UPDATE computations SET details = ? WHERE name = ?"));
+    ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("UPDATE computations SET details = ? WHERE name = ?"));
     q.BindBlob(1, details).Bind(2, claimed.name);
     return q.Run();
   });
@@ -371,12 +371,12 @@ absl::Status ComputationStore::SaveDetails(const LocalComputation& claimed, cons
 
 absl::Status ComputationStore::ReleaseClaimsOf(const std::string& owner_prefix) {
   return db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("UPDATE computations SET lease_owner = '', lease_expiry_micros = 0, "
                                   "version = version + 1 WHERE lease_owner != '' AND substr(lease_owner, 1, ?) = ?"));
     q.Bind(1, static_cast<int64_t>(owner_prefix.size())).Bind(2, owner_prefix);
     RETURN_IF_ERROR(q.Run());
-    ASSIGN_OR_RETURN(storage::SqliteStatement abandoned,
+    ASSIGN_OR_RETURN(storage::Statement abandoned,
                      db_->Prepare("UPDATE stage_attempts SET outcome = ? WHERE outcome = ? AND substr(owner, 1, ?) = ?"));
     abandoned.Bind(1, absl::StrCat(kAbandoned, "; its duchy restarted")).Bind(2, kRunning);
     abandoned.Bind(3, static_cast<int64_t>(owner_prefix.size())).Bind(4, owner_prefix);
@@ -388,7 +388,7 @@ absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Du
                                        const std::string& error) {
   return db_->Transaction([&]() -> absl::Status {
     RETURN_IF_ERROR(CheckClaim(claimed));
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("UPDATE computations SET next_attempt_micros = ?, last_error = ?, "
                                   "lease_owner = '', lease_expiry_micros = 0, version = version + 1 WHERE name = ?"));
     q.Bind(1, absl::ToUnixMicros(clock_() + retry_after)).Bind(2, error).Bind(3, claimed.name);
@@ -399,7 +399,7 @@ absl::Status ComputationStore::Release(const LocalComputation& claimed, absl::Du
 absl::Status ComputationStore::Fail(const std::string& name, const std::string& reason) {
   return db_->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(LocalComputation now, Load(name));
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("UPDATE computations SET stage = ?, runnable = 0, failure = ?, details = ?, "
                                   "lease_owner = '', lease_expiry_micros = 0, version = version + 1, "
                                   "update_micros = ? WHERE name = ?"));
@@ -420,7 +420,7 @@ absl::Status ComputationStore::Retry(const std::string& name) {
       return absl::FailedPreconditionError(absl::StrCat(name, " is being worked on by ", now.lease_owner, " until ",
                                                         absl::FormatTime(now.lease_expiry)));
     }
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("UPDATE computations SET attempts = 0, next_attempt_micros = 0, lease_owner = '', "
                                   "lease_expiry_micros = 0, version = version + 1, update_micros = ? WHERE name = ?"));
     q.Bind(1, absl::ToUnixMicros(clock_())).Bind(2, name);
@@ -431,7 +431,7 @@ absl::Status ComputationStore::Retry(const std::string& name) {
 absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool include_finished, int limit) {
   std::vector<LocalComputation> out;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
                                                include_finished ? "" : " WHERE stage NOT IN (?, ?)",
                                                " ORDER BY update_micros LIMIT ?")));
@@ -454,12 +454,12 @@ absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool includ
 absl::Status ComputationStore::RecordAttempt(const std::string& name, const StageAttempt& a) {
   return db_->Transaction([&]() -> absl::Status {
     // The row its claim began replaces; a report from no claim is added.
-    ASSIGN_OR_RETURN(storage::SqliteStatement drop,
+    ASSIGN_OR_RETURN(storage::Statement drop,
                      db_->Prepare("DELETE FROM stage_attempts WHERE computation = ? AND stage = ? AND attempt = ? "
                                   "AND owner = ?"));
     drop.Bind(1, name).Bind(2, int64_t{a.stage}).Bind(3, int64_t{a.attempt}).Bind(4, a.owner);
     RETURN_IF_ERROR(drop.Run());
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("INSERT INTO stage_attempts (computation, stage, attempt, owner, started_micros, "
                                   "wall_micros, cpu_micros, bytes_in, bytes_out, peak_rss_bytes, outcome) "
                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -474,7 +474,7 @@ absl::Status ComputationStore::RecordAttempt(const std::string& name, const Stag
 absl::StatusOr<std::vector<StageAttempt>> ComputationStore::Attempts(const std::string& name) {
   std::vector<StageAttempt> out;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("SELECT stage, attempt, owner, started_micros, wall_micros, cpu_micros, bytes_in, "
                                   "bytes_out, peak_rss_bytes, outcome FROM stage_attempts WHERE computation = ? "
                                   "ORDER BY started_micros"));
@@ -503,7 +503,7 @@ absl::StatusOr<std::vector<StageAttempt>> ComputationStore::Attempts(const std::
 absl::StatusOr<std::string> ComputationStore::HeraldToken() {
   std::string token;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q, db_->Prepare("SELECT continuation_token FROM herald WHERE id = 1"));
+    ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT continuation_token FROM herald WHERE id = 1"));
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (row) token = q.ColumnText(0);
     return absl::OkStatus();
@@ -513,7 +513,7 @@ absl::StatusOr<std::string> ComputationStore::HeraldToken() {
 
 absl::Status ComputationStore::SetHeraldToken(const std::string& token) {
   return db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("INSERT INTO herald (id, continuation_token) VALUES (1, ?) "
                                   "ON CONFLICT(id) DO UPDATE SET continuation_token = excluded.continuation_token"));
     q.Bind(1, token);

@@ -198,10 +198,10 @@ absl::StatusOr<std::unique_ptr<PrivacyBudgetLedger>> PrivacyBudgetLedger::Open(c
 
 absl::Status PrivacyBudgetLedger::AddToBuckets(const PrivacyBuckets& buckets, const dp::AcdpCharge& charge,
                                                bool check) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement read,
+  ASSIGN_OR_RETURN(storage::Statement read,
                    db_->Prepare("SELECT rho, theta FROM bucket_charges WHERE consumer = ? AND day = ? AND "
                                 "age_group = ? AND gender = ? AND slice = ?"));
-  ASSIGN_OR_RETURN(storage::SqliteStatement write,
+  ASSIGN_OR_RETURN(storage::Statement write,
                    db_->Prepare("INSERT OR REPLACE INTO bucket_charges VALUES (?, ?, ?, ?, ?, ?, ?)"));
   // Most buckets hold the same totals; each distinct total is checked once.
   std::map<std::pair<double, double>, bool> within;
@@ -240,13 +240,13 @@ absl::Status PrivacyBudgetLedger::AddToBuckets(const PrivacyBuckets& buckets, co
 absl::Status PrivacyBudgetLedger::Charge(const std::string& requisition, const PrivacyBuckets& buckets,
                                          const dp::AcdpCharge& charge) {
   return db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("SELECT refunded FROM requisition_charges WHERE consumer = ? AND requisition = ?"));
     q.Bind(1, buckets.measurement_consumer).Bind(2, requisition);
     ASSIGN_OR_RETURN(bool found, q.Step());
     if (found && q.ColumnInt64(0) == 0) return absl::OkStatus();  // charged already
     RETURN_IF_ERROR(AddToBuckets(buckets, charge, true));
-    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+    ASSIGN_OR_RETURN(storage::Statement insert,
                      db_->Prepare("INSERT OR REPLACE INTO requisition_charges VALUES (?, ?, ?, ?, ?, 0, 0, ?)"));
     insert.Bind(1, buckets.measurement_consumer).Bind(2, requisition);
     insert.BindDouble(3, charge.rho).BindDouble(4, charge.theta).Bind(5, EncodeBuckets(buckets));
@@ -257,7 +257,7 @@ absl::Status PrivacyBudgetLedger::Charge(const std::string& requisition, const P
 
 absl::Status PrivacyBudgetLedger::MarkReleased(const std::string& measurement_consumer, const std::string& requisition) {
   return db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("UPDATE requisition_charges SET released = 1 WHERE consumer = ? AND requisition = ?"));
     q.Bind(1, measurement_consumer).Bind(2, requisition);
     return q.Run();
@@ -268,7 +268,7 @@ absl::StatusOr<bool> PrivacyBudgetLedger::Refund(const std::string& measurement_
                                                  const std::string& requisition) {
   bool refunded = false;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("SELECT rho, theta, buckets, released, refunded FROM requisition_charges "
                                   "WHERE consumer = ? AND requisition = ?"));
     q.Bind(1, measurement_consumer).Bind(2, requisition);
@@ -277,7 +277,7 @@ absl::StatusOr<bool> PrivacyBudgetLedger::Refund(const std::string& measurement_
     const dp::AcdpCharge charge{q.ColumnDouble(0), q.ColumnDouble(1)};
     ASSIGN_OR_RETURN(PrivacyBuckets buckets, DecodeBuckets(measurement_consumer, q.ColumnText(2)));
     RETURN_IF_ERROR(AddToBuckets(buckets, {-charge.rho, -charge.theta}, false));
-    ASSIGN_OR_RETURN(storage::SqliteStatement update,
+    ASSIGN_OR_RETURN(storage::Statement update,
                      db_->Prepare("UPDATE requisition_charges SET refunded = 1 WHERE consumer = ? AND requisition = ?"));
     update.Bind(1, measurement_consumer).Bind(2, requisition);
     RETURN_IF_ERROR(update.Run());
@@ -290,7 +290,7 @@ absl::StatusOr<bool> PrivacyBudgetLedger::Refund(const std::string& measurement_
 absl::StatusOr<std::vector<PrivacyBudgetLedger::BucketUse>> PrivacyBudgetLedger::Usage() {
   std::vector<BucketUse> rows;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("SELECT consumer, day, age_group, gender, slice, rho, theta FROM bucket_charges "
                                   "WHERE rho > 0 OR theta > 0 ORDER BY consumer, day, age_group, gender, slice"));
     while (true) {

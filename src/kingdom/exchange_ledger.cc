@@ -61,7 +61,82 @@ bool MayView(const Principal& caller, const RecurringExchange& recurring) {
 
 }  // namespace
 
-ExchangeLedger::ExchangeLedger(storage::SqliteDatabase& db, const config::KingdomConfig& config,
+storage::Migration ExchangeTablesMigration() {
+  return {2, R"sql(
+CREATE TABLE recurring_exchanges (
+  name TEXT PRIMARY KEY,
+  data_provider TEXT NOT NULL REFERENCES entities(name),
+  model_provider TEXT NOT NULL REFERENCES entities(name),
+  next_date TEXT NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX recurring_exchanges_by_data_provider ON recurring_exchanges(data_provider);
+CREATE INDEX recurring_exchanges_by_model_provider ON recurring_exchanges(model_provider);
+CREATE TABLE exchanges (
+  name TEXT PRIMARY KEY,
+  recurring_exchange TEXT NOT NULL REFERENCES recurring_exchanges(name),
+  date TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  update_time INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchanges_by_recurring ON exchanges(recurring_exchange, date);
+CREATE INDEX exchanges_by_date ON exchanges(date);
+CREATE TABLE exchange_steps (
+  name TEXT PRIMARY KEY,
+  exchange TEXT NOT NULL REFERENCES exchanges(name) ON DELETE CASCADE,
+  step_index INTEGER NOT NULL,
+  party TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchange_steps_by_party ON exchange_steps(party, state);
+CREATE INDEX exchange_steps_by_exchange ON exchange_steps(exchange, step_index);
+CREATE TABLE exchange_step_attempts (
+  name TEXT PRIMARY KEY,
+  step TEXT NOT NULL REFERENCES exchange_steps(name) ON DELETE CASCADE,
+  state INTEGER NOT NULL,
+  lease_expiry INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchange_step_attempts_by_step ON exchange_step_attempts(step);
+CREATE INDEX exchange_step_attempts_active ON exchange_step_attempts(state, lease_expiry);
+)sql",
+          R"sql(
+CREATE TABLE recurring_exchanges (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  data_provider TEXT COLLATE "C" NOT NULL REFERENCES entities(name),
+  model_provider TEXT COLLATE "C" NOT NULL REFERENCES entities(name),
+  next_date TEXT COLLATE "C" NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX recurring_exchanges_by_data_provider ON recurring_exchanges(data_provider);
+CREATE INDEX recurring_exchanges_by_model_provider ON recurring_exchanges(model_provider);
+CREATE TABLE exchanges (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  recurring_exchange TEXT COLLATE "C" NOT NULL REFERENCES recurring_exchanges(name),
+  date TEXT COLLATE "C" NOT NULL,
+  state BIGINT NOT NULL,
+  update_time BIGINT NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX exchanges_by_recurring ON exchanges(recurring_exchange, date);
+CREATE INDEX exchanges_by_date ON exchanges(date);
+CREATE TABLE exchange_steps (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  exchange TEXT COLLATE "C" NOT NULL REFERENCES exchanges(name) ON DELETE CASCADE,
+  step_index BIGINT NOT NULL,
+  party TEXT COLLATE "C" NOT NULL,
+  state BIGINT NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX exchange_steps_by_party ON exchange_steps(party, state);
+CREATE INDEX exchange_steps_by_exchange ON exchange_steps(exchange, step_index);
+CREATE TABLE exchange_step_attempts (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  step TEXT COLLATE "C" NOT NULL REFERENCES exchange_steps(name) ON DELETE CASCADE,
+  state BIGINT NOT NULL,
+  lease_expiry BIGINT NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX exchange_step_attempts_by_step ON exchange_step_attempts(step);
+CREATE INDEX exchange_step_attempts_active ON exchange_step_attempts(state, lease_expiry);
+)sql"};
+}
+
+ExchangeLedger::ExchangeLedger(storage::Database& db, const config::KingdomConfig& config,
                                std::function<absl::Time()> clock)
     : db_(db),
       lease_(absl::Seconds(config.exchange_step_lease_seconds() > 0 ? config.exchange_step_lease_seconds() : 600)),
@@ -70,7 +145,10 @@ ExchangeLedger::ExchangeLedger(storage::SqliteDatabase& db, const config::Kingdo
       clock_(std::move(clock)) {}
 
 absl::Status ExchangeLedger::Write(const std::function<absl::Status(int64_t now)>& body) {
-  return db_.Transaction([&] { return body(absl::ToUnixMicros(clock_())); });
+  return db_.Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(int64_t now, TakeWriteTurn(db_, clock_()));
+    return body(now);
+  });
 }
 
 absl::StatusOr<RecurringExchange> ExchangeLedger::CreateRecurringExchange(
@@ -96,13 +174,13 @@ absl::StatusOr<RecurringExchange> ExchangeLedger::CreateRecurringExchange(
   if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat("recurring_exchange.workflow: ", valid.message()));
   RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
     for (const std::string& party : {recurring.data_provider(), recurring.model_provider()}) {
-      ASSIGN_OR_RETURN(storage::SqliteStatement q, db_.Prepare("SELECT 1 FROM entities WHERE name = ?"));
+      ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("SELECT 1 FROM entities WHERE name = ?"));
       q.Bind(1, party);
       ASSIGN_OR_RETURN(bool found, q.Step());
       if (!found) return absl::InvalidArgumentError(absl::StrCat("recurring_exchange: ", party, " not found"));
     }
     recurring.set_create_time_micros(now);
-    ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+    ASSIGN_OR_RETURN(storage::Statement insert,
                      db_.Prepare("INSERT INTO recurring_exchanges (name, data_provider, model_provider, next_date, "
                                  "data) VALUES (?, ?, ?, ?, ?)"));
     insert.Bind(1, recurring.name()).Bind(2, recurring.data_provider()).Bind(3, recurring.model_provider());
@@ -117,7 +195,7 @@ absl::StatusOr<RecurringExchange> ExchangeLedger::CreateRecurringExchange(
 }
 
 absl::StatusOr<RecurringExchange> ExchangeLedger::LoadRecurringExchange(const std::string& name) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q, db_.Prepare("SELECT data FROM recurring_exchanges WHERE name = ?"));
+  ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("SELECT data FROM recurring_exchanges WHERE name = ?"));
   q.Bind(1, name);
   ASSIGN_OR_RETURN(bool found, q.Step());
   if (!found) return absl::NotFoundError(absl::StrCat(name.empty() ? "a name" : name, " not found"));
@@ -151,7 +229,7 @@ absl::StatusOr<api::v1::ListRecurringExchangesResponse> ExchangeLedger::ListRecu
   api::v1::ListRecurringExchangesResponse response;
   RETURN_IF_ERROR(db_.ReadTransaction([&]() -> absl::Status {
     const bool all = caller.kind == Principal::Kind::kAdministrator;
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_.Prepare(all ? "SELECT name, data FROM recurring_exchanges WHERE name > ? ORDER BY name LIMIT ?"
                                      : "SELECT name, data FROM recurring_exchanges WHERE name > ? AND "
                                        "(data_provider = ? OR model_provider = ?) ORDER BY name LIMIT ?"));
@@ -176,7 +254,7 @@ absl::StatusOr<api::v1::ListRecurringExchangesResponse> ExchangeLedger::ListRecu
 }
 
 absl::StatusOr<Exchange> ExchangeLedger::LoadExchange(const std::string& name) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q, db_.Prepare("SELECT data FROM exchanges WHERE name = ?"));
+  ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("SELECT data FROM exchanges WHERE name = ?"));
   q.Bind(1, name);
   ASSIGN_OR_RETURN(bool found, q.Step());
   if (!found) return absl::NotFoundError(absl::StrCat(name, " not found"));
@@ -184,7 +262,7 @@ absl::StatusOr<Exchange> ExchangeLedger::LoadExchange(const std::string& name) {
 }
 
 absl::Status ExchangeLedger::SaveExchange(const Exchange& exchange) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+  ASSIGN_OR_RETURN(storage::Statement q,
                    db_.Prepare("UPDATE exchanges SET state = ?, update_time = ?, data = ? WHERE name = ?"));
   q.Bind(1, exchange.state()).Bind(2, exchange.update_time_micros()).BindBlob(3, exchange.SerializeAsString());
   q.Bind(4, exchange.name());
@@ -192,7 +270,7 @@ absl::Status ExchangeLedger::SaveExchange(const Exchange& exchange) {
 }
 
 absl::StatusOr<std::vector<ExchangeStep>> ExchangeLedger::LoadSteps(const std::string& exchange) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+  ASSIGN_OR_RETURN(storage::Statement q,
                    db_.Prepare("SELECT data FROM exchange_steps WHERE exchange = ? ORDER BY step_index"));
   q.Bind(1, exchange);
   std::vector<ExchangeStep> steps;
@@ -205,7 +283,7 @@ absl::StatusOr<std::vector<ExchangeStep>> ExchangeLedger::LoadSteps(const std::s
 }
 
 absl::Status ExchangeLedger::SaveStep(const ExchangeStep& step, const std::string& exchange, const std::string& party) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+  ASSIGN_OR_RETURN(storage::Statement q,
                    db_.Prepare("INSERT INTO exchange_steps (name, exchange, step_index, party, state, data) "
                                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
                                "data = excluded.data"));
@@ -215,7 +293,7 @@ absl::Status ExchangeLedger::SaveStep(const ExchangeStep& step, const std::strin
 }
 
 absl::Status ExchangeLedger::SaveAttempt(const ExchangeStepAttempt& attempt, const std::string& step) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+  ASSIGN_OR_RETURN(storage::Statement q,
                    db_.Prepare("INSERT INTO exchange_step_attempts (name, step, state, lease_expiry, data) "
                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
                                "lease_expiry = excluded.lease_expiry, data = excluded.data"));
@@ -225,7 +303,7 @@ absl::Status ExchangeLedger::SaveAttempt(const ExchangeStepAttempt& attempt, con
 }
 
 absl::Status ExchangeLedger::CreateDueExchanges(const Principal& caller, int64_t now) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+  ASSIGN_OR_RETURN(storage::Statement q,
                    db_.Prepare("SELECT next_date, data FROM recurring_exchanges WHERE data_provider = ? OR "
                                "model_provider = ?"));
   q.Bind(1, caller.name).Bind(2, caller.name);
@@ -246,7 +324,7 @@ absl::Status ExchangeLedger::CreateDueExchanges(const Principal& caller, int64_t
       exchange.set_name(absl::StrCat(recurring.name(), "/exchanges/", exchange.date()));
       exchange.set_state(Exchange::ACTIVE);
       exchange.set_update_time_micros(now);
-      ASSIGN_OR_RETURN(storage::SqliteStatement insert,
+      ASSIGN_OR_RETURN(storage::Statement insert,
                        db_.Prepare("INSERT INTO exchanges (name, recurring_exchange, date, state, update_time, data) "
                                    "VALUES (?, ?, ?, ?, ?, ?)"));
       insert.Bind(1, exchange.name()).Bind(2, recurring.name()).Bind(3, exchange.date()).Bind(4, exchange.state());
@@ -266,7 +344,7 @@ absl::Status ExchangeLedger::CreateDueExchanges(const Principal& caller, int64_t
       }
       next += recurring.cadence_days();
     }
-    ASSIGN_OR_RETURN(storage::SqliteStatement update,
+    ASSIGN_OR_RETURN(storage::Statement update,
                      db_.Prepare("UPDATE recurring_exchanges SET next_date = ? WHERE name = ?"));
     update.Bind(1, FormatDate(next)).Bind(2, recurring.name());
     RETURN_IF_ERROR(update.Run());
@@ -284,7 +362,7 @@ absl::Status ExchangeLedger::FailAttempt(ExchangeStepAttempt& attempt, ExchangeS
   const bool step_fails = for_good || step.attempt_count() >= max_attempts_;
   step.set_state(step_fails ? ExchangeStep::FAILED : ExchangeStep::READY_FOR_RETRY);
   step.set_update_time_micros(now);
-  ASSIGN_OR_RETURN(storage::SqliteStatement party, db_.Prepare("SELECT party FROM exchange_steps WHERE name = ?"));
+  ASSIGN_OR_RETURN(storage::Statement party, db_.Prepare("SELECT party FROM exchange_steps WHERE name = ?"));
   party.Bind(1, step.name());
   ASSIGN_OR_RETURN(bool found, party.Step());
   if (!found) return absl::NotFoundError(absl::StrCat(step.name(), " not found"));
@@ -301,7 +379,7 @@ absl::Status ExchangeLedger::FailAttempt(ExchangeStepAttempt& attempt, ExchangeS
 }
 
 absl::Status ExchangeLedger::ExpireLeases(int64_t now) {
-  ASSIGN_OR_RETURN(storage::SqliteStatement q,
+  ASSIGN_OR_RETURN(storage::Statement q,
                    db_.Prepare("SELECT a.data, s.data, s.exchange FROM exchange_step_attempts a JOIN exchange_steps s "
                                "ON a.step = s.name WHERE a.state = ? AND a.lease_expiry < ?"));
   q.Bind(1, ExchangeStepAttempt::ACTIVE).Bind(2, now);
@@ -329,7 +407,7 @@ absl::Status ExchangeLedger::ExpireLeases(int64_t now) {
 
 absl::Status ExchangeLedger::Advance(const std::string& exchange_name, int64_t now) {
   ASSIGN_OR_RETURN(std::vector<ExchangeStep> steps, LoadSteps(exchange_name));
-  ASSIGN_OR_RETURN(storage::SqliteStatement parties,
+  ASSIGN_OR_RETURN(storage::Statement parties,
                    db_.Prepare("SELECT step_index, party FROM exchange_steps WHERE exchange = ?"));
   parties.Bind(1, exchange_name);
   std::map<int, std::string> party_of;
@@ -362,7 +440,7 @@ absl::StatusOr<api::v1::ClaimReadyExchangeStepResponse> ExchangeLedger::ClaimRea
   RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
     RETURN_IF_ERROR(ExpireLeases(now));
     RETURN_IF_ERROR(CreateDueExchanges(caller, now));
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_.Prepare("SELECT s.data, s.exchange FROM exchange_steps s JOIN exchanges e ON s.exchange = "
                                  "e.name WHERE s.party = ? AND s.state IN (?, ?) AND e.state = ? "
                                  "ORDER BY e.date, s.step_index LIMIT 1"));
@@ -402,7 +480,7 @@ absl::StatusOr<ExchangeStepAttempt> ExchangeLedger::FinishExchangeStepAttempt(
   }
   ExchangeStepAttempt attempt;
   RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_.Prepare("SELECT a.data, s.data, s.exchange, s.party FROM exchange_step_attempts a JOIN "
                                  "exchange_steps s ON a.step = s.name WHERE a.name = ?"));
     q.Bind(1, request.name());
@@ -439,7 +517,7 @@ absl::StatusOr<ExchangeStepAttempt> ExchangeLedger::RenewExchangeStepAttempt(con
                                                                              const std::string& name) {
   ExchangeStepAttempt attempt;
   RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_.Prepare("SELECT a.data, a.step, s.party FROM exchange_step_attempts a JOIN exchange_steps s "
                                  "ON a.step = s.name WHERE a.name = ?"));
     q.Bind(1, name);
@@ -476,7 +554,7 @@ absl::StatusOr<api::v1::ListExchangesResponse> ExchangeLedger::ListExchanges(con
   api::v1::ListExchangesResponse response;
   RETURN_IF_ERROR(db_.ReadTransaction([&]() -> absl::Status {
     RETURN_IF_ERROR(VisibleRecurringExchange(caller, parent).status());
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_.Prepare("SELECT data FROM exchanges WHERE recurring_exchange = ? ORDER BY date DESC"));
     q.Bind(1, parent);
     while (true) {
@@ -506,7 +584,7 @@ absl::StatusOr<api::v1::ListExchangeStepAttemptsResponse> ExchangeLedger::ListEx
   api::v1::ListExchangeStepAttemptsResponse response;
   RETURN_IF_ERROR(db_.ReadTransaction([&]() -> absl::Status {
     RETURN_IF_ERROR(VisibleRecurringExchange(caller, parent).status());
-    ASSIGN_OR_RETURN(storage::SqliteStatement q,
+    ASSIGN_OR_RETURN(storage::Statement q,
                      db_.Prepare("SELECT data FROM exchange_step_attempts WHERE step = ? ORDER BY name"));
     q.Bind(1, parent);
     while (true) {
@@ -523,10 +601,10 @@ absl::StatusOr<int> ExchangeLedger::RunHousekeeping() {
   int deleted = 0;
   RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
     RETURN_IF_ERROR(ExpireLeases(now));
-    ASSIGN_OR_RETURN(storage::SqliteStatement q, db_.Prepare("DELETE FROM exchanges WHERE date < ?"));
+    ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("DELETE FROM exchanges WHERE date < ?"));
     q.Bind(1, FormatDate(Today(now) - retention_days_));
     RETURN_IF_ERROR(q.Run());
-    deleted = db_.ChangedRows();
+    deleted = static_cast<int>(q.ChangedRows());
     return absl::OkStatus();
   }));
   return deleted;

@@ -19,14 +19,17 @@
 #include "absl/time/time.h"
 #include "halo/api/v1/exchanges.pb.h"
 #include "halo/config/config.pb.h"
-#include "halo/storage/sqlite_database.h"
+#include "halo/storage/database.h"
 #include "ledger.h"
 
 namespace halo::kingdom {
 
+// The exchanges' tables: migration 2 of the Kingdom's schema.
+storage::Migration ExchangeTablesMigration();
+
 class ExchangeLedger {
  public:
-  ExchangeLedger(storage::SqliteDatabase& db, const config::KingdomConfig& config,
+  ExchangeLedger(storage::Database& db, const config::KingdomConfig& config,
                  std::function<absl::Time()> clock);
 
   // Administrators.
@@ -76,7 +79,7 @@ class ExchangeLedger {
   absl::Status FailAttempt(api::v1::ExchangeStepAttempt& attempt, api::v1::ExchangeStep& step,
                            const std::string& exchange, bool for_good, const std::string& message, int64_t now);
 
-  storage::SqliteDatabase& db_;
+  storage::Database& db_;
   absl::Duration lease_;
   int max_attempts_;
   int retention_days_;

@@ -1,7 +1,9 @@
 // The Kingdom's records and every rule that changes them: entities and their
 // certificates, event groups, measurements with their requisitions and
-// computation participants. Each method that changes state is one SQLite
-// transaction; the gRPC services only authenticate and translate.
+// computation participants. Each method that changes state is one database
+// transaction; the gRPC services only authenticate and translate. On
+// PostgreSQL several Ledgers (Kingdom replicas) share one database: writes
+// take turns on one row, and each replica hears the others' changes.
 //
 // Errors follow the reference: INVALID_ARGUMENT names the bad field,
 // NOT_FOUND an unknown resource, PERMISSION_DENIED a resource of another
@@ -26,7 +28,7 @@
 #include "halo/config/config.pb.h"
 #include "halo/crypto/certificate.h"
 #include "halo/kingdom/records.pb.h"
-#include "halo/storage/sqlite_database.h"
+#include "halo/storage/database.h"
 
 namespace halo::kingdom {
 
@@ -58,9 +60,16 @@ struct Page {
   std::string token;
 };
 
+// Inside a write transaction, first: waits for every other writer of the
+// Kingdom's database (on any replica) to commit, then returns this write's
+// update time, strictly after every earlier one and no earlier than `now`.
+// Update times are etags, and streams resume after one.
+absl::StatusOr<int64_t> TakeWriteTurn(storage::Database& db, absl::Time now);
+
 class Ledger {
  public:
   struct Options {
+    // SQLite's file, unless config.database names PostgreSQL.
     std::string database_path;
     config::KingdomConfig config;
     // The roots of tls.trusted_ca_file: an entity's root must be one of
@@ -73,7 +82,7 @@ class Ledger {
 
   ChangeNotifier& changes() { return changes_; }
   // The database, shared with the exchange ledger.
-  storage::SqliteDatabase& database() { return *db_; }
+  storage::Database& database() { return *db_; }
 
   // The principal of a TLS peer presenting `certificate_pem`: an
   // administrator named in the config, or an entity holding that registered,
@@ -156,10 +165,8 @@ class Ledger {
 
  private:
   struct MeasurementRow;
-  explicit Ledger(Options options, std::unique_ptr<storage::SqliteDatabase> db);
+  explicit Ledger(Options options, std::unique_ptr<storage::Database> db);
 
-  // Strictly increasing microseconds: orders updates and makes etags unique.
-  int64_t NextUpdateTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(update_time_mu_);
   absl::Status WriteTransaction(const std::function<absl::Status(int64_t now)>& body);
 
   absl::StatusOr<crypto::Certificate> CheckEntityRoot(const std::string& der, const std::string& field);
@@ -180,6 +187,9 @@ class Ledger {
   // never change (revocation is a separate column).
   absl::StatusOr<crypto::Certificate> ParsedCertificate(const api::v1::Certificate& stored);
   absl::StatusOr<Principal> AuthenticateUncached(absl::string_view certificate_pem);
+  // Forgets every remembered authentication: a certificate was revoked, here
+  // or on another replica.
+  void ForgetPeers();
   // A content-signing certificate of `owner`, not revoked: what a signature
   // it is named by must be checked against.
   absl::StatusOr<crypto::Certificate> UsableCertificateOf(const std::string& owner, const std::string& name,
@@ -203,7 +213,7 @@ class Ledger {
                                                            const std::string& etag);
 
   Options options_;
-  std::unique_ptr<storage::SqliteDatabase> db_;
+  std::unique_ptr<storage::Database> db_;
   ChangeNotifier changes_;
   absl::Mutex peers_mu_;
   absl::flat_hash_map<std::string, Principal> peers_ ABSL_GUARDED_BY(peers_mu_);
@@ -212,8 +222,6 @@ class Ledger {
   int64_t revocations_ ABSL_GUARDED_BY(peers_mu_) = 0;
   absl::Mutex parsed_mu_;
   absl::flat_hash_map<std::string, crypto::Certificate> parsed_ ABSL_GUARDED_BY(parsed_mu_);
-  absl::Mutex update_time_mu_;
-  int64_t last_update_time_ ABSL_GUARDED_BY(update_time_mu_) = 0;
 };
 
 }  // namespace halo::kingdom

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -27,102 +28,77 @@ absl::Status SqliteError(sqlite3* db, int rc, absl::string_view what) {
   }
 }
 
+// ---- statements ----
+
+class SqliteStatement final : public StatementBackend {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+
+  void Bind(int index, int64_t value) override { Check(index, sqlite3_bind_int64(stmt_, index, value)); }
+  void Bind(int index, absl::string_view text) override {
+    Check(index, sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void BindBlob(int index, absl::string_view bytes) override {
+    Check(index, sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
+  }
+  void BindDouble(int index, double value) override { Check(index, sqlite3_bind_double(stmt_, index, value)); }
+  void BindNull(int index) override { Check(index, sqlite3_bind_null(stmt_, index)); }
+
+  absl::StatusOr<bool> Step() override {
+    RETURN_IF_ERROR(bind_error_);
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) {
+      changed_rows_ = sqlite3_changes(db_);
+      return false;
+    }
+    return SqliteError(db_, rc, absl::StrCat("executing \"", sqlite3_sql(stmt_), "\""));
+  }
+
+  int64_t ColumnInt64(int column) const override { return sqlite3_column_int64(stmt_, column); }
+  double ColumnDouble(int column) const override { return sqlite3_column_double(stmt_, column); }
+  std::string ColumnText(int column) const override {
+    const auto* text = sqlite3_column_text(stmt_, column);
+    return text == nullptr
+               ? std::string()
+               : std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(stmt_, column));
+  }
+  std::string ColumnBlob(int column) const override {
+    const void* blob = sqlite3_column_blob(stmt_, column);
+    return blob == nullptr ? std::string()
+                           : std::string(static_cast<const char*>(blob), sqlite3_column_bytes(stmt_, column));
+  }
+  bool ColumnIsNull(int column) const override { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  int64_t ChangedRows() const override { return changed_rows_; }
+
+  void Reset() override {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    bind_error_ = absl::OkStatus();
+    changed_rows_ = 0;
+  }
+
+ private:
+  void Check(int index, int rc) {
+    if (rc != SQLITE_OK && bind_error_.ok()) {
+      bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
+    }
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  absl::Status bind_error_;
+  int64_t changed_rows_ = 0;
+};
+
 }  // namespace
 
-// ---- SqliteStatement ----
-
-SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)),
-      bind_error_(std::move(other.bind_error_)) {}
-
-SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
-  std::swap(db_, other.db_);
-  std::swap(stmt_, other.stmt_);
-  std::swap(bind_error_, other.bind_error_);
-  return *this;
-}
-
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
-
-SqliteStatement& SqliteStatement::BindDouble(int index, double value) {
-  if (int rc = sqlite3_bind_double(stmt_, index, value); rc != SQLITE_OK && bind_error_.ok()) {
-    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
-  }
-  return *this;
-}
-
-SqliteStatement& SqliteStatement::Bind(int index, int64_t value) {
-  if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK && bind_error_.ok()) {
-    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
-  }
-  return *this;
-}
-
-SqliteStatement& SqliteStatement::Bind(int index, absl::string_view text) {
-  if (int rc = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                   SQLITE_UTF8);
-      rc != SQLITE_OK && bind_error_.ok()) {
-    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
-  }
-  return *this;
-}
-
-SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {
-  if (int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
-      rc != SQLITE_OK && bind_error_.ok()) {
-    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
-  }
-  return *this;
-}
-
-SqliteStatement& SqliteStatement::BindNull(int index) {
-  if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK && bind_error_.ok()) {
-    bind_error_ = SqliteError(db_, rc, absl::StrCat("bind parameter ", index));
-  }
-  return *this;
-}
-
-absl::StatusOr<bool> SqliteStatement::Step() {
-  RETURN_IF_ERROR(bind_error_);
-  const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return SqliteError(db_, rc, absl::StrCat("executing \"", sqlite3_sql(stmt_), "\""));
-}
-
-absl::Status SqliteStatement::Run() {
+absl::Status Statement::Run() {
   while (true) {
     ASSIGN_OR_RETURN(bool row, Step());
     if (!row) return absl::OkStatus();
   }
-}
-
-int64_t SqliteStatement::ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
-
-double SqliteStatement::ColumnDouble(int column) const { return sqlite3_column_double(stmt_, column); }
-
-std::string SqliteStatement::ColumnText(int column) const {
-  const auto* text = sqlite3_column_text(stmt_, column);
-  return text == nullptr ? std::string()
-                         : std::string(reinterpret_cast<const char*>(text),
-                                       sqlite3_column_bytes(stmt_, column));
-}
-
-std::string SqliteStatement::ColumnBlob(int column) const {
-  const void* blob = sqlite3_column_blob(stmt_, column);
-  return blob == nullptr ? std::string()
-                         : std::string(static_cast<const char*>(blob),
-                                       sqlite3_column_bytes(stmt_, column));
-}
-
-bool SqliteStatement::ColumnIsNull(int column) const {
-  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
-
-void SqliteStatement::Reset() {
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-  bind_error_ = absl::OkStatus();
 }
 
 // ---- SqliteDatabase ----
@@ -141,7 +117,7 @@ absl::StatusOr<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::
   std::unique_ptr<SqliteDatabase> database(new SqliteDatabase(db));
   sqlite3_busy_timeout(db, static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
   // journal_mode returns a row, so it goes through Prepare to check the mode.
-  ASSIGN_OR_RETURN(SqliteStatement wal, database->Prepare("PRAGMA journal_mode=WAL"));
+  ASSIGN_OR_RETURN(Statement wal, database->Prepare("PRAGMA journal_mode=WAL"));
   ASSIGN_OR_RETURN(bool row, wal.Step());
   if (!row || wal.ColumnText(0) != "wal") {
     return absl::FailedPreconditionError(
@@ -200,7 +176,7 @@ absl::Status SqliteDatabase::Execute(sqlite3* connection, absl::string_view sql)
   return absl::OkStatus();
 }
 
-absl::StatusOr<SqliteStatement> SqliteDatabase::Prepare(absl::string_view sql) {
+absl::StatusOr<Statement> SqliteDatabase::Prepare(absl::string_view sql) {
   sqlite3* connection = Connection();
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v2(connection, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
@@ -208,7 +184,7 @@ absl::StatusOr<SqliteStatement> SqliteDatabase::Prepare(absl::string_view sql) {
     sqlite3_finalize(stmt);
     return SqliteError(connection, rc, absl::StrCat("preparing \"", sql.substr(0, 200), "\""));
   }
-  return SqliteStatement(connection, stmt);
+  return Statement(std::make_unique<SqliteStatement>(connection, stmt));
 }
 
 absl::Status SqliteDatabase::ReadTransaction(const std::function<absl::Status()>& body) {
@@ -236,20 +212,35 @@ absl::Status SqliteDatabase::ReadTransaction(const std::function<absl::Status()>
 }
 
 absl::Status SqliteDatabase::Transaction(const std::function<absl::Status()>& body) {
-  absl::MutexLock lock(&transaction_mutex_);
-  RETURN_IF_ERROR(Execute("BEGIN IMMEDIATE"));
-  absl::Status status = body();
-  if (status.ok()) status = Execute("COMMIT");
-  if (!status.ok()) {
-    // Harmless when COMMIT already ended the transaction.
-    if (!sqlite3_get_autocommit(db_)) Execute("ROLLBACK").IgnoreError();
+  std::vector<std::pair<std::string, std::string>> published;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&transaction_mutex_);
+    pending_.clear();
+    RETURN_IF_ERROR(Execute("BEGIN IMMEDIATE"));
+    status = body();
+    if (status.ok()) status = Execute("COMMIT");
+    if (!status.ok()) {
+      // Harmless when COMMIT already ended the transaction.
+      if (!sqlite3_get_autocommit(db_)) Execute("ROLLBACK").IgnoreError();
+    } else {
+      published.swap(pending_);
+    }
+  }
+  if (!published.empty()) {
+    absl::MutexLock lock(&subscribers_mu_);
+    for (const auto& [channel, payload] : published) {
+      for (const auto& [subscribed, callback] : subscribers_) {
+        if (subscribed == channel) callback(payload);
+      }
+    }
   }
   return status;
 }
 
 absl::StatusOr<int> SqliteDatabase::SchemaVersion() {
   RETURN_IF_ERROR(Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
-  ASSIGN_OR_RETURN(SqliteStatement select,
+  ASSIGN_OR_RETURN(Statement select,
                    Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
   ASSIGN_OR_RETURN(bool row, select.Step());
   return row ? static_cast<int>(select.ColumnInt64(0)) : 0;
@@ -270,8 +261,8 @@ absl::Status SqliteDatabase::Migrate(absl::Span<const Migration> migrations) {
   }
   for (size_t i = current; i < migrations.size(); ++i) {
     RETURN_IF_ERROR(Transaction([&]() -> absl::Status {
-      RETURN_IF_ERROR(Execute(migrations[i].sql));
-      ASSIGN_OR_RETURN(SqliteStatement record,
+      RETURN_IF_ERROR(Execute(migrations[i].sqlite));
+      ASSIGN_OR_RETURN(Statement record,
                        Prepare("INSERT INTO schema_version (version) VALUES (?)"));
       return record.Bind(1, int64_t{migrations[i].version}).Run();
     }));
@@ -279,7 +270,16 @@ absl::Status SqliteDatabase::Migrate(absl::Span<const Migration> migrations) {
   return absl::OkStatus();
 }
 
-int64_t SqliteDatabase::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-int SqliteDatabase::ChangedRows() const { return sqlite3_changes(db_); }
+absl::Status SqliteDatabase::Publish(absl::string_view channel, absl::string_view payload) {
+  pending_.emplace_back(std::string(channel), std::string(payload));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteDatabase::Subscribe(const std::string& channel,
+                                       std::function<void(const std::string&)> callback) {
+  absl::MutexLock lock(&subscribers_mu_);
+  subscribers_.emplace_back(channel, std::move(callback));
+  return absl::OkStatus();
+}
 
 }  // namespace halo::storage

@@ -17,6 +17,7 @@
 #include "halo/kingdom/kingdom_server.h"
 #include "halo/net/peer.h"
 #include "testing/grpc_call.h"
+#include "testing/test_databases.h"
 #include "testing/tls_fixture.h"
 
 namespace halo::kingdom {
@@ -77,6 +78,7 @@ class Deployment {
     config.set_pending_measurement_timeout_hours(24);
     config.set_measurement_retention_days(10);
     config.set_max_request_bytes(1 << 20);
+    testing::ConfigureDatabaseUnderTest(dir_, config.mutable_database());
     server_config_ = config;
     kingdom_tls_ = *net::LoadTlsMaterial(fixture_.Issue("kingdom"));
     clock_ = std::move(clock);
@@ -265,6 +267,7 @@ TEST_CASE("Administrators are certificates named by fingerprint in the config; a
   for (const char* d : {"worker1", "worker2", "aggregator"}) options.config.mutable_protocols()->add_duchies(d);
   options.config.mutable_protocols()->set_aggregator("aggregator");
   options.config.add_administrator_certificates("admins/operator");
+  testing::ConfigureDatabaseUnderTest(dir, options.config.mutable_database());
   auto started = KingdomServer::Start(options);
   REQUIRE_FALSE(started.ok());
   CHECK_THAT(std::string(started.status().message()),

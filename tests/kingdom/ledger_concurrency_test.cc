@@ -18,6 +18,7 @@
 #include "halo/crypto/hybrid_encryption.h"
 #include "ledger.h"
 #include "testing/temp_dir.h"
+#include "testing/test_databases.h"
 #include "testing/tls_fixture.h"
 
 namespace halo::kingdom {
@@ -45,6 +46,7 @@ TEST_CASE("Concurrent consumers, a fulfilling data provider, logins and a revoca
   Ledger::Options options;
   options.database_path = dir.Sub("kingdom.db");
   options.config = config;
+  testing::ConfigureDatabaseUnderTest(dir, options.config.mutable_database());
   options.trusted_roots = *crypto::TrustedRoots::FromPem(Read(fixture.ca_file()));
   auto opened = Ledger::Open(options);
   INFO(opened.status().message());

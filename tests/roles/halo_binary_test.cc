@@ -217,6 +217,36 @@ TEST_CASE("halo certs refuses a missing CA with a clear message") {
   CHECK_THAT(result.err, Catch::Contains("cannot read") && Catch::Contains("ca.pem"));
 }
 
+TEST_CASE("A kingdom on PostgreSQL whose conninfo file is missing, malformed or names no server exits naming the "
+          "setting") {
+  Deployment d;
+  auto with_database = [&](const std::string& conninfo_file) {
+    const std::string path = d.KingdomConfig(testing::FreeLoopbackPort(), testing::FreeLoopbackPort());
+    std::string text = *ReadFile(path);
+    text.insert(text.rfind('}'), absl::StrCat("  database { postgresql { conninfo_file: \"", conninfo_file, "\" } }\n"));
+    WriteFile(path, text);
+    return path;
+  };
+  ProcessResult missing = Halo({"--config", with_database(d.dir.Sub("missing.conninfo"))});
+  INFO(missing.err);
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("kingdom.database.postgresql.conninfo_file") &&
+                              Catch::Contains("missing.conninfo"));
+  WriteFile(d.dir.Sub("typo.conninfo"), "host=localhost dbnmae=halo\n");
+  ProcessResult typo = Halo({"--config", with_database(d.dir.Sub("typo.conninfo"))});
+  INFO(typo.err);
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.err, Catch::Contains("kingdom.database.postgresql.conninfo_file") && Catch::Contains("dbnmae"));
+  // No server: perhaps not up yet, so exit 1, which systemd retries.
+  WriteFile(d.dir.Sub("nowhere.conninfo"), "host=/nonexistent-halo-socket port=1 dbname=halo connect_timeout=2\n");
+  ProcessResult nowhere = Halo({"--config", with_database(d.dir.Sub("nowhere.conninfo"))});
+  INFO(nowhere.err);
+  CHECK(nowhere.exit_code == 1);
+  CHECK_THAT(nowhere.err, Catch::Contains("kingdom.database.postgresql.conninfo_file") &&
+                              Catch::Contains("cannot connect to PostgreSQL") &&
+                              Catch::Contains("nonexistent-halo-socket"));
+}
+
 TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds it") {
   Deployment d;
   const int system_port = testing::FreeLoopbackPort();
