@@ -35,14 +35,15 @@ std::string TimeText(absl::Time t) {
 }
 
 // The duchy's computation store, which the running duchy has open too
-// (SQLite lets both at it).
+// (SQLite and PostgreSQL both let both at it).
 absl::StatusOr<std::unique_ptr<duchy::ComputationStore>> OpenStore(const config::HaloConfig& config) {
   const std::string path = (std::filesystem::path(config.data_dir()) / "computations.db").string();
-  if (!std::filesystem::exists(path)) {
+  if (!config.duchy().database().has_postgresql() && !std::filesystem::exists(path)) {
     return absl::NotFoundError(absl::StrCat(path, " does not exist: has this duchy (data_dir ", config.data_dir(),
                                             ") run yet?"));
   }
-  return duchy::ComputationStore::Open(path);
+  return duchy::ComputationStore::Open(
+      {.config = config.duchy().database(), .sqlite_path = path, .field = "duchy.database"});
 }
 
 duchy::v1::ComputationStatus StatusOf(const duchy::LocalComputation& c) {

@@ -46,17 +46,39 @@ CREATE TABLE stage_inputs (
 CREATE TABLE herald (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   continuation_token TEXT NOT NULL);
+)sql",
+     R"sql(
+CREATE TABLE computations (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  stage BIGINT NOT NULL,
+  details BYTEA NOT NULL,
+  runnable BIGINT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  next_attempt_micros BIGINT NOT NULL DEFAULT 0,
+  lease_owner TEXT COLLATE "C" NOT NULL DEFAULT '',
+  lease_expiry_micros BIGINT NOT NULL DEFAULT 0,
+  failure TEXT NOT NULL DEFAULT '',
+  update_micros BIGINT NOT NULL);
+CREATE INDEX computations_runnable ON computations(runnable, update_micros);
+CREATE TABLE stage_inputs (
+  computation TEXT COLLATE "C" NOT NULL REFERENCES computations(name),
+  stage BIGINT NOT NULL,
+  input TEXT COLLATE "C" NOT NULL,
+  blob_key TEXT COLLATE "C" NOT NULL,
+  sha256 BYTEA NOT NULL,
+  PRIMARY KEY (computation, stage, input));
+CREATE TABLE herald (
+  id BIGINT PRIMARY KEY CHECK (id = 1),
+  continuation_token TEXT COLLATE "C" NOT NULL);
 )sql"},
     // Attempts are counted when claimed, not when they fail, so that a stage
     // that crashes its process is counted too; the last error is kept for
     // the reason a computation is given up with.
-    {2, R"sql(
-ALTER TABLE computations ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
-)sql"},
+    {2, "ALTER TABLE computations ADD COLUMN last_error TEXT NOT NULL DEFAULT '';",
+     "ALTER TABLE computations ADD COLUMN last_error TEXT NOT NULL DEFAULT '';"},
     // Claims are fenced on a version that every claim and move changes.
-    {3, R"sql(
-ALTER TABLE computations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
-)sql"},
+    {3, "ALTER TABLE computations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
+     "ALTER TABLE computations ADD COLUMN version BIGINT NOT NULL DEFAULT 0;"},
     // What each attempt at a stage cost, for the operator.
     {4, R"sql(
 CREATE TABLE stage_attempts (
@@ -70,6 +92,21 @@ CREATE TABLE stage_attempts (
   bytes_in INTEGER NOT NULL,
   bytes_out INTEGER NOT NULL,
   peak_rss_bytes INTEGER NOT NULL,
+  outcome TEXT NOT NULL);
+CREATE INDEX stage_attempts_computation ON stage_attempts(computation, started_micros);
+)sql",
+     R"sql(
+CREATE TABLE stage_attempts (
+  computation TEXT COLLATE "C" NOT NULL,
+  stage BIGINT NOT NULL,
+  attempt BIGINT NOT NULL,
+  owner TEXT COLLATE "C" NOT NULL,
+  started_micros BIGINT NOT NULL,
+  wall_micros BIGINT NOT NULL,
+  cpu_micros BIGINT NOT NULL,
+  bytes_in BIGINT NOT NULL,
+  bytes_out BIGINT NOT NULL,
+  peak_rss_bytes BIGINT NOT NULL,
   outcome TEXT NOT NULL);
 CREATE INDEX stage_attempts_computation ON stage_attempts(computation, started_micros);
 )sql"},
@@ -103,15 +140,23 @@ LocalComputation FromRow(const storage::Statement& q) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ComputationStore>> ComputationStore::Open(const std::string& path,
+absl::StatusOr<std::unique_ptr<ComputationStore>> ComputationStore::Open(const storage::DatabaseLocation& location,
                                                                          std::function<absl::Time()> clock) {
-  ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteDatabase> db, storage::SqliteDatabase::Open(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::Database> db, storage::OpenDatabase(location));
   RETURN_IF_ERROR(db->Migrate(kMigrations));
   return std::unique_ptr<ComputationStore>(new ComputationStore(std::move(db), std::move(clock)));
 }
 
+absl::StatusOr<std::unique_ptr<ComputationStore>> ComputationStore::Open(const std::string& path,
+                                                                         std::function<absl::Time()> clock) {
+  return Open(storage::DatabaseLocation{.sqlite_path = path, .field = "duchy.database"}, std::move(clock));
+}
+
 absl::StatusOr<LocalComputation> ComputationStore::Load(const std::string& name) {
-  ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare(absl::StrCat("SELECT ", kColumns, " WHERE name = ?")));
+  // Locked until the transaction ends: every change to a computation reads
+  // it first, so changes to one computation take turns.
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_->Prepare(absl::StrCat("SELECT ", kColumns, " WHERE name = ?", db_->ForUpdate())));
   q.Bind(1, name);
   ASSIGN_OR_RETURN(bool found, q.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("computation ", name, " not found"));
@@ -122,8 +167,8 @@ absl::StatusOr<bool> ComputationStore::Create(const LocalComputation& computatio
   bool created = false;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Statement q,
-                     db_->Prepare("INSERT OR IGNORE INTO computations (name, stage, details, runnable, "
-                                  "update_micros) VALUES (?, ?, ?, ?, ?)"));
+                     db_->Prepare("INSERT INTO computations (name, stage, details, runnable, "
+                                  "update_micros) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"));
     q.Bind(1, computation.name)
         .Bind(2, int64_t{computation.stage})
         .BindBlob(3, computation.details)
@@ -157,7 +202,7 @@ namespace {
 
 // A held input of the same name: OK if it is the same bytes (a resend),
 // ALREADY_EXISTS if not; nullopt if none is held.
-absl::StatusOr<std::optional<absl::Status>> CompareHeld(storage::SqliteDatabase& db, const std::string& name,
+absl::StatusOr<std::optional<absl::Status>> CompareHeld(storage::Database& db, const std::string& name,
                                                         ComputationStage stage, const StageInput& input) {
   ASSIGN_OR_RETURN(storage::Statement held,
                    db.Prepare("SELECT sha256 FROM stage_inputs WHERE computation = ? AND stage = ? AND input = ?"));
@@ -171,7 +216,7 @@ absl::StatusOr<std::optional<absl::Status>> CompareHeld(storage::SqliteDatabase&
                                                    : absl::StrCat(" for stage ", v1::ComputationStage_Name(stage)))));
 }
 
-absl::Status InsertInput(storage::SqliteDatabase& db, const std::string& name, ComputationStage stage,
+absl::Status InsertInput(storage::Database& db, const std::string& name, ComputationStage stage,
                          const StageInput& input) {
   ASSIGN_OR_RETURN(storage::Statement insert,
                    db.Prepare("INSERT INTO stage_inputs (computation, stage, input, blob_key, sha256) "
@@ -221,6 +266,7 @@ absl::Status ComputationStore::RecordUpload(const std::string& name, const Stage
 absl::StatusOr<std::vector<StageInput>> ComputationStore::Inputs(const std::string& name, ComputationStage stage) {
   std::vector<StageInput> inputs;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    inputs.clear();
     ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("SELECT input, blob_key, sha256 FROM stage_inputs WHERE computation = ? AND "
                                   "stage = ? ORDER BY input"));
@@ -239,6 +285,7 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
     const std::string& owner, absl::Duration lease, const std::vector<ComputationStage>& prioritised) {
   std::optional<LocalComputation> claimed;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    claimed.reset();
     const int64_t now = absl::ToUnixMicros(clock_());
     // Stages are enum numbers, so they are written into the statement.
     std::string first;
@@ -251,7 +298,7 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
                                                " WHERE runnable = 1 AND lease_expiry_micros <= ? AND "
                                                "next_attempt_micros <= ? ORDER BY ",
-                                               first, "update_micros LIMIT 1")));
+                                               first, "update_micros LIMIT 1", db_->ForUpdateSkipLocked())));
     q.Bind(1, now).Bind(2, now);
     ASSIGN_OR_RETURN(bool found, q.Step());
     if (!found) return absl::OkStatus();
@@ -373,11 +420,11 @@ absl::Status ComputationStore::ReleaseClaimsOf(const std::string& owner_prefix) 
   return db_->Transaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("UPDATE computations SET lease_owner = '', lease_expiry_micros = 0, "
-                                  "version = version + 1 WHERE lease_owner != '' AND substr(lease_owner, 1, ?) = ?"));
+                                  "version = version + 1 WHERE lease_owner != '' AND substr(lease_owner, 1, CAST(? AS INTEGER)) = ?"));
     q.Bind(1, static_cast<int64_t>(owner_prefix.size())).Bind(2, owner_prefix);
     RETURN_IF_ERROR(q.Run());
     ASSIGN_OR_RETURN(storage::Statement abandoned,
-                     db_->Prepare("UPDATE stage_attempts SET outcome = ? WHERE outcome = ? AND substr(owner, 1, ?) = ?"));
+                     db_->Prepare("UPDATE stage_attempts SET outcome = ? WHERE outcome = ? AND substr(owner, 1, CAST(? AS INTEGER)) = ?"));
     abandoned.Bind(1, absl::StrCat(kAbandoned, "; its duchy restarted")).Bind(2, kRunning);
     abandoned.Bind(3, static_cast<int64_t>(owner_prefix.size())).Bind(4, owner_prefix);
     return abandoned.Run();
@@ -431,6 +478,7 @@ absl::Status ComputationStore::Retry(const std::string& name) {
 absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool include_finished, int limit) {
   std::vector<LocalComputation> out;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    out.clear();
     ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
                                                include_finished ? "" : " WHERE stage NOT IN (?, ?)",
@@ -474,6 +522,7 @@ absl::Status ComputationStore::RecordAttempt(const std::string& name, const Stag
 absl::StatusOr<std::vector<StageAttempt>> ComputationStore::Attempts(const std::string& name) {
   std::vector<StageAttempt> out;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+    out.clear();
     ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare("SELECT stage, attempt, owner, started_micros, wall_micros, cpu_micros, bytes_in, "
                                   "bytes_out, peak_rss_bytes, outcome FROM stage_attempts WHERE computation = ? "

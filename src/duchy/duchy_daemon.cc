@@ -57,7 +57,10 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
     return absl::FailedPreconditionError(absl::StrCat("cannot create ", options.data_dir, ": ", error.message()));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<ComputationStore> store,
-                   ComputationStore::Open((std::filesystem::path(options.data_dir) / "computations.db").string()));
+                   ComputationStore::Open(
+                       {.config = config.database(),
+                        .sqlite_path = (std::filesystem::path(options.data_dir) / "computations.db").string(),
+                        .field = "duchy.database"}));
   // Only this process's mills from before: other processes' mills may be
   // at work still.
   RETURN_IF_ERROR(store->ReleaseClaimsOf(absl::StrCat(name, "/mill-")));

@@ -2,10 +2,19 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
 #include "halo/common/files.h"
 
 #include "halo/duchy/v1/records.pb.h"
 #include "testing/temp_dir.h"
+#include "testing/test_databases.h"
 
 namespace halo::duchy {
 namespace {
@@ -35,7 +44,7 @@ LocalComputation Runnable(const std::string& name) {
 
 TEST_CASE("Computations are created once, whatever the herald replays") {
   testing::TempDir dir;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"));
   CHECK(*store->Create(Waiting("computations/1")));
   LocalComputation again = Waiting("computations/1");
   again.details = "something else";
@@ -53,7 +62,7 @@ const InputWait kPhaseOneInputs{v1::WAIT_EXECUTION_PHASE_ONE_INPUTS, 1, v1::EXEC
 
 TEST_CASE("Inputs start a stage when all have arrived; a resend is harmless, a different one refused") {
   testing::TempDir dir;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"));
   REQUIRE(*store->Create(Waiting("computations/1")));
   const StageInput a{"edp1", "computations/1/SETUP/edp1", std::string(32, 'a')};
   const StageInput b{"edp2", "computations/1/SETUP/edp2", std::string(32, 'b')};
@@ -81,7 +90,7 @@ TEST_CASE("Inputs start a stage when all have arrived; a resend is harmless, a d
 TEST_CASE("A claim is a lease: a lapsed one passes to another mill, and its holder can no longer write") {
   testing::TempDir dir;
   FakeClock clock;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   REQUIRE(*store->Create(Runnable("computations/1")));
 
   const auto first = *store->Claim("mill-a", absl::Minutes(5));
@@ -107,10 +116,45 @@ TEST_CASE("A claim is a lease: a lapsed one passes to another mill, and its hold
   CHECK(after.lease_owner.empty());
 }
 
+TEST_CASE("Claimers racing on one store each claim a different computation, and every one is claimed once") {
+  testing::TempDir dir;
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"));
+  constexpr int kComputations = 24;
+  for (int i = 0; i < kComputations; ++i) REQUIRE(*store->Create(Runnable(absl::StrCat("computations/", i))));
+  // A second handle on the same database, as another process has.
+  auto other = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"));
+  std::mutex mu;
+  std::map<std::string, int> claims;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> mills;
+  for (int m = 0; m < 4; ++m) {
+    mills.emplace_back([&, m] {
+      ComputationStore& mine = m % 2 == 0 ? *store : *other;
+      while (true) {
+        auto claimed = mine.Claim(absl::StrCat("mill-", m), absl::Minutes(5));
+        if (!claimed.ok()) {
+          ++errors;
+          return;
+        }
+        if (!claimed->has_value()) return;
+        std::lock_guard<std::mutex> lock(mu);
+        ++claims[(*claimed)->name];
+      }
+    });
+  }
+  for (std::thread& mill : mills) mill.join();
+  CHECK(errors.load() == 0);
+  CHECK(claims.size() == kComputations);
+  for (const auto& [name, count] : claims) {
+    INFO(name);
+    CHECK(count == 1);
+  }
+}
+
 TEST_CASE("A renewed lease keeps a long stage's claim; an unrenewed one lapses within a lease") {
   testing::TempDir dir;
   FakeClock clock;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   REQUIRE(*store->Create(Runnable("computations/1")));
   const auto claimed = *store->Claim("mill-a", absl::Seconds(30));
   REQUIRE(claimed.has_value());
@@ -132,7 +176,7 @@ TEST_CASE("A renewed lease keeps a long stage's claim; an unrenewed one lapses w
 TEST_CASE("A released claim is retried after its delay, counting attempts; a failure is final") {
   testing::TempDir dir;
   FakeClock clock;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   REQUIRE(*store->Create(Runnable("computations/1")));
   auto claimed = *store->Claim("mill", absl::Minutes(5));
   REQUIRE(claimed.has_value());
@@ -158,13 +202,13 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
   testing::TempDir dir;
   FakeClock clock;
   {
-    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
     REQUIRE(*store->Create(Runnable("computations/1")));
   }
   // Each round: a mill claims the stage and its process dies with the claim
   // held; the duchy restarts and the lease lapses.
   for (int round = 1; round <= 3; ++round) {
-    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
     const auto claimed = *store->Claim("mill", absl::Minutes(5));
     REQUIRE(claimed.has_value());
     CHECK(claimed->attempts == round);
@@ -174,11 +218,11 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
   // A duchy that starts again takes back its dead mills' claims at once,
   // their attempts counted.
   {
-    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
     REQUIRE((*store->Claim("mill", absl::Minutes(5))).has_value());
   }
   {
-    auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+    auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
     CHECK(*store->Claim("mill", absl::Minutes(5)) == std::nullopt);
     REQUIRE(store->ReleaseClaimsOf("mill").ok());
     const auto taken_back = *store->Claim("mill", absl::Minutes(5));
@@ -187,7 +231,7 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
     clock.now += absl::Minutes(6);
   }
   // Moving to the next stage starts its count afresh.
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   const auto claimed = *store->Claim("mill", absl::Minutes(5));
   REQUIRE(store->Advance(*claimed, v1::EXECUTION_PHASE_ONE, true, "next").ok());
   CHECK((*store->Claim("mill", absl::Minutes(5)))->attempts == 1);
@@ -196,7 +240,7 @@ TEST_CASE("Attempts are counted when claimed, so a stage whose process crashes e
 TEST_CASE("A restarted duchy takes back only its own mills' claims; other processes' mills keep theirs") {
   testing::TempDir dir;
   FakeClock clock;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   REQUIRE(*store->Create(Runnable("computations/1")));
   REQUIRE(*store->Create(Runnable("computations/2")));
   const auto own = *store->Claim("duchies/w1/mill-0", absl::Minutes(5));
@@ -214,7 +258,7 @@ TEST_CASE("A restarted duchy takes back only its own mills' claims; other proces
 TEST_CASE("Each attempt is on record from its claim: one whose mill died shows as abandoned, a report replaces it") {
   testing::TempDir dir;
   FakeClock clock;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   REQUIRE(*store->Create(Runnable("computations/1")));
   const auto first = *store->Claim("mills/a", absl::Seconds(30));
   REQUIRE(first.has_value());
@@ -248,7 +292,7 @@ TEST_CASE("Each attempt is on record from its claim: one whose mill died shows a
 TEST_CASE("A mill's prioritised stages are claimed first, then the others, oldest first") {
   testing::TempDir dir;
   FakeClock clock;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   REQUIRE(*store->Create(Runnable("computations/llv2")));
   clock.now += absl::Seconds(1);
   LocalComputation shuffle = Runnable("computations/hmss");
@@ -265,7 +309,7 @@ TEST_CASE("A mill's prioritised stages are claimed first, then the others, oldes
 TEST_CASE("A computation that completes or fails keeps no key or seed that could decrypt what it handled") {
   testing::TempDir dir;
   FakeClock clock;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"), clock.function());
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"), clock.function());
   v1::ComputationDetails secrets;
   secrets.mutable_computation()->set_name("computations/kept");
   secrets.set_position(1);
@@ -310,7 +354,7 @@ TEST_CASE("A computation that completes or fails keeps no key or seed that could
 
 TEST_CASE("Inputs that arrive before their stage are kept, and the stage starts when the computation gets there") {
   testing::TempDir dir;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"));
   LocalComputation c = Waiting("computations/1");
   c.stage = v1::WAIT_TO_START;
   REQUIRE(*store->Create(c));
@@ -344,7 +388,7 @@ TEST_CASE("Inputs that arrive before their stage are kept, and the stage starts 
 
 TEST_CASE("Uploads are kept once: a resend is OK, different bytes are refused, none after the end") {
   testing::TempDir dir;
-  auto store = *ComputationStore::Open(dir.Sub("duchy.db"));
+  auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir, "duchy.db"));
   REQUIRE(*store->Create(Waiting("computations/1")));
   const StageInput upload{"computations/1/requisitions/r1", "computations/1/requisitions/r1", std::string(32, 'u')};
   REQUIRE(store->RecordUpload("computations/1", upload).ok());

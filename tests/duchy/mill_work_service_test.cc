@@ -14,6 +14,7 @@
 #include "halo/net/peer.h"
 #include "halo/net/server.h"
 #include "testing/temp_dir.h"
+#include "testing/test_databases.h"
 #include "testing/tls_fixture.h"
 
 namespace halo::duchy {
@@ -30,7 +31,7 @@ class Herald {
   Herald() : own_(dir_, "w1-root"), other_(dir_, "other-root") {
     bundle_ = *ReadFile(own_.ca_file()) + *ReadFile(other_.ca_file());
     const net::TlsMaterial tls = Tls(own_.Issue("duchies/w1"));
-    auto store = *ComputationStore::Open(dir_.Sub("computations.db"), [this] { return clock_.now; });
+    auto store = *ComputationStore::Open(testing::DatabaseUnderTest(dir_, "computations.db"), [this] { return clock_.now; });
     store_ = store.get();
     auto blobs = *storage::OpenFileSystemBlobStore(dir_.Sub("blobs"));
     blobs_ = blobs.get();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -47,6 +48,19 @@ Backend BackendUnderTest() {
 
 void ConfigureDatabaseUnderTest(const TempDir& dir, config::DatabaseConfig* config) {
   if (!ConfigureTestDatabase(BackendUnderTest(), dir, config)) FAIL("no database to run on");
+}
+
+storage::DatabaseLocation DatabaseUnderTest(const TempDir& dir, const std::string& name) {
+  storage::DatabaseLocation location{.sqlite_path = dir.Sub(name), .field = "database"};
+  if (BackendUnderTest() == Backend::kSqlite) return location;
+  const std::string file = dir.Sub(name + ".conninfo");
+  if (!std::filesystem::exists(file)) {
+    const std::string conninfo = FreshPostgresDatabase();
+    if (conninfo.empty()) FAIL("no PostgreSQL to run on");
+    std::ofstream(file) << conninfo << "\n";
+  }
+  location.config.mutable_postgresql()->set_conninfo_file(file);
+  return location;
 }
 
 std::string FreshPostgresDatabase() {

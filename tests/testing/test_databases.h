@@ -11,6 +11,7 @@
 
 #include "halo/config/config.pb.h"
 #include "halo/storage/database.h"
+#include "halo/storage/open_database.h"
 #include "testing/temp_dir.h"
 
 namespace halo::testing {
@@ -37,6 +38,10 @@ std::unique_ptr<storage::Database> OpenTestDatabase(Backend backend, const TempD
 bool ConfigureTestDatabase(Backend backend, const TempDir& dir, config::DatabaseConfig* config);
 // The same on BackendUnderTest(), which test_main made sure is available.
 void ConfigureDatabaseUnderTest(const TempDir& dir, config::DatabaseConfig* config);
+// Where a store named `name` under `dir` lives on BackendUnderTest(): the
+// same database each time for the same dir and name, as a reopened SQLite
+// file is the same file.
+storage::DatabaseLocation DatabaseUnderTest(const TempDir& dir, const std::string& name);
 
 }  // namespace halo::testing
 

@@ -18,7 +18,8 @@
 #include "absl/time/time.h"
 #include "halo/duchy/stage_plan.h"
 #include "halo/duchy/v1/duchy.pb.h"
-#include "halo/storage/sqlite_database.h"
+#include "halo/storage/database.h"
+#include "halo/storage/open_database.h"
 
 namespace halo::duchy {
 
@@ -76,6 +77,12 @@ struct StageAttempt {
 
 class ComputationStore {
  public:
+  // On SQLite or PostgreSQL, as `location` says. Every write locks the rows
+  // of the computation it reads first, and a claim passes over rows another
+  // claimer holds, so several processes may share one PostgreSQL store.
+  static absl::StatusOr<std::unique_ptr<ComputationStore>> Open(
+      const storage::DatabaseLocation& location, std::function<absl::Time()> clock = [] { return absl::Now(); });
+  // SQLite at `path`.
   static absl::StatusOr<std::unique_ptr<ComputationStore>> Open(
       const std::string& path, std::function<absl::Time()> clock = [] { return absl::Now(); });
 
@@ -158,7 +165,7 @@ class ComputationStore {
   absl::Status SetHeraldToken(const std::string& token);
 
  private:
-  ComputationStore(std::unique_ptr<storage::SqliteDatabase> db, std::function<absl::Time()> clock)
+  ComputationStore(std::unique_ptr<storage::Database> db, std::function<absl::Time()> clock)
       : db_(std::move(db)), clock_(std::move(clock)) {}
   absl::StatusOr<LocalComputation> Load(const std::string& name);
   absl::StatusOr<int64_t> InputCount(const std::string& name, ComputationStage stage);
@@ -167,7 +174,7 @@ class ComputationStore {
   absl::Status MoveTo(const std::string& name, ComputationStage next_stage, bool runnable, const std::string* details,
                       const InputWait& wait);
 
-  std::unique_ptr<storage::SqliteDatabase> db_;
+  std::unique_ptr<storage::Database> db_;
   std::function<absl::Time()> clock_;
 };
 

@@ -138,6 +138,14 @@ class Database {
   // looks again.
   virtual absl::Status Subscribe(const std::string& channel, std::function<void(const std::string&)> callback) = 0;
 
+  // Appended to a SELECT in a Transaction: locks the rows it returns until
+  // the transaction ends, so that what it read stays true while it writes;
+  // with "SKIP LOCKED", rows another transaction holds are passed over (a
+  // claim that must not wait for another claimer). SQLite has one writer and
+  // needs neither: both are empty there.
+  virtual absl::string_view ForUpdate() const = 0;
+  virtual absl::string_view ForUpdateSkipLocked() const = 0;
+
   // Inside a Transaction: true if no other transaction, in any process on
   // this database, holds `key`; this one then holds it until it ends.
   virtual absl::StatusOr<bool> TryExclusive(int64_t key) = 0;

@@ -41,6 +41,8 @@ class PostgresDatabase final : public Database {
   absl::StatusOr<int> SchemaVersion() override;
   absl::Status Publish(absl::string_view channel, absl::string_view payload) override;
   absl::Status Subscribe(const std::string& channel, std::function<void(const std::string&)> callback) override;
+  absl::string_view ForUpdate() const override { return " FOR UPDATE"; }
+  absl::string_view ForUpdateSkipLocked() const override { return " FOR UPDATE SKIP LOCKED"; }
   absl::StatusOr<bool> TryExclusive(int64_t key) override;
 
   struct Pool;

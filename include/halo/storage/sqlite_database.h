@@ -48,6 +48,8 @@ class SqliteDatabase final : public Database {
   absl::StatusOr<int> SchemaVersion() override;
   absl::Status Publish(absl::string_view channel, absl::string_view payload) override;
   absl::Status Subscribe(const std::string& channel, std::function<void(const std::string&)> callback) override;
+  absl::string_view ForUpdate() const override { return ""; }
+  absl::string_view ForUpdateSkipLocked() const override { return ""; }
   // The one writer already excludes every other transaction.
   absl::StatusOr<bool> TryExclusive(int64_t key) override { return true; }
 
