@@ -44,6 +44,7 @@ struct DemoFlags {
   uint64_t seed = 1;
   bool csv = false;
   int timeout_seconds = 600;
+  std::string database = "sqlite";
 };
 
 // One measurement of the demo: what is asked, of which EDPs' events.
@@ -210,6 +211,8 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
 
   deployment::InProcessDeploymentOptions options;
   options.dir = dir;
+  options.database = flags.database == "postgresql" ? deployment::DeploymentDatabase::kPostgresql
+                                                    : deployment::DeploymentDatabase::kSqlite;
   // The same --seed gives the same events and the same noise: a demo run
   // replays, and its verdict is the same every time.
   options.replay_seed = flags.seed;
@@ -237,7 +240,8 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
     options.edps.push_back(edp);
   }
   ASSIGN_OR_RETURN(auto deployment, deployment::InProcessDeployment::Start(options));
-  std::cout << absl::StrFormat("started a Kingdom, 3 duchies, 3 EDP agents and an MC (%.1f s)\n", seconds());
+  std::cout << absl::StrFormat("started a Kingdom, 3 duchies, 3 EDP agents and an MC, records on %s (%.1f s)\n",
+                               flags.database == "postgresql" ? "a private PostgreSQL server" : "SQLite", seconds());
   mc::McClient& mc = deployment->mc();
   std::map<std::string, std::string> groups;  // reference id -> name
   ASSIGN_OR_RETURN(std::vector<api::v1::EventGroup> shared, mc.ListEventGroups());
@@ -393,6 +397,10 @@ void AddDemoCommand(CLI::App& app, int& exit_code) {
   demo->add_option("--seed", flags->seed, "Seed of the generated events and of the DP noise: a run replays");
   demo->add_flag("--csv", flags->csv, "Generate CSV event files instead of columnar ones");
   demo->add_option("--timeout", flags->timeout_seconds, "Seconds to wait for each measurement");
+  demo->add_option("--database", flags->database,
+                   "Where the Kingdom and the duchies keep records: sqlite, or postgresql (a private server from "
+                   "Debian's postgresql-15, started and stopped by the demo)")
+      ->check(CLI::IsMember({"sqlite", "postgresql"}));
   demo->callback([demo, flags, &exit_code] {
     if (demo->got_subcommand("exchange")) return;
     absl::StatusOr<std::string> dir = DemoDirectory(flags->data_dir);

@@ -4,6 +4,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "halo/common/files.h"
+#include "halo/storage/local_postgres_server.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/common/status_macros.h"
@@ -56,6 +59,10 @@ std::string Localhost(int port) { return absl::StrCat("localhost:", port); }
 
 struct InProcessDeployment::State {
   InProcessDeploymentOptions options;
+  // First, so that it stops after every party that uses it.
+  std::unique_ptr<storage::LocalPostgresServer> postgres;
+  // The database config of the Kingdom ("kingdom") and of each duchy.
+  absl::StatusOr<config::DatabaseConfig> DatabaseOf(const std::string& party);
   std::map<std::string, net::TlsMaterial> tls;
   std::map<std::string, api::ContentSigner> signers;
   // Every party is its own organisation with its own root, as in a real
@@ -145,6 +152,25 @@ absl::Status InProcessDeployment::State::Register() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<config::DatabaseConfig> InProcessDeployment::State::DatabaseOf(const std::string& party) {
+  config::DatabaseConfig database;
+  if (options.database == DeploymentDatabase::kSqlite) {
+    database.mutable_sqlite();
+    return database;
+  }
+  const std::string name = absl::StrReplaceAll(party, {{"-", "_"}});
+  const std::string file = absl::StrCat(options.dir, "/", name, ".conninfo");
+  if (!std::filesystem::exists(file)) {
+    if (postgres == nullptr) {
+      ASSIGN_OR_RETURN(postgres, storage::LocalPostgresServer::Start());
+    }
+    RETURN_IF_ERROR(postgres->CreateDatabase(name));
+    RETURN_IF_ERROR(WriteFileAtomically(file, postgres->Conninfo(name) + "\n", 0600));
+  }
+  database.mutable_postgresql()->set_conninfo_file(file);
+  return database;
+}
+
 absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
   duchy::DuchyOptions duchy;
   duchy.config.set_duchy_id(id);
@@ -162,6 +188,7 @@ absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {
     duchy.config.set_mill_service_address(absl::StrCat("127.0.0.1:", port == mill_service_ports.end() ? 0 : port->second));
   }
   duchy.data_dir = absl::StrCat(options.dir, "/duchy-", id);
+  ASSIGN_OR_RETURN(*duchy.config.mutable_database(), DatabaseOf(absl::StrCat("duchy_", id)));
   duchy.tls = tls.at(absl::StrCat("duchies/", id));
   duchy.signer = signers.at(absl::StrCat("duchies/", id));
   duchy.replay_seed = ReplaySeedOf(options);
@@ -282,6 +309,7 @@ absl::StatusOr<std::unique_ptr<InProcessDeployment>> InProcessDeployment::Start(
   kingdom.config.set_exchange_step_lease_seconds(options.exchange_step_lease_seconds);
   kingdom.config.set_exchange_step_max_attempts(options.exchange_step_max_attempts);
   kingdom.database_path = absl::StrCat(options.dir, "/kingdom.db");
+  ASSIGN_OR_RETURN(*kingdom.config.mutable_database(), s.DatabaseOf("kingdom"));
   kingdom.tls = s.tls.at("kingdom");
   kingdom.replay_seed = ReplaySeedOf(options);
   ASSIGN_OR_RETURN(s.kingdom, kingdom::KingdomServer::Start(kingdom));

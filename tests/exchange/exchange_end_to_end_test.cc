@@ -20,6 +20,7 @@
 #include "halo/exchange/workflow.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
+#include "testing/test_databases.h"
 #include "testing/temp_dir.h"
 
 namespace halo::exchange {
@@ -51,6 +52,9 @@ class World {
                 .ok());
     deployment::InProcessDeploymentOptions options;
     options.dir = dir_.Sub("deployment");
+    options.database = testing::BackendUnderTest() == testing::Backend::kPostgres
+                           ? deployment::DeploymentDatabase::kPostgresql
+                           : deployment::DeploymentDatabase::kSqlite;
     for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
     options.protocols.set_aggregator("aggregator");
     options.measurement_consumers = {"mc1"};

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "testing/test_databases.h"
+
 namespace halo::testing {
 
 using api::v1::Measurement;
@@ -15,6 +17,9 @@ MeasurementWorld::MeasurementWorld(const MeasurementWorldOptions& o) : populatio
   REQUIRE(edp::WriteSyntheticEvents(events, dir_.Sub("events")).ok());
   deployment::InProcessDeploymentOptions options;
   options.dir = dir_.Sub("deployment");
+  options.database = testing::BackendUnderTest() == testing::Backend::kPostgres
+                         ? deployment::DeploymentDatabase::kPostgresql
+                         : deployment::DeploymentDatabase::kSqlite;
   options.replay_seed = o.seed;
   for (const char* d : {"worker1", "worker2", "aggregator"}) options.protocols.add_duchies(d);
   options.protocols.set_aggregator("aggregator");

@@ -47,8 +47,17 @@ struct DeploymentExchangeParty {
   std::vector<std::string> accepted_workflow_sha256;
 };
 
+enum class DeploymentDatabase {
+  kSqlite,  // a file in each party's data directory
+  // A database for the Kingdom and one for each duchy on a private
+  // PostgreSQL server (storage::LocalPostgresServer) that the deployment
+  // starts and, once everything else has stopped, stops.
+  kPostgresql,
+};
+
 struct InProcessDeploymentOptions {
   std::string dir;  // every party's data goes under it
+  DeploymentDatabase database = DeploymentDatabase::kSqlite;
   // Duchy ids and aggregator are taken from protocols.
   config::MeasurementProtocols protocols;
   std::vector<DeploymentEdp> edps;
