@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "halo/api/protocol_version.h"
 #include "halo/common/status_macros.h"
@@ -235,6 +236,33 @@ absl::Status CheckPageToken(const std::string& token, const std::string& parent)
 }
 
 std::string Etag(int64_t update_time) { return absl::StrCat("\"", update_time, "\""); }
+
+// Calls `visit` on the rows of `sql` in name order after `after` until it
+// returns false. `sql` selects the name first and ends "name > ? ORDER BY
+// name LIMIT ?", the two parameters after the `bound` ones `bind` sets. Rows
+// come kScanChunk at a time, since libpq holds a result whole in memory and
+// a listing may pass over many rows its filter drops.
+constexpr int kScanChunk = 64;
+absl::Status ScanByName(storage::Database& db, absl::string_view sql, int bound,
+                        const std::function<void(storage::Statement&)>& bind, std::string after,
+                        const std::function<absl::StatusOr<bool>(const storage::Statement&)>& visit) {
+  ASSIGN_OR_RETURN(storage::Statement q, db.Prepare(sql));
+  while (true) {
+    q.Reset();
+    bind(q);
+    q.Bind(bound + 1, after).Bind(bound + 2, int64_t{kScanChunk});
+    int rows = 0;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      ++rows;
+      after = q.ColumnText(0);
+      ASSIGN_OR_RETURN(bool more, visit(q));
+      if (!more) return absl::OkStatus();
+    }
+    if (rows < kScanChunk) return absl::OkStatus();
+  }
+}
 
 absl::Status CheckEtag(const std::string& given, int64_t update_time, absl::string_view what) {
   if (!given.empty() && given != Etag(update_time)) {
@@ -1444,26 +1472,25 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
   api::v1::ListMeasurementsResponse response;
   size_t page_bytes = 0;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement q,
-                     db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND name > ? AND update_time > ? "
-                                  "ORDER BY name"));
-    q.Bind(1, request.parent()).Bind(2, request.page_token()).Bind(3, request.updated_after_micros());
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      ASSIGN_OR_RETURN(MeasurementRow m, LoadMeasurement(q.ColumnText(0)));
-      Measurement view = PublicView(m);
-      if (!states.empty() && !states.count(view.state())) continue;
-      const size_t bytes = view.ByteSizeLong();
-      if (response.measurements_size() == size ||
-          (response.measurements_size() > 0 && page_bytes + bytes > kMaxPageBytes)) {
-        response.set_next_page_token(response.measurements(response.measurements_size() - 1).name());
-        break;
-      }
-      page_bytes += bytes;
-      *response.add_measurements() = std::move(view);
-    }
-    return absl::OkStatus();
+    response.Clear();
+    page_bytes = 0;
+    return ScanByName(
+        *db_, "SELECT name FROM measurements WHERE consumer = ? AND update_time > ? AND name > ? ORDER BY name LIMIT ?",
+        2, [&](storage::Statement& q) { q.Bind(1, request.parent()).Bind(2, request.updated_after_micros()); },
+        request.page_token(), [&](const storage::Statement& q) -> absl::StatusOr<bool> {
+          ASSIGN_OR_RETURN(MeasurementRow m, LoadMeasurement(q.ColumnText(0)));
+          Measurement view = PublicView(m);
+          if (!states.empty() && !states.count(view.state())) return true;
+          const size_t bytes = view.ByteSizeLong();
+          if (response.measurements_size() == size ||
+              (response.measurements_size() > 0 && page_bytes + bytes > kMaxPageBytes)) {
+            response.set_next_page_token(response.measurements(response.measurements_size() - 1).name());
+            return false;
+          }
+          page_bytes += bytes;
+          *response.add_measurements() = std::move(view);
+          return true;
+        });
   }));
   return response;
 }
@@ -1504,28 +1531,31 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
     api::v1::ListRequisitionsResponse response;
     size_t page_bytes = 0;
     RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-      ASSIGN_OR_RETURN(storage::Statement q,
-                       db_->Prepare("SELECT state, data FROM requisitions WHERE data_provider = ? AND visible = 1 "
-                                    "AND name > ? ORDER BY name"));
-      q.Bind(1, request.parent()).Bind(2, request.page_token());
-      while (true) {
-        ASSIGN_OR_RETURN(bool row, q.Step());
-        if (!row) break;
-        if (!states.empty() && !states.count(static_cast<int>(q.ColumnInt64(0)))) continue;
-        if (response.requisitions_size() == size) {
-          response.set_next_page_token(response.requisitions(size - 1).name());
-          break;
-        }
-        ASSIGN_OR_RETURN(RequisitionRecord r, Parse<RequisitionRecord>(q.ColumnBlob(1), "requisition"));
-        const size_t bytes = r.requisition().ByteSizeLong();
-        if (response.requisitions_size() > 0 && page_bytes + bytes > kMaxPageBytes) {
-          response.set_next_page_token(response.requisitions(response.requisitions_size() - 1).name());
-          break;
-        }
-        page_bytes += bytes;
-        *response.add_requisitions() = std::move(*r.mutable_requisition());
-      }
-      return absl::OkStatus();
+      response.Clear();
+      page_bytes = 0;
+      // States are checked enum numbers, so they are written into the SQL.
+      const std::string state_filter =
+          states.empty() ? "" : absl::StrCat("AND state IN (", absl::StrJoin(states, ","), ") ");
+      return ScanByName(
+          *db_,
+          absl::StrCat("SELECT name, data FROM requisitions WHERE data_provider = ? AND visible = 1 ", state_filter,
+                       "AND name > ? ORDER BY name LIMIT ?"),
+          1, [&](storage::Statement& q) { q.Bind(1, request.parent()); }, request.page_token(),
+          [&](const storage::Statement& q) -> absl::StatusOr<bool> {
+            if (response.requisitions_size() == size) {
+              response.set_next_page_token(response.requisitions(size - 1).name());
+              return false;
+            }
+            ASSIGN_OR_RETURN(RequisitionRecord r, Parse<RequisitionRecord>(q.ColumnBlob(1), "requisition"));
+            const size_t bytes = r.requisition().ByteSizeLong();
+            if (response.requisitions_size() > 0 && page_bytes + bytes > kMaxPageBytes) {
+              response.set_next_page_token(response.requisitions(response.requisitions_size() - 1).name());
+              return false;
+            }
+            page_bytes += bytes;
+            *response.add_requisitions() = std::move(*r.mutable_requisition());
+            return true;
+          });
     }));
     if (response.requisitions_size() > 0 || absl::Now() >= deadline) return response;
     changes_.WaitForChange(seen, deadline - absl::Now());
