@@ -11,18 +11,44 @@
 
 namespace halo::testing {
 
-KingdomProcess::KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture)
-    : halo_binary_(halo_binary), config_path_(dir.Sub("kingdom.textproto")), public_port_(FreeLoopbackPort()) {
-  const config::TlsConfig tls = fixture.Issue("kingdom");
-  administrator_ = fixture.Issue("admins/operator");
-  std::ofstream(config_path_) << "role: KINGDOM\ndata_dir: \"" << dir.Sub("kingdom-data") << "\"\nkingdom {\n"
-                              << "  public_api_address: \"127.0.0.1:" << public_port_ << "\"\n"
-                              << "  system_api_address: \"127.0.0.1:" << FreeLoopbackPort() << "\"\n"
-                              << "  tls { certificate_file: \"" << tls.certificate_file() << "\" private_key_file: \""
-                              << tls.private_key_file() << "\" trusted_ca_file: \"" << tls.trusted_ca_file()
-                              << "\" }\n  administrator_certificates: \"" << FingerprintOf(administrator_) << "\"\n"
-                              << "  protocols { duchies: \"worker1\" duchies: \"worker2\" duchies: \"aggregator\" "
-                                 "aggregator: \"aggregator\" }\n}\n";
+KingdomProcess::KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture,
+                               const std::string& postgres_conninfo_file)
+    : halo_binary_(halo_binary),
+      dir_(dir.path().string()),
+      tls_(fixture.Issue("kingdom")),
+      administrator_(fixture.Issue("admins/operator")),
+      postgres_conninfo_file_(postgres_conninfo_file) {
+  WriteConfig("kingdom");
+}
+
+std::unique_ptr<KingdomProcess> KingdomProcess::Replica(const std::string& name) const {
+  std::unique_ptr<KingdomProcess> replica(new KingdomProcess());
+  replica->halo_binary_ = halo_binary_;
+  replica->dir_ = dir_;
+  replica->tls_ = tls_;
+  replica->administrator_ = administrator_;
+  replica->postgres_conninfo_file_ = postgres_conninfo_file_;
+  replica->WriteConfig(name);
+  return replica;
+}
+
+void KingdomProcess::WriteConfig(const std::string& name) {
+  config_path_ = absl::StrCat(dir_, "/", name, ".textproto");
+  public_port_ = FreeLoopbackPort();
+  system_port_ = FreeLoopbackPort();
+  std::ofstream config(config_path_);
+  config << "role: KINGDOM\ndata_dir: \"" << dir_ << "/" << name << "-data\"\nkingdom {\n"
+         << "  public_api_address: \"127.0.0.1:" << public_port_ << "\"\n"
+         << "  system_api_address: \"127.0.0.1:" << system_port_ << "\"\n"
+         << "  tls { certificate_file: \"" << tls_.certificate_file() << "\" private_key_file: \""
+         << tls_.private_key_file() << "\" trusted_ca_file: \"" << tls_.trusted_ca_file()
+         << "\" }\n  administrator_certificates: \"" << FingerprintOf(administrator_) << "\"\n"
+         << "  protocols { duchies: \"worker1\" duchies: \"worker2\" duchies: \"aggregator\" "
+            "aggregator: \"aggregator\" }\n";
+  if (!postgres_conninfo_file_.empty()) {
+    config << "  database { postgresql { conninfo_file: \"" << postgres_conninfo_file_ << "\" } }\n";
+  }
+  config << "}\n";
 }
 
 bool KingdomProcess::Start() {

@@ -21,8 +21,14 @@ class KingdomProcess {
  public:
   // The Kingdom of `fixture`'s CA with duchies worker1, worker2 and
   // aggregator and administrator "admins/operator" (administrator()), its
-  // data under `dir`.
-  KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture);
+  // data under `dir`; its ledger on PostgreSQL when `postgres_conninfo_file`
+  // is set.
+  KingdomProcess(const std::string& halo_binary, const TempDir& dir, const TlsFixture& fixture,
+                 const std::string& postgres_conninfo_file = "");
+  // Another replica of the same Kingdom (same administrator, certificate and
+  // PostgreSQL database), named `name`, on ports and a data directory of
+  // its own.
+  std::unique_ptr<KingdomProcess> Replica(const std::string& name) const;
   const config::TlsConfig& administrator() const { return administrator_; }
 
   // Starts the process (again, after a kill) and waits until it serves;
@@ -30,12 +36,20 @@ class KingdomProcess {
   bool Start();
   ChildProcess& process() { return *process_; }
   std::string public_target() const { return "localhost:" + std::to_string(public_port_); }
+  std::string system_target() const { return "localhost:" + std::to_string(system_port_); }
 
  private:
+  KingdomProcess() = default;
+  void WriteConfig(const std::string& name);
+
   std::string halo_binary_;
+  std::string dir_;
+  config::TlsConfig tls_;
   config::TlsConfig administrator_;
+  std::string postgres_conninfo_file_;
   std::string config_path_;
-  int public_port_;
+  int public_port_ = 0;
+  int system_port_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
 
