@@ -2,7 +2,11 @@
 // own TLS connection, create measurements and list requisitions against
 // `halo --role=kingdom` on loopback. Run through `scripts/bench kingdom`.
 //
-//   halo_kingdom_load_bench [--clients=100] [--seconds=10]
+//   halo_kingdom_load_bench [--clients=100] [--seconds=10] [--database=sqlite|postgresql] [--replicas=N]
+//
+// On PostgreSQL the bench starts a private server on this host, durable
+// (fsync on) as a production one is, and N Kingdom replicas on it; client i
+// calls replica i mod N.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -11,6 +15,8 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
+#include <sstream>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -25,6 +31,7 @@
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/crypto/random.h"
 #include "halo/net/peer.h"
+#include "halo/storage/local_postgres_server.h"
 #include "process_stats.h"
 #include "testing/kingdom_process.h"
 
@@ -53,16 +60,67 @@ struct Client {
   std::string first_error ABSL_GUARDED_BY(mu);
 };
 
+// Exits the bench, saying why.
+[[noreturn]] void Fail(const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  std::exit(1);
+}
+
+// A private, durable PostgreSQL server and a database on it for the Kingdom.
+std::string StartDatabase(const testing::TempDir& dir, std::unique_ptr<storage::LocalPostgresServer>& server) {
+  auto started = storage::LocalPostgresServer::Start({.durable = true});
+  if (!started.ok()) Fail(absl::StrCat("PostgreSQL: ", started.status().message()));
+  server = *std::move(started);
+  if (absl::Status created = server->CreateDatabase("kingdom"); !created.ok()) Fail(std::string(created.message()));
+  const std::string file = dir.Sub("kingdom.conninfo");
+  std::ofstream(file) << server->Conninfo("kingdom") << "\n";
+  return file;
+}
+
+// CPU seconds of a PostgreSQL server: its postmaster and every backend.
+double PostgresCpuSeconds(const storage::LocalPostgresServer& server) {
+  std::ifstream pid_file(server.directory() + "/data/postmaster.pid");
+  pid_t postmaster = 0;
+  pid_file >> postmaster;
+  if (postmaster <= 0) return 0;
+  double total = ProcessCpuSeconds(postmaster);
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    pid_t pid;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+    std::string line;
+    std::getline(stat, line);
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    // After ") ": the state, then the parent's pid.
+    std::istringstream rest(line.substr(close + 2));
+    std::string state;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    if (parent == postmaster) total += ProcessCpuSeconds(pid);
+  }
+  return total;
+}
+
 class LoadBench {
  public:
-  LoadBench(int clients) : fixture_(dir_, "load"), kingdom_(HALO_BINARY, dir_, fixture_) {
+  LoadBench(int clients, bool postgresql, int replicas)
+      : fixture_(dir_, "load"),
+        kingdom_(HALO_BINARY, dir_, fixture_, postgresql ? StartDatabase(dir_, postgres_) : "") {
     admin_ = kingdom_.administrator();
     mc_ = fixture_.Issue("measurementConsumers/mc1");
     edp_ = fixture_.Issue("dataProviders/edp1");
-    if (!kingdom_.Start()) {
-      std::fprintf(stderr, "the Kingdom did not start:\n%s\n", kingdom_.process().err().c_str());
-      std::exit(1);
+    replicas_.push_back(&kingdom_);
+    for (int r = 1; r < replicas; ++r) {
+      owned_replicas_.push_back(kingdom_.Replica(absl::StrCat("kingdom-", r)));
+      replicas_.push_back(owned_replicas_.back().get());
     }
+    for (testing::KingdomProcess* replica : replicas_) {
+      if (!replica->Start()) Fail(absl::StrCat("the Kingdom did not start:\n", replica->process().err()));
+    }
+    std::printf("Kingdom: %d replica%s on %s\n", replicas, replicas == 1 ? "" : "s",
+                postgresql ? "PostgreSQL 15 on this host (fsync on)" : "SQLite");
     auto consumer = testing::DirectMeasurementConsumer::Register(kingdom_.public_target(), fixture_, admin_, mc_, edp_);
     if (!consumer.ok()) {
       std::fprintf(stderr, "%s\n", std::string(consumer.status().message()).c_str());
@@ -76,10 +134,11 @@ class LoadBench {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       Client& client = clients_.emplace_back();
+      const std::string target = replicas_[c % replicas_.size()]->public_target();
       client.measurements = Measurements::NewStub(
-          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(mc_tls, net::kKingdomSubject), args));
+          grpc::CreateCustomChannel(target, net::ChannelCredentials(mc_tls, net::kKingdomSubject), args));
       client.requisitions = Requisitions::NewStub(
-          grpc::CreateCustomChannel(kingdom_.public_target(), net::ChannelCredentials(edp_tls, net::kKingdomSubject), args));
+          grpc::CreateCustomChannel(target, net::ChannelCredentials(edp_tls, net::kKingdomSubject), args));
     }
   }
 
@@ -98,7 +157,8 @@ class LoadBench {
       c.read_micros.clear();
       c.errors = 0;
     }
-    const double server_cpu = ProcessCpuSeconds(kingdom_.process().pid());
+    const double server_cpu = KingdomCpuSeconds();
+    const double database_cpu = postgres_ != nullptr ? PostgresCpuSeconds(*postgres_) : 0;
     const double client_cpu = SelfCpuSeconds();
     start_ = Clock::now();
     end_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -129,16 +189,24 @@ class LoadBench {
       if (c.errors > 0 && errors == 0) std::fprintf(stderr, "  first error: %s\n", c.first_error.c_str());
       errors += c.errors;
     }
-    std::printf("%s (%zu clients, %.1f s%s): Kingdom cpu %.1f s, client cpu %.1f s, %d errors\n", name.c_str(),
-                clients_.size(), elapsed,
+    std::printf("%s (%zu clients, %.1f s%s): Kingdom cpu %.1f s, PostgreSQL cpu %.1f s, client cpu %.1f s, %d errors\n",
+                name.c_str(), clients_.size(), elapsed,
                 calls_per_second > 0 ? absl::StrCat(", offering ", calls_per_second, " calls/s").c_str() : "",
-                ProcessCpuSeconds(kingdom_.process().pid()) - server_cpu, SelfCpuSeconds() - client_cpu, errors);
+                KingdomCpuSeconds() - server_cpu,
+                postgres_ != nullptr ? PostgresCpuSeconds(*postgres_) - database_cpu : 0.0,
+                SelfCpuSeconds() - client_cpu, errors);
     Report("  measurement creates", creates, elapsed);
     Report("  requisition lists (10 a page)", reads, elapsed);
     std::fflush(stdout);
   }
 
  private:
+  double KingdomCpuSeconds() const {
+    double total = 0;
+    for (testing::KingdomProcess* replica : replicas_) total += ProcessCpuSeconds(replica->process().pid());
+    return total;
+  }
+
   // One call on client `i`, due at `due`; when `again`, the client calls
   // again on its answer until the phase ends.
   void Send(size_t i, Clock::time_point due, bool again) {
@@ -196,8 +264,13 @@ class LoadBench {
   }
 
   testing::TempDir dir_;
+  // Before the Kingdom, which is constructed with its database, and stopped
+  // after it.
+  std::unique_ptr<storage::LocalPostgresServer> postgres_;
   testing::TlsFixture fixture_;
   testing::KingdomProcess kingdom_;
+  std::vector<std::unique_ptr<testing::KingdomProcess>> owned_replicas_;
+  std::vector<testing::KingdomProcess*> replicas_;
   config::TlsConfig admin_, mc_, edp_;
   std::optional<testing::DirectMeasurementConsumer> consumer_;
   std::deque<Client> clients_;
@@ -214,14 +287,31 @@ class LoadBench {
 int main(int argc, char** argv) {
   int clients = 100;
   double seconds = 10;
+  std::string database = "sqlite";
+  int replicas = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (absl::StartsWith(arg, "--clients=") && absl::SimpleAtoi(arg.substr(10), &clients) && clients > 0) continue;
     if (absl::StartsWith(arg, "--seconds=") && absl::SimpleAtod(arg.substr(10), &seconds) && seconds > 0) continue;
-    std::fprintf(stderr, "unknown or malformed argument %s (want --clients=N, --seconds=S)\n", arg.c_str());
+    if (absl::StartsWith(arg, "--database=")) {
+      database = arg.substr(11);
+      if (database == "sqlite" || database == "postgresql") continue;
+    }
+    if (absl::StartsWith(arg, "--replicas=") && absl::SimpleAtoi(arg.substr(11), &replicas) && replicas > 0 &&
+        replicas <= 8) {
+      continue;
+    }
+    std::fprintf(stderr,
+                 "unknown or malformed argument %s (want --clients=N, --seconds=S, --database=sqlite|postgresql, "
+                 "--replicas=1..8)\n",
+                 arg.c_str());
     return 2;
   }
-  halo::kingdom::LoadBench bench(clients);
+  if (replicas > 1 && database != "postgresql") {
+    std::fprintf(stderr, "--replicas=%d needs --database=postgresql: replicas share one database\n", replicas);
+    return 2;
+  }
+  halo::kingdom::LoadBench bench(clients, database == "postgresql", replicas);
   // Connections are made and the Kingdom's caches warmed before measuring.
   bench.Phase("warm-up", 2, 2);
   bench.Phase("creates only", 1, seconds);
