@@ -46,7 +46,9 @@ absl::StatusOr<StartedService> StartDuchyDaemon(const config::HaloConfig& config
   const std::string what = mills > 0 ? "duchy" : "duchy herald";
   StartedService started;
   started.name = absl::StrCat(what, " ", duchy.duchy_id());
-  started.started = absl::StrCat(what, " ", duchy.duchy_id(), " started as ", tls.identity, ", data in ", env.data_dir);
+  started.started = absl::StrCat(what, " ", duchy.duchy_id(), " started as ", tls.identity, ", data in ", env.data_dir,
+                                 duchy.database().has_postgresql() ? ", computations on PostgreSQL"
+                                                                   : ", computations in SQLite");
   if (daemon->mill_service_port() != 0) {
     absl::StrAppend(&started.started, ", serving its mills on port ", daemon->mill_service_port());
   }

@@ -30,7 +30,9 @@ absl::StatusOr<StartedService> StartKingdom(const config::HaloConfig& config, co
   StartedService started;
   started.name = "kingdom";
   started.started = absl::StrCat("kingdom ", identity, " serving: public API on port ", server->public_port(),
-                                 ", system API on port ", server->system_port(), ", data in ", env.data_dir);
+                                 ", system API on port ", server->system_port(), ", data in ", env.data_dir,
+                                 config.kingdom().database().has_postgresql() ? ", records on PostgreSQL"
+                                                                              : ", records in SQLite");
   started.service = std::make_unique<KingdomService>(std::move(server));
   return started;
 }
