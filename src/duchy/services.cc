@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "halo/api/resource_names.h"
 #include "halo/api/nonce.h"
 #include "halo/common/hex.h"
 #include "halo/api/protocol_version.h"
@@ -149,12 +150,9 @@ grpc::Status RequisitionFulfillmentService::FulfillRequisition(grpc::ServerConte
     }
     const auto& header = first.header();
     RETURN_IF_ERROR(CheckHeaderBlob(header.total_bytes(), header.sha256()));
-    const size_t at = header.requisition().find("/requisitions/");
-    if (!absl::StartsWith(header.requisition(), "computations/") || at == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("header.requisition: \"", header.requisition().substr(0, 200),
-                                                     "\" is not computations/{c}/requisitions/{r}"));
-    }
-    const std::string computation_name = header.requisition().substr(0, at);
+    RETURN_IF_ERROR(
+        api::ParseName(header.requisition(), "computations/*/requisitions/*", "header.requisition").status());
+    const std::string computation_name = api::ParentName(header.requisition());
     absl::StatusOr<LocalComputation> local = duchy_.store().Get(computation_name);
     if (absl::IsNotFound(local.status())) {
       return absl::NotFoundError(absl::StrCat(computation_name, " is not known at duchy ", duchy_.duchy_id()));

@@ -7,7 +7,8 @@
 #include "absl/time/civil_time.h"
 #include "halo/common/status_macros.h"
 #include "halo/exchange/workflow.h"
-#include "names.h"
+#include "halo/api/pagination.h"
+#include "halo/api/resource_names.h"
 
 namespace halo::kingdom {
 namespace {
@@ -45,9 +46,8 @@ absl::CivilDay Today(int64_t now_micros) {
 
 // "recurringExchanges/{x}" of any name under it.
 std::string RecurringExchangeOf(absl::string_view name) {
-  std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
-  if (parts.size() < 2 || parts[0] != "recurringExchanges") return "";
-  return absl::StrCat(parts[0], "/", parts[1]);
+  const std::string top = api::TopLevelName(name);
+  return api::MatchName(top, "recurringExchanges/*") ? top : "";
 }
 
 std::string PartyOf(const RecurringExchange& recurring, ExchangeWorkflow::Party party) {
@@ -156,15 +156,15 @@ absl::StatusOr<RecurringExchange> ExchangeLedger::CreateRecurringExchange(
   if (caller.kind != Principal::Kind::kAdministrator) {
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not create recurring exchanges"));
   }
-  if (!IsValidId(request.recurring_exchange_id())) {
+  if (!api::IsValidId(request.recurring_exchange_id())) {
     return absl::InvalidArgumentError(absl::StrCat("recurring_exchange_id: \"", request.recurring_exchange_id(),
                                                    "\" is not an id ([a-z][a-z0-9-]*)"));
   }
   RecurringExchange recurring = request.recurring_exchange();
   recurring.set_name(absl::StrCat("recurringExchanges/", request.recurring_exchange_id()));
-  RETURN_IF_ERROR(ParseName(recurring.data_provider(), "dataProviders/*", "recurring_exchange.data_provider").status());
+  RETURN_IF_ERROR(api::ParseName(recurring.data_provider(), "dataProviders/*", "recurring_exchange.data_provider").status());
   RETURN_IF_ERROR(
-      ParseName(recurring.model_provider(), "modelProviders/*", "recurring_exchange.model_provider").status());
+      api::ParseName(recurring.model_provider(), "modelProviders/*", "recurring_exchange.model_provider").status());
   ASSIGN_OR_RETURN(absl::CivilDay first, ParseDate(recurring.first_date(), "recurring_exchange.first_date"));
   if (recurring.cadence_days() < 1) {
     return absl::InvalidArgumentError(
@@ -225,7 +225,9 @@ absl::StatusOr<RecurringExchange> ExchangeLedger::GetRecurringExchange(const Pri
 
 absl::StatusOr<api::v1::ListRecurringExchangesResponse> ExchangeLedger::ListRecurringExchanges(
     const Principal& caller, const api::v1::ListRecurringExchangesRequest& request) {
-  const int size = request.page_size() > 0 ? std::min(request.page_size(), 1000) : 100;
+  ASSIGN_OR_RETURN(const api::PageRequest page,
+                   api::ParsePageRequest(request.page_size(), request.page_token(), "recurringExchanges/"));
+  const int size = page.size;
   api::v1::ListRecurringExchangesResponse response;
   RETURN_IF_ERROR(db_.ReadTransaction([&]() -> absl::Status {
     const bool all = caller.kind == Principal::Kind::kAdministrator;

@@ -22,14 +22,20 @@
 #include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
+#include "halo/api/pagination.h"
+#include "halo/api/resource_names.h"
 #include "halo/crypto/sha256.h"
 #include "halo/storage/open_database.h"
 #include "exchange_ledger.h"
-#include "names.h"
+#include "measurement_planner.h"
 #include "state_machines.h"
 
 namespace halo::kingdom {
 
+using api::IsValidId;
+using api::MatchName;
+using api::NewId;
+using api::ParseName;
 using api::v1::Computation;
 using api::v1::Measurement;
 using api::v1::MeasurementSpec;
@@ -39,18 +45,6 @@ namespace llv2 = protocol::llv2;
 
 namespace {
 
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 1000;
-// The most a measurement spec, an encrypted requisition spec or an encrypted
-// result may hold: far above what they need (a spec with 64 nonce hashes is
-// under 3 KiB), and small enough that a requisition, which carries two of
-// them, always fits a page.
-constexpr size_t kMaxSpecBytes = 256 << 10;
-// A page of a listing stops at page_size items or once its items hold this
-// many bytes, whichever comes first, and always has at least one: so a
-// response stays below gRPC's 4 MiB message limit, and no party can pad
-// what it creates until another party's listing fails.
-constexpr size_t kMaxPageBytes = 2 << 20;
 constexpr absl::Duration kMaxLongPoll = absl::Seconds(60);
 // Reads run beside the one writer on this many connections: enough for both
 // cores, each read being short.
@@ -214,26 +208,7 @@ CREATE TABLE write_clock (id BIGINT PRIMARY KEY CHECK (id = 1), last_update_time
 INSERT INTO write_clock SELECT 1, COALESCE(MAX(update_time), 0) FROM measurements;
 )sql"}};
 
-absl::Status Invalid(absl::string_view field, absl::string_view problem) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
-}
-
-absl::Status CheckSpecSize(size_t bytes, const std::string& field) {
-  if (bytes <= kMaxSpecBytes) return absl::OkStatus();
-  return Invalid(field, absl::StrCat("is ", bytes, " bytes; at most ", kMaxSpecBytes));
-}
-
-absl::StatusOr<int> PageSize(int32_t requested) {
-  if (requested < 0) return Invalid("page_size", absl::StrCat("must be >= 0, got ", requested));
-  if (requested == 0) return kDefaultPageSize;
-  return std::min(requested, kMaxPageSize);
-}
-
-// Page tokens are the last name returned; a token must lie under `parent`.
-absl::Status CheckPageToken(const std::string& token, const std::string& parent) {
-  if (!token.empty() && !absl::StartsWith(token, parent)) return Invalid("page_token", "is not from this listing");
-  return absl::OkStatus();
-}
+absl::Status Invalid(absl::string_view field, absl::string_view problem) { return InvalidField(field, problem); }
 
 std::string Etag(int64_t update_time) { return absl::StrCat("\"", update_time, "\""); }
 
@@ -295,106 +270,8 @@ absl::StatusOr<std::set<int>> StateFilter(const google::protobuf::RepeatedField<
 // Refuses an epsilon that is not positive or above the cap, and a delta
 // outside [0, 1), or 0 where the noise needs one (discrete Gaussian noise,
 // and HMSS whatever its noise).
-absl::Status CheckPrivacy(const api::v1::DifferentialPrivacyParams& p, absl::string_view field, bool needs_delta,
-                          double maximum_epsilon) {
-  if (!(p.epsilon() > 0) || !std::isfinite(p.epsilon())) {
-    return Invalid(absl::StrCat(field, ".epsilon"), absl::StrCat("must be > 0, got ", p.epsilon()));
-  }
-  if (p.epsilon() > maximum_epsilon) {
-    return Invalid(absl::StrCat(field, ".epsilon"),
-                   absl::StrCat(p.epsilon(), " is above the largest this Kingdom accepts, ", maximum_epsilon,
-                                " (kingdom.protocols.maximum_epsilon)"));
-  }
-  if (!(p.delta() >= 0) || !(p.delta() < 1)) {
-    return Invalid(absl::StrCat(field, ".delta"), absl::StrCat("must be in [0, 1), got ", p.delta()));
-  }
-  if (needs_delta && p.delta() == 0) {
-    return Invalid(absl::StrCat(field, ".delta"), "must be > 0 for this protocol's noise");
-  }
-  return absl::OkStatus();
-}
-
-llv2::DpParams LlDp(const api::v1::DifferentialPrivacyParams& p) {
-  llv2::DpParams out;
-  out.set_epsilon(p.epsilon());
-  out.set_delta(p.delta());
-  return out;
-}
-
 // Refuses DP parameters whose noise would pad one duchy's stage past
 // dp::kMaxNoiseRecords, by the plans the duchies will make.
-absl::Status CheckNoisePadding(const api::v1::MeasurementSpec& spec, const api::v1::ProtocolConfig& config,
-                               int requisitions) {
-  const bool geometric = config.noise_mechanism() == api::v1::GEOMETRIC;
-  const int duchies = config.duchies_size();
-  const auto refused = [](absl::string_view field, const absl::Status& status) {
-    return Invalid(field, status.message());
-  };
-  switch (config.protocol()) {
-    case api::v1::HONEST_MAJORITY_SHARE_SHUFFLE: {
-      protocol::hmss::HmssParameters p;
-      p.set_ring_modulus(config.ring_modulus());
-      p.set_vector_size(1);
-      p.set_noise_mechanism(geometric ? protocol::hmss::GEOMETRIC : protocol::hmss::DISCRETE_GAUSSIAN);
-      const bool rf = spec.has_reach_and_frequency();
-      const auto& privacy = rf ? spec.reach_and_frequency().frequency_privacy_params() : spec.reach().privacy_params();
-      p.set_max_frequency(rf ? spec.reach_and_frequency().maximum_frequency() : 1);
-      p.mutable_bucket_noise()->set_epsilon(privacy.epsilon());
-      p.mutable_bucket_noise()->set_delta(privacy.delta());
-      if (auto size = protocol::hmss::NoiseBlockSize(p); !size.ok()) {
-        return refused(rf ? "measurement_spec.reach_and_frequency.frequency_privacy_params"
-                          : "measurement_spec.reach.privacy_params",
-                       size.status());
-      }
-      return absl::OkStatus();
-    }
-    case api::v1::REACH_ONLY_LIQUID_LEGIONS_V2: {
-      llv2::ReachNoiseParameters noise;
-      noise.set_mechanism(geometric ? llv2::GEOMETRIC : llv2::DISCRETE_GAUSSIAN);
-      noise.set_epsilon(spec.reach().privacy_params().epsilon());
-      noise.set_delta(spec.reach().privacy_params().delta());
-      noise.set_duchy_count(duchies);
-      if (auto n = llv2::ReachNoiseRegisters(noise); !n.ok()) {
-        return refused("measurement_spec.reach.privacy_params", n.status());
-      }
-      return absl::OkStatus();
-    }
-    case api::v1::LIQUID_LEGIONS_V2: {
-      const auto& rf = spec.reach_and_frequency();
-      llv2::RegisterNoiseParameters registers;
-      registers.set_mechanism(geometric ? llv2::GEOMETRIC : llv2::DISCRETE_GAUSSIAN);
-      *registers.mutable_blinded_histogram() = LlDp(config.blinded_histogram_noise());
-      *registers.mutable_publisher_noise() = LlDp(config.publisher_noise());
-      *registers.mutable_global_reach() = LlDp(rf.reach_privacy_params());
-      registers.set_duchy_count(duchies);
-      registers.set_total_sketches_count(requisitions);
-      if (auto bounds = llv2::SetupNoise(registers); !bounds.ok()) {
-        return refused("measurement_spec.reach_and_frequency.reach_privacy_params", bounds.status());
-      }
-      llv2::FlagCountNoiseParameters flags;
-      flags.set_mechanism(registers.mechanism());
-      *flags.mutable_frequency() = LlDp(rf.frequency_privacy_params());
-      flags.set_non_aggregator_count(duchies - 1);
-      flags.set_maximum_frequency(rf.maximum_frequency());
-      if (auto bounds = llv2::FlagCountNoise(flags); !bounds.ok()) {
-        return refused("measurement_spec.reach_and_frequency.frequency_privacy_params", bounds.status());
-      }
-      return absl::OkStatus();
-    }
-    default:
-      return absl::OkStatus();
-  }
-}
-
-absl::Status CheckEncryptionKey(const std::string& bytes, absl::string_view field) {
-  api::v1::EncryptionPublicKey key;
-  if (!key.ParseFromString(bytes)) return Invalid(field, "is not an EncryptionPublicKey");
-  if (auto point = crypto::EcPoint::Decode(key.point()); !point.ok()) {
-    return Invalid(field, point.status().message());
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckMediaTypes(const api::v1::EventGroup& group) {
   for (int i = 0; i < group.media_types_size(); ++i) {
     if (!api::v1::MediaType_IsValid(group.media_types(i)) || group.media_types(i) == api::v1::MEDIA_TYPE_UNSPECIFIED) {
@@ -409,15 +286,6 @@ absl::Status CheckMediaTypes(const api::v1::EventGroup& group) {
 // Every EDP of a measurement puts a VID in the same register; a fresh seed
 // per measurement keeps one measurement's sketch collisions from repeating
 // in the next.
-uint64_t SketchFingerprintSeed(const std::string& replay_seed, const api::v1::MeasurementSpec& spec,
-                               api::v1::Protocol protocol) {
-  if (replay_seed.empty()) return crypto::SecureRandomUint64();
-  const std::string derived = api::ReplaySeed(replay_seed, "kingdom", "sketch fingerprint seed", spec, protocol);
-  uint64_t seed = 0;
-  for (int i = 0; i < 8; ++i) seed = seed << 8 | static_cast<uint8_t>(derived[i]);
-  return seed;
-}
-
 }  // namespace
 
 // ChangeNotifier
@@ -758,8 +626,8 @@ absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string&
   const EntityCollection* entities = CollectionOf(collection);
   if (entities == nullptr) return absl::InvalidArgumentError(absl::StrCat("no entity collection ", collection));
   const int kind = entities->kind;
-  ASSIGN_OR_RETURN(int size, PageSize(page.size));
-  RETURN_IF_ERROR(CheckPageToken(page.token, collection + "/"));
+  ASSIGN_OR_RETURN(const api::PageRequest request, api::ParsePageRequest(page.size, page.token, collection + "/"));
+  const int size = request.size;
   std::vector<std::string> out;
   std::string last;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
@@ -1016,8 +884,9 @@ absl::StatusOr<api::v1::ListEventGroupsResponse> Ledger::ListEventGroups(
   if (caller.name != request.parent()) {
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not list the event groups of ", request.parent()));
   }
-  ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
-  if (by_provider) RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
+  ASSIGN_OR_RETURN(const api::PageRequest page, api::ParsePageRequest(request.page_size(), request.page_token(),
+                                                                     by_provider ? request.parent() + "/" : ""));
+  const int size = page.size;
   api::v1::ListEventGroupsResponse response;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Statement q,
@@ -1186,193 +1055,90 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
   if (caller.name != request.parent()) {
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not create measurements for ", request.parent()));
   }
+  ASSIGN_OR_RETURN(const MeasurementSpec spec, CheckMeasurementRequest(request));
   const Measurement& given = request.measurement();
-  RETURN_IF_ERROR(CheckSpecSize(given.measurement_spec().ByteSizeLong(), "measurement.measurement_spec"));
-  MeasurementSpec spec;
-  if (given.measurement_spec().data().empty()) return Invalid("measurement.measurement_spec.data", "is missing");
-  if (!spec.ParseFromString(given.measurement_spec().data())) {
-    return Invalid("measurement.measurement_spec.data", "is not a MeasurementSpec");
-  }
-  RETURN_IF_ERROR(CheckEncryptionKey(spec.measurement_public_key(), "measurement_spec.measurement_public_key"));
-  if (given.data_providers_size() == 0) return Invalid("measurement.data_providers", "is empty");
-  if (given.data_providers_size() > dp::kMaxDataProviders) {
-    return Invalid("measurement.data_providers", absl::StrCat("has ", given.data_providers_size(),
-                                                              " entries; at most ", dp::kMaxDataProviders));
-  }
-  if (spec.nonce_hashes_size() != given.data_providers_size()) {
-    return Invalid("measurement_spec.nonce_hashes",
-                   absl::StrCat("has ", spec.nonce_hashes_size(), " hashes for ", given.data_providers_size(),
-                                " data providers"));
-  }
-  std::set<std::string> providers, spec_hashes(spec.nonce_hashes().begin(), spec.nonce_hashes().end()), used_hashes;
-  for (int i = 0; i < given.data_providers_size(); ++i) {
-    const auto& entry = given.data_providers(i);
-    const std::string field = absl::StrCat("measurement.data_providers[", i, "]");
-    RETURN_IF_ERROR(ParseName(entry.data_provider(), "dataProviders/*", field + ".data_provider").status());
-    if (!providers.insert(entry.data_provider()).second) return Invalid(field, "names a data provider twice");
-    if (entry.encrypted_requisition_spec().empty()) return Invalid(field + ".encrypted_requisition_spec", "is missing");
-    RETURN_IF_ERROR(CheckSpecSize(entry.encrypted_requisition_spec().size(), field + ".encrypted_requisition_spec"));
-    if (entry.nonce_hash().size() != crypto::kSha256Bytes) {
-      return Invalid(field + ".nonce_hash", absl::StrCat("must be 32 bytes, got ", entry.nonce_hash().size()));
-    }
-    if (!spec_hashes.count(entry.nonce_hash())) {
-      return Invalid(field + ".nonce_hash", "is not among measurement_spec.nonce_hashes");
-    }
-    if (!used_hashes.insert(entry.nonce_hash()).second) return Invalid(field + ".nonce_hash", "is used twice");
-  }
-  const auto& interval = spec.vid_sampling_interval();
-  const double width = spec.has_vid_sampling_interval() ? interval.width() : 1.0;
-  if (!(interval.start() >= 0 && interval.start() < 1)) {
-    return Invalid("measurement_spec.vid_sampling_interval.start", "must be in [0, 1)");
-  }
-  if (!(width > 0 && width <= 1)) return Invalid("measurement_spec.vid_sampling_interval.width", "must be in (0, 1]");
-
-  const auto& protocols = options_.config.protocols();
   Measurement measurement = given;
   measurement.clear_results();
   measurement.clear_failure();
-  api::v1::ProtocolConfig& config = *measurement.mutable_protocol_config();
-  config.Clear();
-  config.set_noise_mechanism(protocols.noise_mechanism() == config::MeasurementProtocols::GEOMETRIC
-                                 ? api::v1::GEOMETRIC
-                                 : api::v1::DISCRETE_GAUSSIAN);
-  std::string name = absl::StrCat(request.parent(), "/measurements/", NewId());
-  absl::StatusOr<Measurement> out;
-  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
-    if (!request.request_id().empty()) {
-      ASSIGN_OR_RETURN(storage::Statement q,
-                       db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND request_id = ?"));
-      q.Bind(1, request.parent()).Bind(2, request.request_id());
-      ASSIGN_OR_RETURN(bool found, q.Step());
-      if (found) {
-        ASSIGN_OR_RETURN(MeasurementRow existing, LoadMeasurement(q.ColumnText(0)));
-        out = PublicView(existing);
-        return absl::OkStatus();
-      }
-    }
-    ASSIGN_OR_RETURN(crypto::Certificate consumer_certificate,
-                     UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
-                                         "measurement.measurement_consumer_certificate"));
-    if (!api::VerifySignature(given.measurement_spec(), consumer_certificate, api::v1::MeasurementSpec().GetTypeName())
-             .ok()) {
-      return Invalid("measurement.measurement_spec.signature",
-                     absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate()));
-    }
-    measurement.mutable_measurement_spec()->set_certificate(given.measurement_consumer_certificate());
+  measurement.clear_protocol_config();
+
+  // What the plan and the signatures need, read in one snapshot, outside
+  // the write turn: checking a signature costs more than the write.
+  std::optional<Measurement> existing;
+  std::optional<crypto::Certificate> consumer_certificate;
+  std::vector<PlannedDataProvider> providers;
+  std::vector<std::string> provider_certificates;
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(existing, MeasurementOfRequest(request.parent(), request.request_id()));
+    if (existing) return absl::OkStatus();
+    ASSIGN_OR_RETURN(consumer_certificate, UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
+                                                               "measurement.measurement_consumer_certificate"));
+    providers.clear();
+    provider_certificates.clear();
     // Every data provider must exist; its certificate defaults to its
     // signing certificate, which its results are signed with.
-    bool all_hmss = true;
-    std::vector<std::string> provider_certificates;
     for (int i = 0; i < measurement.data_providers_size(); ++i) {
       auto& entry = *measurement.mutable_data_providers(i);
       const std::string field = absl::StrCat("measurement.data_providers[", i, "]");
-      ASSIGN_OR_RETURN(storage::Statement q,
-                       db_->Prepare("SELECT data FROM entities WHERE name = ? AND kind = ?"));
+      ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT data FROM entities WHERE name = ? AND kind = ?"));
       q.Bind(1, entry.data_provider()).Bind(2, kDataProvider);
       ASSIGN_OR_RETURN(bool found, q.Step());
       if (!found) return Invalid(field + ".data_provider", absl::StrCat(entry.data_provider(), " not found"));
       ASSIGN_OR_RETURN(api::v1::DataProvider provider, Parse<api::v1::DataProvider>(q.ColumnBlob(0), "data provider"));
-      all_hmss = all_hmss && provider.supports_hmss();
-      if (entry.data_provider_certificate().empty()) {
-        entry.set_data_provider_certificate(provider.signing_certificate());
-      }
+      providers.push_back({.supports_hmss = provider.supports_hmss()});
+      if (entry.data_provider_certificate().empty()) entry.set_data_provider_certificate(provider.signing_certificate());
       ASSIGN_OR_RETURN(crypto::Certificate c, UsableCertificateOf(entry.data_provider(), entry.data_provider_certificate(),
                                                                   field + ".data_provider_certificate"));
       provider_certificates.push_back(c.ToDer());
     }
-    // The protocol, per the reference's rules.
-    const bool reach = spec.has_reach(), frequency = spec.has_reach_and_frequency();
-    if (!reach && !frequency && !spec.has_impression() && !spec.has_duration() && !spec.has_population()) {
-      return Invalid("measurement_spec.measurement_type", "is missing");
-    }
-    api::v1::Protocol protocol = api::v1::DIRECT;
-    if ((reach || frequency) && measurement.data_providers_size() > 1) {
-      std::vector<std::string> workers;
-      for (const std::string& d : protocols.duchies()) {
-        if (d != protocols.aggregator()) workers.push_back(d);
-      }
-      // HMSS sums the EDPs' capped frequencies in its ring; when they could
-      // pass its modulus, LLv2 counts them instead.
-      const int64_t ring = protocols.hmss_ring_modulus() > 0 ? protocols.hmss_ring_modulus() : 127;
-      const int64_t largest = frequency ? spec.reach_and_frequency().maximum_frequency() : 1;
-      const bool fits = int64_t{measurement.data_providers_size()} * largest < ring;
-      if (protocols.prefer_hmss() && all_hmss && workers.size() == 2 && fits) {
-        protocol = api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
-      } else {
-        protocol = reach ? api::v1::REACH_ONLY_LIQUID_LEGIONS_V2 : api::v1::LIQUID_LEGIONS_V2;
-      }
-    }
-    const bool hmss = protocol == api::v1::HONEST_MAJORITY_SHARE_SHUFFLE;
-    const bool needs_delta = hmss ||
-                             protocols.noise_mechanism() != config::MeasurementProtocols::GEOMETRIC;
-    const double cap = protocols.maximum_epsilon() > 0 ? protocols.maximum_epsilon() : 10.0;
-    if (reach) {
-      RETURN_IF_ERROR(CheckPrivacy(spec.reach().privacy_params(), "measurement_spec.reach.privacy_params", needs_delta, cap));
-    }
-    if (frequency) {
-      const auto& rf = spec.reach_and_frequency();
-      RETURN_IF_ERROR(CheckPrivacy(rf.reach_privacy_params(), "measurement_spec.reach_and_frequency.reach_privacy_params",
-                                   needs_delta, cap));
-      RETURN_IF_ERROR(CheckPrivacy(rf.frequency_privacy_params(),
-                                   "measurement_spec.reach_and_frequency.frequency_privacy_params", needs_delta, cap));
-      if (rf.maximum_frequency() < 2 || rf.maximum_frequency() > dp::kMaxFrequency) {
-        return Invalid("measurement_spec.reach_and_frequency.maximum_frequency",
-                       absl::StrCat("must be 2 to ", dp::kMaxFrequency, ", got ", rf.maximum_frequency()));
-      }
-    }
-    if (spec.has_impression()) {
-      RETURN_IF_ERROR(CheckPrivacy(spec.impression().privacy_params(), "measurement_spec.impression.privacy_params",
-                                   needs_delta, cap));
-      if (spec.impression().maximum_frequency_per_user() < 1) {
-        return Invalid("measurement_spec.impression.maximum_frequency_per_user", "must be >= 1");
-      }
-    }
-    if (spec.has_duration()) {
-      RETURN_IF_ERROR(
-          CheckPrivacy(spec.duration().privacy_params(), "measurement_spec.duration.privacy_params", needs_delta, cap));
-      if (spec.duration().maximum_watch_duration_per_user_seconds() < 1) {
-        return Invalid("measurement_spec.duration.maximum_watch_duration_per_user_seconds", "must be >= 1");
-      }
-    }
-    config.set_protocol(protocol);
-    config.set_protocol_version(api::kProtocolVersion);
-    config.set_population_size(protocols.population_size() > 0 ? protocols.population_size() : 10'000'000);
-    std::vector<std::string> ring;
-    if (protocol != api::v1::DIRECT) {
-      for (const std::string& d : protocols.duchies()) {
-        if (d != protocols.aggregator()) ring.push_back(d);
-      }
-      ring.push_back(protocols.aggregator());
-      for (const std::string& d : ring) config.add_duchies(d);
-      config.set_aggregator(protocols.aggregator());
-      if (hmss) {
-        config.set_ring_modulus(protocols.hmss_ring_modulus() > 0 ? protocols.hmss_ring_modulus() : 127);
-      } else {
-        config.set_decay_rate(protocols.llv2_decay_rate() > 0 ? protocols.llv2_decay_rate() : 5.6);
-        config.set_sketch_size(protocols.llv2_sketch_size() > 0 ? protocols.llv2_sketch_size() : 1000000);
-        config.set_sketch_fingerprint_seed(SketchFingerprintSeed(options_.replay_seed, spec, protocol));
-        const auto noise = [](const config::PrivacyParams& given, api::v1::DifferentialPrivacyParams* out) {
-          out->set_epsilon(given.epsilon() > 0 ? given.epsilon() : 1.0);
-          out->set_delta(given.epsilon() > 0 ? given.delta() : 1e-6);
-        };
-        noise(protocols.llv2_blinded_histogram_noise(), config.mutable_blinded_histogram_noise());
-        noise(protocols.llv2_publisher_noise(), config.mutable_publisher_noise());
-      }
-    }
-    RETURN_IF_ERROR(CheckNoisePadding(spec, config, measurement.data_providers_size()));
+    return absl::OkStatus();
+  }));
+  if (existing) return *existing;
+  if (!api::VerifySignature(given.measurement_spec(), *consumer_certificate, api::v1::MeasurementSpec().GetTypeName())
+           .ok()) {
+    return Invalid("measurement.measurement_spec.signature",
+                   absl::StrCat("does not verify with certificate ", given.measurement_consumer_certificate()));
+  }
+  measurement.mutable_measurement_spec()->set_certificate(given.measurement_consumer_certificate());
+  ASSIGN_OR_RETURN(const MeasurementPlan plan,
+                   PlanMeasurement(spec, providers, options_.config.protocols(), options_.replay_seed));
+  *measurement.mutable_protocol_config() = plan.config;
+  const api::v1::Protocol protocol = plan.config.protocol();
+  const std::string name = absl::StrCat(request.parent(), "/measurements/", NewId());
+  measurement.set_name(name);
+  std::vector<std::string> requisition_ids;
+  for (int i = 0; i < measurement.data_providers_size(); ++i) requisition_ids.push_back(NewId());
 
+  absl::StatusOr<Measurement> out;
+  RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
+    // Read again under the write turn: a retry may have won the race, and a
+    // certificate may have been revoked since (revocation fails what uses
+    // it, so nothing may start using it after).
+    ASSIGN_OR_RETURN(std::optional<Measurement> raced, MeasurementOfRequest(request.parent(), request.request_id()));
+    if (raced) {
+      out = *raced;
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
+                                        "measurement.measurement_consumer_certificate")
+                        .status());
+    for (int i = 0; i < measurement.data_providers_size(); ++i) {
+      const auto& entry = measurement.data_providers(i);
+      RETURN_IF_ERROR(UsableCertificateOf(entry.data_provider(), entry.data_provider_certificate(),
+                                          absl::StrCat("measurement.data_providers[", i, "].data_provider_certificate"))
+                          .status());
+    }
     MeasurementRow row;
     row.name = name;
     row.consumer = request.parent();
     row.computation = protocol == api::v1::DIRECT ? "" : api::ComputationOf(name);
     row.create_time = now;
     row.update_time = now;
-    measurement.set_name(name);
     *row.record.mutable_measurement() = measurement;
-    row.record.set_measurement_consumer_certificate_der(consumer_certificate.ToDer());
+    row.record.set_measurement_consumer_certificate_der(consumer_certificate->ToDer());
     row.record.set_state(protocol == api::v1::DIRECT ? Computation::PENDING_REQUISITION_FULFILLMENT
                                                      : Computation::PENDING_REQUISITION_PARAMS);
-    for (const std::string& d : ring) {
+    for (const std::string& d : plan.ring) {
       ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT data FROM entities WHERE name = ?"));
       q.Bind(1, "duchies/" + d);
       ASSIGN_OR_RETURN(bool found, q.Step());
@@ -1398,30 +1164,27 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     }
     insert.Bind(6, now).Bind(7, now).BindBlob(8, row.record.SerializeAsString());
     RETURN_IF_ERROR(insert.Run());
-    for (const std::string& d : ring) {
-      ASSIGN_OR_RETURN(storage::Statement p,
-                       db_->Prepare("INSERT INTO participants (measurement, duchy) VALUES (?, ?)"));
+    for (const std::string& d : plan.ring) {
+      ASSIGN_OR_RETURN(storage::Statement p, db_->Prepare("INSERT INTO participants (measurement, duchy) VALUES (?, ?)"));
       p.Bind(1, name).Bind(2, d);
       RETURN_IF_ERROR(p.Run());
     }
-    std::vector<std::string> workers(ring.begin(), ring.end() - (ring.empty() ? 0 : 1));
     for (int i = 0; i < measurement.data_providers_size(); ++i) {
       const auto& entry = measurement.data_providers(i);
       RequisitionRecord r;
       Requisition& requisition = *r.mutable_requisition();
-      const std::string id = NewId();
+      const std::string& id = requisition_ids[i];
       requisition.set_name(absl::StrCat(entry.data_provider(), "/requisitions/", id));
       requisition.set_measurement(name);
       requisition.set_measurement_consumer_certificate(measurement.measurement_consumer_certificate());
       *requisition.mutable_measurement_spec() = measurement.measurement_spec();
       requisition.set_encrypted_requisition_spec(entry.encrypted_requisition_spec());
-      *requisition.mutable_protocol_config() = config;
+      *requisition.mutable_protocol_config() = plan.config;
       requisition.set_data_provider_certificate(entry.data_provider_certificate());
       requisition.set_nonce_hash(entry.nonce_hash());
       requisition.set_state(Requisition::UNFULFILLED);
       if (protocol != api::v1::DIRECT) {
-        // LLv2: EDP i uploads to duchy i mod k; HMSS: to one of the two workers.
-        requisition.set_fulfilling_duchy(hmss ? workers[i % 2] : ring[i % ring.size()]);
+        requisition.set_fulfilling_duchy(plan.fulfilling_duchies[i]);
         r.set_computation_requisition(absl::StrCat(row.computation, "/requisitions/", id));
       }
       r.set_fingerprint(api::RequisitionFingerprint(measurement.measurement_spec().data(), entry.encrypted_requisition_spec()));
@@ -1446,6 +1209,18 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
   return out;
 }
 
+absl::StatusOr<std::optional<Measurement>> Ledger::MeasurementOfRequest(const std::string& consumer,
+                                                                        const std::string& request_id) {
+  if (request_id.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND request_id = ?"));
+  q.Bind(1, consumer).Bind(2, request_id);
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return std::nullopt;
+  ASSIGN_OR_RETURN(MeasurementRow existing, LoadMeasurement(q.ColumnText(0)));
+  return PublicView(existing);
+}
+
 absl::StatusOr<Measurement> Ledger::GetMeasurement(const Principal& caller, const std::string& name) {
   RETURN_IF_ERROR(ParseName(name, "measurementConsumers/*/measurements/*", "name").status());
   if (!absl::StartsWith(name, caller.name + "/")) {
@@ -1466,8 +1241,9 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
   if (caller.name != request.parent()) {
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not list the measurements of ", request.parent()));
   }
-  ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
-  RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
+  ASSIGN_OR_RETURN(const api::PageRequest page,
+                   api::ParsePageRequest(request.page_size(), request.page_token(), request.parent() + "/"));
+  const int size = page.size;
   ASSIGN_OR_RETURN(const std::set<int> states, StateFilter(request.states(), &Measurement::State_IsValid, "measurement"));
   api::v1::ListMeasurementsResponse response;
   size_t page_bytes = 0;
@@ -1483,7 +1259,7 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
           if (!states.empty() && !states.count(view.state())) return true;
           const size_t bytes = view.ByteSizeLong();
           if (response.measurements_size() == size ||
-              (response.measurements_size() > 0 && page_bytes + bytes > kMaxPageBytes)) {
+              (response.measurements_size() > 0 && page_bytes + bytes > api::kMaxPageBytes)) {
             response.set_next_page_token(response.measurements(response.measurements_size() - 1).name());
             return false;
           }
@@ -1520,8 +1296,9 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
   if (caller.name != request.parent()) {
     return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not list the requisitions of ", request.parent()));
   }
-  ASSIGN_OR_RETURN(int size, PageSize(request.page_size()));
-  RETURN_IF_ERROR(CheckPageToken(request.page_token(), request.parent() + "/"));
+  ASSIGN_OR_RETURN(const api::PageRequest page,
+                   api::ParsePageRequest(request.page_size(), request.page_token(), request.parent() + "/"));
+  const int size = page.size;
   if (request.wait_milliseconds() < 0) return Invalid("wait_milliseconds", "must be >= 0");
   ASSIGN_OR_RETURN(const std::set<int> states, StateFilter(request.states(), &Requisition::State_IsValid, "requisition"));
   const absl::Time deadline =
@@ -1548,7 +1325,7 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
             }
             ASSIGN_OR_RETURN(RequisitionRecord r, Parse<RequisitionRecord>(q.ColumnBlob(1), "requisition"));
             const size_t bytes = r.requisition().ByteSizeLong();
-            if (response.requisitions_size() > 0 && page_bytes + bytes > kMaxPageBytes) {
+            if (response.requisitions_size() > 0 && page_bytes + bytes > api::kMaxPageBytes) {
               response.set_next_page_token(response.requisitions(response.requisitions_size() - 1).name());
               return false;
             }
@@ -1681,7 +1458,7 @@ absl::StatusOr<Computation> Ledger::ComputationView(const MeasurementRow& row) {
   for (const RequisitionRecord& r : requisitions) {
     auto& out = *c.add_requisitions();
     out.set_name(r.computation_requisition());
-    out.set_data_provider(r.requisition().name().substr(0, r.requisition().name().find("/requisitions/")));
+    out.set_data_provider(api::ParentName(r.requisition().name()));
     out.set_data_provider_certificate_der(r.data_provider_certificate_der());
     out.set_fingerprint(r.fingerprint());
     out.set_nonce_hash(r.requisition().nonce_hash());

@@ -199,6 +199,10 @@ class Ledger {
                             const std::string& field, const google::protobuf::MessageLite& type);
 
   absl::StatusOr<MeasurementRow> LoadMeasurement(const std::string& name);
+  // The measurement `consumer` created with `request_id`, if any (an empty
+  // id names none).
+  absl::StatusOr<std::optional<api::v1::Measurement>> MeasurementOfRequest(const std::string& consumer,
+                                                                            const std::string& request_id);
   absl::StatusOr<MeasurementRow> LoadComputation(const std::string& computation_name);
   absl::Status SaveMeasurement(MeasurementRow& row, int64_t now);
   absl::StatusOr<std::vector<RequisitionRecord>> LoadRequisitions(const std::string& measurement);

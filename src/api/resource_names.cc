@@ -1,11 +1,11 @@
-#include "names.h"
+#include "halo/api/resource_names.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "halo/common/hex.h"
 #include "halo/crypto/random.h"
 
-namespace halo::kingdom {
+namespace halo::api {
 
 bool IsValidId(absl::string_view id) {
   if (id.empty() || id.size() > 63 || id[0] < 'a' || id[0] > 'z') return false;
@@ -42,6 +42,22 @@ absl::StatusOr<std::vector<std::string>> ParseName(absl::string_view name, absl:
   return *ids;
 }
 
+std::string ParentName(absl::string_view name) {
+  // A name alternates collection and id: the parent drops the last pair.
+  size_t cut = name.rfind('/');
+  if (cut == absl::string_view::npos) return "";
+  cut = name.rfind('/', cut - 1);
+  return cut == absl::string_view::npos ? "" : std::string(name.substr(0, cut));
+}
+
+std::string TopLevelName(absl::string_view name) {
+  const size_t collection_end = name.find('/');
+  if (collection_end == absl::string_view::npos || collection_end == 0 || collection_end + 1 == name.size()) {
+    return "";
+  }
+  return std::string(name.substr(0, name.find('/', collection_end + 1)));
+}
+
 std::string NewId() {
   std::string id = HexEncode(crypto::SecureRandomBytes(8));
   // Hex may start with a digit; ids start with a letter.
@@ -49,4 +65,4 @@ std::string NewId() {
   return id;
 }
 
-}  // namespace halo::kingdom
+}  // namespace halo::api
