@@ -215,17 +215,18 @@ std::string Etag(int64_t update_time) { return absl::StrCat("\"", update_time, "
 // Calls `visit` on the rows of `sql` in name order after `after` until it
 // returns false. `sql` selects the name first and ends "name > ? ORDER BY
 // name LIMIT ?", the two parameters after the `bound` ones `bind` sets. Rows
-// come kScanChunk at a time, since libpq holds a result whole in memory and
-// a listing may pass over many rows its filter drops.
+// come `first_chunk` first (what a page needs when nothing is filtered out
+// after the query), then kScanChunk at a time, since libpq holds a result
+// whole in memory and a listing may pass over many rows its filter drops.
 constexpr int kScanChunk = 64;
 absl::Status ScanByName(storage::Database& db, absl::string_view sql, int bound,
-                        const std::function<void(storage::Statement&)>& bind, std::string after,
+                        const std::function<void(storage::Statement&)>& bind, std::string after, int first_chunk,
                         const std::function<absl::StatusOr<bool>(const storage::Statement&)>& visit) {
   ASSIGN_OR_RETURN(storage::Statement q, db.Prepare(sql));
-  while (true) {
+  for (int chunk = std::min(first_chunk, kScanChunk);; chunk = kScanChunk) {
     q.Reset();
     bind(q);
-    q.Bind(bound + 1, after).Bind(bound + 2, int64_t{kScanChunk});
+    q.Bind(bound + 1, after).Bind(bound + 2, int64_t{chunk});
     int rows = 0;
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
@@ -235,7 +236,7 @@ absl::Status ScanByName(storage::Database& db, absl::string_view sql, int bound,
       ASSIGN_OR_RETURN(bool more, visit(q));
       if (!more) return absl::OkStatus();
     }
-    if (rows < kScanChunk) return absl::OkStatus();
+    if (rows < chunk) return absl::OkStatus();
   }
 }
 
@@ -1253,7 +1254,8 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
     return ScanByName(
         *db_, "SELECT name FROM measurements WHERE consumer = ? AND update_time > ? AND name > ? ORDER BY name LIMIT ?",
         2, [&](storage::Statement& q) { q.Bind(1, request.parent()).Bind(2, request.updated_after_micros()); },
-        request.page_token(), [&](const storage::Statement& q) -> absl::StatusOr<bool> {
+        request.page_token(), states.empty() ? size + 1 : kScanChunk,
+        [&](const storage::Statement& q) -> absl::StatusOr<bool> {
           ASSIGN_OR_RETURN(MeasurementRow m, LoadMeasurement(q.ColumnText(0)));
           Measurement view = PublicView(m);
           if (!states.empty() && !states.count(view.state())) return true;
@@ -1307,7 +1309,9 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
     const int64_t seen = changes_.version();
     api::v1::ListRequisitionsResponse response;
     size_t page_bytes = 0;
-    RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+    // A page's chunks need not agree: a requisition that changes between
+    // them is listed as it was or as it is, either of which is true.
+    RETURN_IF_ERROR(db_->ReadEach([&]() -> absl::Status {
       response.Clear();
       page_bytes = 0;
       // States are checked enum numbers, so they are written into the SQL.
@@ -1317,7 +1321,7 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
           *db_,
           absl::StrCat("SELECT name, data FROM requisitions WHERE data_provider = ? AND visible = 1 ", state_filter,
                        "AND name > ? ORDER BY name LIMIT ?"),
-          1, [&](storage::Statement& q) { q.Bind(1, request.parent()); }, request.page_token(),
+          1, [&](storage::Statement& q) { q.Bind(1, request.parent()); }, request.page_token(), size + 1,
           [&](const storage::Statement& q) -> absl::StatusOr<bool> {
             if (response.requisitions_size() == size) {
               response.set_next_page_token(response.requisitions(size - 1).name());

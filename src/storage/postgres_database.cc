@@ -460,6 +460,17 @@ absl::Status PostgresDatabase::ReadTransaction(const std::function<absl::Status(
   return RunTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body);
 }
 
+absl::Status PostgresDatabase::ReadEach(const std::function<absl::Status()>& body) {
+  if (current.pool == pool_.get()) return absl::FailedPreconditionError("PostgreSQL transactions do not nest");
+  // No BEGIN: each statement is its own transaction, on this connection.
+  Connection* connection = pool_->Acquire();
+  current = {pool_.get(), connection};
+  absl::Status status = body();
+  current = {};
+  pool_->Release(connection);
+  return status;
+}
+
 absl::StatusOr<int> PostgresDatabase::SchemaVersion() {
   int version = 0;
   RETURN_IF_ERROR(Transaction([&]() -> absl::Status {

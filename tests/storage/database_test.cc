@@ -211,6 +211,28 @@ TEST_CASE("Read transactions see one snapshot beside a writer, and cannot write"
   CHECK(*CountRequisitions(db) == 3);
 }
 
+TEST_CASE("ReadEach runs reads on the pool, each seeing what was committed before it") {
+  BACKEND_OR_SKIP(db, dir);
+  REQUIRE(db.Migrate(kMigrations).ok());
+  REQUIRE(db.Transaction([&] { return InsertRequisition(db, "r1"); }).ok());
+  int64_t first = -1, second = -1;
+  std::atomic<bool> inserted{false};
+  CHECK(db.ReadEach([&]() -> absl::Status {
+            ASSIGN_OR_RETURN(first, CountRequisitions(db));
+            // A write commits between the two reads (on another thread, as
+            // this one holds its connection).
+            std::thread writer([&] { inserted = db.Transaction([&] { return InsertRequisition(db, "r2"); }).ok(); });
+            writer.join();
+            ASSIGN_OR_RETURN(second, CountRequisitions(db));
+            return absl::OkStatus();
+          }).ok());
+  CHECK(inserted.load());
+  CHECK(first == 1);
+  // SQLite reads its one snapshot; PostgreSQL each statement's own.
+  CHECK(second == (backend == Backend::kSqlite ? 1 : 2));
+  CHECK(*CountRequisitions(db) == 2);
+}
+
 TEST_CASE("Writers that read-modify-write one locked row lose no update") {
   BACKEND_OR_SKIP(db, dir);
   REQUIRE(db.Execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)").ok());

@@ -120,6 +120,13 @@ class Database {
   // nor holds them up. Anything that writes fails. Not reentrant.
   virtual absl::Status ReadTransaction(const std::function<absl::Status()>& body) = 0;
 
+  // Runs `body`'s statements each on a snapshot of its own, for reads that
+  // need not agree with each other (the chunks of one listing page): on
+  // PostgreSQL that saves a transaction's two extra round trips. Only reads
+  // belong in it (SQLite refuses a write there; PostgreSQL would commit it).
+  // Not reentrant.
+  virtual absl::Status ReadEach(const std::function<absl::Status()>& body) = 0;
+
   // Applies, in order and each in its own transaction, every migration whose
   // version is above the recorded one. Refuses gaps, and a database whose
   // version is newer than the newest migration given (a downgrade). Safe to

@@ -37,6 +37,7 @@ class PostgresDatabase final : public Database {
   absl::StatusOr<Statement> Prepare(absl::string_view sql) override;
   absl::Status Transaction(const std::function<absl::Status()>& body) override;
   absl::Status ReadTransaction(const std::function<absl::Status()>& body) override;
+  absl::Status ReadEach(const std::function<absl::Status()>& body) override;
   absl::Status Migrate(absl::Span<const Migration> migrations) override;
   absl::StatusOr<int> SchemaVersion() override;
   absl::Status Publish(absl::string_view channel, absl::string_view payload) override;
