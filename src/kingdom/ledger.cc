@@ -1063,13 +1063,14 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
   measurement.clear_failure();
   measurement.clear_protocol_config();
 
-  // What the plan and the signatures need, read in one snapshot, outside
-  // the write turn: checking a signature costs more than the write.
+  // What the plan and the signatures need, read outside the write turn:
+  // checking a signature costs more than the write. The reads need not
+  // agree (ReadEach): the write checks again what could have changed.
   std::optional<Measurement> existing;
   std::optional<crypto::Certificate> consumer_certificate;
   std::vector<PlannedDataProvider> providers;
   std::vector<std::string> provider_certificates;
-  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+  RETURN_IF_ERROR(db_->ReadEach([&]() -> absl::Status {
     ASSIGN_OR_RETURN(existing, MeasurementOfRequest(request.parent(), request.request_id()));
     if (existing) return absl::OkStatus();
     ASSIGN_OR_RETURN(consumer_certificate, UsableCertificateOf(request.parent(), given.measurement_consumer_certificate(),
