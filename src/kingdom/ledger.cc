@@ -55,8 +55,6 @@ constexpr absl::string_view kRevocationsChannel = "halo_kingdom_revocations";
 // Held by the replica running housekeeping (TryExclusive).
 constexpr int64_t kHousekeepingLock = 0x68616c6f5f686b70;  // "halo_hkp"
 
-enum EntityKind { kDataProvider = 1, kMeasurementConsumer = 2, kDuchy = 3, kModelProvider = 4 };
-
 // Each kind of entity: its collection in resource names, how it is stored,
 // and who it is when it calls.
 struct EntityCollection {
@@ -310,17 +308,14 @@ int64_t ChangeNotifier::WaitForChange(int64_t seen, absl::Duration timeout) cons
 
 // Rows
 
-struct Ledger::MeasurementRow {
-  std::string name;
-  std::string consumer;
-  std::string computation;  // empty for a direct measurement
-  int64_t create_time = 0;
-  int64_t update_time = 0;
-  MeasurementRecord record;
-};
-
 Ledger::Ledger(Options options, std::unique_ptr<storage::Database> db)
-    : options_(std::move(options)), db_(std::move(db)) {}
+    : options_(std::move(options)),
+      db_(std::move(db)),
+      entities_(*db_),
+      certificates_(*db_),
+      event_groups_(*db_),
+      measurements_(*db_),
+      requisitions_(*db_) {}
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(Options options) {
   const auto& protocols = options.config.protocols();
@@ -438,14 +433,12 @@ absl::StatusOr<Principal> Ledger::AuthenticateUncached(absl::string_view certifi
   bool revoked = false;
   std::optional<crypto::Certificate> root;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement q,
-                     db_->Prepare("SELECT name, parent, revoked FROM certificates WHERE fingerprint = ?"));
-    q.BindBlob(1, crypto::Sha256(certificate_der));
-    ASSIGN_OR_RETURN(bool found, q.Step());
-    if (found) {
-      name = q.ColumnText(0);
-      parent = q.ColumnText(1);
-      revoked = q.ColumnInt64(2) != 0;
+    ASSIGN_OR_RETURN(std::optional<CertificateRepository::Owner> owner,
+                     certificates_.FindByFingerprint(crypto::Sha256(certificate_der)));
+    if (owner) {
+      name = owner->name;
+      parent = owner->parent;
+      revoked = owner->revoked;
       auto entity_root = RootOf(parent);
       if (entity_root.ok()) root = *std::move(entity_root);
     }
@@ -494,14 +487,11 @@ absl::StatusOr<crypto::Certificate> Ledger::CheckEntityRoot(const std::string& d
 
 // Inside a transaction.
 absl::StatusOr<crypto::Certificate> Ledger::RootOf(const std::string& entity) {
-  ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT root_der FROM entities WHERE name = ?"));
-  q.Bind(1, entity);
-  ASSIGN_OR_RETURN(bool found, q.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat(entity, " not found"));
-  if (q.ColumnIsNull(0)) {
+  ASSIGN_OR_RETURN(std::string root_der, entities_.RootOf(entity));
+  if (root_der.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(entity, " has no registered root; register it again with its root"));
   }
-  return crypto::Certificate::FromDer(q.ColumnBlob(0));
+  return crypto::Certificate::FromDer(root_der);
 }
 
 absl::StatusOr<crypto::Certificate> Ledger::CheckEntityCertificate(const std::string& der, const std::string& owner,
@@ -539,14 +529,10 @@ absl::StatusOr<api::v1::Certificate> Ledger::InsertCertificate(const std::string
   c.set_x509_der(certificate.ToDer());
   c.set_subject(certificate.SubjectName());
   c.set_not_valid_after_micros(absl::ToUnixMicros(certificate.NotAfter()));
-  ASSIGN_OR_RETURN(storage::Statement insert,
-                   db_->Prepare("INSERT INTO certificates (name, parent, fingerprint, data) VALUES (?, ?, ?, ?)"));
-  insert.Bind(1, c.name()).Bind(2, parent).BindBlob(3, crypto::Sha256(c.x509_der())).BindBlob(4, c.SerializeAsString());
-  if (auto status = insert.Run(); !status.ok()) {
-    if (absl::StrContains(status.message(), "UNIQUE")) {
-      return absl::AlreadyExistsError("that certificate is already registered");
-    }
-    return status;
+  if (absl::Status inserted = certificates_.Insert(c, parent); !inserted.ok()) {
+    // Both backends report a taken key as ALREADY_EXISTS.
+    if (absl::IsAlreadyExists(inserted)) return absl::AlreadyExistsError("that certificate is already registered");
+    return inserted;
   }
   return c;
 }
@@ -574,15 +560,8 @@ absl::StatusOr<Entity> Ledger::RegisterEntity(const std::string& id, absl::strin
   entity.set_signing_certificate(api::CertificateName(entity.name(), signing));
   if (check) RETURN_IF_ERROR(check(signing, entity));
   RETURN_IF_ERROR(WriteTransaction([&](int64_t) -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement exists, db_->Prepare("SELECT 1 FROM entities WHERE name = ?"));
-    exists.Bind(1, entity.name());
-    ASSIGN_OR_RETURN(bool taken, exists.Step());
-    if (taken) return absl::AlreadyExistsError(absl::StrCat(entity.name(), " already exists"));
-    ASSIGN_OR_RETURN(storage::Statement insert,
-                     db_->Prepare("INSERT INTO entities (name, kind, data, create_time, root_der) VALUES (?, ?, ?, ?, ?)"));
-    insert.Bind(1, entity.name()).Bind(2, kind).BindBlob(3, entity.SerializeAsString());
-    insert.Bind(4, absl::ToUnixMicros(options_.clock())).BindBlob(5, entity.root_certificate_der());
-    RETURN_IF_ERROR(insert.Run());
+    RETURN_IF_ERROR(entities_.Insert(entity.name(), static_cast<EntityKind>(kind), entity.SerializeAsString(),
+                                     absl::ToUnixMicros(options_.clock()), entity.root_certificate_der()));
     RETURN_IF_ERROR(InsertCertificate(entity.certificate(), entity.name(), certificate).status());
     return InsertCertificate(entity.signing_certificate(), entity.name(), signing).status();
   }));
@@ -626,24 +605,21 @@ absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string&
                                                               std::string* next_page_token) {
   const EntityCollection* entities = CollectionOf(collection);
   if (entities == nullptr) return absl::InvalidArgumentError(absl::StrCat("no entity collection ", collection));
-  const int kind = entities->kind;
+  const EntityKind kind = entities->kind;
   ASSIGN_OR_RETURN(const api::PageRequest request, api::ParsePageRequest(page.size, page.token, collection + "/"));
   const int size = request.size;
   std::vector<std::string> out;
   std::string last;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement q,
-                     db_->Prepare("SELECT name, data FROM entities WHERE kind = ? AND name > ? ORDER BY name LIMIT ?"));
-    q.Bind(1, kind).Bind(2, page.token).Bind(3, size + 1);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
+    out.clear();
+    ASSIGN_OR_RETURN(std::vector<EntityRepository::Listed> listed, entities_.List(kind, page.token, size + 1));
+    for (EntityRepository::Listed& entity : listed) {
       if (static_cast<int>(out.size()) == size) {
         *next_page_token = last;
         break;
       }
-      last = q.ColumnText(0);
-      out.push_back(q.ColumnBlob(1));
+      last = entity.name;
+      out.push_back(std::move(entity.data));
     }
     return absl::OkStatus();
   }));
@@ -653,24 +629,18 @@ absl::StatusOr<std::vector<std::string>> Ledger::ListEntities(const std::string&
 absl::StatusOr<api::v1::DataProvider> Ledger::GetDataProvider(const std::string& name) {
   std::string data;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT data FROM entities WHERE name = ? AND kind = ?"));
-    q.Bind(1, name).Bind(2, kDataProvider);
-    ASSIGN_OR_RETURN(bool found, q.Step());
+    ASSIGN_OR_RETURN(std::optional<std::string> found, entities_.Find(name, kDataProvider));
     if (!found) return absl::NotFoundError(absl::StrCat("data provider ", name, " not found"));
-    data = q.ColumnBlob(0);
+    data = *std::move(found);
     return absl::OkStatus();
   }));
   return Parse<api::v1::DataProvider>(data, "data provider");
 }
 
 absl::StatusOr<api::v1::Certificate> Ledger::LoadCertificate(const std::string& name) {
-  ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT data, revoked FROM certificates WHERE name = ?"));
-  q.Bind(1, name);
-  ASSIGN_OR_RETURN(bool found, q.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("certificate ", name, " not found"));
-  ASSIGN_OR_RETURN(api::v1::Certificate certificate, Parse<api::v1::Certificate>(q.ColumnBlob(0), "certificate"));
-  if (q.ColumnInt64(1) != 0) certificate.set_revocation_state(api::v1::Certificate::REVOKED);
-  return certificate;
+  ASSIGN_OR_RETURN(std::optional<api::v1::Certificate> certificate, certificates_.Find(name));
+  if (!certificate) return absl::NotFoundError(absl::StrCat("certificate ", name, " not found"));
+  return *std::move(certificate);
 }
 
 absl::StatusOr<crypto::Certificate> Ledger::UsableCertificateOf(const std::string& owner, const std::string& name,
@@ -764,19 +734,10 @@ absl::StatusOr<api::v1::Certificate> Ledger::RevokeCertificate(const Principal& 
     if (certificate.revocation_state() == api::v1::Certificate::REVOKED) {
       return absl::FailedPreconditionError(absl::StrCat("certificate ", name, " is already revoked"));
     }
-    ASSIGN_OR_RETURN(storage::Statement update,
-                     db_->Prepare("UPDATE certificates SET revoked = 1 WHERE name = ?"));
-    update.Bind(1, name);
-    RETURN_IF_ERROR(update.Run());
+    RETURN_IF_ERROR(certificates_.Revoke(name));
     certificate.set_revocation_state(api::v1::Certificate::REVOKED);
     // Measurements that depend on the certificate can no longer complete.
-    std::vector<std::string> affected;
-    ASSIGN_OR_RETURN(storage::Statement open, db_->Prepare("SELECT name FROM measurements WHERE terminal = 0"));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, open.Step());
-      if (!row) break;
-      affected.push_back(open.ColumnText(0));
-    }
+    ASSIGN_OR_RETURN(const std::vector<std::string> affected, measurements_.OpenNames());
     for (const std::string& m : affected) {
       ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(m));
       bool uses = row.record.measurement().measurement_consumer_certificate() == name;
@@ -817,32 +778,19 @@ absl::StatusOr<api::v1::EventGroup> Ledger::CreateEventGroup(const Principal& ca
   if (group.event_group_reference_id().size() > 256) return Invalid("event_group.event_group_reference_id", "is too long");
   group.set_name(absl::StrCat(request.parent(), "/eventGroups/", NewId()));
   RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
-    if (!request.request_id().empty()) {
-      ASSIGN_OR_RETURN(storage::Statement q,
-                       db_->Prepare("SELECT data FROM event_groups WHERE data_provider = ? AND request_id = ?"));
-      q.Bind(1, request.parent()).Bind(2, request.request_id());
-      ASSIGN_OR_RETURN(bool found, q.Step());
-      if (found) {
-        ASSIGN_OR_RETURN(group, Parse<api::v1::EventGroup>(q.ColumnBlob(0), "event group"));
-        return absl::OkStatus();
-      }
+    ASSIGN_OR_RETURN(std::optional<api::v1::EventGroup> existing,
+                     event_groups_.FindByRequest(request.parent(), request.request_id()));
+    if (existing) {
+      group = *std::move(existing);
+      return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(storage::Statement mc, db_->Prepare("SELECT 1 FROM entities WHERE name = ? AND kind = ?"));
-    mc.Bind(1, group.measurement_consumer()).Bind(2, kMeasurementConsumer);
-    ASSIGN_OR_RETURN(bool exists, mc.Step());
-    if (!exists) return Invalid("event_group.measurement_consumer", absl::StrCat(group.measurement_consumer(), " not found"));
+    ASSIGN_OR_RETURN(std::optional<std::string> consumer,
+                     entities_.Find(group.measurement_consumer(), kMeasurementConsumer));
+    if (!consumer) {
+      return Invalid("event_group.measurement_consumer", absl::StrCat(group.measurement_consumer(), " not found"));
+    }
     group.set_etag(Etag(now));
-    ASSIGN_OR_RETURN(storage::Statement insert,
-                     db_->Prepare("INSERT INTO event_groups (name, data_provider, measurement_consumer, request_id, "
-                                  "data) VALUES (?, ?, ?, ?, ?)"));
-    insert.Bind(1, group.name()).Bind(2, request.parent()).Bind(3, group.measurement_consumer());
-    if (request.request_id().empty()) {
-      insert.BindNull(4);
-    } else {
-      insert.Bind(4, request.request_id());
-    }
-    insert.BindBlob(5, group.SerializeAsString());
-    return insert.Run();
+    return event_groups_.Insert(group, request.parent(), request.request_id());
   }));
   return group;
 }
@@ -851,14 +799,12 @@ namespace {
 
 // The event group `name` if `caller` may see it: its data provider, or the
 // consumer allowed to measure it.
-absl::StatusOr<api::v1::EventGroup> LoadEventGroup(storage::Database& db, const Principal& caller,
+absl::StatusOr<api::v1::EventGroup> LoadEventGroup(EventGroupRepository& event_groups, const Principal& caller,
                                                    const std::string& name, bool owner_only) {
   RETURN_IF_ERROR(ParseName(name, "dataProviders/*/eventGroups/*", "name").status());
-  ASSIGN_OR_RETURN(storage::Statement q, db.Prepare("SELECT data FROM event_groups WHERE name = ?"));
-  q.Bind(1, name);
-  ASSIGN_OR_RETURN(bool found, q.Step());
+  ASSIGN_OR_RETURN(std::optional<api::v1::EventGroup> found, event_groups.Find(name));
   if (!found) return absl::NotFoundError(absl::StrCat("event group ", name, " not found"));
-  ASSIGN_OR_RETURN(api::v1::EventGroup group, Parse<api::v1::EventGroup>(q.ColumnBlob(0), "event group"));
+  api::v1::EventGroup group = *std::move(found);
   const bool owner = absl::StartsWith(name, caller.name + "/");
   const bool consumer = !owner_only && caller.name == group.measurement_consumer();
   if (!owner && !consumer) return absl::PermissionDeniedError(absl::StrCat(caller.name, " may not see ", name));
@@ -870,7 +816,7 @@ absl::StatusOr<api::v1::EventGroup> LoadEventGroup(storage::Database& db, const 
 absl::StatusOr<api::v1::EventGroup> Ledger::GetEventGroup(const Principal& caller, const std::string& name) {
   absl::StatusOr<api::v1::EventGroup> out;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    out = LoadEventGroup(*db_, caller, name, false);
+    out = LoadEventGroup(event_groups_, caller, name, false);
     return absl::OkStatus();
   }));
   return out;
@@ -890,20 +836,15 @@ absl::StatusOr<api::v1::ListEventGroupsResponse> Ledger::ListEventGroups(
   const int size = page.size;
   api::v1::ListEventGroupsResponse response;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement q,
-                     db_->Prepare(by_provider ? "SELECT name, data FROM event_groups WHERE data_provider = ? AND "
-                                                "name > ? ORDER BY name LIMIT ?"
-                                              : "SELECT name, data FROM event_groups WHERE measurement_consumer = ? "
-                                                "AND name > ? ORDER BY name LIMIT ?"));
-    q.Bind(1, request.parent()).Bind(2, request.page_token()).Bind(3, size + 1);
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
+    response.Clear();
+    ASSIGN_OR_RETURN(std::vector<api::v1::EventGroup> groups,
+                     event_groups_.List(by_provider, request.parent(), request.page_token(), size + 1));
+    for (api::v1::EventGroup& group : groups) {
       if (response.event_groups_size() == size) {
         response.set_next_page_token(response.event_groups(size - 1).name());
         break;
       }
-      ASSIGN_OR_RETURN(*response.add_event_groups(), Parse<api::v1::EventGroup>(q.ColumnBlob(1), "event group"));
+      *response.add_event_groups() = std::move(group);
     }
     return absl::OkStatus();
   }));
@@ -915,7 +856,7 @@ absl::StatusOr<api::v1::EventGroup> Ledger::UpdateEventGroup(const Principal& ca
   api::v1::EventGroup group = request.event_group();
   RETURN_IF_ERROR(CheckMediaTypes(group));
   RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
-    ASSIGN_OR_RETURN(api::v1::EventGroup stored, LoadEventGroup(*db_, caller, group.name(), true));
+    ASSIGN_OR_RETURN(api::v1::EventGroup stored, LoadEventGroup(event_groups_, caller, group.name(), true));
     if (!group.etag().empty() && group.etag() != stored.etag()) {
       return absl::AbortedError(absl::StrCat("event group ", group.name(), " has changed: etag ", group.etag(),
                                              " is not the current ", stored.etag()));
@@ -924,102 +865,61 @@ absl::StatusOr<api::v1::EventGroup> Ledger::UpdateEventGroup(const Principal& ca
       return Invalid("event_group.measurement_consumer", "cannot change");
     }
     group.set_etag(Etag(now));
-    ASSIGN_OR_RETURN(storage::Statement update, db_->Prepare("UPDATE event_groups SET data = ? WHERE name = ?"));
-    update.BindBlob(1, group.SerializeAsString()).Bind(2, group.name());
-    return update.Run();
+    return event_groups_.Update(group);
   }));
   return group;
 }
 
 absl::Status Ledger::DeleteEventGroup(const Principal& caller, const api::v1::DeleteEventGroupRequest& request) {
   return WriteTransaction([&](int64_t) -> absl::Status {
-    ASSIGN_OR_RETURN(api::v1::EventGroup stored, LoadEventGroup(*db_, caller, request.name(), true));
+    ASSIGN_OR_RETURN(api::v1::EventGroup stored, LoadEventGroup(event_groups_, caller, request.name(), true));
     if (!request.etag().empty() && request.etag() != stored.etag()) {
       return absl::AbortedError(absl::StrCat("event group ", request.name(), " has changed: etag ", request.etag(),
                                              " is not the current ", stored.etag()));
     }
-    ASSIGN_OR_RETURN(storage::Statement del, db_->Prepare("DELETE FROM event_groups WHERE name = ?"));
-    del.Bind(1, request.name());
-    return del.Run();
+    return event_groups_.Delete(request.name());
   });
 }
 
 // Measurements
 
 absl::StatusOr<Ledger::MeasurementRow> Ledger::LoadMeasurement(const std::string& name) {
-  ASSIGN_OR_RETURN(storage::Statement q,
-                   db_->Prepare("SELECT consumer, computation, create_time, update_time, data FROM measurements "
-                                "WHERE name = ?"));
-  q.Bind(1, name);
-  ASSIGN_OR_RETURN(bool found, q.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("measurement ", name, " not found"));
-  MeasurementRow row;
-  row.name = name;
-  row.consumer = q.ColumnText(0);
-  row.computation = q.ColumnIsNull(1) ? "" : q.ColumnText(1);
-  row.create_time = q.ColumnInt64(2);
-  row.update_time = q.ColumnInt64(3);
-  ASSIGN_OR_RETURN(row.record, Parse<MeasurementRecord>(q.ColumnBlob(4), "measurement"));
-  return row;
+  ASSIGN_OR_RETURN(std::optional<MeasurementRow> row, measurements_.Find(name));
+  if (!row) return absl::NotFoundError(absl::StrCat("measurement ", name, " not found"));
+  return *std::move(row);
 }
 
 absl::StatusOr<Ledger::MeasurementRow> Ledger::LoadComputation(const std::string& computation_name) {
-  ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT name FROM measurements WHERE computation = ?"));
-  q.Bind(1, computation_name);
-  ASSIGN_OR_RETURN(bool found, q.Step());
-  if (!found) return absl::NotFoundError(absl::StrCat("computation ", computation_name, " not found"));
-  return LoadMeasurement(q.ColumnText(0));
+  ASSIGN_OR_RETURN(std::optional<std::string> name, measurements_.NameOfComputation(computation_name));
+  if (!name) return absl::NotFoundError(absl::StrCat("computation ", computation_name, " not found"));
+  return LoadMeasurement(*name);
 }
 
 absl::Status Ledger::SaveMeasurement(MeasurementRow& row, int64_t now) {
   row.update_time = now;
-  ASSIGN_OR_RETURN(storage::Statement update,
-                   db_->Prepare("UPDATE measurements SET state = ?, terminal = ?, update_time = ?, data = ? "
-                                "WHERE name = ?"));
-  update.Bind(1, row.record.state())
-      .Bind(2, IsTerminal(row.record.state()) ? 1 : 0)
-      .Bind(3, now)
-      .BindBlob(4, row.record.SerializeAsString())
-      .Bind(5, row.name);
-  return update.Run();
+  return measurements_.Update(row.name, row.record, IsTerminal(row.record.state()), now);
 }
 
 absl::StatusOr<std::vector<RequisitionRecord>> Ledger::LoadRequisitions(const std::string& measurement) {
-  ASSIGN_OR_RETURN(storage::Statement q,
-                   db_->Prepare("SELECT data FROM requisitions WHERE measurement = ? ORDER BY name"));
-  q.Bind(1, measurement);
-  std::vector<RequisitionRecord> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    ASSIGN_OR_RETURN(out.emplace_back(), Parse<RequisitionRecord>(q.ColumnBlob(0), "requisition"));
-  }
-  return out;
+  return requisitions_.OfMeasurement(measurement);
 }
 
 absl::StatusOr<RequisitionRecord> Ledger::LoadRequisition(const std::string& column, const std::string& name) {
-  ASSIGN_OR_RETURN(storage::Statement q,
-                   db_->Prepare(absl::StrCat("SELECT data FROM requisitions WHERE ", column, " = ?")));
-  q.Bind(1, name);
-  ASSIGN_OR_RETURN(bool found, q.Step());
+  ASSIGN_OR_RETURN(std::optional<RequisitionRecord> found, column == "computation_requisition"
+                                                               ? requisitions_.FindByComputationName(name)
+                                                               : requisitions_.Find(name));
   if (!found) return absl::NotFoundError(absl::StrCat("requisition ", name, " not found"));
-  return Parse<RequisitionRecord>(q.ColumnBlob(0), "requisition");
+  return *std::move(found);
 }
 
 absl::Status Ledger::SaveRequisition(const RequisitionRecord& record, int64_t now) {
   RequisitionRecord saved = record;
   saved.mutable_requisition()->set_update_time_micros(now);
   saved.mutable_requisition()->set_etag(Etag(now));
-  ASSIGN_OR_RETURN(storage::Statement update,
-                   db_->Prepare("UPDATE requisitions SET state = ?, visible = ?, data = ? WHERE name = ?"));
   // An MPC requisition is visible once every duchy has set its key.
   const bool visible = saved.requisition().protocol_config().protocol() == api::v1::DIRECT ||
                        saved.requisition().duchies_size() > 0;
-  update.Bind(1, saved.requisition().state())
-      .Bind(2, visible ? 1 : 0)
-      .BindBlob(3, saved.SerializeAsString())
-      .Bind(4, saved.requisition().name());
-  return update.Run();
+  return requisitions_.Update(saved, visible);
 }
 
 absl::Status Ledger::EndMeasurement(MeasurementRow& row, ComputationState state,
@@ -1082,11 +982,9 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     for (int i = 0; i < measurement.data_providers_size(); ++i) {
       auto& entry = *measurement.mutable_data_providers(i);
       const std::string field = absl::StrCat("measurement.data_providers[", i, "]");
-      ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT data FROM entities WHERE name = ? AND kind = ?"));
-      q.Bind(1, entry.data_provider()).Bind(2, kDataProvider);
-      ASSIGN_OR_RETURN(bool found, q.Step());
+      ASSIGN_OR_RETURN(std::optional<std::string> found, entities_.Find(entry.data_provider(), kDataProvider));
       if (!found) return Invalid(field + ".data_provider", absl::StrCat(entry.data_provider(), " not found"));
-      ASSIGN_OR_RETURN(api::v1::DataProvider provider, Parse<api::v1::DataProvider>(q.ColumnBlob(0), "data provider"));
+      ASSIGN_OR_RETURN(api::v1::DataProvider provider, Parse<api::v1::DataProvider>(*found, "data provider"));
       providers.push_back({.supports_hmss = provider.supports_hmss()});
       if (entry.data_provider_certificate().empty()) entry.set_data_provider_certificate(provider.signing_certificate());
       ASSIGN_OR_RETURN(crypto::Certificate c, UsableCertificateOf(entry.data_provider(), entry.data_provider_certificate(),
@@ -1141,36 +1039,14 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
     row.record.set_state(protocol == api::v1::DIRECT ? Computation::PENDING_REQUISITION_FULFILLMENT
                                                      : Computation::PENDING_REQUISITION_PARAMS);
     for (const std::string& d : plan.ring) {
-      ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT data FROM entities WHERE name = ?"));
-      q.Bind(1, "duchies/" + d);
-      ASSIGN_OR_RETURN(bool found, q.Step());
-      if (!found) return absl::FailedPreconditionError(absl::StrCat("duchy ", d, " is not registered with the Kingdom"));
+      ASSIGN_OR_RETURN(std::optional<std::string> duchy, entities_.Find("duchies/" + d, kDuchy));
+      if (!duchy) return absl::FailedPreconditionError(absl::StrCat("duchy ", d, " is not registered with the Kingdom"));
       Computation::Participant& participant = *row.record.add_participants();
       participant.set_duchy_id(d);
       participant.set_state(Computation::Participant::CREATED);
     }
-    ASSIGN_OR_RETURN(storage::Statement insert,
-                     db_->Prepare("INSERT INTO measurements (name, consumer, computation, state, terminal, request_id, "
-                                  "create_time, update_time, data) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)"));
-    insert.Bind(1, name).Bind(2, request.parent());
-    if (row.computation.empty()) {
-      insert.BindNull(3);
-    } else {
-      insert.Bind(3, row.computation);
-    }
-    insert.Bind(4, row.record.state());
-    if (request.request_id().empty()) {
-      insert.BindNull(5);
-    } else {
-      insert.Bind(5, request.request_id());
-    }
-    insert.Bind(6, now).Bind(7, now).BindBlob(8, row.record.SerializeAsString());
-    RETURN_IF_ERROR(insert.Run());
-    for (const std::string& d : plan.ring) {
-      ASSIGN_OR_RETURN(storage::Statement p, db_->Prepare("INSERT INTO participants (measurement, duchy) VALUES (?, ?)"));
-      p.Bind(1, name).Bind(2, d);
-      RETURN_IF_ERROR(p.Run());
-    }
+    RETURN_IF_ERROR(measurements_.Insert(row, request.request_id()));
+    for (const std::string& d : plan.ring) RETURN_IF_ERROR(measurements_.AddParticipant(name, d));
     for (int i = 0; i < measurement.data_providers_size(); ++i) {
       const auto& entry = measurement.data_providers(i);
       RequisitionRecord r;
@@ -1193,17 +1069,8 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
       r.set_data_provider_certificate_der(provider_certificates[i]);
       requisition.set_update_time_micros(now);
       requisition.set_etag(Etag(now));
-      ASSIGN_OR_RETURN(storage::Statement q,
-                       db_->Prepare("INSERT INTO requisitions (name, data_provider, measurement, "
-                                    "computation_requisition, state, visible, data) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-      q.Bind(1, requisition.name()).Bind(2, entry.data_provider()).Bind(3, name);
-      if (r.computation_requisition().empty()) {
-        q.BindNull(4);
-      } else {
-        q.Bind(4, r.computation_requisition());
-      }
-      q.Bind(5, requisition.state()).Bind(6, protocol == api::v1::DIRECT ? 1 : 0).BindBlob(7, r.SerializeAsString());
-      RETURN_IF_ERROR(q.Run());
+      // An MPC requisition is listed once every duchy has set its key.
+      RETURN_IF_ERROR(requisitions_.Insert(r, entry.data_provider(), name, protocol == api::v1::DIRECT));
     }
     out = PublicView(row);
     return absl::OkStatus();
@@ -1213,13 +1080,9 @@ absl::StatusOr<Measurement> Ledger::CreateMeasurement(const Principal& caller,
 
 absl::StatusOr<std::optional<Measurement>> Ledger::MeasurementOfRequest(const std::string& consumer,
                                                                         const std::string& request_id) {
-  if (request_id.empty()) return std::nullopt;
-  ASSIGN_OR_RETURN(storage::Statement q,
-                   db_->Prepare("SELECT name FROM measurements WHERE consumer = ? AND request_id = ?"));
-  q.Bind(1, consumer).Bind(2, request_id);
-  ASSIGN_OR_RETURN(bool found, q.Step());
-  if (!found) return std::nullopt;
-  ASSIGN_OR_RETURN(MeasurementRow existing, LoadMeasurement(q.ColumnText(0)));
+  ASSIGN_OR_RETURN(std::optional<std::string> name, measurements_.NameOfRequest(consumer, request_id));
+  if (!name) return std::nullopt;
+  ASSIGN_OR_RETURN(MeasurementRow existing, LoadMeasurement(*name));
   return PublicView(existing);
 }
 
@@ -1253,7 +1116,7 @@ absl::StatusOr<api::v1::ListMeasurementsResponse> Ledger::ListMeasurements(
     response.Clear();
     page_bytes = 0;
     return ScanByName(
-        *db_, "SELECT name FROM measurements WHERE consumer = ? AND update_time > ? AND name > ? ORDER BY name LIMIT ?",
+        *db_, MeasurementRepository::kConsumerScan,
         2, [&](storage::Statement& q) { q.Bind(1, request.parent()).Bind(2, request.updated_after_micros()); },
         request.page_token(), states.empty() ? size + 1 : kScanChunk,
         [&](const storage::Statement& q) -> absl::StatusOr<bool> {
@@ -1315,13 +1178,8 @@ absl::StatusOr<api::v1::ListRequisitionsResponse> Ledger::ListRequisitions(
     RETURN_IF_ERROR(db_->ReadEach([&]() -> absl::Status {
       response.Clear();
       page_bytes = 0;
-      // States are checked enum numbers, so they are written into the SQL.
-      const std::string state_filter =
-          states.empty() ? "" : absl::StrCat("AND state IN (", absl::StrJoin(states, ","), ") ");
       return ScanByName(
-          *db_,
-          absl::StrCat("SELECT name, data FROM requisitions WHERE data_provider = ? AND visible = 1 ", state_filter,
-                       "AND name > ? ORDER BY name LIMIT ?"),
+          *db_, RequisitionRepository::ProviderScan(std::vector<int>(states.begin(), states.end())),
           1, [&](storage::Statement& q) { q.Bind(1, request.parent()); }, request.page_token(), size + 1,
           [&](const storage::Statement& q) -> absl::StatusOr<bool> {
             if (response.requisitions_size() == size) {
@@ -1493,18 +1351,11 @@ absl::StatusOr<std::vector<api::v1::StreamActiveComputationsResponse>> Ledger::A
   const std::string duchy_id = caller.name.substr(caller.name.find('/') + 1);
   std::vector<api::v1::StreamActiveComputationsResponse> out;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(storage::Statement q,
-                     db_->Prepare("SELECT m.name FROM measurements m JOIN participants p ON p.measurement = m.name "
-                                  "WHERE p.duchy = ? AND (m.update_time > ? OR (m.update_time = ? AND m.name > ?)) "
-                                  "AND (? = 1 OR m.terminal = 0) ORDER BY m.update_time, m.name LIMIT ?"));
-    q.Bind(1, duchy_id).Bind(2, after_time).Bind(3, after_time).Bind(4, after_name);
-    q.Bind(5, continuation_token.empty() ? 0 : 1).Bind(6, limit);
-    std::vector<std::string> names;
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      names.push_back(q.ColumnText(0));
-    }
+    out.clear();
+    // A new stream starts with what is open; a resumed one also sees what
+    // ended since.
+    ASSIGN_OR_RETURN(const std::vector<std::string> names,
+                     measurements_.NamesForDuchy(duchy_id, after_time, after_name, !continuation_token.empty(), limit));
     for (const std::string& name : names) {
       ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
       auto& response = out.emplace_back();
@@ -1733,10 +1584,7 @@ absl::StatusOr<api::v1::ComputationLogEntry> Ledger::CreateComputationLogEntry(
     ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, entry.computation(), ""));
     entry.set_duchy_id(caller.name.substr(caller.name.find('/') + 1));
     entry.set_time_micros(now);
-    ASSIGN_OR_RETURN(storage::Statement insert,
-                     db_->Prepare("INSERT INTO computation_log (measurement, data) VALUES (?, ?)"));
-    insert.Bind(1, row.name).BindBlob(2, entry.SerializeAsString());
-    return insert.Run();
+    return measurements_.AddLogEntry(row.name, entry.SerializeAsString());
   }));
   return entry;
 }
@@ -1759,25 +1607,16 @@ absl::StatusOr<Ledger::HousekeepingResult> Ledger::RunHousekeeping() {
     ASSIGN_OR_RETURN(bool alone, db_->TryExclusive(kHousekeepingLock));
     if (!alone) return absl::OkStatus();
     ASSIGN_OR_RETURN(int64_t now, TakeWriteTurn(*db_, options_.clock()));
-    std::vector<std::string> stale;
-    ASSIGN_OR_RETURN(storage::Statement q,
-                     db_->Prepare("SELECT name FROM measurements WHERE terminal = 0 AND create_time < ?"));
-    q.Bind(1, now_micros - absl::ToInt64Microseconds(pending));
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      stale.push_back(q.ColumnText(0));
-    }
+    ASSIGN_OR_RETURN(const std::vector<std::string> stale,
+                     measurements_.OpenNames(now_micros - absl::ToInt64Microseconds(pending)));
     for (const std::string& name : stale) {
       ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
       RETURN_IF_ERROR(EndMeasurement(row, Computation::CANCELLED, Measurement::Failure::PENDING_TOO_LONG, "", now));
       ++result.cancelled;
     }
-    ASSIGN_OR_RETURN(storage::Statement del,
-                     db_->Prepare("DELETE FROM measurements WHERE terminal = 1 AND update_time < ?"));
-    del.Bind(1, now_micros - absl::ToInt64Microseconds(retention));
-    RETURN_IF_ERROR(del.Run());
-    result.deleted = static_cast<int>(del.ChangedRows());
+    ASSIGN_OR_RETURN(const int64_t deleted,
+                     measurements_.DeleteFinished(now_micros - absl::ToInt64Microseconds(retention)));
+    result.deleted = static_cast<int>(deleted);
     return db_->Publish(kChangesChannel, "");
   }));
   return result;

@@ -29,6 +29,7 @@
 #include "halo/crypto/certificate.h"
 #include "halo/kingdom/records.pb.h"
 #include "halo/storage/database.h"
+#include "repositories.h"
 
 namespace halo::kingdom {
 
@@ -164,7 +165,7 @@ class Ledger {
   absl::StatusOr<HousekeepingResult> RunHousekeeping();
 
  private:
-  struct MeasurementRow;
+  using MeasurementRow = StoredMeasurement;
   explicit Ledger(Options options, std::unique_ptr<storage::Database> db);
 
   absl::Status WriteTransaction(const std::function<absl::Status(int64_t now)>& body);
@@ -218,6 +219,11 @@ class Ledger {
 
   Options options_;
   std::unique_ptr<storage::Database> db_;
+  EntityRepository entities_;
+  CertificateRepository certificates_;
+  EventGroupRepository event_groups_;
+  MeasurementRepository measurements_;
+  RequisitionRepository requisitions_;
   ChangeNotifier changes_;
   absl::Mutex peers_mu_;
   absl::flat_hash_map<std::string, Principal> peers_ ABSL_GUARDED_BY(peers_mu_);

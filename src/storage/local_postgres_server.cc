@@ -140,7 +140,11 @@ absl::StatusOr<std::unique_ptr<LocalPostgresServer>> LocalPostgresServer::Start(
   RETURN_IF_ERROR(RunToEnd({bin + "/initdb", "-D", data, "-U", std::string(kSuperuser), "--auth=trust",
                             "--encoding=UTF8", "--locale=C", "--no-sync"},
                            pattern + "/initdb.log", account));
-  std::vector<std::string> argv = {bin + "/postgres",
+  server->switch_user_ = account.switch_user;
+  server->uid_ = account.uid;
+  server->gid_ = account.gid;
+  std::vector<std::string>& argv = server->argv_;
+  argv = {bin + "/postgres",
                                    "-D",
                                    data,
                                    "-k",
@@ -157,14 +161,19 @@ absl::StatusOr<std::unique_ptr<LocalPostgresServer>> LocalPostgresServer::Start(
       argv.push_back(setting);
     }
   }
-  const std::string log = pattern + "/postgres.log";
-  ASSIGN_OR_RETURN(server->pid_, Spawn(argv, log, account));
-  const std::string conninfo = server->Conninfo("postgres");
+  RETURN_IF_ERROR(server->Run());
+  return server;
+}
+
+absl::Status LocalPostgresServer::Run() {
+  const std::string log = directory_ + "/postgres.log";
+  ASSIGN_OR_RETURN(pid_, Spawn(argv_, log, Account{.switch_user = switch_user_, .uid = uid_, .gid = gid_}));
+  const std::string conninfo = Conninfo("postgres");
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (PQping(conninfo.c_str()) != PQPING_OK) {
     int status;
-    if (waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
-      server->pid_ = -1;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
       return absl::InternalError(absl::StrCat("postgres exited at start; its log:\n", LogTail(log)));
     }
     if (absl::Now() > deadline) {
@@ -172,23 +181,32 @@ absl::StatusOr<std::unique_ptr<LocalPostgresServer>> LocalPostgresServer::Start(
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return server;
+  return absl::OkStatus();
+}
+
+void LocalPostgresServer::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGINT);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  int status;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  pid_ = -1;
+}
+
+absl::Status LocalPostgresServer::Restart() {
+  Stop();
+  return Run();
 }
 
 LocalPostgresServer::~LocalPostgresServer() {
-  if (pid_ > 0) {
-    kill(pid_, SIGINT);
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    int status;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (absl::Now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  }
+  Stop();
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
 }

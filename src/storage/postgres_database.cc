@@ -93,7 +93,7 @@ absl::StatusOr<PGconn*> Connect(const PostgresDatabase::Options& options) {
   PQconninfoFree(parsed);
   const std::string timeout = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options.connect_timeout)));
   // The operator's conninfo comes last, so it overrides these defaults.
-  // libpq is linked without GSSAPI (postgres_static_stubs.cc).
+  // libpq is linked without GSSAPI (libpq_without_gssapi_ldap.cc).
   // NOTICEs ("relation already exists, skipping") would go to stderr.
   const char* keywords[] = {"gssencmode", "connect_timeout", "application_name", "options", "dbname", nullptr};
   const char* values[] = {"disable",       timeout.c_str(), "halo", "-c client_min_messages=warning",
@@ -439,10 +439,14 @@ absl::Status PostgresDatabase::RunTransaction(absl::string_view begin, const std
     Connection* connection = pool_->Acquire();
     current = {pool_.get(), connection};
     absl::Status status = Exec(*connection, begin);
+    // A connection that died idle in the pool (the server restarted) fails
+    // at BEGIN, before anything was done: the next attempt reconnects.
+    const bool lost_idle = !status.ok() && PQstatus(connection->conn) == CONNECTION_BAD;
     if (status.ok()) status = body();
     if (status.ok()) status = Exec(*connection, "COMMIT");
     current = {};
     pool_->Release(connection);  // rolls back what is left open
+    if (lost_idle && attempt < kMaxTransactionAttempts) continue;
     if (status.ok() || !status.GetPayload(kRetryPayload).has_value() || attempt == kMaxTransactionAttempts) {
       return status;
     }
@@ -463,12 +467,17 @@ absl::Status PostgresDatabase::ReadTransaction(const std::function<absl::Status(
 absl::Status PostgresDatabase::ReadEach(const std::function<absl::Status()>& body) {
   if (current.pool == pool_.get()) return absl::FailedPreconditionError("PostgreSQL transactions do not nest");
   // No BEGIN: each statement is its own transaction, on this connection.
-  Connection* connection = pool_->Acquire();
-  current = {pool_.get(), connection};
-  absl::Status status = body();
-  current = {};
-  pool_->Release(connection);
-  return status;
+  // Only reads, so a body that failed on a connection that had died idle
+  // in the pool runs again, once, on a new one.
+  for (int attempt = 1;; ++attempt) {
+    Connection* connection = pool_->Acquire();
+    current = {pool_.get(), connection};
+    absl::Status status = body();
+    current = {};
+    const bool lost = !status.ok() && PQstatus(connection->conn) == CONNECTION_BAD;
+    pool_->Release(connection);
+    if (!lost || attempt == 2) return status;
+  }
 }
 
 absl::StatusOr<int> PostgresDatabase::SchemaVersion() {

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -34,6 +35,10 @@ class LocalPostgresServer {
   // Stops the server (a fast shutdown) and removes its directory.
   ~LocalPostgresServer();
 
+  // Stops the server and starts it again on the same data, as an operator's
+  // restart or a failover does to the clients connected to it.
+  absl::Status Restart();
+
   // Creates an empty database.
   absl::Status CreateDatabase(const std::string& name);
   // A libpq connection string for `database` on this server.
@@ -42,9 +47,16 @@ class LocalPostgresServer {
 
  private:
   LocalPostgresServer(std::string directory, std::string user) : directory_(std::move(directory)), user_(user) {}
+  // Starts postgres and waits until it answers.
+  absl::Status Run();
+  void Stop();
 
   std::string directory_;
   std::string user_;  // the database superuser
+  std::vector<std::string> argv_;
+  bool switch_user_ = false;  // to run as postgres, when started as root
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
   pid_t pid_ = -1;
 };
 
