@@ -106,6 +106,10 @@ absl::StatusOr<PGconn*> Connect(const PostgresDatabase::Options& options) {
     PQfinish(conn);
     return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", message));
   }
+  // What the server says outside a result (a shutdown's FATAL before the
+  // connection drops) reaches the caller as the next call's error; libpq
+  // would also print it to stderr.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   return conn;
 }
 
