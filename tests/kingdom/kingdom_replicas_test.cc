@@ -7,6 +7,8 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -21,32 +23,48 @@ namespace {
 
 using namespace halo::api::v1;
 
-// The replicas' shared database, or an empty string when skipped.
-std::string SharedDatabase(const testing::TempDir& dir) {
-  const std::string conninfo = testing::FreshPostgresDatabase();
-  if (conninfo.empty()) return "";
-  const std::string file = dir.Sub("kingdom.conninfo");
-  std::ofstream(file) << conninfo << "\n";
-  return file;
-}
+// Two replicas of one Kingdom on a fresh PostgreSQL database, both serving,
+// with mc1 and edp1 registered through the first; `skipped` where
+// PostgreSQL is not installed.
+struct TwoReplicas {
+  TwoReplicas() {
+    const std::string conninfo = testing::FreshPostgresDatabase();
+    if (conninfo.empty()) return;
+    skipped = false;
+    const std::string database = dir.Sub("kingdom.conninfo");
+    std::ofstream(database) << conninfo << "\n";
+    mc = fixture.Issue("measurementConsumers/mc1");
+    edp = fixture.Issue("dataProviders/edp1");
+    a = std::make_unique<testing::KingdomProcess>(HALO_BINARY, dir, fixture, database);
+    b = a->Replica("kingdom-b");
+    REQUIRE(a->Start());
+    REQUIRE(b->Start());
+    auto registered = testing::DirectMeasurementConsumer::Register(a->public_target(), fixture, a->administrator(), mc,
+                                                                   edp);
+    REQUIRE(registered.ok());
+    consumer.emplace(*std::move(registered));
+    mc_tls = *net::LoadTlsMaterial(mc);
+    edp_tls = *net::LoadTlsMaterial(edp);
+  }
+
+  bool skipped = true;
+  testing::TempDir dir;
+  testing::TlsFixture fixture{dir, "replicas"};
+  config::TlsConfig mc, edp;
+  net::TlsMaterial mc_tls, edp_tls;
+  std::unique_ptr<testing::KingdomProcess> a, b;
+  std::optional<testing::DirectMeasurementConsumer> consumer;
+};
 
 TEST_CASE("Two replicas serve one Kingdom, and a long poll on one wakes for a create through the other") {
-  testing::TempDir dir;
-  const std::string database = SharedDatabase(dir);
-  if (database.empty()) return;
-  testing::TlsFixture fixture(dir, "replicas");
-  const config::TlsConfig mc = fixture.Issue("measurementConsumers/mc1");
-  const config::TlsConfig edp = fixture.Issue("dataProviders/edp1");
-  testing::KingdomProcess a(HALO_BINARY, dir, fixture, database);
-  std::unique_ptr<testing::KingdomProcess> b = a.Replica("kingdom-b");
-  REQUIRE(a.Start());
-  REQUIRE(b->Start());
-  // Registered through one, known to the other.
-  const auto consumer = testing::DirectMeasurementConsumer::Register(a.public_target(), fixture, a.administrator(), mc,
-                                                                     edp);
-  REQUIRE(consumer.ok());
-  const auto mc_tls = *net::LoadTlsMaterial(mc);
-  const auto edp_tls = *net::LoadTlsMaterial(edp);
+  TwoReplicas replicas;
+  if (replicas.skipped) return;
+  testing::KingdomProcess& a = *replicas.a;
+  testing::KingdomProcess* b = replicas.b.get();
+  const auto& consumer = replicas.consumer;
+  const net::TlsMaterial& mc_tls = replicas.mc_tls;
+  const net::TlsMaterial& edp_tls = replicas.edp_tls;
+  // mc1 and edp1 were registered through A, and are known to B.
   auto on_a = Measurements::NewStub(net::OpenChannel(a.public_target(), mc_tls, net::kKingdomSubject));
   auto on_b = Requisitions::NewStub(net::OpenChannel(b->public_target(), edp_tls, net::kKingdomSubject));
 
@@ -90,20 +108,12 @@ TEST_CASE("Two replicas serve one Kingdom, and a long poll on one wakes for a cr
 }
 
 TEST_CASE("A replica killed under load: clients that retry on the other lose nothing acknowledged, doubling nothing") {
-  testing::TempDir dir;
-  const std::string database = SharedDatabase(dir);
-  if (database.empty()) return;
-  testing::TlsFixture fixture(dir, "replicas");
-  const config::TlsConfig mc = fixture.Issue("measurementConsumers/mc1");
-  const config::TlsConfig edp = fixture.Issue("dataProviders/edp1");
-  testing::KingdomProcess a(HALO_BINARY, dir, fixture, database);
-  std::unique_ptr<testing::KingdomProcess> b = a.Replica("kingdom-b");
-  REQUIRE(a.Start());
-  REQUIRE(b->Start());
-  const auto consumer = testing::DirectMeasurementConsumer::Register(a.public_target(), fixture, a.administrator(), mc,
-                                                                     edp);
-  REQUIRE(consumer.ok());
-  const auto mc_tls = *net::LoadTlsMaterial(mc);
+  TwoReplicas replicas;
+  if (replicas.skipped) return;
+  testing::KingdomProcess& a = *replicas.a;
+  testing::KingdomProcess* b = replicas.b.get();
+  const auto& consumer = replicas.consumer;
+  const net::TlsMaterial& mc_tls = replicas.mc_tls;
 
   // Four clients create on A; a create that fails there is sent again, with
   // the same request id, to B until B answers.
