@@ -8,17 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "halo/api/protocol_version.h"
 #include "halo/common/status_macros.h"
 #include "halo/crypto/p256.h"
-#include "halo/api/replay_seed.h"
-#include "halo/dp/limits.h"
-#include "halo/protocol/hmss.h"
-#include "halo/protocol/llv2.h"
-#include "halo/protocol/reach_only_llv2.h"
-#include "halo/crypto/random.h"
 #include "halo/api/certificate_name.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/nonce.h"
@@ -41,7 +32,6 @@ using api::v1::Measurement;
 using api::v1::MeasurementSpec;
 using api::v1::Requisition;
 using ComputationState = Computation::State;
-namespace llv2 = protocol::llv2;
 
 namespace {
 
@@ -266,11 +256,6 @@ absl::StatusOr<std::set<int>> StateFilter(const google::protobuf::RepeatedField<
   return out;
 }
 
-// Refuses an epsilon that is not positive or above the cap, and a delta
-// outside [0, 1), or 0 where the noise needs one (discrete Gaussian noise,
-// and HMSS whatever its noise).
-// Refuses DP parameters whose noise would pad one duchy's stage past
-// dp::kMaxNoiseRecords, by the plans the duchies will make.
 absl::Status CheckMediaTypes(const api::v1::EventGroup& group) {
   for (int i = 0; i < group.media_types_size(); ++i) {
     if (!api::v1::MediaType_IsValid(group.media_types(i)) || group.media_types(i) == api::v1::MEDIA_TYPE_UNSPECIFIED) {
@@ -281,10 +266,6 @@ absl::Status CheckMediaTypes(const api::v1::EventGroup& group) {
   return absl::OkStatus();
 }
 
-
-// Every EDP of a measurement puts a VID in the same register; a fresh seed
-// per measurement keeps one measurement's sketch collisions from repeating
-// in the next.
 }  // namespace
 
 // ChangeNotifier

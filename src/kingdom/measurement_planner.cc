@@ -43,6 +43,9 @@ absl::Status CheckEncryptionKey(const std::string& bytes, absl::string_view fiel
 
 namespace {
 
+// Refuses an epsilon that is not positive or above the cap, and a delta
+// outside [0, 1), or 0 where the noise needs one (discrete Gaussian noise,
+// and HMSS whatever its noise).
 absl::Status CheckPrivacy(const api::v1::DifferentialPrivacyParams& p, absl::string_view field, bool needs_delta,
                           double maximum_epsilon) {
   if (!(p.epsilon() > 0) || !std::isfinite(p.epsilon())) {
@@ -69,6 +72,8 @@ llv2::DpParams LlDp(const api::v1::DifferentialPrivacyParams& p) {
   return out;
 }
 
+// Refuses DP parameters whose noise would pad one duchy's stage past
+// dp::kMaxNoiseRecords, by the plans the duchies will make.
 absl::Status CheckNoisePadding(const api::v1::MeasurementSpec& spec, const api::v1::ProtocolConfig& config,
                                int requisitions) {
   const bool geometric = config.noise_mechanism() == api::v1::GEOMETRIC;
@@ -132,6 +137,9 @@ absl::Status CheckNoisePadding(const api::v1::MeasurementSpec& spec, const api::
   }
 }
 
+// Every EDP of a measurement puts a VID in the same register; a fresh seed
+// per measurement keeps one measurement's sketch collisions from repeating
+// in the next.
 uint64_t SketchFingerprintSeed(const std::string& replay_seed, const api::v1::MeasurementSpec& spec,
                                api::v1::Protocol protocol) {
   if (replay_seed.empty()) return crypto::SecureRandomUint64();

@@ -113,6 +113,13 @@ absl::StatusOr<PGconn*> Connect(const PostgresDatabase::Options& options) {
   return conn;
 }
 
+// Which pooled connection this thread's transaction holds.
+struct CurrentTransaction {
+  const PostgresDatabase::Pool* pool = nullptr;
+  Connection* connection = nullptr;
+};
+thread_local CurrentTransaction current;
+
 }  // namespace
 
 struct PostgresDatabase::Pool {
@@ -144,6 +151,16 @@ struct PostgresDatabase::Pool {
       connection->prepared.clear();
     }
     return connection;
+  }
+
+  // Runs `run` on the connection of this thread's transaction on this pool,
+  // or else on one borrowed for the call.
+  absl::Status OnConnection(const std::function<absl::Status(Connection&)>& run) {
+    if (current.pool == this) return run(*current.connection);
+    Connection* borrowed = Acquire();
+    absl::Status status = run(*borrowed);
+    Release(borrowed);
+    return status;
   }
 
   void Release(Connection* connection) {
@@ -208,13 +225,6 @@ struct PostgresDatabase::Pool {
 };
 
 namespace {
-
-// Which pooled connection this thread's transaction holds.
-struct CurrentTransaction {
-  const PostgresDatabase::Pool* pool = nullptr;
-  Connection* connection = nullptr;
-};
-thread_local CurrentTransaction current;
 
 class PostgresStatement final : public StatementBackend {
  public:
@@ -314,12 +324,7 @@ class PostgresStatement final : public StatementBackend {
   }
 
   absl::Status Execute() {
-    Connection* connection = current.pool == pool_ ? current.connection : nullptr;
-    const bool borrowed = connection == nullptr;
-    if (borrowed) connection = pool_->Acquire();
-    absl::Status status = ExecuteOn(*connection);
-    if (borrowed) pool_->Release(connection);
-    return status;
+    return pool_->OnConnection([this](Connection& connection) { return ExecuteOn(connection); });
   }
 
   absl::Status ExecuteOn(Connection& connection) {
@@ -423,12 +428,7 @@ absl::StatusOr<std::unique_ptr<PostgresDatabase>> PostgresDatabase::Open(Options
 }
 
 absl::Status PostgresDatabase::Execute(absl::string_view sql) {
-  Connection* connection = current.pool == pool_.get() ? current.connection : nullptr;
-  const bool borrowed = connection == nullptr;
-  if (borrowed) connection = pool_->Acquire();
-  absl::Status status = Exec(*connection, sql);
-  if (borrowed) pool_->Release(connection);
-  return status;
+  return pool_->OnConnection([sql](Connection& connection) { return Exec(connection, sql); });
 }
 
 absl::StatusOr<Statement> PostgresDatabase::Prepare(absl::string_view sql) {

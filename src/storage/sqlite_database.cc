@@ -155,6 +155,8 @@ struct CurrentReader {
   sqlite3* connection = nullptr;
 };
 thread_local CurrentReader current_reader;
+// The database whose write transaction this thread is in, if any.
+thread_local const SqliteDatabase* current_writer = nullptr;
 
 }  // namespace
 
@@ -218,7 +220,9 @@ absl::Status SqliteDatabase::Transaction(const std::function<absl::Status()>& bo
     absl::MutexLock lock(&transaction_mutex_);
     pending_.clear();
     RETURN_IF_ERROR(Execute("BEGIN IMMEDIATE"));
+    current_writer = this;
     status = body();
+    current_writer = nullptr;
     if (status.ok()) status = Execute("COMMIT");
     if (!status.ok()) {
       // Harmless when COMMIT already ended the transaction.
@@ -271,6 +275,11 @@ absl::Status SqliteDatabase::Migrate(absl::Span<const Migration> migrations) {
 }
 
 absl::Status SqliteDatabase::Publish(absl::string_view channel, absl::string_view payload) {
+  // Only the transaction's own thread, which holds transaction_mutex_,
+  // touches pending_.
+  if (current_writer != this) {
+    return absl::FailedPreconditionError("Publish needs a transaction, to publish at its commit");
+  }
   pending_.emplace_back(std::string(channel), std::string(payload));
   return absl::OkStatus();
 }

@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,11 +27,10 @@ using namespace halo::api::v1;
 // PostgreSQL is not installed.
 struct TwoReplicas {
   TwoReplicas() {
-    const std::string conninfo = testing::FreshPostgresDatabase();
-    if (conninfo.empty()) return;
+    config::DatabaseConfig shared;
+    if (!testing::ConfigureTestDatabase(testing::Backend::kPostgres, dir, &shared)) return;
     skipped = false;
-    const std::string database = dir.Sub("kingdom.conninfo");
-    std::ofstream(database) << conninfo << "\n";
+    const std::string& database = shared.postgresql().conninfo_file();
     mc = fixture.Issue("measurementConsumers/mc1");
     edp = fixture.Issue("dataProviders/edp1");
     a = std::make_unique<testing::KingdomProcess>(HALO_BINARY, dir, fixture, database);

@@ -146,6 +146,8 @@ TEST_CASE("A transaction whose body fails writes nothing, and publishes nothing"
               RETURN_IF_ERROR(InsertRequisition(db, "r2"));
               return db.Publish("halo_test", "r2");
             }).ok());
+  // Outside a transaction there is no commit to publish at.
+  CHECK(db.Publish("halo_test", "stray").code() == absl::StatusCode::kFailedPrecondition);
   REQUIRE(arrived.WaitForNotificationWithTimeout(absl::Seconds(10)));
   absl::MutexLock lock(&mu);
   CHECK(payload == "r2");
