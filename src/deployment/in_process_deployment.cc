@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "halo/common/files.h"
 #include "halo/storage/local_postgres_server.h"
 #include "halo/api/envelopes.h"
 #include "halo/api/v1/public.grpc.pb.h"
@@ -160,15 +159,15 @@ absl::StatusOr<config::DatabaseConfig> InProcessDeployment::State::DatabaseOf(co
   }
   const std::string name = absl::StrReplaceAll(party, {{"-", "_"}});
   const std::string file = absl::StrCat(options.dir, "/", name, ".conninfo");
-  if (!std::filesystem::exists(file)) {
-    if (postgres == nullptr) {
-      ASSIGN_OR_RETURN(postgres, storage::LocalPostgresServer::Start());
-    }
-    RETURN_IF_ERROR(postgres->CreateDatabase(name));
-    RETURN_IF_ERROR(WriteFileAtomically(file, postgres->Conninfo(name) + "\n", 0600));
+  // A party started again keeps its database.
+  if (std::filesystem::exists(file)) {
+    database.mutable_postgresql()->set_conninfo_file(file);
+    return database;
   }
-  database.mutable_postgresql()->set_conninfo_file(file);
-  return database;
+  if (postgres == nullptr) {
+    ASSIGN_OR_RETURN(postgres, storage::LocalPostgresServer::Start());
+  }
+  return postgres->NewDatabase(name, file);
 }
 
 absl::Status InProcessDeployment::State::StartDuchy(const std::string& id) {

@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/storage/postgres_database.h"
 
@@ -213,6 +214,15 @@ LocalPostgresServer::~LocalPostgresServer() {
 
 std::string LocalPostgresServer::Conninfo(const std::string& database) const {
   return absl::StrCat("host=", directory_, " port=", kPort, " user=", user_, " dbname=", database);
+}
+
+absl::StatusOr<config::DatabaseConfig> LocalPostgresServer::NewDatabase(const std::string& name,
+                                                                       const std::string& conninfo_file) {
+  RETURN_IF_ERROR(CreateDatabase(name));
+  RETURN_IF_ERROR(WriteFileAtomically(conninfo_file, Conninfo(name) + "\n", 0600));
+  config::DatabaseConfig database;
+  database.mutable_postgresql()->set_conninfo_file(conninfo_file);
+  return database;
 }
 
 absl::Status LocalPostgresServer::CreateDatabase(const std::string& name) {

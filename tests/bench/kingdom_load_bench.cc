@@ -71,10 +71,9 @@ std::string StartDatabase(const testing::TempDir& dir, std::unique_ptr<storage::
   auto started = storage::LocalPostgresServer::Start({.durable = true});
   if (!started.ok()) Fail(absl::StrCat("PostgreSQL: ", started.status().message()));
   server = *std::move(started);
-  if (absl::Status created = server->CreateDatabase("kingdom"); !created.ok()) Fail(std::string(created.message()));
-  const std::string file = dir.Sub("kingdom.conninfo");
-  std::ofstream(file) << server->Conninfo("kingdom") << "\n";
-  return file;
+  auto database = server->NewDatabase("kingdom", dir.Sub("kingdom.conninfo"));
+  if (!database.ok()) Fail(std::string(database.status().message()));
+  return database->postgresql().conninfo_file();
 }
 
 // CPU seconds of a PostgreSQL server: its postmaster and every backend.

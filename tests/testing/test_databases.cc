@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <catch2/catch.hpp>
@@ -26,6 +25,19 @@ struct StopAtExit {
   ~StopAtExit() { Server().reset(); }
 } stop_at_exit;
 
+// The binary's server, started on first use; nullptr, with the test
+// reported skipped, where PostgreSQL is not installed.
+storage::LocalPostgresServer* TestServer();
+
+std::string NewDatabaseName() {
+  static std::atomic<int> next{0};
+  return absl::StrCat("test_", getpid(), "_", next++);
+}
+
+// A new database on the test server, its conninfo in `file`; false if
+// skipped.
+bool NewTestDatabase(const std::string& file, config::DatabaseConfig* config);
+
 bool Skip(const std::string& why) {
   const std::string test = Catch::getResultCapture().getCurrentTestName();
   const char* ci = std::getenv("CI");
@@ -35,6 +47,29 @@ bool Skip(const std::string& why) {
   std::cerr << "SKIPPED (PostgreSQL half): " << test << ": " << why << "\n";
   WARN("SKIPPED (PostgreSQL half) of \"" << test << "\": " << why);
   return false;
+}
+
+storage::LocalPostgresServer* TestServer() {
+  static absl::Mutex mu;
+  absl::MutexLock lock(&mu);
+  if (Server() == nullptr) {
+    auto started = storage::LocalPostgresServer::Start();
+    if (!started.ok()) {
+      Skip(std::string(started.status().message()));
+      return nullptr;
+    }
+    Server() = std::move(*started);
+  }
+  return Server().get();
+}
+
+bool NewTestDatabase(const std::string& file, config::DatabaseConfig* config) {
+  storage::LocalPostgresServer* server = TestServer();
+  if (server == nullptr) return false;
+  auto made = server->NewDatabase(NewDatabaseName(), file);
+  if (!made.ok()) FAIL("creating a test database: " << made.status());
+  *config = *std::move(made);
+  return true;
 }
 
 }  // namespace
@@ -54,31 +89,21 @@ storage::DatabaseLocation DatabaseUnderTest(const TempDir& dir, const std::strin
   storage::DatabaseLocation location{.sqlite_path = dir.Sub(name), .field = "database"};
   if (BackendUnderTest() == Backend::kSqlite) return location;
   const std::string file = dir.Sub(name + ".conninfo");
-  if (!std::filesystem::exists(file)) {
-    const std::string conninfo = FreshPostgresDatabase();
-    if (conninfo.empty()) FAIL("no PostgreSQL to run on");
-    std::ofstream(file) << conninfo << "\n";
+  if (std::filesystem::exists(file)) {
+    location.config.mutable_postgresql()->set_conninfo_file(file);
+  } else if (!NewTestDatabase(file, &location.config)) {
+    FAIL("no PostgreSQL to run on");
   }
-  location.config.mutable_postgresql()->set_conninfo_file(file);
   return location;
 }
 
 std::string FreshPostgresDatabase() {
-  static absl::Mutex mu;
-  absl::MutexLock lock(&mu);
-  if (Server() == nullptr) {
-    auto started = storage::LocalPostgresServer::Start();
-    if (!started.ok()) {
-      Skip(std::string(started.status().message()));
-      return "";
-    }
-    Server() = std::move(*started);
-  }
-  static std::atomic<int> next{0};
-  const std::string name = absl::StrCat("test_", getpid(), "_", next++);
-  const absl::Status created = Server()->CreateDatabase(name);
+  storage::LocalPostgresServer* server = TestServer();
+  if (server == nullptr) return "";
+  const std::string name = NewDatabaseName();
+  const absl::Status created = server->CreateDatabase(name);
   if (!created.ok()) FAIL("creating a test database: " << created);
-  return Server()->Conninfo(name);
+  return server->Conninfo(name);
 }
 
 std::unique_ptr<storage::Database> OpenTestDatabase(Backend backend, const TempDir& dir, const std::string& name) {
@@ -100,13 +125,8 @@ bool ConfigureTestDatabase(Backend backend, const TempDir& dir, config::Database
     config->mutable_sqlite();
     return true;
   }
-  const std::string conninfo = FreshPostgresDatabase();
-  if (conninfo.empty()) return false;
   static std::atomic<int> next{0};
-  const std::string file = dir.Sub(absl::StrCat("postgres-", next++, ".conninfo"));
-  std::ofstream(file) << conninfo << "\n";
-  config->mutable_postgresql()->set_conninfo_file(file);
-  return true;
+  return NewTestDatabase(dir.Sub(absl::StrCat("postgres-", next++, ".conninfo")), config);
 }
 
 }  // namespace halo::testing

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "halo/config/config.pb.h"
 
 namespace halo::storage {
 
@@ -41,6 +42,9 @@ class LocalPostgresServer {
 
   // Creates an empty database.
   absl::Status CreateDatabase(const std::string& name);
+  // Creates an empty database and writes its connection string to
+  // `conninfo_file` (mode 0600): the config a role names it by.
+  absl::StatusOr<config::DatabaseConfig> NewDatabase(const std::string& name, const std::string& conninfo_file);
   // A libpq connection string for `database` on this server.
   std::string Conninfo(const std::string& database) const;
   const std::string& directory() const { return directory_; }
