@@ -1,7 +1,8 @@
 // The Kingdom's Panel Exchange records and their rules: recurring exchanges
 // with their workflow and schedule, an exchange per due date with a step per
-// workflow step, and the attempts of each step. Each change is one SQLite
-// transaction in the Kingdom's database, next to the measurement tables.
+// workflow step, and the attempts of each step. Each change is one
+// transaction in the Kingdom's database, next to the measurement tables;
+// ExchangeRepository keeps the records.
 //
 // A step is BLOCKED until every step that writes one of its inputs has
 // SUCCEEDED, then READY. A claim makes it IN_PROGRESS with an ACTIVE
@@ -21,11 +22,9 @@
 #include "halo/config/config.pb.h"
 #include "halo/storage/database.h"
 #include "ledger.h"
+#include "repositories.h"
 
 namespace halo::kingdom {
-
-// The exchanges' tables: migration 2 of the Kingdom's schema.
-storage::Migration ExchangeTablesMigration();
 
 class ExchangeLedger {
  public:
@@ -66,11 +65,7 @@ class ExchangeLedger {
                                                                       const std::string& name);
   absl::Status ExpireLeases(int64_t now);
   absl::Status CreateDueExchanges(const Principal& caller, int64_t now);
-  absl::Status SaveStep(const api::v1::ExchangeStep& step, const std::string& exchange, const std::string& party);
-  absl::Status SaveAttempt(const api::v1::ExchangeStepAttempt& attempt, const std::string& step);
   absl::StatusOr<api::v1::Exchange> LoadExchange(const std::string& name);
-  absl::Status SaveExchange(const api::v1::Exchange& exchange);
-  absl::StatusOr<std::vector<api::v1::ExchangeStep>> LoadSteps(const std::string& exchange);
   // After a step of `exchange` succeeded: unblocks what waited for it, and
   // ends the exchange when every step has succeeded.
   absl::Status Advance(const std::string& exchange, int64_t now);
@@ -80,6 +75,8 @@ class ExchangeLedger {
                            const std::string& exchange, bool for_good, const std::string& message, int64_t now);
 
   storage::Database& db_;
+  EntityRepository entities_;
+  ExchangeRepository exchanges_;
   absl::Duration lease_;
   int max_attempts_;
   int retention_days_;

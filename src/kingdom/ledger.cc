@@ -70,7 +70,7 @@ const EntityCollection* CollectionOf(absl::string_view name) {
 }
 
 // The Kingdom's schema, one list for both backends (storage/database.h).
-// Migration 2, the exchanges' tables, lives with the exchange ledger.
+// Migration 2, the exchanges' tables, lives with ExchangeRepository.
 const storage::Migration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE entities (

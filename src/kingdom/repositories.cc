@@ -16,6 +16,18 @@ absl::StatusOr<Message> Parse(const std::string& bytes, absl::string_view what) 
   return message;
 }
 
+// Every row's record in column `column`, parsed.
+template <typename Message>
+absl::StatusOr<std::vector<Message>> ParseAll(storage::Statement& q, int column, absl::string_view what) {
+  std::vector<Message> messages;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(messages.emplace_back(), Parse<Message>(q.ColumnBlob(column), what));
+  }
+  return messages;
+}
+
 void BindOptional(storage::Statement& q, int index, const std::string& value) {
   if (value.empty()) {
     q.BindNull(index);
@@ -327,6 +339,300 @@ std::string RequisitionRepository::ProviderScan(const std::vector<int>& states) 
   return absl::StrCat("SELECT name, data FROM requisitions WHERE data_provider = ? AND visible = 1 ",
                       states.empty() ? "" : absl::StrCat("AND state IN (", absl::StrJoin(states, ","), ") "),
                       "AND name > ? ORDER BY name LIMIT ?");
+}
+
+// Exchanges
+
+using api::v1::Exchange;
+using api::v1::ExchangeStep;
+using api::v1::ExchangeStepAttempt;
+using api::v1::RecurringExchange;
+
+storage::Migration ExchangeTablesMigration() {
+  return {2, R"sql(
+CREATE TABLE recurring_exchanges (
+  name TEXT PRIMARY KEY,
+  data_provider TEXT NOT NULL REFERENCES entities(name),
+  model_provider TEXT NOT NULL REFERENCES entities(name),
+  next_date TEXT NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX recurring_exchanges_by_data_provider ON recurring_exchanges(data_provider);
+CREATE INDEX recurring_exchanges_by_model_provider ON recurring_exchanges(model_provider);
+CREATE TABLE exchanges (
+  name TEXT PRIMARY KEY,
+  recurring_exchange TEXT NOT NULL REFERENCES recurring_exchanges(name),
+  date TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  update_time INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchanges_by_recurring ON exchanges(recurring_exchange, date);
+CREATE INDEX exchanges_by_date ON exchanges(date);
+CREATE TABLE exchange_steps (
+  name TEXT PRIMARY KEY,
+  exchange TEXT NOT NULL REFERENCES exchanges(name) ON DELETE CASCADE,
+  step_index INTEGER NOT NULL,
+  party TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchange_steps_by_party ON exchange_steps(party, state);
+CREATE INDEX exchange_steps_by_exchange ON exchange_steps(exchange, step_index);
+CREATE TABLE exchange_step_attempts (
+  name TEXT PRIMARY KEY,
+  step TEXT NOT NULL REFERENCES exchange_steps(name) ON DELETE CASCADE,
+  state INTEGER NOT NULL,
+  lease_expiry INTEGER NOT NULL,
+  data BLOB NOT NULL);
+CREATE INDEX exchange_step_attempts_by_step ON exchange_step_attempts(step);
+CREATE INDEX exchange_step_attempts_active ON exchange_step_attempts(state, lease_expiry);
+)sql",
+          R"sql(
+CREATE TABLE recurring_exchanges (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  data_provider TEXT COLLATE "C" NOT NULL REFERENCES entities(name),
+  model_provider TEXT COLLATE "C" NOT NULL REFERENCES entities(name),
+  next_date TEXT COLLATE "C" NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX recurring_exchanges_by_data_provider ON recurring_exchanges(data_provider);
+CREATE INDEX recurring_exchanges_by_model_provider ON recurring_exchanges(model_provider);
+CREATE TABLE exchanges (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  recurring_exchange TEXT COLLATE "C" NOT NULL REFERENCES recurring_exchanges(name),
+  date TEXT COLLATE "C" NOT NULL,
+  state BIGINT NOT NULL,
+  update_time BIGINT NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX exchanges_by_recurring ON exchanges(recurring_exchange, date);
+CREATE INDEX exchanges_by_date ON exchanges(date);
+CREATE TABLE exchange_steps (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  exchange TEXT COLLATE "C" NOT NULL REFERENCES exchanges(name) ON DELETE CASCADE,
+  step_index BIGINT NOT NULL,
+  party TEXT COLLATE "C" NOT NULL,
+  state BIGINT NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX exchange_steps_by_party ON exchange_steps(party, state);
+CREATE INDEX exchange_steps_by_exchange ON exchange_steps(exchange, step_index);
+CREATE TABLE exchange_step_attempts (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  step TEXT COLLATE "C" NOT NULL REFERENCES exchange_steps(name) ON DELETE CASCADE,
+  state BIGINT NOT NULL,
+  lease_expiry BIGINT NOT NULL,
+  data BYTEA NOT NULL);
+CREATE INDEX exchange_step_attempts_by_step ON exchange_step_attempts(step);
+CREATE INDEX exchange_step_attempts_active ON exchange_step_attempts(state, lease_expiry);
+)sql"};
+}
+
+absl::Status ExchangeRepository::InsertRecurring(const RecurringExchange& recurring, const std::string& next_date) {
+  ASSIGN_OR_RETURN(storage::Statement exists, db_.Prepare("SELECT 1 FROM recurring_exchanges WHERE name = ?"));
+  ASSIGN_OR_RETURN(bool taken, exists.Bind(1, recurring.name()).Step());
+  if (taken) return absl::AlreadyExistsError(absl::StrCat(recurring.name(), " exists already"));
+  ASSIGN_OR_RETURN(storage::Statement insert,
+                   db_.Prepare("INSERT INTO recurring_exchanges (name, data_provider, model_provider, next_date, "
+                               "data) VALUES (?, ?, ?, ?, ?)"));
+  return insert.Bind(1, recurring.name())
+      .Bind(2, recurring.data_provider())
+      .Bind(3, recurring.model_provider())
+      .Bind(4, next_date)
+      .BindBlob(5, recurring.SerializeAsString())
+      .Run();
+}
+
+absl::StatusOr<std::optional<RecurringExchange>> ExchangeRepository::FindRecurring(const std::string& name) {
+  ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("SELECT data FROM recurring_exchanges WHERE name = ?"));
+  ASSIGN_OR_RETURN(bool found, q.Bind(1, name).Step());
+  if (!found) return std::nullopt;
+  return Parse<RecurringExchange>(q.ColumnBlob(0), "recurring exchange");
+}
+
+absl::StatusOr<std::vector<RecurringExchange>> ExchangeRepository::ListRecurring(
+    const std::optional<std::string>& party, const std::string& after, int limit) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare(party ? "SELECT data FROM recurring_exchanges WHERE name > ? AND "
+                                       "(data_provider = ? OR model_provider = ?) ORDER BY name LIMIT ?"
+                                     : "SELECT data FROM recurring_exchanges WHERE name > ? ORDER BY name LIMIT ?"));
+  q.Bind(1, after);
+  if (party) {
+    q.Bind(2, *party).Bind(3, *party).Bind(4, limit);
+  } else {
+    q.Bind(2, limit);
+  }
+  return ParseAll<RecurringExchange>(q, 0, "recurring exchange");
+}
+
+absl::StatusOr<std::vector<ExchangeRepository::Schedule>> ExchangeRepository::SchedulesOf(const std::string& party) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT next_date, data FROM recurring_exchanges WHERE data_provider = ? OR "
+                               "model_provider = ? ORDER BY name"));
+  q.Bind(1, party).Bind(2, party);
+  std::vector<Schedule> schedules;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    Schedule& schedule = schedules.emplace_back();
+    schedule.next_date = q.ColumnText(0);
+    ASSIGN_OR_RETURN(schedule.recurring, Parse<RecurringExchange>(q.ColumnBlob(1), "recurring exchange"));
+  }
+  return schedules;
+}
+
+absl::Status ExchangeRepository::SetNextDate(const std::string& recurring, const std::string& next_date) {
+  ASSIGN_OR_RETURN(storage::Statement update, db_.Prepare("UPDATE recurring_exchanges SET next_date = ? WHERE name = ?"));
+  return update.Bind(1, next_date).Bind(2, recurring).Run();
+}
+
+absl::Status ExchangeRepository::InsertExchange(const Exchange& exchange, const std::string& recurring) {
+  ASSIGN_OR_RETURN(storage::Statement insert,
+                   db_.Prepare("INSERT INTO exchanges (name, recurring_exchange, date, state, update_time, data) "
+                               "VALUES (?, ?, ?, ?, ?, ?)"));
+  return insert.Bind(1, exchange.name())
+      .Bind(2, recurring)
+      .Bind(3, exchange.date())
+      .Bind(4, int64_t{exchange.state()})
+      .Bind(5, exchange.update_time_micros())
+      .BindBlob(6, exchange.SerializeAsString())
+      .Run();
+}
+
+absl::StatusOr<std::optional<Exchange>> ExchangeRepository::FindExchange(const std::string& name) {
+  ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("SELECT data FROM exchanges WHERE name = ?"));
+  ASSIGN_OR_RETURN(bool found, q.Bind(1, name).Step());
+  if (!found) return std::nullopt;
+  return Parse<Exchange>(q.ColumnBlob(0), "exchange");
+}
+
+absl::Status ExchangeRepository::UpdateExchange(const Exchange& exchange) {
+  ASSIGN_OR_RETURN(storage::Statement update,
+                   db_.Prepare("UPDATE exchanges SET state = ?, update_time = ?, data = ? WHERE name = ?"));
+  return update.Bind(1, int64_t{exchange.state()})
+      .Bind(2, exchange.update_time_micros())
+      .BindBlob(3, exchange.SerializeAsString())
+      .Bind(4, exchange.name())
+      .Run();
+}
+
+absl::StatusOr<std::vector<Exchange>> ExchangeRepository::ExchangesOf(const std::string& recurring) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT data FROM exchanges WHERE recurring_exchange = ? ORDER BY date DESC"));
+  q.Bind(1, recurring);
+  return ParseAll<Exchange>(q, 0, "exchange");
+}
+
+absl::StatusOr<int64_t> ExchangeRepository::DeleteExchangesBefore(const std::string& date) {
+  ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("DELETE FROM exchanges WHERE date < ?"));
+  RETURN_IF_ERROR(q.Bind(1, date).Run());
+  return q.ChangedRows();
+}
+
+absl::Status ExchangeRepository::InsertStep(const ExchangeStep& step, const std::string& exchange,
+                                            const std::string& party) {
+  ASSIGN_OR_RETURN(storage::Statement insert,
+                   db_.Prepare("INSERT INTO exchange_steps (name, exchange, step_index, party, state, data) "
+                               "VALUES (?, ?, ?, ?, ?, ?)"));
+  return insert.Bind(1, step.name())
+      .Bind(2, exchange)
+      .Bind(3, int64_t{step.step_index()})
+      .Bind(4, party)
+      .Bind(5, int64_t{step.state()})
+      .BindBlob(6, step.SerializeAsString())
+      .Run();
+}
+
+absl::Status ExchangeRepository::UpdateStep(const ExchangeStep& step) {
+  ASSIGN_OR_RETURN(storage::Statement update, db_.Prepare("UPDATE exchange_steps SET state = ?, data = ? WHERE name = ?"));
+  return update.Bind(1, int64_t{step.state()}).BindBlob(2, step.SerializeAsString()).Bind(3, step.name()).Run();
+}
+
+absl::StatusOr<std::vector<ExchangeStep>> ExchangeRepository::StepsOf(const std::string& exchange) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT data FROM exchange_steps WHERE exchange = ? ORDER BY step_index"));
+  q.Bind(1, exchange);
+  return ParseAll<ExchangeStep>(q, 0, "exchange step");
+}
+
+absl::StatusOr<std::optional<ExchangeRepository::StepOfExchange>> ExchangeRepository::NextReadyStep(
+    const std::string& party) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT s.data, s.exchange FROM exchange_steps s JOIN exchanges e ON s.exchange = "
+                               "e.name WHERE s.party = ? AND s.state IN (?, ?) AND e.state = ? "
+                               "ORDER BY e.date, s.step_index LIMIT 1"));
+  q.Bind(1, party)
+      .Bind(2, int64_t{ExchangeStep::READY})
+      .Bind(3, int64_t{ExchangeStep::READY_FOR_RETRY})
+      .Bind(4, int64_t{Exchange::ACTIVE});
+  ASSIGN_OR_RETURN(bool found, q.Step());
+  if (!found) return std::nullopt;
+  StepOfExchange next;
+  ASSIGN_OR_RETURN(next.step, Parse<ExchangeStep>(q.ColumnBlob(0), "exchange step"));
+  next.exchange = q.ColumnText(1);
+  return next;
+}
+
+absl::Status ExchangeRepository::InsertAttempt(const ExchangeStepAttempt& attempt, const std::string& step) {
+  ASSIGN_OR_RETURN(storage::Statement insert,
+                   db_.Prepare("INSERT INTO exchange_step_attempts (name, step, state, lease_expiry, data) "
+                               "VALUES (?, ?, ?, ?, ?)"));
+  return insert.Bind(1, attempt.name())
+      .Bind(2, step)
+      .Bind(3, int64_t{attempt.state()})
+      .Bind(4, attempt.lease_expiry_micros())
+      .BindBlob(5, attempt.SerializeAsString())
+      .Run();
+}
+
+absl::Status ExchangeRepository::UpdateAttempt(const ExchangeStepAttempt& attempt) {
+  ASSIGN_OR_RETURN(storage::Statement update,
+                   db_.Prepare("UPDATE exchange_step_attempts SET state = ?, lease_expiry = ?, data = ? WHERE name = ?"));
+  return update.Bind(1, int64_t{attempt.state()})
+      .Bind(2, attempt.lease_expiry_micros())
+      .BindBlob(3, attempt.SerializeAsString())
+      .Bind(4, attempt.name())
+      .Run();
+}
+
+namespace {
+
+constexpr char kAttemptsWithSteps[] =
+    "SELECT a.data, s.data, s.exchange, s.party FROM exchange_step_attempts a JOIN exchange_steps s "
+    "ON a.step = s.name ";
+
+absl::StatusOr<ExchangeRepository::AttemptOfStep> ReadAttemptOfStep(storage::Statement& q) {
+  ExchangeRepository::AttemptOfStep found;
+  ASSIGN_OR_RETURN(found.attempt, Parse<ExchangeStepAttempt>(q.ColumnBlob(0), "exchange step attempt"));
+  ASSIGN_OR_RETURN(found.step, Parse<ExchangeStep>(q.ColumnBlob(1), "exchange step"));
+  found.exchange = q.ColumnText(2);
+  found.party = q.ColumnText(3);
+  return found;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<ExchangeRepository::AttemptOfStep>> ExchangeRepository::FindAttempt(
+    const std::string& name) {
+  ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare(absl::StrCat(kAttemptsWithSteps, "WHERE a.name = ?")));
+  ASSIGN_OR_RETURN(bool found, q.Bind(1, name).Step());
+  if (!found) return std::nullopt;
+  return ReadAttemptOfStep(q);
+}
+
+absl::StatusOr<std::vector<ExchangeRepository::AttemptOfStep>> ExchangeRepository::ExpiredAttempts(int64_t now) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare(absl::StrCat(kAttemptsWithSteps, "WHERE a.state = ? AND a.lease_expiry < ? ORDER BY a.name")));
+  q.Bind(1, int64_t{ExchangeStepAttempt::ACTIVE}).Bind(2, now);
+  std::vector<AttemptOfStep> expired;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(expired.emplace_back(), ReadAttemptOfStep(q));
+  }
+  return expired;
+}
+
+absl::StatusOr<std::vector<ExchangeStepAttempt>> ExchangeRepository::AttemptsOf(const std::string& step) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT data FROM exchange_step_attempts WHERE step = ? ORDER BY name"));
+  q.Bind(1, step);
+  return ParseAll<ExchangeStepAttempt>(q, 0, "exchange step attempt");
 }
 
 }  // namespace halo::kingdom

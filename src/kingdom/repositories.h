@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "halo/api/v1/exchanges.pb.h"
 #include "halo/api/v1/public.pb.h"
 #include "halo/kingdom/records.pb.h"
 #include "halo/storage/database.h"
@@ -154,6 +155,72 @@ class RequisitionRepository {
   // (parameters: data provider, then the scan's two); `states` filter, each
   // a checked enum number, empty for all.
   static std::string ProviderScan(const std::vector<int>& states);
+
+ private:
+  storage::Database& db_;
+};
+
+// The exchanges' tables: migration 2 of the Kingdom's schema.
+storage::Migration ExchangeTablesMigration();
+
+// Recurring exchanges, an exchange per due date, a step per workflow step
+// (with the name of the party that runs it) and the steps' attempts.
+class ExchangeRepository {
+ public:
+  explicit ExchangeRepository(storage::Database& db) : db_(db) {}
+
+  // ALREADY_EXISTS if the name is taken; `next_date` is the first.
+  absl::Status InsertRecurring(const api::v1::RecurringExchange& recurring, const std::string& next_date);
+  absl::StatusOr<std::optional<api::v1::RecurringExchange>> FindRecurring(const std::string& name);
+  // At most `limit` after `after` in name order: all, or where `party` is
+  // one of the two.
+  absl::StatusOr<std::vector<api::v1::RecurringExchange>> ListRecurring(const std::optional<std::string>& party,
+                                                                        const std::string& after, int limit);
+  struct Schedule {
+    std::string next_date;  // YYYY-MM-DD: the next exchange not yet created
+    api::v1::RecurringExchange recurring;
+  };
+  // The recurring exchanges `party` is one of the two of.
+  absl::StatusOr<std::vector<Schedule>> SchedulesOf(const std::string& party);
+  absl::Status SetNextDate(const std::string& recurring, const std::string& next_date);
+
+  absl::Status InsertExchange(const api::v1::Exchange& exchange, const std::string& recurring);
+  absl::StatusOr<std::optional<api::v1::Exchange>> FindExchange(const std::string& name);
+  absl::Status UpdateExchange(const api::v1::Exchange& exchange);
+  // Newest first.
+  absl::StatusOr<std::vector<api::v1::Exchange>> ExchangesOf(const std::string& recurring);
+  // Deletes the exchanges dated before `date`, with their steps and
+  // attempts; how many.
+  absl::StatusOr<int64_t> DeleteExchangesBefore(const std::string& date);
+
+  // `party` is the name of the data provider or model provider that runs it.
+  absl::Status InsertStep(const api::v1::ExchangeStep& step, const std::string& exchange, const std::string& party);
+  // Its state and record.
+  absl::Status UpdateStep(const api::v1::ExchangeStep& step);
+  // In workflow order.
+  absl::StatusOr<std::vector<api::v1::ExchangeStep>> StepsOf(const std::string& exchange);
+  struct StepOfExchange {
+    api::v1::ExchangeStep step;
+    std::string exchange;
+  };
+  // The first step `party` may start (READY or READY_FOR_RETRY, of an
+  // ACTIVE exchange), the oldest exchange's first.
+  absl::StatusOr<std::optional<StepOfExchange>> NextReadyStep(const std::string& party);
+
+  absl::Status InsertAttempt(const api::v1::ExchangeStepAttempt& attempt, const std::string& step);
+  // Its state, lease and record.
+  absl::Status UpdateAttempt(const api::v1::ExchangeStepAttempt& attempt);
+  struct AttemptOfStep {
+    api::v1::ExchangeStepAttempt attempt;
+    api::v1::ExchangeStep step;
+    std::string exchange;
+    std::string party;  // the step's
+  };
+  absl::StatusOr<std::optional<AttemptOfStep>> FindAttempt(const std::string& name);
+  // The ACTIVE attempts whose lease ended before `now`.
+  absl::StatusOr<std::vector<AttemptOfStep>> ExpiredAttempts(int64_t now);
+  // In name order.
+  absl::StatusOr<std::vector<api::v1::ExchangeStepAttempt>> AttemptsOf(const std::string& step);
 
  private:
   storage::Database& db_;
