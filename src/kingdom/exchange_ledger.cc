@@ -53,22 +53,14 @@ bool MayView(const Principal& caller, const RecurringExchange& recurring) {
 }  // namespace
 
 
-ExchangeLedger::ExchangeLedger(storage::Database& db, const config::KingdomConfig& config,
-                               std::function<absl::Time()> clock)
+ExchangeLedger::ExchangeLedger(storage::Database& db, WriteTurns& turns, const config::KingdomConfig& config)
     : db_(db),
+      turns_(turns),
       entities_(db),
       exchanges_(db),
       lease_(absl::Seconds(config.exchange_step_lease_seconds() > 0 ? config.exchange_step_lease_seconds() : 600)),
       max_attempts_(config.exchange_step_max_attempts() > 0 ? config.exchange_step_max_attempts() : 5),
-      retention_days_(config.exchange_retention_days() > 0 ? config.exchange_retention_days() : 90),
-      clock_(std::move(clock)) {}
-
-absl::Status ExchangeLedger::Write(const std::function<absl::Status(int64_t now)>& body) {
-  return db_.Transaction([&]() -> absl::Status {
-    ASSIGN_OR_RETURN(int64_t now, TakeWriteTurn(db_, clock_()));
-    return body(now);
-  });
-}
+      retention_days_(config.exchange_retention_days() > 0 ? config.exchange_retention_days() : 90) {}
 
 absl::StatusOr<RecurringExchange> ExchangeLedger::CreateRecurringExchange(
     const Principal& caller, const api::v1::CreateRecurringExchangeRequest& request) {
@@ -91,7 +83,7 @@ absl::StatusOr<RecurringExchange> ExchangeLedger::CreateRecurringExchange(
   }
   absl::Status valid = exchange::ValidateWorkflow(recurring.workflow());
   if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat("recurring_exchange.workflow: ", valid.message()));
-  RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
+  RETURN_IF_ERROR(turns_.Run([&](int64_t now) -> absl::Status {
     const std::pair<const std::string&, EntityKind> parties[] = {{recurring.data_provider(), kDataProvider},
                                                                  {recurring.model_provider(), kModelProvider}};
     for (const auto& [party, kind] : parties) {
@@ -241,7 +233,7 @@ absl::Status ExchangeLedger::Advance(const std::string& exchange_name, int64_t n
 absl::StatusOr<api::v1::ClaimReadyExchangeStepResponse> ExchangeLedger::ClaimReadyExchangeStep(
     const Principal& caller) {
   api::v1::ClaimReadyExchangeStepResponse response;
-  RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
+  RETURN_IF_ERROR(turns_.Run([&](int64_t now) -> absl::Status {
     RETURN_IF_ERROR(ExpireLeases(now));
     RETURN_IF_ERROR(CreateDueExchanges(caller, now));
     ASSIGN_OR_RETURN(std::optional<ExchangeRepository::StepOfExchange> ready, exchanges_.NextReadyStep(caller.name));
@@ -276,7 +268,7 @@ absl::StatusOr<ExchangeStepAttempt> ExchangeLedger::FinishExchangeStepAttempt(
     return absl::InvalidArgumentError("state: must be SUCCEEDED, FAILED or FAILED_STEP");
   }
   ExchangeStepAttempt attempt;
-  RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
+  RETURN_IF_ERROR(turns_.Run([&](int64_t now) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<ExchangeRepository::AttemptOfStep> found, exchanges_.FindAttempt(request.name()));
     if (!found) return absl::NotFoundError(absl::StrCat(request.name(), " not found"));
     if (found->party != caller.name) {
@@ -309,7 +301,7 @@ absl::StatusOr<ExchangeStepAttempt> ExchangeLedger::FinishExchangeStepAttempt(
 absl::StatusOr<ExchangeStepAttempt> ExchangeLedger::RenewExchangeStepAttempt(const Principal& caller,
                                                                              const std::string& name) {
   ExchangeStepAttempt attempt;
-  RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
+  RETURN_IF_ERROR(turns_.Run([&](int64_t now) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<ExchangeRepository::AttemptOfStep> found, exchanges_.FindAttempt(name));
     if (!found) return absl::NotFoundError(absl::StrCat(name, " not found"));
     if (found->party != caller.name) {
@@ -375,7 +367,7 @@ absl::StatusOr<api::v1::ListExchangeStepAttemptsResponse> ExchangeLedger::ListEx
 
 absl::StatusOr<int> ExchangeLedger::RunHousekeeping() {
   int deleted = 0;
-  RETURN_IF_ERROR(Write([&](int64_t now) -> absl::Status {
+  RETURN_IF_ERROR(turns_.Run([&](int64_t now) -> absl::Status {
     RETURN_IF_ERROR(ExpireLeases(now));
     ASSIGN_OR_RETURN(int64_t count, exchanges_.DeleteExchangesBefore(FormatDate(Today(now) - retention_days_)));
     deleted = static_cast<int>(count);

@@ -28,8 +28,8 @@ namespace halo::kingdom {
 
 class ExchangeLedger {
  public:
-  ExchangeLedger(storage::Database& db, const config::KingdomConfig& config,
-                 std::function<absl::Time()> clock);
+  // Writes take their turns with the Ledger's.
+  ExchangeLedger(storage::Database& db, WriteTurns& turns, const config::KingdomConfig& config);
 
   // Administrators.
   absl::StatusOr<api::v1::RecurringExchange> CreateRecurringExchange(
@@ -57,7 +57,6 @@ class ExchangeLedger {
   absl::StatusOr<int> RunHousekeeping();
 
  private:
-  absl::Status Write(const std::function<absl::Status(int64_t now)>& body);
   absl::StatusOr<api::v1::RecurringExchange> LoadRecurringExchange(const std::string& name);
   // The recurring exchange of `name` (an exchange, step or attempt name) if
   // the caller may see it.
@@ -75,12 +74,12 @@ class ExchangeLedger {
                            const std::string& exchange, bool for_good, const std::string& message, int64_t now);
 
   storage::Database& db_;
+  WriteTurns& turns_;
   EntityRepository entities_;
   ExchangeRepository exchanges_;
   absl::Duration lease_;
   int max_attempts_;
   int retention_days_;
-  std::function<absl::Time()> clock_;
 };
 
 }  // namespace halo::kingdom

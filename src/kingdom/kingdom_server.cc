@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
   state->requisitions = std::make_unique<RequisitionsService>(ledger);
   state->certificates = std::make_unique<CertificatesService>(ledger);
   state->data_providers = std::make_unique<DataProvidersService>(ledger);
-  state->exchange_ledger = std::make_unique<ExchangeLedger>(ledger.database(), options.config, options.clock);
+  state->exchange_ledger = std::make_unique<ExchangeLedger>(ledger.database(), ledger.write_turns(), options.config);
   state->recurring_exchanges = std::make_unique<RecurringExchangesService>(ledger, *state->exchange_ledger);
   state->exchanges = std::make_unique<ExchangesService>(ledger, *state->exchange_ledger);
   state->exchange_step_work = std::make_unique<ExchangeStepWorkService>(ledger, *state->exchange_ledger);

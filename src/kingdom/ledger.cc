@@ -292,6 +292,7 @@ int64_t ChangeNotifier::WaitForChange(int64_t seen, absl::Duration timeout) cons
 Ledger::Ledger(Options options, std::unique_ptr<storage::Database> db)
     : options_(std::move(options)),
       db_(std::move(db)),
+      write_turns_(*db_, options_.clock),
       entities_(*db_),
       certificates_(*db_),
       event_groups_(*db_),
@@ -352,21 +353,26 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(Options options) {
   return ledger;
 }
 
-absl::StatusOr<int64_t> TakeWriteTurn(storage::Database& db, absl::Time now) {
-  const int64_t micros = absl::ToUnixMicros(now);
-  ASSIGN_OR_RETURN(storage::Statement turn,
-                   db.Prepare("UPDATE write_clock SET last_update_time = CASE WHEN last_update_time + 1 > ? "
-                              "THEN last_update_time + 1 ELSE ? END WHERE id = 1 RETURNING last_update_time"));
-  ASSIGN_OR_RETURN(bool row, turn.Bind(1, micros).Bind(2, micros).Step());
-  if (!row) return absl::DataLossError("the Kingdom's write_clock row is missing");
-  return turn.ColumnInt64(0);
+absl::Status WriteTurns::Run(const std::function<absl::Status(int64_t now)>& body,
+                             const std::function<absl::StatusOr<bool>()>& unless_skipped) {
+  absl::MutexLock queued(&queue_);
+  return db_.Transaction([&]() -> absl::Status {
+    if (unless_skipped) {
+      ASSIGN_OR_RETURN(bool go_on, unless_skipped());
+      if (!go_on) return absl::OkStatus();
+    }
+    const int64_t micros = absl::ToUnixMicros(clock_());
+    ASSIGN_OR_RETURN(storage::Statement turn,
+                     db_.Prepare("UPDATE write_clock SET last_update_time = CASE WHEN last_update_time + 1 > ? "
+                                 "THEN last_update_time + 1 ELSE ? END WHERE id = 1 RETURNING last_update_time"));
+    ASSIGN_OR_RETURN(bool row, turn.Bind(1, micros).Bind(2, micros).Step());
+    if (!row) return absl::DataLossError("the Kingdom's write_clock row is missing");
+    return body(turn.ColumnInt64(0));
+  });
 }
 
 absl::Status Ledger::WriteTransaction(const std::function<absl::Status(int64_t now)>& body) {
-  return db_->Transaction([&]() -> absl::Status {
-    // First, so that update times follow commit order and a stream resuming
-    // after time t misses nothing committed later.
-    ASSIGN_OR_RETURN(int64_t now, TakeWriteTurn(*db_, options_.clock()));
+  return write_turns_.Run([&](int64_t now) -> absl::Status {
     RETURN_IF_ERROR(body(now));
     return db_->Publish(kChangesChannel, "");
   });
@@ -1582,24 +1588,27 @@ absl::StatusOr<Ledger::HousekeepingResult> Ledger::RunHousekeeping() {
                                                           : 180);
   const int64_t now_micros = absl::ToUnixMicros(options_.clock());
   HousekeepingResult result;
-  RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
+  // Another replica is at it: nothing to do here.
+  const auto alone = [&]() -> absl::StatusOr<bool> {
     result = {};
-    // Another replica is at it: nothing to do here.
-    ASSIGN_OR_RETURN(bool alone, db_->TryExclusive(kHousekeepingLock));
-    if (!alone) return absl::OkStatus();
-    ASSIGN_OR_RETURN(int64_t now, TakeWriteTurn(*db_, options_.clock()));
-    ASSIGN_OR_RETURN(const std::vector<std::string> stale,
-                     measurements_.OpenNames(now_micros - absl::ToInt64Microseconds(pending)));
-    for (const std::string& name : stale) {
-      ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
-      RETURN_IF_ERROR(EndMeasurement(row, Computation::CANCELLED, Measurement::Failure::PENDING_TOO_LONG, "", now));
-      ++result.cancelled;
-    }
-    ASSIGN_OR_RETURN(const int64_t deleted,
-                     measurements_.DeleteFinished(now_micros - absl::ToInt64Microseconds(retention)));
-    result.deleted = static_cast<int>(deleted);
-    return db_->Publish(kChangesChannel, "");
-  }));
+    return db_->TryExclusive(kHousekeepingLock);
+  };
+  RETURN_IF_ERROR(write_turns_.Run(
+      [&](int64_t now) -> absl::Status {
+        ASSIGN_OR_RETURN(const std::vector<std::string> stale,
+                         measurements_.OpenNames(now_micros - absl::ToInt64Microseconds(pending)));
+        for (const std::string& name : stale) {
+          ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
+          RETURN_IF_ERROR(
+              EndMeasurement(row, Computation::CANCELLED, Measurement::Failure::PENDING_TOO_LONG, "", now));
+          ++result.cancelled;
+        }
+        ASSIGN_OR_RETURN(const int64_t deleted,
+                         measurements_.DeleteFinished(now_micros - absl::ToInt64Microseconds(retention)));
+        result.deleted = static_cast<int>(deleted);
+        return db_->Publish(kChangesChannel, "");
+      },
+      alone));
   return result;
 }
 

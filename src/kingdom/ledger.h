@@ -61,11 +61,28 @@ struct Page {
   std::string token;
 };
 
-// Inside a write transaction, first: waits for every other writer of the
-// Kingdom's database (on any replica) to commit, then returns this write's
-// update time, strictly after every earlier one and no earlier than `now`.
-// Update times are etags, and streams resume after one.
-absl::StatusOr<int64_t> TakeWriteTurn(storage::Database& db, absl::Time now);
+// Every write to the Kingdom's records takes its turn on one row
+// (write_clock): it waits for every other writer, on any replica, to commit,
+// and gets an update time strictly after every earlier one. Update times are
+// etags, and streams resume after one. Within a process, writers first queue
+// here: the turn admits one at a time anyway, and a writer waiting for it
+// would hold a database connection that readers need while a commit is slow.
+class WriteTurns {
+ public:
+  WriteTurns(storage::Database& db, std::function<absl::Time()> clock) : db_(db), clock_(std::move(clock)) {}
+
+  // Runs `body` in a transaction that holds the turn; `now` is the turn's
+  // time, no earlier than the clock's. `unless_skipped`, if given, runs
+  // first in the same transaction, before the turn; when it says false,
+  // the transaction ends with nothing written.
+  absl::Status Run(const std::function<absl::Status(int64_t now)>& body,
+                   const std::function<absl::StatusOr<bool>()>& unless_skipped = nullptr);
+
+ private:
+  storage::Database& db_;
+  std::function<absl::Time()> clock_;
+  absl::Mutex queue_;
+};
 
 class Ledger {
  public:
@@ -84,6 +101,7 @@ class Ledger {
   ChangeNotifier& changes() { return changes_; }
   // The database, shared with the exchange ledger.
   storage::Database& database() { return *db_; }
+  WriteTurns& write_turns() { return write_turns_; }
 
   // The principal of a TLS peer presenting `certificate_pem`: an
   // administrator named in the config, or an entity holding that registered,
@@ -219,6 +237,7 @@ class Ledger {
 
   Options options_;
   std::unique_ptr<storage::Database> db_;
+  WriteTurns write_turns_;
   EntityRepository entities_;
   CertificateRepository certificates_;
   EventGroupRepository event_groups_;

@@ -54,7 +54,7 @@ class Exchanges {
     INFO(opened.status().message());
     REQUIRE(opened.ok());
     ledger_ = *std::move(opened);
-    exchanges_ = std::make_unique<ExchangeLedger>(ledger_->database(), options.config, [this] { return now_; });
+    exchanges_ = std::make_unique<ExchangeLedger>(ledger_->database(), ledger_->write_turns(), options.config);
 
     const config::TlsConfig edp_tls = fixture_.Issue(kDataProvider);
     const api::ContentSigner edp = testing::SignerOf(fixture_.IssueSigning(kDataProvider), kDataProvider);
