@@ -62,6 +62,19 @@ target_link_libraries(halo_dep_postgres INTERFACE
   $<TARGET_FILE:halo_libpq_without_gssapi_ldap> -lssl -lcrypto -Wl,--end-group Threads::Threads dl)
 add_dependencies(halo_dep_postgres halo_libpq_without_gssapi_ldap)
 
+# libmicrohttpd from its static archive, without GnuTLS (whose static
+# library needs p11-kit, which Debian ships only shared): the monitoring
+# listener is plain HTTP; src/monitoring/microhttpd_without_tls.cc stands in.
+find_path(HALO_MICROHTTPD_INCLUDE microhttpd.h REQUIRED)
+find_library(HALO_MICROHTTPD_STATIC libmicrohttpd.a REQUIRED)
+add_library(halo_microhttpd_without_tls STATIC ${PROJECT_SOURCE_DIR}/src/monitoring/microhttpd_without_tls.cc)
+add_library(halo_dep_microhttpd INTERFACE)
+target_include_directories(halo_dep_microhttpd INTERFACE ${HALO_MICROHTTPD_INCLUDE})
+target_link_libraries(halo_dep_microhttpd INTERFACE
+  -Wl,--start-group ${HALO_MICROHTTPD_STATIC} $<TARGET_FILE:halo_microhttpd_without_tls> -Wl,--end-group
+  Threads::Threads)
+add_dependencies(halo_dep_microhttpd halo_microhttpd_without_tls)
+
 add_library(halo_dep_rocksdb INTERFACE)
 target_include_directories(halo_dep_rocksdb INTERFACE ${HALO_ROCKSDB_INCLUDE})
 target_link_libraries(halo_dep_rocksdb INTERFACE
