@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "duchy/duchy_role.h"
@@ -11,6 +12,8 @@
 #include "halo/common/config.h"
 #include "halo/common/data_directory.h"
 #include "halo/common/status_macros.h"
+#include "halo/monitoring/http_listener.h"
+#include "halo/monitoring/metrics.h"
 #include "halo/net/peer.h"
 #include "kingdom/kingdom_role.h"
 #include "service.h"
@@ -30,6 +33,31 @@ const std::map<config::Role, ServiceFactory>& Factories() {
   return *factories;
 }
 
+// /metrics, and /healthz: 200 while the role is healthy and its Kingdom
+// answers a health check, else 503 with the reason.
+std::map<std::string, monitoring::HttpHandler> MonitoringPages(const StartedService& started,
+                                                               const monitoring::Registry& metrics) {
+  std::map<std::string, monitoring::HttpHandler> pages;
+  pages["/metrics"] = [&metrics] {
+    return monitoring::HttpResponse{200, monitoring::kExpositionContentType, metrics.Exposition()};
+  };
+  pages["/healthz"] = [health = started.health, kingdom = started.kingdom, kingdom_name = started.kingdom_name] {
+    const auto unhealthy = [](const std::string& why) {
+      return monitoring::HttpResponse{503, "text/plain; charset=utf-8", why + "\n"};
+    };
+    if (health) {
+      if (absl::Status status = health(); !status.ok()) return unhealthy(std::string(status.message()));
+    }
+    if (kingdom != nullptr) {
+      if (absl::Status status = net::CheckHealth(*kingdom, absl::Seconds(2)); !status.ok()) {
+        return unhealthy(absl::StrCat(kingdom_name, " is unreachable: ", status.message()));
+      }
+    }
+    return monitoring::HttpResponse{200, "text/plain; charset=utf-8", "serving\n"};
+  };
+  return pages;
+}
+
 }  // namespace
 
 absl::Status RunRole(const config::HaloConfig& config, const ShutdownSignal& shutdown,
@@ -38,8 +66,27 @@ absl::Status RunRole(const config::HaloConfig& config, const ShutdownSignal& shu
   if (factory == Factories().end()) {
     return absl::InvalidArgumentError(absl::StrCat("no runner for role ", RoleName(config.role())));
   }
+  std::optional<monitoring::ListenAddress> monitoring_address;
+  if (config.has_monitoring()) {
+    ASSIGN_OR_RETURN(monitoring_address,
+                     monitoring::ParseListenAddress(config.monitoring().http_address(), "monitoring.http_address"));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<DataDirectory> data_dir, DataDirectory::Acquire(config.data_dir()));
-  ASSIGN_OR_RETURN(StartedService started, factory->second(config, {data_dir->path(), replay_seed}));
+  auto metrics = std::make_shared<monitoring::Registry>();
+  ASSIGN_OR_RETURN(StartedService started, factory->second(config, {metrics, data_dir->path(), replay_seed}));
+  std::unique_ptr<monitoring::HttpListener> listener;
+  if (monitoring_address) {
+    auto listening = monitoring::HttpListener::Start(*monitoring_address, MonitoringPages(started, *metrics));
+    if (!listening.ok()) {
+      started.service->Shutdown();
+      return absl::Status(listening.status().code(),
+                          absl::StrCat("monitoring.http_address: ", listening.status().message()));
+    }
+    listener = *std::move(listening);
+    spdlog::info("{} monitoring on http://{}:{}/ (/metrics, /healthz)", started.name,
+                 monitoring_address->ipv6 ? absl::StrCat("[", monitoring_address->host, "]") : monitoring_address->host,
+                 listener->port());
+  }
   spdlog::info("{}", started.started);
   if (started.kingdom != nullptr) {
     net::WatchPeerUntilShutdown(*started.kingdom, started.kingdom_name, absl::Seconds(10), shutdown);
@@ -47,6 +94,7 @@ absl::Status RunRole(const config::HaloConfig& config, const ShutdownSignal& shu
     shutdown.Wait();
   }
   spdlog::info("{} shutting down", started.name);
+  listener.reset();
   started.service->Shutdown();
   spdlog::info("{} stopped", started.name);
   return absl::OkStatus();

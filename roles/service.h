@@ -12,11 +12,15 @@
 
 #include "absl/status/statusor.h"
 #include "halo/config/config.pb.h"
+#include "halo/monitoring/metrics.h"
 
 namespace halo {
 
 // What a role starts with besides its config.
 struct ServiceEnvironment {
+  // Where the role counts what it does; served when the config asks for
+  // monitoring, kept regardless.
+  std::shared_ptr<monitoring::Registry> metrics;
   // The role's data directory, acquired (locked) for this process.
   std::string data_dir;
   // Tests only (`--insecure-replay-seed`, which no config can set): the
@@ -43,6 +47,10 @@ struct StartedService {
   // when it cannot be reached; null for the Kingdom itself.
   std::shared_ptr<grpc::Channel> kingdom;
   std::string kingdom_name;  // "kingdom system API at HOST:PORT"
+  // What the role needs beyond serving to be healthy (the Kingdom: its
+  // database); null when serving is all. Its Kingdom's reachability is
+  // checked besides.
+  std::function<absl::Status()> health;
 };
 
 using ServiceFactory =

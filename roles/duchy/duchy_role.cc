@@ -39,6 +39,7 @@ absl::StatusOr<StartedService> StartDuchyDaemon(const config::HaloConfig& config
   options.tls = tls;
   options.mills = mills;
   options.replay_seed = env.replay_seed;
+  options.metrics = env.metrics.get();
   ASSIGN_OR_RETURN(options.signer,
                    api::LoadContentSigner(duchy.signing().certificate_file(), duchy.signing().private_key_file(),
                                           absl::StrCat("duchies/", duchy.duchy_id()), "duchy.signing"));
@@ -79,6 +80,7 @@ absl::StatusOr<StartedService> StartDuchyMill(const config::HaloConfig& config, 
   options.config = mill;
   options.tls = tls;
   options.replay_seed = env.replay_seed;
+  options.metrics = env.metrics.get();
   ASSIGN_OR_RETURN(std::unique_ptr<DuchyMill> started_mill, DuchyMill::Start(options));
   StartedService started;
   started.name = started_mill->name();

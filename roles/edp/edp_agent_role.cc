@@ -38,6 +38,7 @@ absl::StatusOr<StartedService> StartEdpAgent(const config::HaloConfig& config, c
   options.data_dir = env.data_dir;
   options.tls = tls;
   options.replay_seed = env.replay_seed;
+  options.metrics = env.metrics.get();
   ASSIGN_OR_RETURN(options.signer, api::LoadContentSigner(agent_config.signing().certificate_file(),
                                                           agent_config.signing().private_key_file(),
                                                           agent_config.data_provider(), "edp_agent.signing"));

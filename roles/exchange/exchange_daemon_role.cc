@@ -36,6 +36,7 @@ absl::StatusOr<StartedService> StartExchangeDaemon(const config::HaloConfig& con
   ExchangeDaemonOptions options;
   options.config = daemon_config;
   options.data_dir = env.data_dir;
+  options.metrics = env.metrics.get();
   options.tls = tls;
   ASSIGN_OR_RETURN(options.signer, api::LoadContentSigner(daemon_config.signing().certificate_file(),
                                                           daemon_config.signing().private_key_file(),

@@ -26,13 +26,15 @@ absl::StatusOr<StartedService> StartKingdom(const config::HaloConfig& config, co
                    KingdomServer::Start({.config = config.kingdom(),
                                          .database_path = env.data_dir + "/kingdom.db",
                                          .tls = std::move(tls),
-                                         .replay_seed = env.replay_seed}));
+                                         .replay_seed = env.replay_seed,
+                                         .metrics = env.metrics.get()}));
   StartedService started;
   started.name = "kingdom";
   started.started = absl::StrCat("kingdom ", identity, " serving: public API on port ", server->public_port(),
                                  ", system API on port ", server->system_port(), ", data in ", env.data_dir,
                                  config.kingdom().database().has_postgresql() ? ", records on PostgreSQL"
                                                                               : ", records in SQLite");
+  started.health = [server = server.get()] { return server->CheckHealth(); };
   started.service = std::make_unique<KingdomService>(std::move(server));
   return started;
 }

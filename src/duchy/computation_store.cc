@@ -281,6 +281,22 @@ absl::StatusOr<std::vector<StageInput>> ComputationStore::Inputs(const std::stri
   return inputs;
 }
 
+absl::StatusOr<ComputationStore::Claimable> ComputationStore::CountClaimable() {
+  Claimable claimable;
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+    const int64_t now = absl::ToUnixMicros(clock_());
+    ASSIGN_OR_RETURN(storage::Statement q,
+                     db_->Prepare("SELECT COUNT(*), MIN(update_micros) FROM computations WHERE runnable = 1 AND "
+                                  "lease_expiry_micros <= ? AND next_attempt_micros <= ?"));
+    ASSIGN_OR_RETURN(bool row, q.Bind(1, now).Bind(2, now).Step());
+    if (!row) return absl::OkStatus();
+    claimable.count = q.ColumnInt64(0);
+    if (!q.ColumnIsNull(1)) claimable.oldest = absl::FromUnixMicros(q.ColumnInt64(1));
+    return absl::OkStatus();
+  }));
+  return claimable;
+}
+
 absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
     const std::string& owner, absl::Duration lease, const std::vector<ComputationStage>& prioritised) {
   std::optional<LocalComputation> claimed;
@@ -318,6 +334,7 @@ absl::StatusOr<std::optional<LocalComputation>> ComputationStore::Claim(
                      db_->Prepare("UPDATE stage_attempts SET outcome = ? WHERE computation = ? AND outcome = ?"));
     abandoned.Bind(1, absl::StrCat(kAbandoned, "; taken over by ", owner)).Bind(2, c.name).Bind(3, kRunning);
     RETURN_IF_ERROR(abandoned.Run());
+    c.taken_over = abandoned.ChangedRows() > 0;
     ASSIGN_OR_RETURN(storage::Statement running,
                      db_->Prepare("INSERT INTO stage_attempts (computation, stage, attempt, owner, started_micros, "
                                   "wall_micros, cpu_micros, bytes_in, bytes_out, peak_rss_bytes, outcome) "

@@ -58,6 +58,21 @@ void DuchyContext::SetPeerTarget(const std::string& duchy_id, const std::string&
   peers_.erase(duchy_id);
 }
 
+HeraldMetrics::HeraldMetrics(monitoring::Registry& registry)
+    : takeovers(registry.AddCounter("halo_cmm_computation_lease_takeovers_total",
+                                    "Claims that took a computation over from a mill whose lease lapsed mid-stage",
+                                    {"stage"})),
+      lag(registry.AddHistogram("halo_cmm_herald_lag_seconds",
+                                "From a computation's change at the Kingdom to this duchy's herald applying it", {},
+                                monitoring::CallSecondsBuckets())),
+      last_contact(registry.AddGauge("halo_cmm_herald_last_contact_timestamp_seconds",
+                                     "When the herald last heard from the Kingdom's computation stream (Unix time)")) {}
+
+void DuchyContext::AttachMetrics(monitoring::Registry& registry) {
+  registry_ = &registry;
+  metrics_ = std::make_unique<HeraldMetrics>(registry);
+}
+
 absl::StatusOr<v1::ComputationControl::Stub*> DuchyContext::Peer(const std::string& duchy_id) {
   absl::MutexLock lock(&mu_);
   auto& stub = peers_[duchy_id];
@@ -68,7 +83,8 @@ absl::StatusOr<v1::ComputationControl::Stub*> DuchyContext::Peer(const std::stri
       return absl::NotFoundError(absl::StrCat("duchy.peers has no computation_control_target for duchy \"", duchy_id,
                                               "\""));
     }
-    stub = v1::ComputationControl::NewStub(net::OpenChannel(target->second, tls_, net::DuchySubject(duchy_id)));
+    stub = v1::ComputationControl::NewStub(
+        net::OpenChannel(target->second, tls_, net::DuchySubject(duchy_id), registry_));
   }
   return stub.get();
 }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
+#include "halo/monitoring/metrics.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/crypto/signing.h"
@@ -29,6 +30,17 @@ namespace halo::duchy {
 // Largest stage input or upload accepted: a full LLv2 register vector of
 // 2^22 registers with room to spare.
 inline constexpr int64_t kMaxBlobBytes = int64_t{4} << 30;
+
+// What a duchy's herald side counts, beside its mills' stages (mill.h).
+struct HeraldMetrics {
+  explicit HeraldMetrics(monitoring::Registry& registry);
+  // Claims that took a computation over from a mill whose lease lapsed.
+  monitoring::Counter& takeovers;
+  // From a change at the Kingdom to the herald applying it.
+  monitoring::Histogram& lag;
+  // When the herald last heard from the Kingdom's stream.
+  monitoring::Gauge& last_contact;
+};
 
 class DuchyContext {
  public:
@@ -74,6 +86,11 @@ class DuchyContext {
   // does not say where it is.
   absl::StatusOr<v1::ComputationControl::Stub*> Peer(const std::string& duchy_id);
 
+  // Peer channels opened from now on are timed in `registry`, and the
+  // herald's counts kept there. Call before serving; not owned.
+  void AttachMetrics(monitoring::Registry& registry);
+  HeraldMetrics* metrics() { return metrics_.get(); }
+
  private:
   std::string duchy_id_;
   std::string certificate_;
@@ -86,6 +103,8 @@ class DuchyContext {
   absl::Mutex mu_;
   std::map<std::string, std::string> peer_targets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<v1::ComputationControl::Stub>> peers_ ABSL_GUARDED_BY(mu_);
+  monitoring::Registry* registry_ = nullptr;
+  std::unique_ptr<HeraldMetrics> metrics_;
 };
 
 // A computation as this duchy knows it: its details and its plan.

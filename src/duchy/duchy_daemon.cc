@@ -74,7 +74,27 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   State& s = *state;
   s.duchy = std::make_unique<DuchyContext>(
       config.duchy_id(), options.signer->name, options.signer->key, options.tls, std::move(store), std::move(blobs),
-      net::OpenChannel(config.kingdom_system_api_target(), options.tls, net::kKingdomSubject), std::move(trusted_roots));
+      net::OpenChannel(config.kingdom_system_api_target(), options.tls, net::kKingdomSubject, options.metrics),
+      std::move(trusted_roots));
+  if (options.metrics != nullptr) {
+    s.duchy->AttachMetrics(*options.metrics);
+    ComputationStore& computations = s.duchy->store();
+    const auto claimable = [&computations](bool age) {
+      return [&computations, age]() -> absl::StatusOr<std::vector<std::pair<monitoring::LabelValues, double>>> {
+        ASSIGN_OR_RETURN(ComputationStore::Claimable now, computations.CountClaimable());
+        if (!age) return std::vector<std::pair<monitoring::LabelValues, double>>{{{}, double(now.count)}};
+        return std::vector<std::pair<monitoring::LabelValues, double>>{
+            {{}, now.oldest ? std::max(0.0, absl::ToDoubleSeconds(absl::Now() - *now.oldest)) : 0.0}};
+      };
+    };
+    options.metrics->AddGaugeReader("halo_cmm_claimable_computations",
+                                    "Computations a mill could claim now (runnable, unleased, not waiting to retry)",
+                                    {}, claimable(false));
+    options.metrics->AddGaugeReader("halo_cmm_oldest_claimable_computation_age_seconds",
+                                    "How long the claimable computation that has waited longest has waited (0 when "
+                                    "none waits)",
+                                    {}, claimable(true));
+  }
   for (const config::DuchyPeer& peer : config.peers()) {
     s.duchy->SetPeerTarget(peer.duchy_id(), peer.computation_control_target());
   }
@@ -86,7 +106,8 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
                                   .first_retry = options.first_retry,
                                   .max_attempts = config.max_stage_attempts() > 0 ? config.max_stage_attempts() : 10,
                                   .parallelism = parallelism,
-                                  .replay_seed = options.replay_seed}));
+                                  .replay_seed = options.replay_seed,
+                                  .metrics = options.metrics}));
   }
   s.herald = std::make_unique<Herald>(*s.duchy, [&s] { s.WakeMills(); });
   s.computation_control = std::make_unique<ComputationControlService>(*s.duchy, [&s] { s.WakeMills(); });
@@ -94,17 +115,17 @@ absl::StatusOr<std::unique_ptr<DuchyDaemon>> DuchyDaemon::Start(DuchyOptions opt
   ASSIGN_OR_RETURN(s.computation_control_server,
                    net::Server::Start({config.computation_control_address()}, options.tls,
                                       {{v1::ComputationControl::service_full_name(), s.computation_control.get()}},
-                                      net::kMaxChunkMessageBytes));
+                                      net::kMaxChunkMessageBytes, options.metrics));
   ASSIGN_OR_RETURN(s.requisition_fulfillment_server,
                    net::Server::Start({config.requisition_fulfillment_address()}, options.tls,
                                       {{v1::RequisitionFulfillment::service_full_name(), s.requisition_fulfillment.get()}},
-                                      net::kMaxChunkMessageBytes));
+                                      net::kMaxChunkMessageBytes, options.metrics));
   if (!config.mill_service_address().empty()) {
     s.mill_work_service = std::make_unique<MillWorkService>(*s.mill_work, config.duchy_id(), std::move(own_root));
     ASSIGN_OR_RETURN(s.mill_work_server,
                      net::Server::Start({config.mill_service_address()}, options.tls,
                                         {{v1::MillWork::service_full_name(), s.mill_work_service.get()}},
-                                        net::kMaxChunkMessageBytes));
+                                        net::kMaxChunkMessageBytes, options.metrics));
     spdlog::info("duchy {}: serving its mills on {}", config.duchy_id(), s.mill_work_server->ports().front());
   }
   s.threads.emplace_back([&s] { s.herald->Run(); });

@@ -64,8 +64,9 @@ absl::StatusOr<std::unique_ptr<DuchyMill>> DuchyMill::Start(DuchyMillOptions opt
   const absl::Duration lease = config.lease_seconds() > 0 ? absl::Seconds(config.lease_seconds()) : options.lease;
   auto state = std::make_unique<State>();
   state->name = subject;
-  state->work = RemoteMillWork(net::OpenChannel(config.herald_target(), options.tls, net::DuchySubject(config.duchy_id())),
-                               config.duchy_id());
+  state->work = RemoteMillWork(
+      net::OpenChannel(config.herald_target(), options.tls, net::DuchySubject(config.duchy_id()), options.metrics),
+      config.duchy_id());
   const int parallelism = ThreadsOrCores(config.parallelism());
   state->mill = std::make_unique<Mill>(
       *state->work, MillOptions{.owner = subject,
@@ -76,7 +77,8 @@ absl::StatusOr<std::unique_ptr<DuchyMill>> DuchyMill::Start(DuchyMillOptions opt
                                 .prioritised = StagesOf(config),
                                 // The herald holds a claim request open until there is work.
                                 .idle_wait = absl::ZeroDuration(),
-                                .replay_seed = options.replay_seed});
+                                .replay_seed = options.replay_seed,
+                                .metrics = options.metrics});
   state->thread = std::thread([m = state->mill.get()] { m->Run(); });
   spdlog::info("{}: claiming work from its herald at {} with {} thread(s)", subject, config.herald_target(),
                parallelism);

@@ -87,8 +87,18 @@ void Herald::Run() {
     auto stream = duchy_.kingdom().StreamActiveComputations(&context, request);
     api::v1::StreamActiveComputationsResponse response;
     bool received = false;
+    HeraldMetrics* metrics = duchy_.metrics();
+    const auto heard = [metrics] {
+      if (metrics != nullptr) metrics->last_contact.Set({}, absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+    };
     while (stream->Read(&response)) {
       received = true;
+      heard();
+      if (metrics != nullptr && response.computation().update_time_micros() > 0) {
+        metrics->lag.Observe({}, std::max(0.0, absl::ToDoubleSeconds(
+                                                   absl::Now() - absl::FromUnixMicros(
+                                                                     response.computation().update_time_micros()))));
+      }
       absl::StatusOr<bool> applied = ApplyKingdomState(duchy_, response.computation());
       if (!applied.ok()) {
         // Not remembered as seen: the next stream replays it.
@@ -102,6 +112,7 @@ void Herald::Run() {
       }
     }
     const grpc::Status finished = stream->Finish();
+    if (finished.ok() || finished.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) heard();
     {
       absl::MutexLock lock(&mu_);
       active_ = nullptr;

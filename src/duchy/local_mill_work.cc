@@ -84,7 +84,11 @@ class Local final : public MillWork {
 
   absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease,
                                                         const std::vector<ComputationStage>& prioritised) override {
-    return duchy_.store().Claim(owner, lease, prioritised);
+    absl::StatusOr<std::optional<LocalComputation>> claimed = duchy_.store().Claim(owner, lease, prioritised);
+    if (claimed.ok() && claimed->has_value() && (*claimed)->taken_over && duchy_.metrics() != nullptr) {
+      duchy_.metrics()->takeovers.Increment({v1::ComputationStage_Name((*claimed)->stage)});
+    }
+    return claimed;
   }
   absl::Status RenewLease(const LocalComputation& claimed, absl::Duration lease) override {
     return duchy_.store().RenewLease(claimed, lease);

@@ -113,8 +113,35 @@ absl::Status RunClaimedStage(StageRun& run) {
                  claimed.name, v1::ComputationStage_Name(claimed.stage), absl::ToDoubleSeconds(absl::Now() - began),
                  absl::ToDoubleSeconds(run.reading), absl::ToDoubleSeconds(run.telling_kingdom));
   }
-  return run.work.Finish(claimed, run.known.details.SerializeAsString());
+  const absl::Time finishing = absl::Now();
+  absl::Status finished = run.work.Finish(claimed, run.known.details.SerializeAsString());
+  run.finishing = absl::Now() - finishing;
+  return finished;
 }
+
+Mill::Metrics::Metrics(monitoring::Registry& registry)
+    : stage_time(registry.AddHistogram("halo_cmm_computation_stage_time_seconds",
+                                       "Wall time of a stage attempt at this mill, end to end",
+                                       {"computation_type", "stage"}, monitoring::StageSecondsBuckets())),
+      crypto_time(registry.AddHistogram(
+          "halo_cmm_computation_stage_crypto_time_seconds",
+          "Wall time of a stage attempt's own work: less reading inputs, storing and sending the output, and "
+          "calls to the Kingdom",
+          {"computation_type", "stage"}, monitoring::StageSecondsBuckets())),
+      crypto_cpu_time(registry.AddHistogram("halo_cmm_computation_stage_crypto_cpu_time_seconds",
+                                            "CPU time of the mill's process while a stage attempt ran",
+                                            {"computation_type", "stage"}, monitoring::StageSecondsBuckets())),
+      transmission_time(registry.AddHistogram(
+          "halo_cmm_computation_stage_transmission_time_seconds",
+          "Time to send a stage's output to the next duchy and move the computation on",
+          {"computation_type", "stage"}, monitoring::StageSecondsBuckets())),
+      attempts(registry.AddCounter("halo_cmm_computation_stage_attempts_total",
+                                   "Stage attempts by how they ended: succeeded, retry (will run again), failed "
+                                   "(the computation failed), superseded (another mill holds the claim now)",
+                                   {"computation_type", "stage", "outcome"})),
+      claims_lost(registry.AddCounter("halo_cmm_mill_claims_lost_total",
+                                      "Claims this mill lost while it ran the stage (its lease lapsed and "
+                                      "another mill took the computation over)")) {}
 
 absl::Status Mill::RunStage(const LocalComputation& claimed, StageAttempt& attempt) {
   ASSIGN_OR_RETURN(KnownComputation known, Know(claimed));
@@ -127,11 +154,35 @@ absl::Status Mill::RunStage(const LocalComputation& claimed, StageAttempt& attem
     return absl::InternalError(absl::StrCat(claimed.name, " is runnable at ", v1::ComputationStage_Name(claimed.stage),
                                             ", which no mill works"));
   }
+  computation_type_ = api::v1::Protocol_Name(known.protocol_config().protocol());
   StageRun run{work_, claimed, std::move(known), *step, options_.parallelism, options_.replay_seed};
   absl::Status ran = RunClaimedStage(run);
   attempt.bytes_in = run.input_bytes;
   attempt.bytes_out = run.output_bytes;
+  plumbing_ = run.reading + run.telling_kingdom + run.storing + run.finishing;
+  transmission_ = step->send_to >= 0 ? std::optional<absl::Duration>(run.finishing) : std::nullopt;
   return ran;
+}
+
+void Mill::Count(const LocalComputation& claimed, const StageAttempt& attempt, const absl::Status& status) {
+  if (metrics_ == nullptr) return;
+  const std::string stage = v1::ComputationStage_Name(claimed.stage);
+  const monitoring::LabelValues labels = {computation_type_.empty() ? "UNKNOWN" : computation_type_, stage};
+  std::string outcome = "succeeded";
+  if (!status.ok()) {
+    outcome = absl::IsAborted(status) ? "superseded" : ForGood(claimed, status) ? "failed" : "retry";
+  }
+  metrics_->attempts.Increment({labels[0], labels[1], outcome});
+  if (!status.ok()) return;
+  metrics_->stage_time.Observe(labels, absl::ToDoubleSeconds(attempt.wall));
+  metrics_->crypto_time.Observe(labels, absl::ToDoubleSeconds(std::max(absl::ZeroDuration(), attempt.wall - plumbing_)));
+  metrics_->crypto_cpu_time.Observe(labels, absl::ToDoubleSeconds(attempt.cpu));
+  if (transmission_) metrics_->transmission_time.Observe(labels, absl::ToDoubleSeconds(*transmission_));
+}
+
+bool Mill::ForGood(const LocalComputation& claimed, const absl::Status& status) const {
+  return absl::IsInvalidArgument(status) || absl::IsDataLoss(status) || absl::IsPermissionDenied(status) ||
+         absl::IsInternal(status) || absl::IsUnimplemented(status) || claimed.attempts >= options_.max_attempts;
 }
 
 void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& status) {
@@ -141,9 +192,7 @@ void Mill::HandleFailure(const LocalComputation& claimed, const absl::Status& st
     spdlog::warn("duchy {}: {} gave up {}: {}", work_.duchy_id(), options_.owner, claimed.name, std::string(status.message()));
     return;
   }
-  const bool for_good = absl::IsInvalidArgument(status) || absl::IsDataLoss(status) ||
-                        absl::IsPermissionDenied(status) || absl::IsInternal(status) || absl::IsUnimplemented(status) ||
-                        claimed.attempts >= options_.max_attempts;
+  const bool for_good = ForGood(claimed, status);
   const std::string stage = v1::ComputationStage_Name(claimed.stage);
   if (!for_good) {
     const absl::Duration delay =
@@ -204,6 +253,7 @@ void Mill::Run() {
       while (!finished.WaitForNotificationWithTimeout(options_.lease / 3)) {
         const absl::Status renewed = work_.RenewLease(c, options_.lease);
         if (absl::IsAborted(renewed)) {
+          if (metrics_ != nullptr) metrics_->claims_lost.Increment({});
           spdlog::warn("duchy {}: {} lost its claim on {}: {}", work_.duchy_id(), options_.owner, c.name,
                        std::string(renewed.message()));
           return;
@@ -211,6 +261,9 @@ void Mill::Run() {
       }
     });
     StageAttempt attempt{.stage = c.stage, .attempt = c.attempts, .owner = options_.owner, .started = absl::Now()};
+    computation_type_.clear();
+    plumbing_ = absl::ZeroDuration();
+    transmission_.reset();
     const CpuTimer cpu;
     absl::Status status = RunStage(c, attempt);
     finished.Notify();
@@ -223,6 +276,7 @@ void Mill::Run() {
     if (absl::Status recorded = work_.RecordAttempt(c, attempt); !recorded.ok()) {
       spdlog::warn("duchy {}: {}: {}", work_.duchy_id(), c.name, recorded.ToString());
     }
+    if (!stop_.requested()) Count(c, attempt, status);
     if (!status.ok() && !stop_.requested()) HandleFailure(c, status);
   }
 }

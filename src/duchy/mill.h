@@ -7,6 +7,7 @@
 #ifndef HALO_SRC_DUCHY_MILL_H_
 #define HALO_SRC_DUCHY_MILL_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "duchy_context.h"
 #include "mill_work.h"
 #include "halo/common/shutdown.h"
+#include "halo/monitoring/metrics.h"
 
 namespace halo::duchy {
 
@@ -47,11 +49,16 @@ struct MillOptions {
   absl::Duration idle_wait = absl::Milliseconds(500);
   // Tests only: see DuchyOptions::replay_seed.
   std::string replay_seed;
+  // Where its stages are timed and counted; none when null. Not owned.
+  monitoring::Registry* metrics = nullptr;
 };
 
 class Mill {
  public:
-  Mill(MillWork& work, MillOptions options) : work_(work), options_(std::move(options)) {}
+  Mill(MillWork& work, MillOptions options)
+      : work_(work),
+        options_(std::move(options)),
+        metrics_(options_.metrics != nullptr ? std::make_unique<Metrics>(*options_.metrics) : nullptr) {}
   void Run();
   // Work may be ready: stop waiting.
   void Wake();
@@ -65,9 +72,24 @@ class Mill {
   void GiveUp(const LocalComputation& claimed, const std::string& reason);
   // Waits up to `timeout` for Wake or Stop.
   void Idle(absl::Duration timeout);
+  // Whether a failed attempt fails the computation.
+  bool ForGood(const LocalComputation& claimed, const absl::Status& status) const;
+  // Counts and times the attempt that just ended.
+  void Count(const LocalComputation& claimed, const StageAttempt& attempt, const absl::Status& status);
+
+  struct Metrics {
+    explicit Metrics(monitoring::Registry& registry);
+    monitoring::Histogram &stage_time, &crypto_time, &crypto_cpu_time, &transmission_time;
+    monitoring::Counter &attempts, &claims_lost;
+  };
 
   MillWork& work_;
   const MillOptions options_;
+  const std::unique_ptr<Metrics> metrics_;
+  // Of the attempt in progress, which Run's thread alone touches.
+  std::string computation_type_;
+  absl::Duration plumbing_;
+  std::optional<absl::Duration> transmission_;
   ShutdownSignal stop_;
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;

@@ -63,6 +63,9 @@ struct StageRun {
   absl::Duration reading;
   absl::Duration telling_kingdom;
   absl::Duration storing;
+  // Sending the output on (when the stage has one) and moving the
+  // computation to its next stage.
+  absl::Duration finishing;
   // Set by the mill for a stage that sends its output.
   std::function<absl::Status(absl::string_view)> output;
   uint64_t output_bytes = 0;

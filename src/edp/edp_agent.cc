@@ -17,6 +17,7 @@
 #include "halo/common/status_macros.h"
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
+#include "halo/monitoring/metrics.h"
 #include "refusal.h"
 #include "requisition_work.h"
 
@@ -42,6 +43,9 @@ struct EdpAgent::State {
   };
   absl::flat_hash_map<std::string, Retry> retries ABSL_GUARDED_BY(mutex);
   Counts counts ABSL_GUARDED_BY(mutex);
+  // Requisitions by how they ended; justification empty for fulfilled.
+  monitoring::Counter* outcomes = nullptr;
+  monitoring::Counter* failed_attempts = nullptr;
   absl::Notification registered;
   std::thread poller;
   std::vector<std::thread> workers;
@@ -200,6 +204,11 @@ void EdpAgent::State::Handle(const Requisition& requisition) {
   if (status.ok()) {
     taken[name] = absl::Now();
     retries.erase(name);
+    if (outcomes != nullptr) {
+      outcomes->Increment({refusal.has_value() ? "refused" : "fulfilled",
+                           refusal.has_value() ? Requisition::Refusal::Justification_Name(refusal->justification())
+                                               : ""});
+    }
     if (refusal.has_value()) {
       ++counts.refused;
     } else {
@@ -209,6 +218,7 @@ void EdpAgent::State::Handle(const Requisition& requisition) {
     return;
   }
   ++counts.failed_attempts;
+  if (failed_attempts != nullptr) failed_attempts->Increment({});
   Retry& retry = retries[name];
   const absl::Duration wait = std::min(first_retry * (1 << std::min(retry.attempts, 20)), absl::Minutes(5));
   retry.attempts += 1;
@@ -289,7 +299,8 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   agent.signing_key = options.signer->key;
   agent.encryption_key = options.encryption_key;
   agent.tls = options.tls;
-  agent.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls, net::kKingdomSubject);
+  agent.metrics = options.metrics;
+  agent.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls, net::kKingdomSubject, options.metrics);
   agent.certificates = std::make_unique<client::CertificateResolver>(agent.kingdom, trusted_roots);
   for (const auto& duchy : config.duchies()) agent.duchy_targets[duchy.duchy_id()] = duchy.requisition_fulfillment_target();
   agent.events_dir = config.events_dir().empty() ? (std::filesystem::path(options.data_dir) / "events").string()
@@ -308,6 +319,29 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   ASSIGN_OR_RETURN(agent.budget, PrivacyBudgetLedger::Open(PrivacyBudgetPath(options.data_dir),
                                                            PrivacyBudgetOf(config.privacy())));
   agent.parallelism = ThreadsOrCores(config.encryption_parallelism());
+  if (options.metrics != nullptr) {
+    s.outcomes = &options.metrics->AddCounter(
+        "halo_cmm_edp_requisitions_total",
+        "Requisitions this agent ended: fulfilled, or refused with the refusal's justification",
+        {"outcome", "justification"});
+    s.failed_attempts = &options.metrics->AddCounter(
+        "halo_cmm_edp_requisition_failed_attempts_total",
+        "Attempts at a requisition that failed for want of the Kingdom or a duchy, and will be retried");
+    PrivacyBudgetLedger& budget = *agent.budget;
+    options.metrics->AddGaugeReader(
+        "halo_cmm_edp_privacy_budget_rho_left", "The least privacy budget (rho) left in any bucket, by measurement consumer",
+        {"measurement_consumer"}, [&budget]() -> absl::StatusOr<std::vector<std::pair<monitoring::LabelValues, double>>> {
+          ASSIGN_OR_RETURN(std::vector<PrivacyBudgetLedger::BucketUse> usage, budget.Usage());
+          std::map<std::string, double> least;
+          for (const auto& bucket : usage) {
+            auto [it, added] = least.emplace(bucket.measurement_consumer, bucket.rho_left);
+            if (!added) it->second = std::min(it->second, bucket.rho_left);
+          }
+          std::vector<std::pair<monitoring::LabelValues, double>> values;
+          for (const auto& [consumer, rho] : least) values.push_back({{consumer}, rho});
+          return values;
+        });
+  }
   s.requisitions = api::v1::Requisitions::NewStub(agent.kingdom);
   const int workers = config.max_concurrent_requisitions() > 0 ? config.max_concurrent_requisitions() : 2;
   for (int i = 0; i < workers; ++i) s.workers.emplace_back([&s] { s.Work(); });

@@ -144,7 +144,7 @@ absl::Status Upload(const AgentContext& agent, const VerifiedRequisition& v, abs
                                                       r.fulfilling_duchy()));
   }
   RETURN_IF_ERROR(agent.budget->MarkReleased(MeasurementConsumerOf(r.measurement()), r.name()));
-  auto stub = duchy::v1::RequisitionFulfillment::NewStub(net::OpenChannel(target->second, agent.tls, net::DuchySubject(r.fulfilling_duchy())));
+  auto stub = duchy::v1::RequisitionFulfillment::NewStub(net::OpenChannel(target->second, agent.tls, net::DuchySubject(r.fulfilling_duchy()), agent.metrics));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
   duchy::v1::FulfillRequisitionResponse response;

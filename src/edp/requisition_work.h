@@ -20,6 +20,10 @@
 #include "halo/edp/privacy_budget.h"
 #include "halo/net/tls.h"
 
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
+
 namespace halo::edp {
 
 // What one requisition may ask of this EDP's users (config.proto's
@@ -40,6 +44,8 @@ struct RegisteredEventGroup {
 // What the agent knows of itself, shared by every requisition's work.
 struct AgentContext {
   std::string data_provider;
+  // Where its calls are timed; none when null. Not owned.
+  monitoring::Registry* metrics = nullptr;
   std::string certificate;  // the resource name of its certificate
   crypto::SigningKey signing_key = crypto::SigningKey::Generate();
   crypto::EncryptionKeyPair encryption_key = crypto::EncryptionKeyPair::Generate();

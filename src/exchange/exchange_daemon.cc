@@ -16,6 +16,7 @@
 #include "halo/api/certificate_name.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
 #include "halo/api/v1/public.grpc.pb.h"
+#include "halo/monitoring/metrics.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/common/confined_directory.h"
 #include "halo/common/parallel.h"
@@ -40,6 +41,9 @@ struct ExchangeDaemon::State {
   uint64_t maximum_blob_bytes = 0;
   int threads = 1;
   absl::Duration poll_interval;
+  // Step attempts by the step's kind and how they ended; none when null.
+  monitoring::Histogram* step_time = nullptr;
+  monitoring::Counter* step_attempts = nullptr;
   absl::Duration step_timeout;
   std::shared_ptr<grpc::Channel> kingdom;
   std::unique_ptr<api::v1::ExchangeStepWork::Stub> work;
@@ -168,6 +172,14 @@ void ExchangeDaemon::State::Run(const api::v1::ClaimReadyExchangeStepResponse& c
                                : for_good ? ExchangeStepAttempt::FAILED_STEP : ExchangeStepAttempt::FAILED);
   finish.set_message(status.ok() ? absl::StrCat("done in ", absl::FormatDuration(absl::Now() - began))
                                  : std::string(status.message()));
+  if (step_attempts != nullptr) {
+    const auto& steps = claimed.recurring_exchange().workflow().steps();
+    const int index = claimed.step().step_index();
+    const std::string kind = index >= 0 && index < steps.size() ? StepKindName(steps.Get(index)) : "unknown";
+    const std::string outcome = status.ok() ? "succeeded" : for_good ? "failed_step" : "failed";
+    step_attempts->Increment({kind, outcome});
+    step_time->Observe({kind, outcome}, absl::ToDoubleSeconds(absl::Now() - began));
+  }
   if (status.ok()) {
     spdlog::info("exchange daemon {}: {} ({}) done in {:.3f} s", config.party(), attempt, claimed.step().step_id(),
                  absl::ToDoubleSeconds(absl::Now() - began));
@@ -252,7 +264,17 @@ absl::StatusOr<std::unique_ptr<ExchangeDaemon>> ExchangeDaemon::Start(ExchangeDa
   } else {
     ASSIGN_OR_RETURN(s.private_storage, FileSystemStorage((data / "private").string()));
   }
-  s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls, net::kKingdomSubject);
+  s.kingdom = net::OpenChannel(config.kingdom_public_api_target(), options.tls, net::kKingdomSubject, options.metrics);
+  if (options.metrics != nullptr) {
+    s.step_attempts = &options.metrics->AddCounter(
+        "halo_cmm_exchange_step_attempts_total",
+        "Exchange step attempts this daemon ran, by the step's kind and how they ended: succeeded, failed (tried "
+        "again) or failed_step (the exchange fails)",
+        {"step_kind", "outcome"});
+    s.step_time = &options.metrics->AddHistogram("halo_cmm_exchange_step_time_seconds",
+                                                 "Wall time of an exchange step attempt, by kind and outcome",
+                                                 {"step_kind", "outcome"}, monitoring::StageSecondsBuckets());
+  }
   s.work = api::v1::ExchangeStepWork::NewStub(s.kingdom);
   s.certificate_registry = api::v1::Certificates::NewStub(s.kingdom);
   s.certificates = std::make_unique<client::CertificateResolver>(s.kingdom, trusted_roots);

@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "halo/common/status_macros.h"
+#include "halo/monitoring/metrics.h"
 #include "halo/net/server.h"
 #include "ledger.h"
 #include "services.h"
@@ -70,12 +71,27 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
                                        {api::v1::Exchanges::service_full_name(), state->exchanges.get()},
                                        {api::v1::ExchangeStepWork::service_full_name(),
                                         state->exchange_step_work.get()}},
-                                      max_request_bytes));
+                                      max_request_bytes, options.metrics));
   ASSIGN_OR_RETURN(state->system_server,
                    net::Server::Start({options.config.system_api_address()}, options.tls,
                                       {{api::v1::Computations::service_full_name(), state->computations.get()},
                                        {api::v1::Certificates::service_full_name(), state->certificates.get()}},
-                                      max_request_bytes));
+                                      max_request_bytes, options.metrics));
+  if (options.metrics != nullptr) {
+    const auto by_state = [&ledger](bool over) {
+      return [&ledger, over]() -> absl::StatusOr<std::vector<std::pair<monitoring::LabelValues, double>>> {
+        ASSIGN_OR_RETURN(auto counts, ledger.MeasurementsByState(over));
+        std::vector<std::pair<monitoring::LabelValues, double>> values;
+        for (const auto& [state, count] : counts) values.push_back({{state}, static_cast<double>(count)});
+        return values;
+      };
+    };
+    options.metrics->AddGaugeReader("halo_cmm_kingdom_measurements",
+                                    "Measurements not yet over, by computation state", {"state"}, by_state(false));
+    options.metrics->AddGaugeReader("halo_cmm_kingdom_measurements_ended_last_day",
+                                    "Measurements created in the last 24 hours that are over, by final state",
+                                    {"state"}, by_state(true));
+  }
   const absl::Duration interval = absl::Seconds(
       options.config.housekeeping_interval_seconds() > 0 ? options.config.housekeeping_interval_seconds() : 600);
   State* raw = state.get();
@@ -98,6 +114,8 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
   });
   return std::unique_ptr<KingdomServer>(new KingdomServer(std::move(state)));
 }
+
+absl::Status KingdomServer::CheckHealth() { return state_->ledger->CheckDatabase(); }
 
 int KingdomServer::public_port() const { return state_->public_server->ports()[0]; }
 int KingdomServer::system_port() const { return state_->system_server->ports()[0]; }

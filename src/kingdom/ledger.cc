@@ -1576,6 +1576,33 @@ absl::StatusOr<api::v1::ComputationLogEntry> Ledger::CreateComputationLogEntry(
   return entry;
 }
 
+// Monitoring
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Ledger::MeasurementsByState(bool over) {
+  const int64_t day_ago = absl::ToUnixMicros(options_.clock() - absl::Hours(24));
+  std::vector<std::pair<int, int64_t>> counts;
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(counts, measurements_.CountByState(over, over ? day_ago : 0));
+    return absl::OkStatus();
+  }));
+  std::vector<std::pair<std::string, int64_t>> named;
+  for (const auto& [state, count] : counts) {
+    named.emplace_back(Computation::State_IsValid(state) ? Computation::State_Name(static_cast<ComputationState>(state))
+                                                         : "UNKNOWN",
+                       count);
+  }
+  return named;
+}
+
+absl::Status Ledger::CheckDatabase() {
+  return db_->ReadTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT 1"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return absl::UnavailableError("the Kingdom's database returned nothing");
+    return absl::OkStatus();
+  });
+}
+
 // Housekeeping
 
 absl::StatusOr<Ledger::HousekeepingResult> Ledger::RunHousekeeping() {

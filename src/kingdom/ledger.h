@@ -176,6 +176,13 @@ class Ledger {
 
   // Housekeeping: cancels measurements pending longer than the configured
   // time and deletes finished ones past retention. Returns how many of each.
+  // For monitoring: how many measurements are in each computation state,
+  // by the state's name; those not over, or those over that were created
+  // in the last day.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> MeasurementsByState(bool over);
+  // OK when the database answers a query.
+  absl::Status CheckDatabase();
+
   struct HousekeepingResult {
     int cancelled = 0;
     int deleted = 0;

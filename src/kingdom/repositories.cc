@@ -258,6 +258,22 @@ absl::StatusOr<std::vector<std::string>> MeasurementRepository::OpenNames(std::o
   }
 }
 
+absl::StatusOr<std::vector<std::pair<int, int64_t>>> MeasurementRepository::CountByState(bool over,
+                                                                                         int64_t created_after) {
+  // (terminal, create_time) is indexed, so this counts only what it reports.
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT state, COUNT(*) FROM measurements WHERE terminal = ? AND create_time > ? "
+                               "GROUP BY state ORDER BY state"));
+  q.Bind(1, int64_t{over ? 1 : 0}).Bind(2, created_after);
+  std::vector<std::pair<int, int64_t>> counts;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    counts.emplace_back(static_cast<int>(q.ColumnInt64(0)), q.ColumnInt64(1));
+  }
+  return counts;
+}
+
 absl::StatusOr<int64_t> MeasurementRepository::DeleteFinished(int64_t updated_before) {
   ASSIGN_OR_RETURN(storage::Statement del,
                    db_.Prepare("DELETE FROM measurements WHERE terminal = 1 AND update_time < ?"));

@@ -122,6 +122,9 @@ class MeasurementRepository {
   // Names of the measurements not yet over, optionally only those created
   // before `created_before`.
   absl::StatusOr<std::vector<std::string>> OpenNames(std::optional<int64_t> created_before = std::nullopt);
+  // How many measurements are in each state (Computation::State numbers):
+  // those not over, or those over that were created after `created_after`.
+  absl::StatusOr<std::vector<std::pair<int, int64_t>>> CountByState(bool over, int64_t created_after = 0);
   // Deletes the measurements over before `updated_before`, with their
   // requisitions, participants and log; how many.
   absl::StatusOr<int64_t> DeleteFinished(int64_t updated_before);

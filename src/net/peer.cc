@@ -6,13 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "halo/net/call_metrics.h"
 
 namespace halo::net {
 
 std::string DuchySubject(absl::string_view duchy_id) { return absl::StrCat("duchies/", duchy_id); }
 
 std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsMaterial& tls,
-                                           absl::string_view server_subject) {
+                                           absl::string_view server_subject, monitoring::Registry* metrics) {
   grpc::ChannelArguments arguments;
   // gRPC waits up to two minutes between reconnections by default: a party
   // would sit idle that long after a peer it needs comes back from a crash
@@ -20,7 +21,11 @@ std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsM
   // connection attempt now and then.
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
-  return grpc::CreateCustomChannel(target, ChannelCredentials(tls, server_subject), arguments);
+  if (metrics == nullptr) return grpc::CreateCustomChannel(target, ChannelCredentials(tls, server_subject), arguments);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(ClientCallMetrics(*metrics));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(target, ChannelCredentials(tls, server_subject),
+                                                                 arguments, std::move(interceptors));
 }
 
 absl::Status CheckHealth(grpc::Channel& channel, absl::Duration deadline) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "halo/net/call_metrics.h"
 #include "health_service.h"
 
 namespace halo::net {
@@ -14,7 +15,7 @@ namespace halo::net {
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::vector<std::string>& addresses,
                                                       const TlsMaterial& tls,
                                                       const std::vector<NamedService>& services,
-                                                int max_request_bytes) {
+                                                      int max_request_bytes, monitoring::Registry* metrics) {
   std::set<std::string> service_names;
   for (const NamedService& service : services) service_names.insert(service.name);
   auto health = std::make_unique<HealthService>(std::move(service_names));
@@ -34,6 +35,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const std::vector<std::str
     builder.AddListeningPort(addresses[i], ServerCredentials(tls), &ports[i]);
   }
   for (const NamedService& service : services) builder.RegisterService(service.service);
+  if (metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(ServerCallMetrics(*metrics));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (server == nullptr || ports[i] == 0) {

@@ -81,6 +81,7 @@ absl::StatusOr<std::unique_ptr<ProcessDeployment>> ProcessDeployment::Start(Proc
       d->tls_[mill] = d->fixture_.Issue(mill);
     }
   }
+  for (const std::string& role : d->roles()) d->monitoring_ports_[role] = FreeLoopbackPort();
   RETURN_IF_ERROR(d->Restart("kingdom"));
   RETURN_IF_ERROR(d->Register());
   for (const std::string& role : d->roles()) {
@@ -112,6 +113,7 @@ ProcessDeployment::~ProcessDeployment() {
 config::HaloConfig ProcessDeployment::ConfigOf(const std::string& role) const {
   config::HaloConfig c;
   c.set_data_dir(dir_.Sub(role));
+  c.mutable_monitoring()->set_http_address(absl::StrCat("127.0.0.1:", monitoring_ports_.at(role)));
   if (role == "kingdom") {
     c.set_role(config::KINGDOM);
     auto& k = *c.mutable_kingdom();

@@ -77,6 +77,8 @@ class ProcessDeployment {
   absl::StatusOr<std::unique_ptr<mc::McClient>> Mc() const;
   // The herald's data directory of duchy `id`, for `halo duchy computations`.
   std::string DataDir(const std::string& role) const { return dir_.Sub(role); }
+  // The port of the role's monitoring listener (/metrics, /healthz).
+  int MonitoringPort(const std::string& role) const { return monitoring_ports_.at(role); }
   // The config file the role was last started with.
   std::string ConfigFile(const std::string& role) const { return dir_.Sub(role + ".textproto"); }
   // A reach-and-frequency measurement over every event group the agents
@@ -103,6 +105,7 @@ class ProcessDeployment {
   std::map<std::string, std::pair<int, int>> duchy_ports_;
   // A herald's mill service port.
   std::map<std::string, int> mill_ports_;
+  std::map<std::string, int> monitoring_ports_;
   std::vector<std::string> roles_;
   std::map<std::string, std::unique_ptr<ChildProcess>> processes_;
   std::map<std::string, std::vector<std::string>> logs_;

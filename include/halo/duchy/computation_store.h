@@ -55,6 +55,9 @@ struct LocalComputation {
   int64_t version = 0;
   // When a released attempt may be retried.
   absl::Time next_attempt = absl::InfinitePast();
+  // Set by the claim that took it over from a mill whose lease lapsed
+  // mid-stage.
+  bool taken_over = false;
   absl::Time updated = absl::InfinitePast();
 };
 
@@ -111,6 +114,13 @@ class ComputationStore {
     return Inputs(name, v1::COMPUTATION_STAGE_UNSPECIFIED);
   }
 
+  // The computations a mill could claim now, and when the one that has
+  // waited longest became runnable (nullopt when none).
+  struct Claimable {
+    int64_t count = 0;
+    std::optional<absl::Time> oldest;
+  };
+  absl::StatusOr<Claimable> CountClaimable();
   // Claims the runnable computation that waited longest and whose lease is
   // free or lapsed and whose retry time has come, counting the attempt:
   // nullopt if none. One at a `prioritised` stage goes first.

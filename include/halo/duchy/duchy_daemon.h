@@ -18,6 +18,10 @@
 #include "halo/config/config.pb.h"
 #include "halo/net/tls.h"
 
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
+
 namespace halo::duchy {
 
 struct DuchyOptions {
@@ -40,6 +44,9 @@ struct DuchyOptions {
   // noise from a seed derived from this one and the measurement, so that a
   // run replays (halo/api/replay_seed.h). Empty: the operating system's.
   std::string replay_seed;
+  // Where its calls, stages and queue are counted; none when null. Not
+  // owned.
+  monitoring::Registry* metrics = nullptr;
 };
 
 class DuchyDaemon {

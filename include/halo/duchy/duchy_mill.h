@@ -13,6 +13,10 @@
 #include "halo/config/config.pb.h"
 #include "halo/net/tls.h"
 
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
+
 namespace halo::duchy {
 
 struct DuchyMillOptions {
@@ -23,6 +27,8 @@ struct DuchyMillOptions {
   absl::Duration lease = absl::Seconds(30);
   absl::Duration first_retry = absl::Seconds(1);
   std::string replay_seed;
+  // Where its stages and calls are counted; none when null. Not owned.
+  monitoring::Registry* metrics = nullptr;
 };
 
 class DuchyMill {

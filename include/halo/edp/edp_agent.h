@@ -20,6 +20,10 @@
 #include "halo/dp/calibration.h"
 #include "halo/net/tls.h"
 
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
+
 namespace halo::edp {
 
 // Where an agent with `data_dir` keeps its privacy budget ledger, and the
@@ -41,6 +45,9 @@ struct EdpAgentOptions {
   // DP noise from a seed derived from this one and the measurement, so that
   // a run replays (halo/api/replay_seed.h). Empty: the operating system's.
   std::string replay_seed;
+  // Where its requisitions, budget and calls are counted; none when null.
+  // Not owned.
+  monitoring::Registry* metrics = nullptr;
 };
 
 class EdpAgent {

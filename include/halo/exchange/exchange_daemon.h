@@ -18,6 +18,10 @@
 #include "halo/config/config.pb.h"
 #include "halo/net/tls.h"
 
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
+
 namespace halo::exchange {
 
 struct ExchangeDaemonOptions {
@@ -30,6 +34,8 @@ struct ExchangeDaemonOptions {
   // The CA of config.certificate_authority, PEM, if the party has one.
   std::string certificate_authority_pem;
   std::string certificate_authority_key_pem;
+  // Where its steps and calls are counted; none when null. Not owned.
+  monitoring::Registry* metrics = nullptr;
 };
 
 class ExchangeDaemon {

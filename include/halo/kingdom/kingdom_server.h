@@ -13,6 +13,10 @@
 #include "halo/config/config.pb.h"
 #include "halo/net/tls.h"
 
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
+
 namespace halo::kingdom {
 
 class Ledger;
@@ -26,6 +30,8 @@ struct KingdomServerOptions {
   // fingerprint seed is derived from it and the measurement spec, so that a
   // run replays (halo/api/replay_seed.h). Empty: the operating system's.
   std::string replay_seed;
+  // Where its calls and records are counted; none when null. Not owned.
+  monitoring::Registry* metrics = nullptr;
 };
 
 class KingdomServer {
@@ -40,6 +46,8 @@ class KingdomServer {
   // Runs housekeeping now (it also runs on the configured interval);
   // returns how many measurements it cancelled and deleted.
   absl::StatusOr<std::pair<int, int>> RunHousekeeping();
+  // OK when its database answers.
+  absl::Status CheckHealth();
   // Stops serving, waiting up to `grace` for calls in flight.
   void Shutdown(absl::Duration grace);
 

@@ -14,6 +14,10 @@
 #include "halo/common/shutdown.h"
 #include "halo/net/tls.h"
 
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
+
 namespace halo::net {
 
 // The subject of the Kingdom's certificate, which every party checks.
@@ -22,9 +26,11 @@ inline constexpr char kKingdomSubject[] = "kingdom";
 std::string DuchySubject(absl::string_view duchy_id);
 
 // A channel to `target` whose server must present a certificate for
-// `server_subject` (see ChannelCredentials).
+// `server_subject` (see ChannelCredentials); its calls are timed in
+// `metrics` when given.
 std::shared_ptr<grpc::Channel> OpenChannel(const std::string& target, const TlsMaterial& tls,
-                                           absl::string_view server_subject);
+                                           absl::string_view server_subject,
+                                           monitoring::Registry* metrics = nullptr);
 
 // One grpc.health.v1 check; OK when the peer answers SERVING within
 // `deadline`, else the reason.

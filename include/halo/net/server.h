@@ -16,6 +16,9 @@
 namespace halo::net {
 class HealthService;
 }  // namespace halo::net
+namespace halo::monitoring {
+class Registry;
+}  // namespace halo::monitoring
 
 namespace halo::net {
 
@@ -31,11 +34,13 @@ class Server {
   // Binds every address ("host:port"; port 0 picks a free port) and starts
   // serving `services` (not owned; they must outlive the server).
   // UNAVAILABLE naming the address when one cannot be bound. Larger
-  // requests are refused with RESOURCE_EXHAUSTED.
+  // requests are refused with RESOURCE_EXHAUSTED. Calls are timed in
+  // `metrics` when given.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const std::vector<std::string>& addresses,
                                                        const TlsMaterial& tls,
                                                        const std::vector<NamedService>& services,
-                                                       int max_request_bytes = 64 << 20);
+                                                       int max_request_bytes = 64 << 20,
+                                                       monitoring::Registry* metrics = nullptr);
   ~Server();
 
   // The ports bound, in the order of the addresses given.

@@ -1,0 +1,99 @@
+// Every daemon role's monitoring listener, scraped as Prometheus would
+// scrape it: a deployment of separate `halo` processes (the Kingdom, each
+// duchy as a herald and a mill, two EDP agents) runs a measurement; then
+// every role's /metrics must pass the strict exposition check and show what
+// it did, and /healthz must say whether its Kingdom answers.
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "testing/http_get.h"
+#include "testing/process_deployment.h"
+#include "testing/prometheus_text.h"
+#include "testing/temp_dir.h"
+
+namespace halo::testing {
+namespace {
+
+Exposition Scrape(ProcessDeployment& d, const std::string& role) {
+  auto reply = HttpGet(d.MonitoringPort(role), "/metrics");
+  INFO(role << ": " << reply.status().message());
+  REQUIRE(reply.ok());
+  REQUIRE(reply->status == 200);
+  CHECK(reply->headers.at("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+  auto parsed = ParseExposition(reply->body);
+  INFO(role << ": " << parsed.status().message() << "\n" << reply->body);
+  REQUIRE(parsed.ok());
+  return *std::move(parsed);
+}
+
+TEST_CASE("Every role serves metrics a strict scraper accepts, showing the measurement it ran, and its health") {
+  TempDir events;
+  REQUIRE(WriteDeploymentEvents(events.Sub("events"), 200'000, 5'000, /*seed=*/23).ok());
+  ProcessDeploymentOptions options;
+  options.events_dir = events.Sub("events");
+  options.population_size = 200'000;
+  options.llv2_sketch_size = 20'000;
+  options.replay_seed = "monitoring test";
+  options.mills_per_duchy = 1;
+  options.mill_parallelism = 1;
+  auto started = ProcessDeployment::Start(options);
+  INFO(started.status().message());
+  REQUIRE(started.ok());
+  ProcessDeployment& d = **started;
+  auto mc = d.Mc();
+  REQUIRE(mc.ok());
+  auto created = (*mc)->CreateMeasurement(d.ReachAndFrequencyRequest());
+  INFO(created.status().message());
+  REQUIRE(created.ok());
+  auto done = (*mc)->AwaitMeasurement(created->name(), absl::Minutes(3));
+  REQUIRE(done.ok());
+  REQUIRE(done->state() == api::v1::Measurement::SUCCEEDED);
+
+  for (const std::string& role : d.roles()) {
+    INFO(role);
+    auto health = HttpGet(d.MonitoringPort(role), "/healthz");
+    REQUIRE(health.ok());
+    CHECK(health->status == 200);
+    const Exposition metrics = Scrape(d, role);
+    if (role == "kingdom") {
+      CHECK(metrics.Value("halo_cmm_kingdom_measurements_ended_last_day", {{"state", "SUCCEEDED"}}) == 1);
+      CHECK(metrics.Value("halo_cmm_rpc_server_duration_seconds_count",
+                          {{"method", "/halo.api.v1.Measurements/CreateMeasurement"}, {"code", "OK"}}) == 1);
+      // The EDP agents poll for requisitions.
+      CHECK(metrics.Value("halo_cmm_rpc_server_duration_seconds_count",
+                          {{"method", "/halo.api.v1.Requisitions/ListRequisitions"}, {"code", "OK"}}) > 0);
+    } else if (absl::StartsWith(role, "mill-")) {
+      // A mill ran its duchy's stages and timed each.
+      CHECK(metrics.Value("halo_cmm_computation_stage_attempts_total",
+                          {{"computation_type", "LIQUID_LEGIONS_V2"}, {"outcome", "succeeded"}}) >= 2);
+      CHECK(metrics.Value("halo_cmm_computation_stage_time_seconds_count", {{"computation_type", "LIQUID_LEGIONS_V2"}}) >=
+            2);
+      CHECK(metrics.Value("halo_cmm_computation_stage_crypto_cpu_time_seconds_sum") > 0);
+      CHECK(metrics.Value("halo_cmm_rpc_client_duration_seconds_count",
+                          {{"method", "/halo.duchy.v1.MillWork/ClaimWork"}, {"code", "OK"}}) > 0);
+    } else if (absl::StartsWith(role, "duchy-")) {
+      CHECK(metrics.Value("halo_cmm_claimable_computations") == 0);
+      CHECK(metrics.Value("halo_cmm_oldest_claimable_computation_age_seconds") == 0);
+      CHECK(metrics.Value("halo_cmm_herald_last_contact_timestamp_seconds") > 0);
+      CHECK(metrics.Value("halo_cmm_herald_lag_seconds_count") > 0);
+      CHECK(metrics.Value("halo_cmm_rpc_server_duration_seconds_count", {{"code", "OK"}}) > 0);
+    } else if (absl::StartsWith(role, "edp-")) {
+      CHECK(metrics.Value("halo_cmm_edp_requisitions_total", {{"outcome", "fulfilled"}}) >= 1);
+      CHECK(metrics.Value("halo_cmm_edp_privacy_budget_rho_left", {{"measurement_consumer", "measurementConsumers/mc1"}}) >
+            0);
+    }
+  }
+
+  // Without its Kingdom, an agent is not healthy, and says why.
+  d.Kill("kingdom");
+  auto health = HttpGet(d.MonitoringPort("edp-edp1"), "/healthz");
+  REQUIRE(health.ok());
+  CHECK(health->status == 503);
+  CHECK_THAT(health->body, Catch::Contains("kingdom") && Catch::Contains("unreachable"));
+  // The Kingdom's own listener went with it.
+  CHECK_FALSE(HttpGet(d.MonitoringPort("kingdom"), "/healthz").ok());
+}
+
+}  // namespace
+}  // namespace halo::testing
