@@ -5,7 +5,17 @@
 // it did, and /healthz must say whether its Kingdom answers.
 #include <catch2/catch.hpp>
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "testing/http_get.h"
 #include "testing/process_deployment.h"
@@ -14,6 +24,43 @@
 
 namespace halo::testing {
 namespace {
+
+std::string ReadSource(const std::string& path) {
+  std::ifstream in(std::string(HALO_SOURCE_DIR) + "/" + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every "expr" in a Grafana dashboard's JSON.
+void CollectQueries(const google::protobuf::Value& value, std::vector<std::string>& queries) {
+  if (value.has_struct_value()) {
+    for (const auto& [key, field] : value.struct_value().fields()) {
+      if (key == "expr" && field.has_string_value()) queries.push_back(field.string_value());
+      CollectQueries(field, queries);
+    }
+  } else if (value.has_list_value()) {
+    for (const auto& item : value.list_value().values()) CollectQueries(item, queries);
+  }
+}
+
+// The metric families a PromQL query reads: its names that begin "halo_",
+// less a histogram's _bucket, _sum or _count.
+std::set<std::string> FamiliesIn(const std::string& query) {
+  static const std::regex kName("halo_[a-zA-Z0-9_:]*");
+  std::set<std::string> names;
+  for (auto it = std::sregex_iterator(query.begin(), query.end(), kName); it != std::sregex_iterator(); ++it) {
+    std::string name = it->str();
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      if (absl::EndsWith(name, suffix)) {
+        name = std::string(absl::StripSuffix(name, suffix));
+        break;
+      }
+    }
+    names.insert(name);
+  }
+  return names;
+}
 
 Exposition Scrape(ProcessDeployment& d, const std::string& role) {
   auto reply = HttpGet(d.MonitoringPort(role), "/metrics");
@@ -37,6 +84,7 @@ TEST_CASE("Every role serves metrics a strict scraper accepts, showing the measu
   options.replay_seed = "monitoring test";
   options.mills_per_duchy = 1;
   options.mill_parallelism = 1;
+  options.exchange_daemon = true;
   auto started = ProcessDeployment::Start(options);
   INFO(started.status().message());
   REQUIRE(started.ok());
@@ -50,12 +98,14 @@ TEST_CASE("Every role serves metrics a strict scraper accepts, showing the measu
   REQUIRE(done.ok());
   REQUIRE(done->state() == api::v1::Measurement::SUCCEEDED);
 
+  std::set<std::string> families;  // of every role
   for (const std::string& role : d.roles()) {
     INFO(role);
     auto health = HttpGet(d.MonitoringPort(role), "/healthz");
     REQUIRE(health.ok());
     CHECK(health->status == 200);
     const Exposition metrics = Scrape(d, role);
+    for (const auto& [name, family] : metrics.families) families.insert(name);
     if (role == "kingdom") {
       CHECK(metrics.Value("halo_cmm_kingdom_measurements_ended_last_day", {{"state", "SUCCEEDED"}}) == 1);
       CHECK(metrics.Value("halo_cmm_rpc_server_duration_seconds_count",
@@ -82,7 +132,31 @@ TEST_CASE("Every role serves metrics a strict scraper accepts, showing the measu
       CHECK(metrics.Value("halo_cmm_edp_requisitions_total", {{"outcome", "fulfilled"}}) >= 1);
       CHECK(metrics.Value("halo_cmm_edp_privacy_budget_rho_left", {{"measurement_consumer", "measurementConsumers/mc1"}}) >
             0);
+    } else if (role == "exchange-edp1") {
+      CHECK(metrics.families.at("halo_cmm_exchange_step_attempts_total").type == "counter");
+      CHECK(metrics.families.at("halo_cmm_exchange_step_time_seconds").type == "histogram");
     }
+  }
+
+  // The Grafana dashboard asks only for what the roles expose.
+  google::protobuf::Value dashboard;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(ReadSource("config/monitoring/halo-dashboard.json"), &dashboard)
+              .ok());
+  std::vector<std::string> queries;
+  CollectQueries(dashboard, queries);
+  CHECK(queries.size() >= 20);
+  std::set<std::string> charted;
+  for (const std::string& query : queries) {
+    for (const std::string& family : FamiliesIn(query)) {
+      INFO(query);
+      CHECK(families.contains(family));
+      charted.insert(family);
+    }
+  }
+  // And charts everything they expose.
+  for (const std::string& family : families) {
+    INFO(family << " is on no chart");
+    CHECK(charted.contains(family));
   }
 
   // Without its Kingdom, an agent is not healthy, and says why.

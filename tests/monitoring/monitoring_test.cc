@@ -2,6 +2,12 @@
 // monitoring listener over real HTTP on loopback.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "halo/monitoring/http_listener.h"
 #include "halo/monitoring/metrics.h"
 #include "testing/http_get.h"
@@ -133,6 +139,34 @@ TEST_CASE("A listen address names its setting when it is wrong") {
   REQUIRE(first.ok());
   auto second = HttpListener::Start(*ParseListenAddress(std::to_string((*first)->port()), "x"), {});
   CHECK(absl::IsUnavailable(second.status()));
+}
+
+TEST_CASE("The local deployment's Prometheus config scrapes every role's listener and nothing else") {
+  const auto read = [](const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const std::filesystem::path source(HALO_SOURCE_DIR);
+  std::set<std::string> listeners;
+  const std::regex address("monitoring \\{ http_address: \"([^\"]+)\" \\}");
+  for (const char* dir : {"config/local", "config/local/split"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(source / dir)) {
+      if (entry.path().extension() != ".textproto") continue;
+      const std::string config = read(entry.path());
+      std::smatch found;
+      if (std::regex_search(config, found, address)) listeners.insert(found[1]);
+    }
+  }
+  CHECK(listeners.size() == 12);  // the Kingdom, 3 duchies, 6 mills, the EDP and the exchange daemon
+  std::set<std::string> targets;
+  const std::string prometheus = read(source / "config/monitoring/prometheus.yml");
+  const std::regex target("\"(127\\.0\\.0\\.1:[0-9]+)\"");
+  for (auto it = std::sregex_iterator(prometheus.begin(), prometheus.end(), target); it != std::sregex_iterator(); ++it) {
+    targets.insert((*it)[1]);
+  }
+  CHECK(targets == listeners);
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ ProcessDeployment::ProcessDeployment(ProcessDeploymentOptions options)
   for (const char* duchy : kDuchies) roles_.push_back(absl::StrCat("duchy-", duchy));
   roles_.push_back("edp-edp1");
   roles_.push_back("edp-edp2");
+  if (options_.exchange_daemon) roles_.push_back("exchange-edp1");
 }
 
 absl::StatusOr<std::unique_ptr<ProcessDeployment>> ProcessDeployment::Start(ProcessDeploymentOptions options) {
@@ -157,6 +158,15 @@ config::HaloConfig ProcessDeployment::ConfigOf(const std::string& role) const {
       p.set_duchy_id(peer);
       p.set_computation_control_target(absl::StrCat("localhost:", duchy_ports_.at(peer).first));
     }
+  } else if (role == "exchange-edp1") {
+    c.set_role(config::EXCHANGE_DAEMON);
+    auto& x = *c.mutable_exchange_daemon();
+    x.set_party("dataProviders/edp1");
+    x.set_kingdom_public_api_target(absl::StrCat("localhost:", kingdom_public_));
+    *x.mutable_tls() = Tls("dataProviders/edp1");
+    *x.mutable_signing() = Signing("dataProviders/edp1");
+    x.set_shared_storage_dir(dir_.Sub("exchange-shared"));
+    x.add_accepted_workflow_sha256(std::string(64, '0'));
   } else {
     const std::string id = role.substr(4);
     c.set_role(config::EDP_AGENT);

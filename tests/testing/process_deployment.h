@@ -43,6 +43,9 @@ struct ProcessDeploymentOptions {
   int mill_lease_seconds = 0;
   // Threads a stage uses (0: one per core).
   int mill_parallelism = 0;
+  // Also a Panel Exchange daemon for edp1 ("exchange-edp1"); no exchange is
+  // scheduled for it.
+  bool exchange_daemon = false;
 };
 
 // Writes synthetic event files for the deployment's two EDPs under `dir`
@@ -55,7 +58,8 @@ absl::StatusOr<edp::SyntheticEventsSummary> WriteDeploymentEvents(const std::str
 class ProcessDeployment {
  public:
   // "kingdom", "duchy-worker1", "duchy-worker2", "duchy-aggregator",
-  // "edp-edp1", "edp-edp2", and any mills ("mill-worker1-0", ...).
+  // "edp-edp1", "edp-edp2", any mills ("mill-worker1-0", ...) and the
+  // exchange daemon ("exchange-edp1").
   const std::vector<std::string>& roles() const { return roles_; }
 
   // Starts the Kingdom, registers every party, starts the duchies and the
