@@ -247,6 +247,32 @@ TEST_CASE("A kingdom on PostgreSQL whose conninfo file is missing, malformed or 
                               Catch::Contains("nonexistent-halo-socket"));
 }
 
+// A Kingdom config of `d` with a monitoring listener at `address`.
+std::string KingdomWithMonitoring(const Deployment& d, const std::string& address) {
+  const std::string path = d.KingdomConfig(testing::FreeLoopbackPort(), testing::FreeLoopbackPort());
+  WriteFile(path, absl::StrCat("monitoring { http_address: \"", address, "\" }\n", *ReadFile(path)));
+  return path;
+}
+
+TEST_CASE("A monitoring listener that is malformed or taken stops the role, naming the setting") {
+  Deployment d;
+  ProcessResult typo = Halo({"--config", KingdomWithMonitoring(d, "localhost:9O90")});
+  INFO(typo.err);
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.err, Catch::Contains("monitoring.http_address") && Catch::Contains("9O90"));
+  // Taken: perhaps by a process on its way out, so exit 1, which systemd
+  // retries.
+  const std::string address = absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
+  ChildProcess kingdom({HALO_BINARY, "--config", KingdomWithMonitoring(d, address)});
+  REQUIRE(kingdom.WaitForStderr("serving", kTimeout));
+  CHECK_THAT(kingdom.err(), Catch::Contains("monitoring on http://" + address));
+  Deployment other;
+  ProcessResult second = Halo({"--config", KingdomWithMonitoring(other, address)});
+  INFO(second.err);
+  CHECK(second.exit_code == 1);
+  CHECK_THAT(second.err, Catch::Contains("monitoring.http_address") && Catch::Contains("cannot listen"));
+}
+
 TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds it") {
   Deployment d;
   const int system_port = testing::FreeLoopbackPort();
