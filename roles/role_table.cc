@@ -55,6 +55,16 @@ std::map<std::string, monitoring::HttpHandler> MonitoringPages(const StartedServ
     }
     return monitoring::HttpResponse{200, "text/plain; charset=utf-8", "serving\n"};
   };
+  if (started.status_page) {
+    pages["/"] = [page = started.status_page] {
+      absl::StatusOr<std::string> html = page();
+      if (!html.ok()) {
+        return monitoring::HttpResponse{500, "text/plain; charset=utf-8",
+                                        absl::StrCat("the status page failed: ", html.status().message(), "\n")};
+      }
+      return monitoring::HttpResponse{200, "text/html; charset=utf-8", *std::move(html)};
+    };
+  }
   return pages;
 }
 

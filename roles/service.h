@@ -51,6 +51,9 @@ struct StartedService {
   // database); null when serving is all. Its Kingdom's reachability is
   // checked besides.
   std::function<absl::Status()> health;
+  // The role's status page (halo/monitoring/status_page.h), served at / on
+  // the monitoring listener; null for none.
+  std::function<absl::StatusOr<std::string>()> status_page;
 };
 
 using ServiceFactory =

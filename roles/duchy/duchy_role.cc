@@ -55,6 +55,7 @@ absl::StatusOr<StartedService> StartDuchyDaemon(const config::HaloConfig& config
   }
   started.kingdom = net::OpenChannel(duchy.kingdom_system_api_target(), tls, net::kKingdomSubject);
   started.kingdom_name = "kingdom system API at " + duchy.kingdom_system_api_target();
+  started.status_page = [daemon = daemon.get()] { return daemon->StatusPage(); };
   started.service = std::make_unique<DuchyService>(std::move(daemon));
   return started;
 }

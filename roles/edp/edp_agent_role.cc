@@ -49,6 +49,7 @@ absl::StatusOr<StartedService> StartEdpAgent(const config::HaloConfig& config, c
   started.started = absl::StrCat("edp agent for ", agent_config.data_provider(), " started, data in ", env.data_dir);
   started.kingdom = net::OpenChannel(agent_config.kingdom_public_api_target(), tls, net::kKingdomSubject);
   started.kingdom_name = "kingdom public API at " + agent_config.kingdom_public_api_target();
+  started.status_page = [agent = agent.get()] { return agent->StatusPage(); };
   started.service = std::make_unique<EdpAgentService>(std::move(agent), agent_config.data_provider());
   return started;
 }

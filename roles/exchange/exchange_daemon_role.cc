@@ -62,6 +62,7 @@ absl::StatusOr<StartedService> StartExchangeDaemon(const config::HaloConfig& con
   started.started = absl::StrCat("exchange daemon for ", daemon_config.party(), " started, data in ", env.data_dir);
   started.kingdom = net::OpenChannel(daemon_config.kingdom_public_api_target(), tls, net::kKingdomSubject);
   started.kingdom_name = "kingdom public API at " + daemon_config.kingdom_public_api_target();
+  started.status_page = [daemon = daemon.get()] { return daemon->StatusPage(); };
   started.service = std::make_unique<ExchangeDaemonService>(std::move(daemon), daemon_config.party());
   return started;
 }

@@ -35,6 +35,7 @@ absl::StatusOr<StartedService> StartKingdom(const config::HaloConfig& config, co
                                  config.kingdom().database().has_postgresql() ? ", records on PostgreSQL"
                                                                               : ", records in SQLite");
   started.health = [server = server.get()] { return server->CheckHealth(); };
+  started.status_page = [server = server.get()] { return server->StatusPage(); };
   started.service = std::make_unique<KingdomService>(std::move(server));
   return started;
 }

@@ -492,6 +492,23 @@ absl::Status ComputationStore::Retry(const std::string& name) {
   });
 }
 
+absl::StatusOr<std::vector<LocalComputation>> ComputationStore::RecentFailures(int limit) {
+  std::vector<LocalComputation> out;
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+    out.clear();
+    ASSIGN_OR_RETURN(storage::Statement q,
+                     db_->Prepare(absl::StrCat("SELECT ", kColumns, " WHERE stage = ? ORDER BY update_micros DESC LIMIT ?")));
+    q.Bind(1, int64_t{v1::FAILED}).Bind(2, int64_t{limit});
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      out.push_back(FromRow(q));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool include_finished, int limit) {
   std::vector<LocalComputation> out;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {

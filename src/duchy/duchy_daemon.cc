@@ -10,6 +10,7 @@
 #include "halo/crypto/certificate.h"
 #include "halo/net/chunks.h"
 #include "halo/net/peer.h"
+#include "halo/monitoring/status_page.h"
 #include "halo/net/server.h"
 #include "herald.h"
 #include "mill.h"
@@ -145,6 +146,43 @@ int DuchyDaemon::requisition_fulfillment_port() const {
 }
 int DuchyDaemon::mill_service_port() const {
   return state_->mill_work_server == nullptr ? 0 : state_->mill_work_server->ports().front();
+}
+
+absl::StatusOr<std::string> DuchyDaemon::StatusPage() {
+  ComputationStore& store = state_->duchy->store();
+  monitoring::StatusPage page(absl::StrCat("duchy ", state_->duchy->duchy_id()));
+  const absl::Time now = absl::Now();
+  const auto ago = [now](absl::Time then) {
+    return then == absl::InfinitePast() ? "-" : monitoring::HumanDuration(absl::ToDoubleSeconds(now - then)) + " ago";
+  };
+  ASSIGN_OR_RETURN(ComputationStore::Claimable claimable, store.CountClaimable());
+  page.Section("Computations in progress");
+  page.Paragraph(absl::StrCat(claimable.count, " claimable now",
+                              claimable.oldest ? absl::StrCat(", the oldest waiting ",
+                                                              monitoring::HumanDuration(
+                                                                  absl::ToDoubleSeconds(now - *claimable.oldest)))
+                                               : ""));
+  constexpr int kShown = 200;
+  ASSIGN_OR_RETURN(std::vector<LocalComputation> active, store.List(false, kShown));
+  std::vector<std::vector<std::string>> rows;
+  for (const LocalComputation& c : active) {
+    const bool leased = !c.lease_owner.empty() && c.lease_expiry > now;
+    rows.push_back({c.name, v1::ComputationStage_Name(c.stage), c.runnable ? "yes" : "waiting for inputs",
+                    absl::StrCat(c.attempts), leased ? c.lease_owner : "-",
+                    leased ? absl::StrCat("expires in ", monitoring::HumanDuration(absl::ToDoubleSeconds(c.lease_expiry - now)))
+                           : "-",
+                    ago(c.updated), c.last_error});
+  }
+  page.Table("computations", {"computation", "stage", "runnable", "attempts", "lease owner", "lease", "changed",
+                              "last error"},
+             rows, "No computation is in progress.");
+  if (static_cast<int>(active.size()) == kShown) page.Paragraph(absl::StrCat("The ", kShown, " least recently changed."));
+  page.Section("Recent failures");
+  ASSIGN_OR_RETURN(std::vector<LocalComputation> failed, store.RecentFailures(20));
+  rows.clear();
+  for (const LocalComputation& c : failed) rows.push_back({c.name, ago(c.updated), c.failure});
+  page.Table("failures", {"computation", "failed", "reason"}, rows, "No computation has failed.");
+  return page.Html();
 }
 
 void DuchyDaemon::SetPeerTarget(const std::string& duchy_id, const std::string& target) {

@@ -10,6 +10,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "halo/dp/limits.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -18,6 +20,7 @@
 #include "halo/net/call.h"
 #include "halo/net/peer.h"
 #include "halo/monitoring/metrics.h"
+#include "halo/monitoring/status_page.h"
 #include "refusal.h"
 #include "requisition_work.h"
 
@@ -43,6 +46,19 @@ struct EdpAgent::State {
   };
   absl::flat_hash_map<std::string, Retry> retries ABSL_GUARDED_BY(mutex);
   Counts counts ABSL_GUARDED_BY(mutex);
+  // The last requisitions it ended or failed at, newest last, for the
+  // status page.
+  struct Outcome {
+    std::string requisition;
+    std::string outcome;
+    std::string why;
+    absl::Time when;
+  };
+  std::deque<Outcome> recent ABSL_GUARDED_BY(mutex);
+  void Remember(Outcome outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    recent.push_back(std::move(outcome));
+    if (recent.size() > 50) recent.pop_front();
+  }
   // Requisitions by how they ended; justification empty for fulfilled.
   monitoring::Counter* outcomes = nullptr;
   monitoring::Counter* failed_attempts = nullptr;
@@ -209,6 +225,11 @@ void EdpAgent::State::Handle(const Requisition& requisition) {
                            refusal.has_value() ? Requisition::Refusal::Justification_Name(refusal->justification())
                                                : ""});
     }
+    Remember({name, refusal.has_value() ? "refused" : "fulfilled",
+              refusal.has_value() ? absl::StrCat(Requisition::Refusal::Justification_Name(refusal->justification()),
+                                                 ": ", refusal->message())
+                                  : "",
+              absl::Now()});
     if (refusal.has_value()) {
       ++counts.refused;
     } else {
@@ -218,6 +239,7 @@ void EdpAgent::State::Handle(const Requisition& requisition) {
     return;
   }
   ++counts.failed_attempts;
+  Remember({name, "failed, to be retried", std::string(status.message()), absl::Now()});
   if (failed_attempts != nullptr) failed_attempts->Increment({});
   Retry& retry = retries[name];
   const absl::Duration wait = std::min(first_retry * (1 << std::min(retry.attempts, 20)), absl::Minutes(5));
@@ -349,6 +371,47 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
   spdlog::info("edp agent for {} started as {}, events in {}", agent.data_provider, agent.certificate,
                agent.events_dir);
   return std::unique_ptr<EdpAgent>(new EdpAgent(std::move(state)));
+}
+
+absl::StatusOr<std::string> EdpAgent::StatusPage() const {
+  const State& s = *state_;
+  monitoring::StatusPage page(absl::StrCat("EDP agent of ", s.agent.data_provider));
+  const absl::Time now = absl::Now();
+  std::vector<std::vector<std::string>> rows;
+  {
+    absl::MutexLock lock(&s.mutex);
+    page.Section("Requisitions");
+    page.Paragraph(absl::StrCat(s.counts.fulfilled, " fulfilled, ", s.counts.refused, " refused, ",
+                                s.counts.failed_attempts, " failed attempts (retried) since the agent started; ",
+                                s.queue.size(), " queued"));
+    for (auto it = s.recent.rbegin(); it != s.recent.rend(); ++it) {
+      rows.push_back({it->requisition, it->outcome,
+                      monitoring::HumanDuration(absl::ToDoubleSeconds(now - it->when)) + " ago", it->why});
+    }
+  }
+  page.Table("requisitions", {"requisition", "outcome", "when", "why"}, rows, "No requisition yet.");
+  page.Section("Privacy budget");
+  const dp::PrivacyBudget& budget = s.agent.budget->budget();
+  page.Paragraph(absl::StrFormat("Each bucket's budget: epsilon %g, delta %g.", budget.epsilon, budget.delta));
+  ASSIGN_OR_RETURN(std::vector<PrivacyBudgetLedger::BucketUse> usage, s.agent.budget->Usage());
+  rows.clear();
+  std::map<std::string, double> least;
+  for (const auto& u : usage) {
+    auto [it, added] = least.emplace(u.measurement_consumer, u.rho_left);
+    if (!added) it->second = std::min(it->second, u.rho_left);
+  }
+  std::vector<std::pair<std::string, double>> bars(least.begin(), least.end());
+  page.BarChart("budget-chart", bars);
+  for (const auto& u : usage) {
+    rows.push_back({u.measurement_consumer,
+                    absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + u.cell.day), AgeGroupName(u.cell.age_group),
+                    GenderName(u.cell.gender), absl::StrCat(u.first_slice, "-", u.last_slice),
+                    absl::StrFormat("%.4g", u.used.rho), absl::StrFormat("%.3g", u.delta),
+                    absl::StrFormat("%.4g", u.rho_left)});
+  }
+  page.Table("budget", {"measurement consumer", "day", "age", "gender", "VID slices", "rho used", "delta", "rho left"},
+             rows, "No budget spent yet.");
+  return page.Html();
 }
 
 bool EdpAgent::AwaitRegistered(absl::Duration timeout) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "halo/api/v1/exchanges.grpc.pb.h"
 #include "halo/api/v1/public.grpc.pb.h"
 #include "halo/monitoring/metrics.h"
+#include "halo/monitoring/status_page.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/common/confined_directory.h"
 #include "halo/common/parallel.h"
@@ -55,6 +57,13 @@ struct ExchangeDaemon::State {
   std::atomic<bool> stopping{false};
   mutable absl::Mutex mutex;
   Counts counts ABSL_GUARDED_BY(mutex);
+  // The last step attempts it ran, newest last, for the status page.
+  struct Ran {
+    std::string attempt, step_id, kind, outcome, message;
+    absl::Duration took;
+    absl::Time ended;
+  };
+  std::deque<Ran> recent ABSL_GUARDED_BY(mutex);
   std::vector<std::thread> workers;
 
   void Sleep(absl::Duration duration) {
@@ -195,6 +204,13 @@ void ExchangeDaemon::State::Run(const api::v1::ClaimReadyExchangeStepResponse& c
   }
   absl::MutexLock lock(&mutex);
   ++(status.ok() ? counts.succeeded : counts.failed);
+  const auto& steps = claimed.recurring_exchange().workflow().steps();
+  const int index = claimed.step().step_index();
+  recent.push_back({attempt, claimed.step().step_id(),
+                    index >= 0 && index < steps.size() ? StepKindName(steps.Get(index)) : "unknown",
+                    status.ok() ? "succeeded" : for_good ? "failed for good" : "failed, to be retried",
+                    status.ok() ? "" : std::string(status.message()), absl::Now() - began, absl::Now()});
+  if (recent.size() > 50) recent.pop_front();
 }
 
 ExchangeDaemon::ExchangeDaemon(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -299,6 +315,25 @@ void ExchangeDaemon::Shutdown() {
   for (std::thread& worker : state_->workers) {
     if (worker.joinable()) worker.join();
   }
+}
+
+absl::StatusOr<std::string> ExchangeDaemon::StatusPage() const {
+  const State& s = *state_;
+  monitoring::StatusPage page(absl::StrCat("exchange daemon of ", s.config.party()));
+  const absl::Time now = absl::Now();
+  std::vector<std::vector<std::string>> rows;
+  absl::MutexLock lock(&s.mutex);
+  page.Section("Exchange steps");
+  page.Paragraph(absl::StrCat(s.counts.succeeded, " step attempts succeeded and ", s.counts.failed,
+                              " failed since the daemon started"));
+  for (auto it = s.recent.rbegin(); it != s.recent.rend(); ++it) {
+    rows.push_back({it->attempt, it->step_id, it->kind, it->outcome,
+                    monitoring::HumanDuration(absl::ToDoubleSeconds(it->took)),
+                    monitoring::HumanDuration(absl::ToDoubleSeconds(now - it->ended)) + " ago", it->message});
+  }
+  page.Table("steps", {"attempt", "step", "kind", "outcome", "took", "ended", "message"}, rows,
+             "No step has run since the daemon started.");
+  return page.Html();
 }
 
 ExchangeDaemon::Counts ExchangeDaemon::counts() const {

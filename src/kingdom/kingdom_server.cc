@@ -7,6 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "halo/common/status_macros.h"
 #include "halo/monitoring/metrics.h"
+#include "halo/monitoring/status_page.h"
 #include "halo/net/server.h"
 #include "ledger.h"
 #include "services.h"
@@ -116,6 +117,41 @@ absl::StatusOr<std::unique_ptr<KingdomServer>> KingdomServer::Start(KingdomServe
 }
 
 absl::Status KingdomServer::CheckHealth() { return state_->ledger->CheckDatabase(); }
+
+absl::StatusOr<std::string> KingdomServer::StatusPage() {
+  Ledger& ledger = *state_->ledger;
+  monitoring::StatusPage page("Kingdom");
+  const auto chart = [&page](const std::string& id, const std::vector<std::pair<std::string, int64_t>>& counts,
+                             const std::string& empty) {
+    std::vector<std::pair<std::string, double>> bars;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [state, count] : counts) {
+      bars.emplace_back(state, static_cast<double>(count));
+      rows.push_back({state, absl::StrCat(count)});
+    }
+    page.BarChart(id + "-chart", bars);
+    page.Table(id, {"state", "measurements"}, rows, empty);
+  };
+  page.Section("Measurements not yet over, by state");
+  ASSIGN_OR_RETURN(auto open, ledger.MeasurementsByState(false));
+  chart("open-measurements", open, "No measurement is in progress.");
+  page.Section("Measurements created in the last 24 hours that are over");
+  ASSIGN_OR_RETURN(auto ended, ledger.MeasurementsByState(true));
+  chart("ended-measurements", ended, "None ended in the last 24 hours.");
+  page.Section("Recent failures");
+  ASSIGN_OR_RETURN(std::vector<StoredMeasurement> failed, ledger.RecentFailures(20));
+  std::vector<std::vector<std::string>> rows;
+  const absl::Time now = absl::Now();
+  for (const StoredMeasurement& m : failed) {
+    const auto& failure = m.record.measurement().failure();
+    rows.push_back({m.name, m.consumer,
+                    monitoring::HumanDuration(absl::ToDoubleSeconds(now - absl::FromUnixMicros(m.update_time))) + " ago",
+                    api::v1::Measurement::Failure::Reason_Name(failure.reason()), failure.message()});
+  }
+  page.Table("recent-failures", {"measurement", "consumer", "failed", "reason", "message"}, rows,
+             "No measurement has failed.");
+  return page.Html();
+}
 
 int KingdomServer::public_port() const { return state_->public_server->ports()[0]; }
 int KingdomServer::system_port() const { return state_->system_server->ports()[0]; }

@@ -1594,6 +1594,15 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Ledger::Measurement
   return named;
 }
 
+absl::StatusOr<std::vector<StoredMeasurement>> Ledger::RecentFailures(int limit) {
+  std::vector<StoredMeasurement> failed;
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(failed, measurements_.LastInState(Computation::FAILED, limit));
+    return absl::OkStatus();
+  }));
+  return failed;
+}
+
 absl::Status Ledger::CheckDatabase() {
   return db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(storage::Statement q, db_->Prepare("SELECT 1"));

@@ -180,6 +180,8 @@ class Ledger {
   // by the state's name; those not over, or those over that were created
   // in the last day.
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> MeasurementsByState(bool over);
+  // The `limit` measurements that failed last, newest first.
+  absl::StatusOr<std::vector<StoredMeasurement>> RecentFailures(int limit);
   // OK when the database answers a query.
   absl::Status CheckDatabase();
 

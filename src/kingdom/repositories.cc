@@ -205,6 +205,27 @@ absl::StatusOr<std::optional<StoredMeasurement>> MeasurementRepository::Find(con
   return m;
 }
 
+absl::StatusOr<std::vector<StoredMeasurement>> MeasurementRepository::LastInState(int state, int limit) {
+  // Walks measurements_by_update from the newest.
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT name, consumer, computation, create_time, update_time, data FROM measurements "
+                               "WHERE state = ? ORDER BY update_time DESC, name DESC LIMIT ?"));
+  q.Bind(1, int64_t{state}).Bind(2, limit);
+  std::vector<StoredMeasurement> found;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    StoredMeasurement& m = found.emplace_back();
+    m.name = q.ColumnText(0);
+    m.consumer = q.ColumnText(1);
+    m.computation = q.ColumnIsNull(2) ? "" : q.ColumnText(2);
+    m.create_time = q.ColumnInt64(3);
+    m.update_time = q.ColumnInt64(4);
+    ASSIGN_OR_RETURN(m.record, Parse<MeasurementRecord>(q.ColumnBlob(5), "measurement"));
+  }
+  return found;
+}
+
 absl::StatusOr<std::optional<std::string>> MeasurementRepository::NameOfComputation(const std::string& computation) {
   ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("SELECT name FROM measurements WHERE computation = ?"));
   ASSIGN_OR_RETURN(bool found, q.Bind(1, computation).Step());

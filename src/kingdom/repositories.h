@@ -122,6 +122,9 @@ class MeasurementRepository {
   // Names of the measurements not yet over, optionally only those created
   // before `created_before`.
   absl::StatusOr<std::vector<std::string>> OpenNames(std::optional<int64_t> created_before = std::nullopt);
+  // The `limit` measurements in `state` (a Computation::State number) that
+  // changed last, newest first.
+  absl::StatusOr<std::vector<StoredMeasurement>> LastInState(int state, int limit);
   // How many measurements are in each state (Computation::State numbers):
   // those not over, or those over that were created after `created_after`.
   absl::StatusOr<std::vector<std::pair<int, int64_t>>> CountByState(bool over, int64_t created_after = 0);

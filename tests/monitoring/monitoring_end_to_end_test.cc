@@ -15,8 +15,11 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "halo/monitoring/status_page.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "testing/headless_browser.h"
 #include "testing/http_get.h"
 #include "testing/process_deployment.h"
 #include "testing/prometheus_text.h"
@@ -157,6 +160,51 @@ TEST_CASE("Every role serves metrics a strict scraper accepts, showing the measu
   for (const std::string& family : families) {
     INFO(family << " is on no chart");
     CHECK(charted.contains(family));
+  }
+
+  // A measurement the EDPs refuse (more epsilon than they allow a
+  // requisition) fails, and the status pages say so and why.
+  mc::MeasurementRequest greedy = d.ReachAndFrequencyRequest();
+  greedy.privacy.set_epsilon(2);
+  auto refused = (*mc)->CreateMeasurement(greedy);
+  REQUIRE(refused.ok());
+  auto failed = (*mc)->AwaitMeasurement(refused->name(), absl::Minutes(1));
+  REQUIRE(failed.ok());
+  REQUIRE(failed->state() == api::v1::Measurement::FAILED);
+  const std::string reason = failed->failure().message();
+  INFO(reason);
+  REQUIRE(absl::StrContains(reason, "epsilon"));
+  const auto render = [&](const std::string& role) {
+    auto page = RenderInChromium(absl::StrCat("http://127.0.0.1:", d.MonitoringPort(role), "/"));
+    if (page) {
+      INFO(role << " console:\n" << absl::StrJoin(page->console, "\n"));
+      CHECK(page->console.empty());
+    }
+    return page;
+  };
+  if (auto kingdom = render("kingdom")) {
+    const std::string& dom = kingdom->dom;
+    CHECK_THAT(dom, Catch::Contains("<h1>halo Kingdom</h1>"));
+    CHECK_THAT(dom, Catch::Contains("<table id=\"ended-measurements\">"));
+    CHECK_THAT(dom, Catch::Contains("<svg id=\"ended-measurements-chart\""));
+    CHECK_THAT(dom, Catch::Contains("data-label=\"FAILED\" data-value=\"1\""));
+    CHECK_THAT(dom, Catch::Contains("data-label=\"SUCCEEDED\" data-value=\"1\""));
+    // The failure, with its reason, escaped as text.
+    CHECK_THAT(dom, Catch::Contains("<table id=\"recent-failures\">") && Catch::Contains(refused->name()) &&
+                        Catch::Contains("REQUISITION_REFUSED"));
+    CHECK_THAT(dom, Catch::Contains(monitoring::HtmlEscape(reason.substr(0, 40))));
+  }
+  if (auto herald = render("duchy-worker1")) {
+    CHECK_THAT(herald->dom, Catch::Contains("<h1>halo duchy worker1</h1>") && Catch::Contains("claimable now"));
+    CHECK_THAT(herald->dom, Catch::Contains("id=\"computations\"") && Catch::Contains("id=\"failures\""));
+  }
+  if (auto edp = render("edp-edp1")) {
+    CHECK_THAT(edp->dom, Catch::Contains("<table id=\"requisitions\">") && Catch::Contains("refused") &&
+                             Catch::Contains("fulfilled"));
+    CHECK_THAT(edp->dom, Catch::Contains("<table id=\"budget\">") && Catch::Contains("measurementConsumers/mc1"));
+  }
+  if (auto exchange = render("exchange-edp1")) {
+    CHECK_THAT(exchange->dom, Catch::Contains("No step has run since the daemon started."));
   }
 
   // Without its Kingdom, an agent is not healthy, and says why.

@@ -169,6 +169,8 @@ class ComputationStore {
   // The computations, least recently changed first; finished ones
   // (COMPLETE, FAILED) only with `include_finished`. At most `limit`.
   absl::StatusOr<std::vector<LocalComputation>> List(bool include_finished, int limit);
+  // The `limit` computations that failed last, newest first.
+  absl::StatusOr<std::vector<LocalComputation>> RecentFailures(int limit);
 
   // The herald's continuation token in the Kingdom's stream ("" at first).
   absl::StatusOr<std::string> HeraldToken();

@@ -62,6 +62,9 @@ class DuchyDaemon {
   // Tells the other duchies' ComputationControl targets, when they were
   // not known at start (tests and the demo bind port 0).
   void SetPeerTarget(const std::string& duchy_id, const std::string& target);
+  // Its status page: computations in progress with stage, attempts, lease
+  // owner and age, and the recent failures with their reasons.
+  absl::StatusOr<std::string> StatusPage();
   // Stops the herald and the mills (a stage in progress is abandoned and
   // retried after a restart) and the servers.
   void Shutdown();

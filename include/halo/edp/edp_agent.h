@@ -68,6 +68,9 @@ class EdpAgent {
     int64_t failed_attempts = 0;  // retried later
   };
   Counts counts() const;
+  // Its status page: what it did with the recent requisitions, and the
+  // privacy budget each measurement consumer has left.
+  absl::StatusOr<std::string> StatusPage() const;
 
   struct State;
 

@@ -52,6 +52,9 @@ class ExchangeDaemon {
     int64_t failed = 0;
   };
   Counts counts() const;
+  // Its status page: the steps it ran last, how they ended and how long
+  // they took.
+  absl::StatusOr<std::string> StatusPage() const;
 
   struct State;
 

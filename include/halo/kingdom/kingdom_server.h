@@ -48,6 +48,8 @@ class KingdomServer {
   absl::StatusOr<std::pair<int, int>> RunHousekeeping();
   // OK when its database answers.
   absl::Status CheckHealth();
+  // Its status page: measurements by state and the recent failures, why.
+  absl::StatusOr<std::string> StatusPage();
   // Stops serving, waiting up to `grace` for calls in flight.
   void Shutdown(absl::Duration grace);
 
