@@ -14,8 +14,10 @@
 #include "cli/edp_command.h"
 #include "cli/result_text.h"
 #include "halo/common/logging.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/deployment/in_process_deployment.h"
+#include "halo/mc/result_report.h"
 #include "halo/edp/event_selection.h"
 #include "halo/edp/synthetic_events.h"
 #include "halo/api/v1/exchanges.grpc.pb.h"
@@ -45,6 +47,7 @@ struct DemoFlags {
   bool csv = false;
   int timeout_seconds = 600;
   std::string database = "sqlite";
+  std::string report;  // an HTML file of the results beside their truths
 };
 
 // One measurement of the demo: what is asked, of which EDPs' events.
@@ -255,9 +258,13 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
     names.push_back(m.name());
   }
   bool all_ok = true;
+  std::vector<halo::mc::ReportEntry> entries;
   for (size_t i = 0; i < plan.size(); ++i) {
     const Planned& p = plan[i];
     ASSIGN_OR_RETURN(Measurement m, mc.AwaitMeasurement(names[i], absl::Seconds(flags.timeout_seconds)));
+    halo::mc::ReportEntry& entry = entries.emplace_back();
+    entry.title = p.title;
+    entry.measurement = m;
     std::cout << absl::StrFormat("\n%s [%s, %.1f s]\n", p.title, api::v1::Protocol_Name(m.protocol_config().protocol()),
                                  seconds());
     if (m.protocol_config().protocol() != p.expected) {
@@ -272,6 +279,16 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
     ASSIGN_OR_RETURN(MeasurementResult result, mc.OpenResult(m));
     ASSIGN_OR_RETURN(Truth truth, TruthOf(p, events_dir, flags.population));
     all_ok &= Report(result, truth);
+    entry.result = result;
+    entry.truth = halo::mc::ReportTruth{.reach = truth.reach,
+                                  .frequency = truth.frequency,
+                                  .impressions = truth.impressions,
+                                  .watch_seconds = truth.watch_seconds};
+  }
+  if (!flags.report.empty()) {
+    RETURN_IF_ERROR(WriteFileAtomically(
+        flags.report, halo::mc::ResultReportHtml("halo demo: each result beside the truth of the generated events", entries)));
+    std::cout << "\nwrote " << flags.report << ": the results as charts, each truth marked\n";
   }
   std::cout << absl::StrFormat("\n%s: %zu measurements in %.1f s\n",
                                all_ok ? "every result lies within 3 standard errors of the truth"
@@ -397,6 +414,7 @@ void AddDemoCommand(CLI::App& app, int& exit_code) {
   demo->add_option("--seed", flags->seed, "Seed of the generated events and of the DP noise: a run replays");
   demo->add_flag("--csv", flags->csv, "Generate CSV event files instead of columnar ones");
   demo->add_option("--timeout", flags->timeout_seconds, "Seconds to wait for each measurement");
+  demo->add_option("--report", flags->report, "Also write the results beside their truths as an HTML file of charts");
   demo->add_option("--database", flags->database,
                    "Where the Kingdom and the duchies keep records: sqlite, or postgresql (a private server from "
                    "Debian's postgresql-15, started and stopped by the demo)")

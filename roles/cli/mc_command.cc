@@ -10,9 +10,11 @@
 #include "halo/api/content_signer.h"
 #include "halo/api/encryption_key_file.h"
 #include "halo/common/config.h"
+#include "halo/common/files.h"
 #include "halo/common/status_macros.h"
 #include "halo/common/timestamp.h"
 #include "halo/mc/measurement_consumer_client.h"
+#include "halo/mc/result_report.h"
 
 namespace halo::cli {
 namespace {
@@ -36,6 +38,9 @@ struct McFlags {
   // list
   std::vector<std::string> states;
   int limit = 50;
+  // report
+  std::vector<std::string> names;
+  std::string out, format = "html", title = "Measurement results";
 };
 
 absl::StatusOr<std::unique_ptr<mc::McClient>> Connect(const McFlags& flags) {
@@ -142,6 +147,35 @@ absl::Status Cancel(const McFlags& flags) {
   return Show(*client, m, flags.json);
 }
 
+absl::Status WriteReport(const McFlags& flags) {
+  if (flags.format != "html" && flags.format != "csv") {
+    return absl::InvalidArgumentError(absl::StrCat("--format \"", flags.format, "\": html or csv"));
+  }
+  if (flags.format == "html" && flags.out.empty()) {
+    return absl::InvalidArgumentError("--out: an HTML report goes to a file (CSV may go to stdout)");
+  }
+  ASSIGN_OR_RETURN(auto client, Connect(flags));
+  std::vector<mc::ReportEntry> entries;
+  for (const std::string& name : flags.names) {
+    mc::ReportEntry& entry = entries.emplace_back();
+    ASSIGN_OR_RETURN(entry.measurement, client->GetMeasurement(name));
+    entry.title = entry.measurement.measurement_reference_id().empty() ? name
+                                                                       : entry.measurement.measurement_reference_id();
+    if (entry.measurement.state() == Measurement::SUCCEEDED) {
+      ASSIGN_OR_RETURN(entry.result, client->OpenResult(entry.measurement));
+    }
+  }
+  const std::string report =
+      flags.format == "html" ? mc::ResultReportHtml(flags.title, entries) : mc::ResultReportCsv(entries);
+  if (flags.out.empty()) {
+    std::cout << report;
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(flags.out, report));
+  std::cerr << "wrote " << flags.out << ": " << entries.size() << " measurement(s)\n";
+  return absl::OkStatus();
+}
+
 absl::Status EventGroups(const McFlags& flags) {
   ASSIGN_OR_RETURN(auto client, Connect(flags));
   ASSIGN_OR_RETURN(std::vector<api::v1::EventGroup> groups, client->ListEventGroups());
@@ -194,6 +228,14 @@ void AddMcCommand(CLI::App& app, int& exit_code) {
   CLI::App* cancel = mc->add_subcommand("cancel", "Cancel a measurement");
   cancel->add_option("name", flags->name)->required();
   cancel->callback([flags, &exit_code] { exit_code = Report("mc", Cancel(*flags)); });
+
+  CLI::App* report = mc->add_subcommand(
+      "report", "Write measurements' results as one self-contained HTML file of charts (or CSV for spreadsheets)");
+  report->add_option("names", flags->names, "measurementConsumers/{mc}/measurements/{m} (one or more)")->required();
+  report->add_option("--out", flags->out, "The file to write (CSV: stdout when omitted)");
+  report->add_option("--format", flags->format, "html (default) or csv");
+  report->add_option("--title", flags->title, "The report's heading");
+  report->callback([flags, &exit_code] { exit_code = Report("mc", WriteReport(*flags)); });
 
   CLI::App* groups = mc->add_subcommand("event-groups", "List the event groups shared with this MC");
   groups->callback([flags, &exit_code] { exit_code = Report("mc", EventGroups(*flags)); });

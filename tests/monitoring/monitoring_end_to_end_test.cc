@@ -23,6 +23,7 @@
 #include "testing/http_get.h"
 #include "testing/process_deployment.h"
 #include "testing/prometheus_text.h"
+#include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
 namespace halo::testing {
@@ -206,6 +207,33 @@ TEST_CASE("Every role serves metrics a strict scraper accepts, showing the measu
   if (auto exchange = render("exchange-edp1")) {
     CHECK_THAT(exchange->dom, Catch::Contains("No step has run since the daemon started."));
   }
+
+  // `halo mc report` draws both: the one with its charts, the other with
+  // why it failed; and writes CSV.
+  auto mc_config = d.McConfigFile();
+  REQUIRE(mc_config.ok());
+  const std::string report_path = events.Sub("report.html");
+  const ProcessResult report = RunProcess({HALO_BINARY, "mc", "--config", *mc_config, "report", created->name(),
+                                           refused->name(), "--out", report_path, "--title", "Two measurements"},
+                                          absl::Seconds(60));
+  INFO(report.err);
+  REQUIRE(report.exit_code == 0);
+  if (auto drawn = RenderInChromium("file://" + report_path)) {
+    INFO(absl::StrJoin(drawn->console, "\n"));
+    CHECK(drawn->console.empty());
+    CHECK_THAT(drawn->dom, Catch::Contains("<h1>Two measurements</h1>") &&
+                               Catch::Contains("<svg id=\"measurement-1-reach\"") &&
+                               Catch::Contains("<svg id=\"measurement-1-frequency\"") &&
+                               Catch::Contains("class=\"failed\">FAILED: "));
+  }
+  const ProcessResult csv = RunProcess(
+      {HALO_BINARY, "mc", "--config", *mc_config, "report", created->name(), "--format=csv"}, absl::Seconds(60));
+  REQUIRE(csv.exit_code == 0);
+  CHECK_THAT(csv.out, Catch::StartsWith("measurement,title,protocol,state,figure,") &&
+                          Catch::Contains(created->name() + ",") && Catch::Contains(",SUCCEEDED,reach,") &&
+                          Catch::Contains(",frequency_5+,"));
+  CHECK(RunProcess({HALO_BINARY, "mc", "--config", *mc_config, "report", created->name()}, absl::Seconds(60))
+            .exit_code == 1);  // HTML needs --out
 
   // Without its Kingdom, an agent is not healthy, and says why.
   d.Kill("kingdom");

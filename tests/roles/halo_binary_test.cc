@@ -6,11 +6,13 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "halo/common/files.h"
 #include "halo/duchy/computation_store.h"
 #include "halo/edp/privacy_budget.h"
+#include "testing/headless_browser.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -312,7 +314,9 @@ TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds 
 }
 
 TEST_CASE("halo demo measures with every protocol and type and finds each result within 3 standard errors") {
-  const ProcessResult demo = RunProcess({HALO_BINARY, "demo", "--audience", "4000"}, absl::Minutes(5));
+  testing::TempDir dir;
+  const ProcessResult demo =
+      RunProcess({HALO_BINARY, "demo", "--audience", "4000", "--report", dir.Sub("report.html")}, absl::Minutes(5));
   INFO(demo.out << demo.err);
   CHECK(demo.exit_code == 0);
   for (const char* protocol : {"HONEST_MAJORITY_SHARE_SHUFFLE", "[LIQUID_LEGIONS_V2", "REACH_ONLY_LIQUID_LEGIONS_V2",
@@ -320,6 +324,18 @@ TEST_CASE("halo demo measures with every protocol and type and finds each result
     CHECK_THAT(demo.out, Catch::Contains(protocol));
   }
   CHECK_THAT(demo.out, Catch::Contains("every result lies within 3 standard errors of the truth"));
+  // --report: every measurement drawn, each beside its truth.
+  const std::string report = *ReadFile(dir.Sub("report.html"));
+  int sections = 0, truths = 0;
+  for (size_t at = 0; (at = report.find("<section class=\"measurement\"", at)) != std::string::npos; ++at) ++sections;
+  for (size_t at = 0; (at = report.find("<line class=\"truth\"", at)) != std::string::npos; ++at) ++truths;
+  CHECK(sections == 11);
+  CHECK(truths >= 11);
+  if (auto drawn = testing::RenderInChromium("file://" + dir.Sub("report.html"))) {
+    INFO(absl::StrJoin(drawn->console, "\n"));
+    CHECK(drawn->console.empty());
+    CHECK_THAT(drawn->dom, Catch::Contains("<svg id=\"reach-comparison\""));
+  }
 }
 
 TEST_CASE("halo edp generate writes event files and their truth; a bad option is refused by name") {

@@ -1,6 +1,9 @@
 #include "testing/process_deployment.h"
 
+#include <google/protobuf/text_format.h>
+
 #include <csignal>
+#include <filesystem>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -272,7 +275,31 @@ absl::StatusOr<std::unique_ptr<mc::McClient>> ProcessDeployment::Mc() const {
   options.kingdom_target = absl::StrCat("localhost:", kingdom_public_);
   ASSIGN_OR_RETURN(options.tls, net::LoadTlsMaterial(Tls("measurementConsumers/mc1")));
   options.signer = SignerOf(Signing("measurementConsumers/mc1"), "measurementConsumers/mc1");
+  ASSIGN_OR_RETURN(options.encryption_key, McEncryptionKey());
   return mc::McClient::Create(options);
+}
+
+absl::StatusOr<crypto::EncryptionKeyPair> ProcessDeployment::McEncryptionKey() const {
+  const std::string path = dir_.Sub("mc1.encryption-key");
+  if (!std::filesystem::exists(path)) {
+    RETURN_IF_ERROR(api::WriteEncryptionKeyFile(path, crypto::EncryptionKeyPair::Generate()));
+  }
+  return api::ReadEncryptionKeyFile(path);
+}
+
+absl::StatusOr<std::string> ProcessDeployment::McConfigFile() const {
+  RETURN_IF_ERROR(McEncryptionKey().status());
+  config::McClientConfig config;
+  config.set_measurement_consumer("measurementConsumers/mc1");
+  config.set_kingdom_public_api_target(absl::StrCat("localhost:", kingdom_public_));
+  *config.mutable_tls() = Tls("measurementConsumers/mc1");
+  *config.mutable_signing() = Signing("measurementConsumers/mc1");
+  config.set_encryption_key_file(dir_.Sub("mc1.encryption-key"));
+  const std::string path = dir_.Sub("mc1.textproto");
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  RETURN_IF_ERROR(WriteFileAtomically(path, text));
+  return path;
 }
 
 }  // namespace halo::testing

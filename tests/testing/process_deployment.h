@@ -79,6 +79,9 @@ class ProcessDeployment {
 
   // mc1, talking to the Kingdom.
   absl::StatusOr<std::unique_ptr<mc::McClient>> Mc() const;
+  // mc1's config for `halo mc`, with the same encryption key as Mc()'s, so
+  // that it opens the results of measurements Mc() created.
+  absl::StatusOr<std::string> McConfigFile() const;
   // The herald's data directory of duchy `id`, for `halo duchy computations`.
   std::string DataDir(const std::string& role) const { return dir_.Sub(role); }
   // The port of the role's monitoring listener (/metrics, /healthz).
@@ -97,6 +100,8 @@ class ProcessDeployment {
   config::HaloConfig ConfigOf(const std::string& role) const;
   absl::Status Register();
   config::TlsConfig Tls(const std::string& subject) const { return tls_.at(subject); }
+  // mc1's, made on first use.
+  absl::StatusOr<crypto::EncryptionKeyPair> McEncryptionKey() const;
   config::SigningConfig Signing(const std::string& subject) const { return signing_.at(subject); }
 
   ProcessDeploymentOptions options_;
