@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/edp_command.h"
+#include "cli/progress.h"
 #include "cli/result_text.h"
 #include "halo/common/logging.h"
 #include "halo/common/files.h"
@@ -205,7 +206,8 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
   events.columnar = !flags.csv;
   events.seed = flags.seed;
   const std::string events_dir = dir + "/events";
-  ASSIGN_OR_RETURN(edp::SyntheticEventsSummary summary, edp::WriteSyntheticEvents(events, events_dir));
+  ASSIGN_OR_RETURN(edp::SyntheticEventsSummary summary,
+                   WithProgress("generating the EDPs' events", [&] { return edp::WriteSyntheticEvents(events, events_dir); }));
   std::vector<std::string> per_edp;
   for (const auto& e : summary.edps) per_edp.push_back(absl::StrCat(e.name, " ", Grouped(e.reach)));
   std::cout << "generated " << Grouped(summary.events) << " events of " << Grouped(summary.union_reach)
@@ -242,7 +244,8 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
     }
     options.edps.push_back(edp);
   }
-  ASSIGN_OR_RETURN(auto deployment, deployment::InProcessDeployment::Start(options));
+  ASSIGN_OR_RETURN(auto deployment, WithProgress("starting the Kingdom, the duchies and the EDP agents",
+                                                 [&] { return deployment::InProcessDeployment::Start(options); }));
   std::cout << absl::StrFormat("started a Kingdom, 3 duchies, 3 EDP agents and an MC, records on %s (%.1f s)\n",
                                flags.database == "postgresql" ? "a private PostgreSQL server" : "SQLite", seconds());
   mc::McClient& mc = deployment->mc();
@@ -261,7 +264,12 @@ absl::StatusOr<bool> RunDemo(const DemoFlags& flags, const std::string& dir) {
   std::vector<halo::mc::ReportEntry> entries;
   for (size_t i = 0; i < plan.size(); ++i) {
     const Planned& p = plan[i];
-    ASSIGN_OR_RETURN(Measurement m, mc.AwaitMeasurement(names[i], absl::Seconds(flags.timeout_seconds)));
+    Progress progress({.lines_when_not_terminal = false, .show_after = absl::Seconds(2)});
+    ASSIGN_OR_RETURN(Measurement m,
+                     mc.AwaitMeasurement(names[i], absl::Seconds(flags.timeout_seconds), [&](const Measurement& now) {
+                       progress.Update(absl::StrCat(p.title, ": ", Measurement::State_Name(now.state())));
+                     }));
+    progress.Done();
     halo::mc::ReportEntry& entry = entries.emplace_back();
     entry.title = p.title;
     entry.measurement = m;
@@ -349,6 +357,8 @@ absl::StatusOr<bool> RunExchangeDemo(const ExchangeDemoFlags& flags, const std::
   api::v1::ListExchangesRequest list;
   list.set_parent(created.name());
   api::v1::Exchange exchange;
+  Progress progress({.lines_when_not_terminal = false, .show_after = absl::Seconds(2)});
+  auto steps = api::v1::Exchanges::NewStub(channel);
   for (int waited = 0;; ++waited) {
     ASSIGN_OR_RETURN(api::v1::ListExchangesResponse listed,
                      net::Call(*exchanges, &api::v1::Exchanges::Stub::ListExchanges, list, "ListExchanges"));
@@ -357,8 +367,25 @@ absl::StatusOr<bool> RunExchangeDemo(const ExchangeDemoFlags& flags, const std::
       break;
     }
     if (seconds() > flags.timeout_seconds) return absl::DeadlineExceededError("the exchange did not finish in time");
+    if (listed.exchanges_size() > 0 && waited % 10 == 0) {
+      // Which steps are done and which run, once a second.
+      api::v1::ListExchangeStepsRequest request;
+      request.set_parent(listed.exchanges(0).name());
+      if (auto listed_steps = net::Call(*steps, &api::v1::Exchanges::Stub::ListExchangeSteps, request, "steps");
+          listed_steps.ok()) {
+        int done = 0;
+        std::vector<std::string> running;
+        for (const auto& step : listed_steps->steps()) {
+          if (step.state() == api::v1::ExchangeStep::SUCCEEDED) ++done;
+          if (step.state() == api::v1::ExchangeStep::IN_PROGRESS) running.push_back(step.step_id());
+        }
+        progress.Update(absl::StrCat(done, " of ", listed_steps->steps_size(), " steps done",
+                                     running.empty() ? "" : absl::StrCat("; running ", absl::StrJoin(running, ", "))));
+      }
+    }
     absl::SleepFor(absl::Milliseconds(100));
   }
+  progress.Done();
   std::cout << absl::StrFormat("%s %s in %.1f s\n", exchange.name(), api::v1::Exchange::State_Name(exchange.state()),
                                seconds());
   if (exchange.state() != api::v1::Exchange::SUCCEEDED) {

@@ -1,11 +1,13 @@
 #include "cli/edp_command.h"
 
+#include "cli/progress.h"
 #include <filesystem>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "halo/common/config.h"
 #include "halo/common/status_macros.h"
@@ -103,7 +105,8 @@ void AddEdpCommand(CLI::App& app, int& exit_code) {
     edp::SyntheticEventsOptions options = flags->options;
     options.edps = DefaultSyntheticEdps(flags->edps);
     options.columnar = !flags->csv;
-    auto summary = edp::WriteSyntheticEvents(options, flags->out);
+    auto summary = WithProgress(absl::StrCat("generating events in ", flags->out),
+                                [&] { return edp::WriteSyntheticEvents(options, flags->out); });
     if (!summary.ok()) {
       std::cerr << "halo edp generate: " << summary.status().message() << "\n";
       exit_code = 1;

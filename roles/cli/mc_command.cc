@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "cli/result_text.h"
 #include "halo/api/content_signer.h"
@@ -82,6 +83,27 @@ absl::Status Show(mc::McClient& client, const Measurement& m, bool json) {
   return absl::OkStatus();
 }
 
+// "COMPUTING: worker1 EXECUTION_PHASE_ONE, worker2 SETUP_PHASE (attempt 2)".
+std::string ProgressText(const Measurement& m) {
+  std::string text = Measurement::State_Name(m.state());
+  for (int i = 0; i < m.progress_size(); ++i) {
+    const auto& p = m.progress(i);
+    absl::StrAppend(&text, i == 0 ? ": " : ", ", p.duchy_id(), " ", p.stage(),
+                    p.attempt() > 1 ? absl::StrCat(" (attempt ", p.attempt(), ")") : "");
+  }
+  return text;
+}
+
+// Waits for `name`, showing its progress unless the output is JSON.
+absl::StatusOr<Measurement> AwaitWithProgress(mc::McClient& client, const std::string& name, const McFlags& flags) {
+  Progress progress({.enabled = !flags.json});
+  progress.Update(absl::StrCat(name, " ", "..."));
+  absl::StatusOr<Measurement> done = client.AwaitMeasurement(
+      name, absl::Seconds(flags.wait_seconds), [&](const Measurement& m) { progress.Update(ProgressText(m)); });
+  progress.Done();
+  return done;
+}
+
 absl::Status Create(const McFlags& flags) {
   // The flags first: a typo is named before anything is read or dialled.
   mc::MeasurementRequest request;
@@ -103,16 +125,15 @@ absl::Status Create(const McFlags& flags) {
   request.request_id = flags.request_id;
   ASSIGN_OR_RETURN(Measurement m, client->CreateMeasurement(request));
   if (flags.wait_seconds > 0) {
-    ASSIGN_OR_RETURN(m, client->AwaitMeasurement(m.name(), absl::Seconds(flags.wait_seconds)));
+    ASSIGN_OR_RETURN(m, AwaitWithProgress(*client, m.name(), flags));
   }
   return Show(*client, m, flags.json);
 }
 
 absl::Status Get(const McFlags& flags) {
   ASSIGN_OR_RETURN(auto client, Connect(flags));
-  ASSIGN_OR_RETURN(Measurement m, flags.wait_seconds > 0
-                                      ? client->AwaitMeasurement(flags.name, absl::Seconds(flags.wait_seconds))
-                                      : client->GetMeasurement(flags.name));
+  ASSIGN_OR_RETURN(Measurement m, flags.wait_seconds > 0 ? AwaitWithProgress(*client, flags.name, flags)
+                                                         : client->GetMeasurement(flags.name));
   return Show(*client, m, flags.json);
 }
 

@@ -18,7 +18,8 @@ DuchyContext::DuchyContext(std::string duchy_id, std::string certificate, crypto
       tls_(std::move(tls)), store_(std::move(store)), blobs_(std::move(blobs)),
       kingdom_(api::v1::Computations::NewStub(kingdom)),
       // A revoked peer certificate stops working here within a minute.
-      certificates_(kingdom, std::move(trusted_roots), absl::Minutes(1)) {}
+      certificates_(kingdom, std::move(trusted_roots), absl::Minutes(1)),
+      stage_reporter_(kingdom) {}
 
 absl::StatusOr<std::string> DuchyContext::AuthenticatePeer(const grpc::ServerContext& context) {
   const auto pem = context.auth_context()->FindPropertyValues("x509_pem_cert");

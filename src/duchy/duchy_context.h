@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "halo/monitoring/metrics.h"
+#include "stage_reporter.h"
 #include "halo/api/v1/system.grpc.pb.h"
 #include "halo/client/certificate_resolver.h"
 #include "halo/crypto/signing.h"
@@ -86,6 +87,11 @@ class DuchyContext {
   // does not say where it is.
   absl::StatusOr<v1::ComputationControl::Stub*> Peer(const std::string& duchy_id);
 
+  // Tells the Kingdom, in the background, that this duchy works on
+  // `computation` at `stage` (a stage name, or COMPLETE).
+  void ReportStage(const std::string& computation, const std::string& stage, int attempt) {
+    stage_reporter_.Report(computation, stage, attempt);
+  }
   // Peer channels opened from now on are timed in `registry`, and the
   // herald's counts kept there. Call before serving; not owned.
   void AttachMetrics(monitoring::Registry& registry);
@@ -105,6 +111,7 @@ class DuchyContext {
   std::map<std::string, std::unique_ptr<v1::ComputationControl::Stub>> peers_ ABSL_GUARDED_BY(mu_);
   monitoring::Registry* registry_ = nullptr;
   std::unique_ptr<HeraldMetrics> metrics_;
+  StageReporter stage_reporter_;
 };
 
 // A computation as this duchy knows it: its details and its plan.

@@ -85,8 +85,12 @@ class Local final : public MillWork {
   absl::StatusOr<std::optional<LocalComputation>> Claim(const std::string& owner, absl::Duration lease,
                                                         const std::vector<ComputationStage>& prioritised) override {
     absl::StatusOr<std::optional<LocalComputation>> claimed = duchy_.store().Claim(owner, lease, prioritised);
-    if (claimed.ok() && claimed->has_value() && (*claimed)->taken_over && duchy_.metrics() != nullptr) {
-      duchy_.metrics()->takeovers.Increment({v1::ComputationStage_Name((*claimed)->stage)});
+    if (claimed.ok() && claimed->has_value()) {
+      const LocalComputation& c = **claimed;
+      duchy_.ReportStage(c.name, v1::ComputationStage_Name(c.stage), c.attempts);
+      if (c.taken_over && duchy_.metrics() != nullptr) {
+        duchy_.metrics()->takeovers.Increment({v1::ComputationStage_Name(c.stage)});
+      }
     }
     return claimed;
   }
@@ -253,6 +257,7 @@ class Local final : public MillWork {
         for (const std::string& key : *keys) duchy_.blobs().Delete(key).IgnoreError();
       }
       spdlog::info("duchy {}: {} complete", duchy_.duchy_id(), claimed.name);
+      duchy_.ReportStage(claimed.name, "COMPLETE", claimed.attempts);
       return absl::OkStatus();
     }
     const StageStep* next = FindStep(known.plan, step->next);

@@ -194,9 +194,15 @@ INSERT INTO write_clock SELECT 1, COALESCE(MAX(update_time), 0) FROM measurement
      R"sql(
 CREATE TABLE write_clock (id BIGINT PRIMARY KEY CHECK (id = 1), last_update_time BIGINT NOT NULL);
 INSERT INTO write_clock SELECT 1, COALESCE(MAX(update_time), 0) FROM measurements;
-)sql"}};
+)sql"},
+    // A measurement's progress is read from its computation log.
+    {5, "CREATE INDEX computation_log_by_measurement ON computation_log(measurement, id);",
+     "CREATE INDEX computation_log_by_measurement ON computation_log(measurement, id);"}};
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) { return InvalidField(field, problem); }
+
+// A computation's log entries the Kingdom keeps, from all its duchies.
+constexpr int kMaxLogEntries = 1000;
 
 std::string Etag(int64_t update_time) { return absl::StrCat("\"", update_time, "\""); }
 
@@ -1082,6 +1088,18 @@ absl::StatusOr<Measurement> Ledger::GetMeasurement(const Principal& caller, cons
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
     ASSIGN_OR_RETURN(MeasurementRow row, LoadMeasurement(name));
     out = PublicView(row);
+    if (row.computation.empty()) return absl::OkStatus();
+    // Each duchy's latest report of its stage.
+    ASSIGN_OR_RETURN(std::vector<api::v1::ComputationLogEntry> log, measurements_.LogEntries(row.name, kMaxLogEntries));
+    std::map<std::string, const api::v1::ComputationLogEntry*> latest;
+    for (const auto& entry : log) latest[entry.duchy_id()] = &entry;
+    for (const auto& [duchy, entry] : latest) {
+      Measurement::DuchyProgress& progress = *out->add_progress();
+      progress.set_duchy_id(duchy);
+      progress.set_stage(entry->stage());
+      progress.set_attempt(entry->attempt());
+      progress.set_time_micros(entry->time_micros());
+    }
     return absl::OkStatus();
   }));
   return out;
@@ -1567,8 +1585,15 @@ absl::StatusOr<api::v1::ComputationLogEntry> Ledger::CreateComputationLogEntry(
     const Principal& caller, const api::v1::CreateComputationLogEntryRequest& request) {
   api::v1::ComputationLogEntry entry = request.entry();
   if (entry.message().size() > 4096) return Invalid("entry.message", "is longer than 4096 bytes");
+  if (entry.stage().size() > 64) return Invalid("entry.stage", "is longer than 64 bytes");
   RETURN_IF_ERROR(WriteTransaction([&](int64_t now) -> absl::Status {
     ASSIGN_OR_RETURN(MeasurementRow row, ComputationForParticipant(caller, entry.computation(), ""));
+    // A participant may not grow the Kingdom's records without bound.
+    ASSIGN_OR_RETURN(int64_t logged, measurements_.CountLogEntries(row.name));
+    if (logged >= kMaxLogEntries) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(entry.computation(), " has ", kMaxLogEntries, " log entries already; no more are kept"));
+    }
     entry.set_duchy_id(caller.name.substr(caller.name.find('/') + 1));
     entry.set_time_micros(now);
     return measurements_.AddLogEntry(row.name, entry.SerializeAsString());

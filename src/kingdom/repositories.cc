@@ -261,6 +261,20 @@ absl::Status MeasurementRepository::AddParticipant(const std::string& measuremen
   return p.Bind(1, measurement).Bind(2, duchy).Run();
 }
 
+absl::StatusOr<int64_t> MeasurementRepository::CountLogEntries(const std::string& measurement) {
+  ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("SELECT COUNT(*) FROM computation_log WHERE measurement = ?"));
+  ASSIGN_OR_RETURN(bool row, q.Bind(1, measurement).Step());
+  return row ? q.ColumnInt64(0) : 0;
+}
+
+absl::StatusOr<std::vector<api::v1::ComputationLogEntry>> MeasurementRepository::LogEntries(
+    const std::string& measurement, int limit) {
+  ASSIGN_OR_RETURN(storage::Statement q,
+                   db_.Prepare("SELECT data FROM computation_log WHERE measurement = ? ORDER BY id LIMIT ?"));
+  q.Bind(1, measurement).Bind(2, limit);
+  return ParseAll<api::v1::ComputationLogEntry>(q, 0, "computation log entry");
+}
+
 absl::Status MeasurementRepository::AddLogEntry(const std::string& measurement, const std::string& entry) {
   ASSIGN_OR_RETURN(storage::Statement q, db_.Prepare("INSERT INTO computation_log (measurement, data) VALUES (?, ?)"));
   return q.Bind(1, measurement).BindBlob(2, entry).Run();

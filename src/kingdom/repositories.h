@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "halo/api/v1/exchanges.pb.h"
 #include "halo/api/v1/public.pb.h"
+#include "halo/api/v1/system.pb.h"
 #include "halo/kingdom/records.pb.h"
 #include "halo/storage/database.h"
 
@@ -118,6 +119,9 @@ class MeasurementRepository {
   absl::Status Update(const std::string& name, const MeasurementRecord& record, bool terminal, int64_t update_time);
   absl::Status AddParticipant(const std::string& measurement, const std::string& duchy);
   absl::Status AddLogEntry(const std::string& measurement, const std::string& entry);
+  absl::StatusOr<int64_t> CountLogEntries(const std::string& measurement);
+  // The first `limit` entries, oldest first.
+  absl::StatusOr<std::vector<api::v1::ComputationLogEntry>> LogEntries(const std::string& measurement, int limit);
 
   // Names of the measurements not yet over, optionally only those created
   // before `created_before`.

@@ -210,11 +210,13 @@ absl::StatusOr<Measurement> McClient::CancelMeasurement(const std::string& name)
                    absl::StrCat("the Kingdom's CancelMeasurement of ", name));
 }
 
-absl::StatusOr<Measurement> McClient::AwaitMeasurement(const std::string& name, absl::Duration timeout) {
+absl::StatusOr<Measurement> McClient::AwaitMeasurement(const std::string& name, absl::Duration timeout,
+                                                       const std::function<void(const Measurement&)>& on_poll) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::Duration pause = absl::Milliseconds(100);
   while (true) {
     ASSIGN_OR_RETURN(Measurement m, GetMeasurement(name));
+    if (on_poll) on_poll(m);
     if (m.state() == Measurement::SUCCEEDED || m.state() == Measurement::FAILED ||
         m.state() == Measurement::CANCELLED) {
       return m;
@@ -224,7 +226,8 @@ absl::StatusOr<Measurement> McClient::AwaitMeasurement(const std::string& name, 
                                                       " after ", absl::FormatDuration(timeout)));
     }
     absl::SleepFor(pause);
-    pause = std::min(pause * 2, absl::Seconds(2));
+    // Every second at most while someone watches its progress.
+    pause = std::min(pause * 2, on_poll ? absl::Seconds(1) : absl::Seconds(2));
   }
 }
 

@@ -235,6 +235,38 @@ TEST_CASE("Every role serves metrics a strict scraper accepts, showing the measu
   CHECK(RunProcess({HALO_BINARY, "mc", "--config", *mc_config, "report", created->name()}, absl::Seconds(60))
             .exit_code == 1);  // HTML needs --out
 
+  // `halo mc create-measurement --wait` says, line by line when not on a
+  // terminal, what each duchy works on, as the duchies tell the Kingdom;
+  // with --json, nothing but the JSON.
+  const mc::MeasurementRequest r = d.ReachAndFrequencyRequest();
+  std::vector<std::string> create = {HALO_BINARY, "mc", "--config", *mc_config, "create-measurement",
+                                     "--type", "reach", "--start",
+                                     absl::StrCat(r.event_groups[0].start_micros), "--end",
+                                     absl::StrCat(r.event_groups[0].end_micros), "--wait", "120"};
+  for (const auto& group : r.event_groups) {
+    create.push_back("--event-group");
+    create.push_back(group.event_group);
+  }
+  const ProcessResult waited = RunProcess(create, absl::Minutes(3));
+  INFO(waited.err);
+  REQUIRE(waited.exit_code == 0);
+  CHECK_THAT(waited.out, Catch::Contains("SUCCEEDED"));
+  CHECK_THAT(waited.err, Catch::Contains("] COMPUTING: ") && Catch::Contains("aggregator ") &&
+                             Catch::Contains("worker1 ") && Catch::Contains("SETUP_PHASE"));
+  CHECK(waited.err.find('\r') == std::string::npos);
+  // On a terminal, one line redrawn in place and cleared at the end.
+  const ProcessResult tty = RunProcess(
+      {"/usr/bin/script", "-qec",
+       absl::StrCat(HALO_BINARY, " mc --config ", *mc_config, " get ", created->name(), " --wait 60"), "/dev/null"},
+      absl::Minutes(1));
+  REQUIRE(tty.exit_code == 0);
+  CHECK_THAT(tty.out, Catch::Contains("\r[0 s] SUCCEEDED") && Catch::Contains("reach"));
+  create.insert(create.begin() + 4, "--json");
+  const ProcessResult json = RunProcess(create, absl::Minutes(3));
+  REQUIRE(json.exit_code == 0);
+  CHECK(json.err.empty());
+  CHECK_THAT(json.out, Catch::StartsWith("{"));
+
   // Without its Kingdom, an agent is not healthy, and says why.
   d.Kill("kingdom");
   auto health = HttpGet(d.MonitoringPort("edp-edp1"), "/healthz");

@@ -7,6 +7,7 @@
 #ifndef HALO_MC_MEASUREMENT_CONSUMER_CLIENT_H_
 #define HALO_MC_MEASUREMENT_CONSUMER_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,8 +76,11 @@ class McClient {
       const std::vector<api::v1::Measurement::State>& states, int limit);
   absl::StatusOr<api::v1::Measurement> CancelMeasurement(const std::string& name);
   // Polls until the measurement succeeds, fails or is cancelled;
-  // DEADLINE_EXCEEDED after `timeout`.
-  absl::StatusOr<api::v1::Measurement> AwaitMeasurement(const std::string& name, absl::Duration timeout);
+  // DEADLINE_EXCEEDED after `timeout`. `on_poll`, if given, sees the
+  // measurement as each poll finds it (its state and duchies' progress).
+  absl::StatusOr<api::v1::Measurement> AwaitMeasurement(
+      const std::string& name, absl::Duration timeout,
+      const std::function<void(const api::v1::Measurement&)>& on_poll = nullptr);
 
   // The result of a SUCCEEDED measurement: each part decrypted and its
   // signature checked against a certificate of the party that had to
