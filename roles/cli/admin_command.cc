@@ -26,6 +26,9 @@ struct AdminFlags {
   std::string signing_key_file;
   std::string encryption_key_file;
   bool hmss = false;
+  // add-certificate, revoke-certificate
+  std::string parent;
+  std::string name;
 };
 
 absl::StatusOr<std::unique_ptr<api::v1::Admin::Stub>> Connect(const AdminFlags& flags) {
@@ -100,6 +103,35 @@ absl::Status CreateDuchy(const AdminFlags& flags) {
               absl::StrCat("duchies/", flags.id));
 }
 
+absl::StatusOr<std::unique_ptr<api::v1::Certificates::Stub>> ConnectCertificates(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, OpenKingdom(flags.kingdom));
+  return api::v1::Certificates::NewStub(channel);
+}
+
+absl::Status AddCertificate(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(crypto::Certificate certificate, ReadCertificate(flags.certificate_file));
+  ASSIGN_OR_RETURN(auto certificates, ConnectCertificates(flags));
+  api::v1::CreateCertificateRequest request;
+  request.set_parent(flags.parent);
+  request.mutable_certificate()->set_x509_der(certificate.ToDer());
+  ASSIGN_OR_RETURN(api::v1::Certificate added,
+                   net::Call(*certificates, &api::v1::Certificates::Stub::CreateCertificate, request,
+                             "CreateCertificate"));
+  std::cout << "registered " << added.name() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RevokeCertificate(const AdminFlags& flags) {
+  ASSIGN_OR_RETURN(auto certificates, ConnectCertificates(flags));
+  api::v1::RevokeCertificateRequest request;
+  request.set_name(flags.name);
+  ASSIGN_OR_RETURN(api::v1::Certificate revoked,
+                   net::Call(*certificates, &api::v1::Certificates::Stub::RevokeCertificate, request,
+                             "RevokeCertificate"));
+  std::cout << "revoked " << revoked.name() << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status CreateModelProvider(const AdminFlags& flags) {
   ASSIGN_OR_RETURN(auto admin, Connect(flags));
   api::v1::CreateModelProviderRequest request;
@@ -161,6 +193,19 @@ void AddAdminCommand(CLI::App& app, int& exit_code) {
   duchy->add_option("--root", flags->root_file, "Its organisation's root CA certificate (PEM), which issued it")
       ->required();
   duchy->callback([flags, &exit_code] { exit_code = Report("admin", CreateDuchy(*flags)); });
+
+  CLI::App* add = admin->add_subcommand(
+      "add-certificate", "Register another certificate of a party (a renewal, or a replacement for a revoked one)");
+  add->add_option("--parent", flags->parent, "The party, e.g. dataProviders/edp1")->required();
+  add->add_option("--certificate", flags->certificate_file, "The certificate (PEM), from the party's own root")
+      ->required();
+  add->callback([flags, &exit_code] { exit_code = Report("admin", AddCertificate(*flags)); });
+
+  CLI::App* revoke = admin->add_subcommand(
+      "revoke-certificate",
+      "Revoke a registered certificate: it stops authenticating, and measurements it signed for fail");
+  revoke->add_option("name", flags->name, "e.g. dataProviders/edp1/certificates/abc")->required();
+  revoke->callback([flags, &exit_code] { exit_code = Report("admin", RevokeCertificate(*flags)); });
 }
 
 }  // namespace halo::cli

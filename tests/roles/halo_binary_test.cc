@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "halo/common/files.h"
 #include "halo/duchy/computation_store.h"
@@ -273,6 +275,49 @@ TEST_CASE("A monitoring listener that is malformed or taken stops the role, nami
   INFO(second.err);
   CHECK(second.exit_code == 1);
   CHECK_THAT(second.err, Catch::Contains("monitoring.http_address") && Catch::Contains("cannot listen"));
+}
+
+TEST_CASE("halo admin registers a party, adds a certificate to it and revokes that certificate") {
+  Deployment d;
+  for (const char* subject : {"admins/operator", "duchies/worker1-renewed"}) {
+    const std::string file = absl::StrReplaceAll(subject, {{"/", "_"}});
+    REQUIRE(Halo({"certs", "issue", "--ca-dir", d.dir.Sub("ca"), "--subject",
+                  std::string(subject) == "admins/operator" ? subject : "duchies/worker1", "--out", d.dir.Sub(file)})
+                .exit_code == 0);
+  }
+  const ProcessResult fingerprint = Halo({"certs", "fingerprint", "--cert", d.dir.Sub("admins_operator.pem")});
+  REQUIRE(fingerprint.exit_code == 0);
+  const int public_port = testing::FreeLoopbackPort();
+  const std::string config = d.KingdomConfig(public_port, testing::FreeLoopbackPort());
+  WriteFile(config, absl::StrReplaceAll(*ReadFile(config), {{std::string(64, 'a'),
+                                                             std::string(absl::StripAsciiWhitespace(fingerprint.out))}}));
+  ChildProcess kingdom({HALO_BINARY, "--config", config});
+  REQUIRE(kingdom.WaitForStderr("serving", kTimeout));
+  const auto admin = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"admin", "--kingdom", absl::StrCat("localhost:", public_port), "--tls-cert",
+                                     d.dir.Sub("admins_operator.pem"), "--tls-key", d.dir.Sub("admins_operator.key"),
+                                     "--ca", d.dir.Sub("ca/ca.pem")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Halo(argv);
+  };
+  const ProcessResult created =
+      admin({"create-duchy", "--id", "worker1", "--certificate", d.dir.Sub("duchies_worker1.pem"),
+             "--signing-certificate", d.dir.Sub("duchies_worker1-signing.pem"), "--root", d.dir.Sub("ca/ca.pem")});
+  INFO(created.err);
+  REQUIRE(created.exit_code == 0);
+  const ProcessResult added = admin({"add-certificate", "--parent", "duchies/worker1", "--certificate",
+                                     d.dir.Sub("duchies_worker1-renewed.pem")});
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  CHECK_THAT(added.out, Catch::StartsWith("registered duchies/worker1/certificates/"));
+  const std::string name(absl::StripAsciiWhitespace(absl::StripPrefix(added.out, "registered ")));
+  const ProcessResult revoked = admin({"revoke-certificate", name});
+  INFO(revoked.err);
+  CHECK(revoked.exit_code == 0);
+  CHECK(revoked.out == "revoked " + name + "\n");
+  const ProcessResult unknown = admin({"revoke-certificate", "duchies/worker1/certificates/none"});
+  CHECK(unknown.exit_code == 1);
+  CHECK_THAT(unknown.err, Catch::Contains("RevokeCertificate") && Catch::Contains("not found"));
 }
 
 TEST_CASE("A kingdom serves until SIGTERM and shuts down cleanly; a duchy finds it") {
