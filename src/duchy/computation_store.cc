@@ -138,6 +138,17 @@ LocalComputation FromRow(const storage::Statement& q) {
   return c;
 }
 
+// Every row `q` yields.
+absl::StatusOr<std::vector<LocalComputation>> AllRows(storage::Statement& q) {
+  std::vector<LocalComputation> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back(FromRow(q));
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ComputationStore>> ComputationStore::Open(const storage::DatabaseLocation& location,
@@ -495,15 +506,10 @@ absl::Status ComputationStore::Retry(const std::string& name) {
 absl::StatusOr<std::vector<LocalComputation>> ComputationStore::RecentFailures(int limit) {
   std::vector<LocalComputation> out;
   RETURN_IF_ERROR(db_->ReadTransaction([&]() -> absl::Status {
-    out.clear();
     ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare(absl::StrCat("SELECT ", kColumns, " WHERE stage = ? ORDER BY update_micros DESC LIMIT ?")));
     q.Bind(1, int64_t{v1::FAILED}).Bind(2, int64_t{limit});
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      out.push_back(FromRow(q));
-    }
+    ASSIGN_OR_RETURN(out, AllRows(q));
     return absl::OkStatus();
   }));
   return out;
@@ -512,7 +518,6 @@ absl::StatusOr<std::vector<LocalComputation>> ComputationStore::RecentFailures(i
 absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool include_finished, int limit) {
   std::vector<LocalComputation> out;
   RETURN_IF_ERROR(db_->Transaction([&]() -> absl::Status {
-    out.clear();
     ASSIGN_OR_RETURN(storage::Statement q,
                      db_->Prepare(absl::StrCat("SELECT ", kColumns,
                                                include_finished ? "" : " WHERE stage NOT IN (?, ?)",
@@ -523,11 +528,7 @@ absl::StatusOr<std::vector<LocalComputation>> ComputationStore::List(bool includ
       column = 3;
     }
     q.Bind(column, int64_t{limit});
-    while (true) {
-      ASSIGN_OR_RETURN(bool row, q.Step());
-      if (!row) break;
-      out.push_back(FromRow(q));
-    }
+    ASSIGN_OR_RETURN(out, AllRows(q));
     return absl::OkStatus();
   }));
   return out;

@@ -78,47 +78,33 @@ void Family::WriteSample(std::string& out, const std::string& suffix, const Labe
   absl::StrAppend(&out, " ", FormatValue(value), "\n");
 }
 
-void Counter::Increment(const LabelValues& values, double by) {
-  if (!(by >= 0)) return;  // a counter never goes down, and NaN is no count
+void ValueFamily::Change(const LabelValues& values, const std::function<void(double&)>& change) {
   absl::MutexLock lock(&mu_);
   auto it = values_.find(values);
   if (it == values_.end()) {
     if (!Admit(values, values_.size())) return;
     it = values_.emplace(values, 0).first;
   }
-  it->second += by;
+  change(it->second);
 }
 
-void Counter::Write(std::string& out) const {
-  WriteHeader(out, "counter");
+void ValueFamily::WriteValues(std::string& out, const char* type) const {
+  WriteHeader(out, type);
   absl::MutexLock lock(&mu_);
   for (const auto& [values, value] : values_) WriteSample(out, "", values, value);
+}
+
+void Counter::Increment(const LabelValues& values, double by) {
+  if (!(by >= 0)) return;  // a counter never goes down, and NaN is no count
+  Change(values, [by](double& value) { value += by; });
 }
 
 void Gauge::Set(const LabelValues& values, double value) {
-  absl::MutexLock lock(&mu_);
-  auto it = values_.find(values);
-  if (it == values_.end()) {
-    if (!Admit(values, values_.size())) return;
-    it = values_.emplace(values, 0).first;
-  }
-  it->second = value;
+  Change(values, [value](double& stored) { stored = value; });
 }
 
 void Gauge::Add(const LabelValues& values, double by) {
-  absl::MutexLock lock(&mu_);
-  auto it = values_.find(values);
-  if (it == values_.end()) {
-    if (!Admit(values, values_.size())) return;
-    it = values_.emplace(values, 0).first;
-  }
-  it->second += by;
-}
-
-void Gauge::Write(std::string& out) const {
-  WriteHeader(out, "gauge");
-  absl::MutexLock lock(&mu_);
-  for (const auto& [values, value] : values_) WriteSample(out, "", values, value);
+  Change(values, [by](double& value) { value += by; });
 }
 
 void Histogram::Observe(const LabelValues& values, double value) {

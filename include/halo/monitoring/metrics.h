@@ -56,30 +56,40 @@ class Family {
   const std::vector<std::string> label_names_;
 };
 
-// Only goes up; "_total" ends its name.
-class Counter : public Family {
- public:
-  void Increment(const LabelValues& values, double by = 1);
+// One number a label set.
+class ValueFamily : public Family {
+ protected:
+  using Family::Family;
+  // Applies `change` to the label set's value (0 when new), unless the set
+  // is not admitted.
+  void Change(const LabelValues& values, const std::function<void(double&)>& change);
+  void WriteValues(std::string& out, const char* type) const;
 
  private:
-  using Family::Family;
-  friend class Registry;
-  void Write(std::string& out) const override;
   mutable absl::Mutex mu_;
   std::map<LabelValues, double> values_ ABSL_GUARDED_BY(mu_);
 };
 
-class Gauge : public Family {
+// Only goes up; "_total" ends its name.
+class Counter : public ValueFamily {
+ public:
+  void Increment(const LabelValues& values, double by = 1);
+
+ private:
+  using ValueFamily::ValueFamily;
+  friend class Registry;
+  void Write(std::string& out) const override { WriteValues(out, "counter"); }
+};
+
+class Gauge : public ValueFamily {
  public:
   void Set(const LabelValues& values, double value);
   void Add(const LabelValues& values, double by);
 
  private:
-  using Family::Family;
+  using ValueFamily::ValueFamily;
   friend class Registry;
-  void Write(std::string& out) const override;
-  mutable absl::Mutex mu_;
-  std::map<LabelValues, double> values_ ABSL_GUARDED_BY(mu_);
+  void Write(std::string& out) const override { WriteValues(out, "gauge"); }
 };
 
 class Histogram : public Family {
