@@ -99,7 +99,7 @@ absl::Status Write(MillWork& mill, const LocalComputation& claimed, absl::string
   return (*writer)->Commit();
 }
 
-TEST_CASE("Only this duchy's mills, certified by its own root, may call its herald") {
+TEST_CASE("Only this duchy's mills, certified by its own root, may call its herald", "[grpc]") {
   Herald herald;
   AddRunnable(herald, "computations/1", "input");
   struct Refused {
@@ -129,7 +129,7 @@ TEST_CASE("Only this duchy's mills, certified by its own root, may call its hera
   CHECK(herald.store_->Get("computations/1")->lease_owner == "duchies/w1/mills/a");
 }
 
-TEST_CASE("A mill reads its claim's inputs and writes its output through the herald, checked by SHA-256") {
+TEST_CASE("A mill reads its claim's inputs and writes its output through the herald, checked by SHA-256", "[grpc]") {
   Herald herald;
   const std::string input(3 * (1 << 20) + 17, 'i');
   AddRunnable(herald, "computations/1", input);
@@ -176,7 +176,7 @@ TEST_CASE("A mill reads its claim's inputs and writes its output through the her
   CHECK_FALSE(*mill->HasOutput(claimed));
 }
 
-TEST_CASE("A mill whose lease lapsed and was taken over can write nothing under its old claim, and is told so") {
+TEST_CASE("A mill whose lease lapsed and was taken over can write nothing under its old claim, and is told so", "[grpc]") {
   Herald herald;
   AddRunnable(herald, "computations/1", "input");
   auto stale = herald.Mill(herald.own_.Issue("duchies/w1/mills/a"));
@@ -211,7 +211,7 @@ TEST_CASE("A mill whose lease lapsed and was taken over can write nothing under 
   CHECK(herald.store_->Get("computations/1")->details == "new details");
 }
 
-TEST_CASE("A claim waits at the herald for work, and a lease outside its bounds is refused") {
+TEST_CASE("A claim waits at the herald for work, and a lease outside its bounds is refused", "[grpc]") {
   Herald herald;
   auto mill = herald.Mill(herald.own_.Issue("duchies/w1/mills/a"));
   CHECK(absl::IsInvalidArgument(mill->Claim("a", absl::Seconds(1), {}).status()));
