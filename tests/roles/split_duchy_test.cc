@@ -104,6 +104,10 @@ Frozen FreezeMidStage(ProcessDeployment& d) {
         if (c.lease_owner.empty() || c.lease_expiry < absl::Now()) continue;
         const std::string role = MillRole(c.lease_owner);
         kill(d.Pid(role), SIGSTOP);
+        // A call the mill sent just before it stopped (finishing its
+        // stage) still completes at the herald: only a claim unchanged a
+        // while after the stop is held by a mill stopped mid-stage.
+        absl::SleepFor(absl::Seconds(1));
         auto still = store->Get(c.name);
         REQUIRE(still.ok());
         if (still->version == c.version && still->lease_owner == c.lease_owner) return {id, role, c};
