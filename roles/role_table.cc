@@ -82,7 +82,10 @@ absl::Status RunRole(const config::HaloConfig& config, const ShutdownSignal& shu
                      monitoring::ParseListenAddress(config.monitoring().http_address(), "monitoring.http_address"));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<DataDirectory> data_dir, DataDirectory::Acquire(config.data_dir()));
-  auto metrics = std::make_shared<monitoring::Registry>();
+  // Nothing is counted where nothing would serve it: interceptors and
+  // timers cost on every call.
+  std::shared_ptr<monitoring::Registry> metrics =
+      monitoring_address ? std::make_shared<monitoring::Registry>() : nullptr;
   ASSIGN_OR_RETURN(StartedService started, factory->second(config, {metrics, data_dir->path(), replay_seed}));
   std::unique_ptr<monitoring::HttpListener> listener;
   if (monitoring_address) {

@@ -18,8 +18,8 @@ namespace halo {
 
 // What a role starts with besides its config.
 struct ServiceEnvironment {
-  // Where the role counts what it does; served when the config asks for
-  // monitoring, kept regardless.
+  // Where the role counts what it does, when the config asks for
+  // monitoring; null otherwise.
   std::shared_ptr<monitoring::Registry> metrics;
   // The role's data directory, acquired (locked) for this process.
   std::string data_dir;

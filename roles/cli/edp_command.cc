@@ -1,6 +1,5 @@
 #include "cli/edp_command.h"
 
-#include "cli/progress.h"
 #include <filesystem>
 #include <iostream>
 

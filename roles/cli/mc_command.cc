@@ -97,7 +97,7 @@ std::string ProgressText(const Measurement& m) {
 // Waits for `name`, showing its progress unless the output is JSON.
 absl::StatusOr<Measurement> AwaitWithProgress(mc::McClient& client, const std::string& name, const McFlags& flags) {
   Progress progress({.enabled = !flags.json});
-  progress.Update(absl::StrCat(name, " ", "..."));
+  progress.Update(absl::StrCat(name, " ..."));
   absl::StatusOr<Measurement> done = client.AwaitMeasurement(
       name, absl::Seconds(flags.wait_seconds), [&](const Measurement& m) { progress.Update(ProgressText(m)); });
   progress.Done();

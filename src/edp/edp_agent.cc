@@ -28,6 +28,20 @@ namespace halo::edp {
 
 using api::v1::Requisition;
 
+namespace {
+
+// The least budget (rho) left in any bucket of each measurement consumer.
+std::map<std::string, double> LeastRhoLeft(const std::vector<PrivacyBudgetLedger::BucketUse>& usage) {
+  std::map<std::string, double> least;
+  for (const auto& bucket : usage) {
+    auto [it, added] = least.emplace(bucket.measurement_consumer, bucket.rho_left);
+    if (!added) it->second = std::min(it->second, bucket.rho_left);
+  }
+  return least;
+}
+
+}  // namespace
+
 struct EdpAgent::State {
   AgentContext agent;
   config::EdpAgentConfig config;
@@ -206,12 +220,13 @@ void EdpAgent::State::Handle(const Requisition& requisition) {
     return FulfilRequisition(agent, verified);
   }();
   const std::optional<Requisition::Refusal> refusal = RefusalOf(status);
+  const std::string justification =
+      refusal.has_value() ? Requisition::Refusal::Justification_Name(refusal->justification()) : "";
   if (refusal.has_value()) {
     api::v1::RefuseRequisitionRequest refuse;
     refuse.set_name(name);
     *refuse.mutable_refusal() = *refusal;
-    spdlog::warn("{}: refusing {} ({}): {}", agent.data_provider, name,
-                 Requisition::Refusal::Justification_Name(refusal->justification()), refusal->message());
+    spdlog::warn("{}: refusing {} ({}): {}", agent.data_provider, name, justification, refusal->message());
     status = net::Call(*requisitions, &api::v1::Requisitions::Stub::RefuseRequisition, refuse,
                        "the Kingdom's RefuseRequisition")
                  .status();
@@ -220,15 +235,9 @@ void EdpAgent::State::Handle(const Requisition& requisition) {
   if (status.ok()) {
     taken[name] = absl::Now();
     retries.erase(name);
-    if (outcomes != nullptr) {
-      outcomes->Increment({refusal.has_value() ? "refused" : "fulfilled",
-                           refusal.has_value() ? Requisition::Refusal::Justification_Name(refusal->justification())
-                                               : ""});
-    }
-    Remember({name, refusal.has_value() ? "refused" : "fulfilled",
-              refusal.has_value() ? absl::StrCat(Requisition::Refusal::Justification_Name(refusal->justification()),
-                                                 ": ", refusal->message())
-                                  : "",
+    const std::string outcome = refusal.has_value() ? "refused" : "fulfilled";
+    if (outcomes != nullptr) outcomes->Increment({outcome, justification});
+    Remember({name, outcome, refusal.has_value() ? absl::StrCat(justification, ": ", refusal->message()) : "",
               absl::Now()});
     if (refusal.has_value()) {
       ++counts.refused;
@@ -354,13 +363,8 @@ absl::StatusOr<std::unique_ptr<EdpAgent>> EdpAgent::Start(EdpAgentOptions option
         "halo_cmm_edp_privacy_budget_rho_left", "The least privacy budget (rho) left in any bucket, by measurement consumer",
         {"measurement_consumer"}, [&budget]() -> absl::StatusOr<std::vector<std::pair<monitoring::LabelValues, double>>> {
           ASSIGN_OR_RETURN(std::vector<PrivacyBudgetLedger::BucketUse> usage, budget.Usage());
-          std::map<std::string, double> least;
-          for (const auto& bucket : usage) {
-            auto [it, added] = least.emplace(bucket.measurement_consumer, bucket.rho_left);
-            if (!added) it->second = std::min(it->second, bucket.rho_left);
-          }
           std::vector<std::pair<monitoring::LabelValues, double>> values;
-          for (const auto& [consumer, rho] : least) values.push_back({{consumer}, rho});
+          for (const auto& [consumer, rho] : LeastRhoLeft(usage)) values.push_back({{consumer}, rho});
           return values;
         });
   }
@@ -395,11 +399,7 @@ absl::StatusOr<std::string> EdpAgent::StatusPage() const {
   page.Paragraph(absl::StrFormat("Each bucket's budget: epsilon %g, delta %g.", budget.epsilon, budget.delta));
   ASSIGN_OR_RETURN(std::vector<PrivacyBudgetLedger::BucketUse> usage, s.agent.budget->Usage());
   rows.clear();
-  std::map<std::string, double> least;
-  for (const auto& u : usage) {
-    auto [it, added] = least.emplace(u.measurement_consumer, u.rho_left);
-    if (!added) it->second = std::min(it->second, u.rho_left);
-  }
+  const std::map<std::string, double> least = LeastRhoLeft(usage);
   std::vector<std::pair<std::string, double>> bars(least.begin(), least.end());
   page.BarChart("budget-chart", bars);
   for (const auto& u : usage) {

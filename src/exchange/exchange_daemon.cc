@@ -179,19 +179,19 @@ void ExchangeDaemon::State::Run(const api::v1::ClaimReadyExchangeStepResponse& c
                         absl::IsResourceExhausted(status) || absl::IsDataLoss(status);
   finish.set_state(status.ok() ? ExchangeStepAttempt::SUCCEEDED
                                : for_good ? ExchangeStepAttempt::FAILED_STEP : ExchangeStepAttempt::FAILED);
-  finish.set_message(status.ok() ? absl::StrCat("done in ", absl::FormatDuration(absl::Now() - began))
-                                 : std::string(status.message()));
+  const absl::Duration took = absl::Now() - began;
+  const auto& steps = claimed.recurring_exchange().workflow().steps();
+  const int index = claimed.step().step_index();
+  const std::string kind = index >= 0 && index < steps.size() ? StepKindName(steps.Get(index)) : "unknown";
+  finish.set_message(status.ok() ? absl::StrCat("done in ", absl::FormatDuration(took)) : std::string(status.message()));
   if (step_attempts != nullptr) {
-    const auto& steps = claimed.recurring_exchange().workflow().steps();
-    const int index = claimed.step().step_index();
-    const std::string kind = index >= 0 && index < steps.size() ? StepKindName(steps.Get(index)) : "unknown";
     const std::string outcome = status.ok() ? "succeeded" : for_good ? "failed_step" : "failed";
     step_attempts->Increment({kind, outcome});
-    step_time->Observe({kind, outcome}, absl::ToDoubleSeconds(absl::Now() - began));
+    step_time->Observe({kind, outcome}, absl::ToDoubleSeconds(took));
   }
   if (status.ok()) {
     spdlog::info("exchange daemon {}: {} ({}) done in {:.3f} s", config.party(), attempt, claimed.step().step_id(),
-                 absl::ToDoubleSeconds(absl::Now() - began));
+                 absl::ToDoubleSeconds(took));
   } else {
     spdlog::warn("exchange daemon {}: {} ({}) failed{}: {}", config.party(), attempt, claimed.step().step_id(),
                  for_good ? " for good" : "", status.ToString());
@@ -204,12 +204,9 @@ void ExchangeDaemon::State::Run(const api::v1::ClaimReadyExchangeStepResponse& c
   }
   absl::MutexLock lock(&mutex);
   ++(status.ok() ? counts.succeeded : counts.failed);
-  const auto& steps = claimed.recurring_exchange().workflow().steps();
-  const int index = claimed.step().step_index();
-  recent.push_back({attempt, claimed.step().step_id(),
-                    index >= 0 && index < steps.size() ? StepKindName(steps.Get(index)) : "unknown",
+  recent.push_back({attempt, claimed.step().step_id(), kind,
                     status.ok() ? "succeeded" : for_good ? "failed for good" : "failed, to be retried",
-                    status.ok() ? "" : std::string(status.message()), absl::Now() - began, absl::Now()});
+                    status.ok() ? "" : std::string(status.message()), took, absl::Now()});
   if (recent.size() > 50) recent.pop_front();
 }
 
