@@ -654,6 +654,55 @@ TEST_CASE("An LLv2 measurement moves through every internal state as the duchies
         grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_CASE("Duchies' stage reports are the measurement's progress, bounded in size and in number") {
+  Deployment d;
+  d.RegisterAll();
+  auto created = d.CreateMeasurement({"dataProviders/edp1", "dataProviders/edp2", "dataProviders/edp3"}, true);
+  REQUIRE(created.status.ok());
+  std::string computation;
+  {
+    auto stub = d["duchies/worker1"].computations();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto reader = stub->StreamActiveComputations(&context, StreamActiveComputationsRequest());
+    StreamActiveComputationsResponse response;
+    REQUIRE(reader->Read(&response));
+    computation = response.computation().name();
+    context.TryCancel();
+  }
+  auto report = [&](const std::string& duchy, const std::string& stage, int attempt) {
+    CreateComputationLogEntryRequest request;
+    request.mutable_entry()->set_computation(computation);
+    request.mutable_entry()->set_stage(stage);
+    request.mutable_entry()->set_attempt(attempt);
+    ComputationLogEntry out;
+    return Call(*d[duchy].computations(), &Computations::Stub::CreateComputationLogEntry, request, &out);
+  };
+  REQUIRE(report("duchies/worker1", "INITIALIZATION_PHASE", 1).ok());
+  REQUIRE(report("duchies/worker1", "SETUP_PHASE", 2).ok());
+  REQUIRE(report("duchies/aggregator", "INITIALIZATION_PHASE", 1).ok());
+  const grpc::Status long_stage = report("duchies/worker2", std::string(65, 'S'), 1);
+  CHECK(long_stage.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(long_stage.error_message(), Catch::Contains("entry.stage"));
+
+  GetMeasurementRequest get;
+  get.set_name(created.measurement.name());
+  Measurement m;
+  REQUIRE(Call(*d["measurementConsumers/mc1"].measurements(), &Measurements::Stub::GetMeasurement, get, &m).ok());
+  REQUIRE(m.progress_size() == 2);  // each duchy's latest, by duchy
+  CHECK(m.progress(0).duchy_id() == "aggregator");
+  CHECK(m.progress(0).stage() == "INITIALIZATION_PHASE");
+  CHECK(m.progress(1).duchy_id() == "worker1");
+  CHECK(m.progress(1).stage() == "SETUP_PHASE");
+  CHECK(m.progress(1).attempt() == 2);
+
+  // A participant cannot grow the Kingdom's records without bound.
+  for (int i = 3; i < 1000; ++i) REQUIRE(report("duchies/worker2", "SETUP_PHASE", 1).ok());
+  const grpc::Status full = report("duchies/worker2", "SETUP_PHASE", 1);
+  CHECK(full.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK_THAT(full.error_message(), Catch::Contains("1000 log entries"));
+}
+
 TEST_CASE("A computation stream wakes on each change and resumes after its continuation token") {
   Deployment d;
   d.RegisterAll();

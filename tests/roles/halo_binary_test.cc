@@ -516,6 +516,11 @@ TEST_CASE("halo mc create-measurement names a bad flag before it reads its confi
   const ProcessResult good = create("reach", "2026-01-01T00:00:00Z");
   CHECK(good.exit_code == 1);
   CHECK_THAT(good.err, Catch::Contains("missing.textproto"));
+  // So does `report`.
+  const ProcessResult format = Halo({"mc", "--config", config, "report", "measurementConsumers/mc1/measurements/m",
+                                     "--format", "pdf"});
+  CHECK(format.exit_code == 1);
+  CHECK_THAT(format.err, Catch::Contains("--format \"pdf\": html or csv"));
 }
 
 TEST_CASE("halo demo exchange finds the true overlap of two generated panels") {
